@@ -1,0 +1,23 @@
+# Every dependency comes from a Debian 12 package; nothing is vendored or downloaded.
+find_package(Threads REQUIRED)
+find_package(Boost 1.74 REQUIRED COMPONENTS system program_options)
+find_package(OpenSSL 3.0 REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCSC REQUIRED IMPORTED_TARGET libpcsclite)
+if(CARDPERSO_TESTS)
+  find_package(GTest 1.12 REQUIRED)
+  include(GoogleTest)
+endif()
+
+# cardperso_add_test(NAME name LABELS label SOURCES ... LIBS ...)
+# Every test carries one of the labels unit, integration, e2e, attack, crash.
+function(cardperso_add_gtest)
+  cmake_parse_arguments(T "" "NAME;LABELS" "SOURCES;LIBS;PROPERTIES" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
+  gtest_discover_tests(${T_NAME} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS ${T_LABELS} ${T_PROPERTIES})
+endfunction()
