@@ -1,0 +1,47 @@
+#pragma once
+// File identifiers and conventions of the cardperso virtual cards (docs/cards.md).
+//
+// GSM 11.11 has no standard command to give a fresh card its first CHV1/UNBLOCK values or its Ki,
+// so, like real programmable SIMs, ours keeps them in proprietary EFs: a file the card knows by its
+// FID, created and written with the ordinary CREATE FILE / UPDATE BINARY under ADM, never readable
+// (read access NEV, whatever was verified). Writing one of the code files sets that code and resets
+// its retry counter; a code file that is absent or all FF means "not initialised".
+#include <cstdint>
+
+namespace cardperso::cardsim {
+
+inline constexpr std::uint16_t kFidMf = 0x3F00;
+inline constexpr std::uint16_t kFidIccid = 0x2FE2;       // MF/EF_ICCID, 10 bytes, read ALW, update NEV
+inline constexpr std::uint16_t kFidDfTelecom = 0x7F10;
+inline constexpr std::uint16_t kFidDfGsm = 0x7F20;
+
+// Proprietary code files in the MF (8 bytes each: the code, ASCII digits padded with FF, or 8 raw bytes).
+inline constexpr std::uint16_t kFidChv1 = 0x0000;      // CHV1 (PIN1), 3 tries
+inline constexpr std::uint16_t kFidUnblock1 = 0x0001;  // UNBLOCK CHV1 (PUK1), 10 tries
+inline constexpr std::uint16_t kFidChv2 = 0x0002;      // CHV2, 3 tries
+inline constexpr std::uint16_t kFidUnblock2 = 0x0003;  // UNBLOCK CHV2, 10 tries
+inline constexpr std::uint16_t kFidAdm1 = 0x000A;      // ADM1: the manufacturer master code, later the issuer code; 3 tries, no unblock
+
+// Proprietary key files in DF_GSM (16 bytes each), used by RUN GSM ALGORITHM (Milenage + GSM conversion).
+inline constexpr std::uint16_t kFidKi = 0xFF02;
+inline constexpr std::uint16_t kFidOpc = 0xFF01;
+
+// Retailer card: serial in MF/EF_ICCID (2FE2); DF_RETAILER holds the key file.
+inline constexpr std::uint16_t kFidDfRetailer = 0x7F50;
+inline constexpr std::uint16_t kFidRetailerKeys = 0x6F01;  // key_version(1) || K_RA || K_IA || K_S || K_D; read CHV1, update ADM
+inline constexpr std::size_t kRetailerKeyFileSize = 1 + 4 * 16;
+
+// VERIFY CHV P2 values (CLA A0).
+inline constexpr std::uint8_t kRefChv1 = 0x01;
+inline constexpr std::uint8_t kRefChv2 = 0x02;
+inline constexpr std::uint8_t kRefAdm1 = 0x0A;
+
+// GSM 11.11 access condition nibbles. 4..E are ADM levels; all of them are satisfied by ADM1.
+enum class Access : std::uint8_t { Always = 0x0, Chv1 = 0x1, Chv2 = 0x2, Adm = 0xA, Never = 0xF };
+
+inline constexpr std::size_t kCodeSize = 8;
+inline constexpr int kChvMaxTries = 3;
+inline constexpr int kUnblockMaxTries = 10;
+inline constexpr int kAdmMaxTries = 3;
+
+}  // namespace cardperso::cardsim
