@@ -1,0 +1,74 @@
+#pragma once
+// The ADS side of one session, sans-I/O (proto/PROTOCOL.md §Handshake). One instance per session:
+// the adapter creates it when an H1 arrives (session 0) with a fresh non-zero session id, routes
+// later frames with that session id to it, and carries out the returned actions in order.
+//
+// H1 -> LookupRetailer; lookup -> H2 | Error+Close; H3 -> retailer cryptogram checked FIRST
+// (RecordAuthFailure+Error+Close on mismatch), then the STE's key confirmations, and only then is the
+// issuer cryptogram computed and H4 sent. Afterwards channel 1 (SK_S) and channel 2 (SK_D) are sealed.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "cardperso/proto/actions.hpp"
+#include "cardperso/proto/secure_channel.hpp"
+#include "cardperso/proto/transcript.hpp"
+
+namespace cardperso::proto {
+
+enum class RetailerStatus { Active, NotFound, Revoked, Locked };
+
+struct RetailerLookup {
+  RetailerStatus status = RetailerStatus::NotFound;
+  RetailerKeys keys;  // only for Active
+};
+
+class AdsHandshake {
+ public:
+  enum class State { AwaitH1, LookingUp, AwaitH3, Established, Closed };
+
+  explicit AdsHandshake(std::uint32_t session_id, Timeouts timeouts = {},
+                        RandomSource random = default_random_source());
+
+  Actions on_frame(const Frame& frame, TimePoint now);
+  // Answer to LookupRetailer. Calling it in another state is a programmer error (std::logic_error).
+  Actions on_retailer_lookup(RetailerLookup lookup, TimePoint now);
+  // Call when deadline() has passed; does nothing before it.
+  Actions on_timeout(TimePoint now);
+  // Seal an application message on channel 1 (to the STE) or 2 (to the DTD). Established only.
+  Actions send(Channel channel, MessageType type, ByteView plaintext, TimePoint now);
+  // End the session: sealed Terminate on both channels if established, keys erased, Close.
+  Actions terminate(ErrorCode code = ErrorCode::None);
+
+  std::optional<TimePoint> deadline() const { return deadline_; }
+  State state() const { return state_; }
+  std::uint32_t session() const { return session_; }
+  const std::string& serial() const { return serial_; }
+  // The H4 transcript hash, once established (it is associated data of every sealed frame).
+  const std::optional<TranscriptHash>& transcript() const { return transcript_; }
+
+ private:
+  Actions on_h1(const Frame& frame, TimePoint now);
+  Actions on_h3(const Frame& frame, TimePoint now);
+  Actions on_sealed(const Frame& frame, TimePoint now);
+  Actions on_peer_error(const Frame& frame);
+  Actions abort(ErrorCode code, std::string reason);
+  void wipe_all();
+
+  std::uint32_t session_;
+  Timeouts timeouts_;
+  RandomSource random_;
+  State state_ = State::AwaitH1;
+  std::optional<TimePoint> deadline_;
+  std::string serial_;
+  std::uint8_t key_version_ = 0;
+  Bytes h1_payload_;
+  Bytes h2_payload_;
+  Block16 rn1_{}, rn2_{}, rn3_{}, rn4_{}, rn5_{}, rn6_{};
+  RetailerKeys keys_;
+  std::optional<SecureChannel> ste_channel_;
+  std::optional<SecureChannel> dtd_channel_;
+  std::optional<TranscriptHash> transcript_;
+};
+
+}  // namespace cardperso::proto

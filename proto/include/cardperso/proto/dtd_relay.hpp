@@ -1,0 +1,46 @@
+#pragma once
+// The DTD's view of the protocol, sans-I/O (proto/PROTOCOL.md §Relay). Channel 1 frames pass
+// between the STE link and the ADS link unchanged: the DTD cannot read the sealed ones and does not
+// judge the clear ones (the end points do, and the transcript binds what they saw). It takes the L1
+// handover from the STE and then seals/opens channel 2 under SK_D. One instance per DTD; it returns
+// to Relaying after each session, ready for the next card.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "cardperso/proto/actions.hpp"
+#include "cardperso/proto/secure_channel.hpp"
+
+namespace cardperso::proto {
+
+class DtdRelay {
+ public:
+  enum class State { Relaying, Established };
+
+  // A frame read from the STE link / from the ADS link.
+  Actions on_ste_frame(Frame frame);
+  Actions on_ads_frame(Frame frame);
+  // Seal an application message on channel 2. Established only (std::logic_error otherwise).
+  Actions send(MessageType type, ByteView plaintext);
+  // End the session from the DTD: sealed Terminate to the ADS, SK_D erased, Close.
+  Actions terminate(ErrorCode code = ErrorCode::None);
+
+  State state() const { return state_; }
+  std::uint32_t session() const { return session_; }
+  std::size_t relayed_to_ads() const { return relayed_to_ads_; }
+  std::size_t relayed_to_ste() const { return relayed_to_ste_; }
+
+ private:
+  Actions on_handover(Frame& frame);
+  Actions on_channel2(const Frame& frame);
+  Actions end_session(ErrorCode code, std::string reason, bool tell_ads);
+
+  State state_ = State::Relaying;
+  std::uint32_t session_ = 0;  // learnt from the H2 the DTD relayed
+  std::string serial_;         // learnt from the H1 the DTD relayed
+  std::optional<SecureChannel> channel_;
+  std::size_t relayed_to_ads_ = 0;
+  std::size_t relayed_to_ste_ = 0;
+};
+
+}  // namespace cardperso::proto

@@ -1,0 +1,128 @@
+#include "cardperso/proto/dtd_relay.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace cardperso::proto {
+
+namespace {
+bool is(const Frame& f, MessageType t) { return f.header.type == static_cast<std::uint8_t>(t); }
+}  // namespace
+
+Actions DtdRelay::end_session(ErrorCode code, std::string reason, bool tell_ads) {
+  Actions out;
+  if (tell_ads)
+    out.push_back(SendFrame{Peer::Ads, make_frame(Channel::DtdAds, session_, ErrorMessage::make(code, reason))});
+  if (channel_) channel_->terminate();
+  channel_.reset();
+  state_ = State::Relaying;
+  out.push_back(Close{code, std::move(reason)});
+  return out;
+}
+
+Actions DtdRelay::on_ste_frame(Frame frame) {
+  switch (frame.header.channel) {
+    case Channel::SteAds:
+      if (is(frame, MessageType::H1) && (frame.header.flags & kFlagSealed) == 0) {
+        // A new handshake: remember the serial for the retailer UI; the ADS judges the rest.
+        if (auto h1 = HandshakeH1::decode(frame.payload)) serial_ = h1->serial;
+      }
+      ++relayed_to_ads_;
+      return {SendFrame{Peer::Ads, std::move(frame)}};
+    case Channel::LinkControl:
+      if (is(frame, MessageType::SessionKeyHandover)) return on_handover(frame);
+      return {LinkMessage{Peer::Ste, std::move(frame)}};
+    case Channel::DtdAds: break;
+  }
+  return {SendFrame{Peer::Ste, make_frame(Channel::LinkControl, 0,
+                                          ErrorMessage::make(ErrorCode::UnexpectedMessage,
+                                                             "the STE may not send on channel 2"))}};
+}
+
+Actions DtdRelay::on_handover(Frame& frame) {
+  auto l1 = SessionKeyHandover::decode(frame.payload);
+  secure_wipe(frame.payload.data(), frame.payload.size());  // it held SK_D
+  if (!l1)
+    return {SendFrame{Peer::Ste, make_frame(Channel::LinkControl, 0,
+                                            ErrorMessage::make(ErrorCode::BadFrame, l1.error().message))}};
+  if (session_ == 0 || l1->session != session_ || frame.header.session != session_)
+    return {SendFrame{Peer::Ste,
+                      make_frame(Channel::LinkControl, 0,
+                                 ErrorMessage::make(ErrorCode::UnknownSession,
+                                                    "SK_D handover names a session the DTD has not relayed"))}};
+  if (channel_) channel_->terminate();
+  channel_.emplace(std::move(l1->sk_d), l1->transcript_hash, Direction::DtdToAds, Direction::AdsToDtd);
+  state_ = State::Established;
+  return {SessionEstablished{session_, serial_}};
+}
+
+Actions DtdRelay::on_ads_frame(Frame frame) {
+  switch (frame.header.channel) {
+    case Channel::SteAds:
+      if (is(frame, MessageType::H2) && (frame.header.flags & kFlagSealed) == 0 && frame.header.session != session_) {
+        // A new session starts: whatever the DTD held for the previous one is dropped.
+        if (channel_) channel_->terminate();
+        channel_.reset();
+        state_ = State::Relaying;
+        session_ = frame.header.session;
+      }
+      ++relayed_to_ste_;
+      return {SendFrame{Peer::Ste, std::move(frame)}};
+    case Channel::DtdAds: return on_channel2(frame);
+    case Channel::LinkControl: return {LinkMessage{Peer::Ads, std::move(frame)}};
+  }
+  return {};
+}
+
+Actions DtdRelay::on_channel2(const Frame& frame) {
+  const auto type = to_message_type(frame.header.type);
+  const bool sealed = (frame.header.flags & kFlagSealed) != 0;
+  if (type == MessageType::Error && !sealed) {
+    auto err = ErrorMessage::decode(frame.payload);
+    if (state_ != State::Established) return {LinkMessage{Peer::Ads, frame}};
+    if (!err) return end_session(ErrorCode::BadFrame, "the ADS sent a malformed Error message", false);
+    return end_session(err->code, fmt::format("the ADS ended the session: {} ({})", err->text, describe(err->code)),
+                       false);
+  }
+  if (state_ != State::Established) {
+    return {SendFrame{Peer::Ads, make_frame(Channel::DtdAds, frame.header.session,
+                                            ErrorMessage::make(ErrorCode::UnexpectedMessage,
+                                                               "channel 2 frame before the DTD holds SK_D"))}};
+  }
+  if (!type || !sealed || !is_sealed_type(*type) || !allowed_on(*type, Channel::DtdAds) ||
+      frame.header.session != session_)
+    return end_session(ErrorCode::UnexpectedMessage, "the ADS sent a frame that is not valid on channel 2", true);
+  auto opened = channel_->open(frame);
+  if (!opened) return end_session(channel_->failure_code(), opened.error().message, true);
+  if (*type == MessageType::Terminate) {
+    auto body = TerminateBody::decode(opened->view());
+    if (!body) return end_session(ErrorCode::BadFrame, body.error().message, false);
+    return end_session(body->code, "the ADS ended the session", false);
+  }
+  return {Deliver{Channel::DtdAds, *type, std::move(*opened)}};
+}
+
+Actions DtdRelay::send(MessageType type, ByteView plaintext) {
+  if (state_ != State::Established) throw std::logic_error("DtdRelay::send before the DTD holds SK_D");
+  if (!is_sealed_type(type) || !allowed_on(type, Channel::DtdAds))
+    throw std::invalid_argument("DtdRelay::send: not a sealed message type of channel 2");
+  auto frame = channel_->seal(
+      FrameHeader{kProtocolVersion, Channel::DtdAds, static_cast<std::uint8_t>(type), 0, session_, 0}, plaintext);
+  if (!frame) return end_session(ErrorCode::Internal, frame.error().message, true);
+  return {SendFrame{Peer::Ads, std::move(*frame)}};
+}
+
+Actions DtdRelay::terminate(ErrorCode code) {
+  if (state_ != State::Established) return {};
+  Actions out;
+  if (auto f = channel_->seal(FrameHeader{kProtocolVersion, Channel::DtdAds,
+                                          static_cast<std::uint8_t>(MessageType::Terminate), 0, session_, 0},
+                              TerminateBody{code}.encode()))
+    out.push_back(SendFrame{Peer::Ads, std::move(*f)});
+  auto rest = end_session(code, "session terminated by the DTD", false);
+  for (auto& a : rest) out.push_back(std::move(a));
+  return out;
+}
+
+}  // namespace cardperso::proto

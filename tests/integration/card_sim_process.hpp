@@ -1,0 +1,36 @@
+#pragma once
+// A real card-sim process in a vpcd reader, for the integration tests: started with posix_spawn,
+// stdin a pipe (remove / insert / quit), stdout read for its events (inserted, removed, ...).
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace cardperso::testing {
+
+class CardSimProcess {
+ public:
+  // program: path of card-sim; image: the image file it serves (and rewrites); port 35963 = reader
+  // "Virtual PCD 00 00", 35964 = "Virtual PCD 00 01".
+  CardSimProcess(std::string program, std::string image, int port, std::vector<std::string> extra_args = {});
+  ~CardSimProcess();  // SIGTERM, then SIGKILL after 2 s
+  CardSimProcess(const CardSimProcess&) = delete;
+  CardSimProcess& operator=(const CardSimProcess&) = delete;
+
+  // Waits for a line equal to event on stdout; false on timeout or when the process ended.
+  bool wait_for_event(const std::string& event, std::chrono::milliseconds timeout);
+  void send_command(const std::string& line);  // "remove", "insert", "quit"
+  // SIGTERM and wait; returns the exit status (or -1).
+  int terminate();
+  void kill_hard();  // SIGKILL: the card vanishes without a goodbye
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+  int stdout_fd_ = -1;
+  std::string pending_;
+};
+
+}  // namespace cardperso::testing

@@ -1,0 +1,42 @@
+#pragma once
+// Integration fixture: runs inside tests/tools/pcsc-sandbox (a private pcscd with the vpcd driver),
+// writes card images made with the card builders to a temp dir, starts card-sim processes on
+// them, and talks to the cards through the real PC/SC API via cardperso_reader.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "card_sim_process.hpp"
+#include "cardperso/cardsim/card_image.hpp"
+#include "cardperso/reader/apdu_exchange.hpp"
+#include "cardperso/reader/pcsc_reader.hpp"
+
+namespace cardperso::testing {
+
+inline const std::string kReader0 = "Virtual PCD 00 00";  // vpcd port 35963
+inline const std::string kReader1 = "Virtual PCD 00 01";  // vpcd port 35964
+
+class PcscFixture : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Saves image to <tmp>/<name>.json and returns the path.
+  std::string write_image(const cardsim::CardImage& image, const std::string& name);
+  // Starts card-sim on the image in reader slot 0 or 1, waits for "inserted" and for pcscd to
+  // report the card present. Fails the test (returns nullptr) otherwise.
+  CardSimProcess* start_card(const std::string& image_path, int slot = 0, std::vector<std::string> extra_args = {});
+  reader::PcscReader& pcsc() { return *pcsc_; }
+  std::optional<reader::PcscCard> connect(const std::string& reader_name = kReader0);
+  // exchange_apdu with the T=0 completion; a transport error fails the test and returns SW 0000.
+  reader::ApduResponse run(reader::PcscCard& card, const std::string& apdu_hex);
+
+  std::string dir_;
+  std::optional<reader::PcscReader> pcsc_;
+  std::vector<std::unique_ptr<CardSimProcess>> sims_;
+};
+
+}  // namespace cardperso::testing

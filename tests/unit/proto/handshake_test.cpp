@@ -1,0 +1,406 @@
+#include <gtest/gtest.h>
+
+#include "cardperso/proto/session_keys.hpp"
+#include "harness.hpp"
+
+using namespace cardperso;
+using namespace cardperso::proto;
+using namespace cardperso::proto::testing;
+using namespace std::chrono_literals;
+
+namespace {
+const std::string kSerial = "89440012345678901";
+
+std::string str(const SecretBytes& s) { return std::string(s.view().begin(), s.view().end()); }
+Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+struct HandshakeTest : ::testing::Test {
+  Net net;
+  void SetUp() override { net.retailers[kSerial] = Retailer{RetailerStatus::Active, make_keys(0x00)}; }
+  bool sent_to_ste(MessageType t) const {
+    return std::find(net.types_to_ste.begin(), net.types_to_ste.end(), static_cast<std::uint8_t>(t)) !=
+           net.types_to_ste.end();
+  }
+  const Frame* first_of(MessageType t) const {
+    for (const auto& f : net.log)
+      if (f.header.type == static_cast<std::uint8_t>(t)) return &f;
+    return nullptr;
+  }
+};
+}  // namespace
+
+TEST_F(HandshakeTest, HappyPathInTwoRoundTripsThenEchoOnEachChannel) {
+  net.start(kSerial, make_keys(0x00));
+  ASSERT_EQ(net.ste_up.size(), 1u);
+  ASSERT_EQ(net.ads_up.size(), 1u);
+  ASSERT_EQ(net.dtd_up.size(), 1u);
+  EXPECT_EQ(net.ads_up[0].serial, kSerial);
+  EXPECT_EQ(net.dtd_up[0].serial, kSerial);
+  EXPECT_EQ(net.ste_up[0].session, net.ads_up[0].session);
+  EXPECT_EQ(net.dtd_up[0].session, net.ads_up[0].session);
+  // Exactly two round trips between the DTD and the ADS: H1, H3 up; H2, H4 down.
+  EXPECT_EQ(net.dtd_to_ads, 2u);
+  EXPECT_EQ(net.ads_to_dtd, 2u);
+  EXPECT_EQ(net.ste.state(), SteHandshake::State::Established);
+  EXPECT_EQ(net.ads->state(), AdsHandshake::State::Established);
+  EXPECT_EQ(net.dtd.state(), DtdRelay::State::Established);
+  ASSERT_TRUE(net.ste.transcript() && net.ads->transcript());
+  EXPECT_EQ(*net.ste.transcript(), *net.ads->transcript());
+  EXPECT_FALSE(net.ste.holds_long_term_keys());
+  // The L1 handover stayed on the local link: nothing on channel 0 reached the ADS.
+  for (const auto& f : net.log)
+    if (f.header.type == static_cast<std::uint8_t>(MessageType::SessionKeyHandover)) {
+      EXPECT_EQ(f.header.channel, Channel::LinkControl);
+    }
+
+  // Channel 1 both ways, channel 2 both ways.
+  net.from_ste(net.ste.send(MessageType::Echo, bytes_of("ping from STE"), net.now));
+  ASSERT_EQ(net.ads_got.size(), 1u);
+  EXPECT_EQ(net.ads_got[0].channel, Channel::SteAds);
+  EXPECT_EQ(net.ads_got[0].type, MessageType::Echo);
+  EXPECT_EQ(str(net.ads_got[0].plaintext), "ping from STE");
+  net.from_ads(net.ads->send(Channel::SteAds, MessageType::Echo, bytes_of("pong to STE"), net.now));
+  ASSERT_EQ(net.ste_got.size(), 1u);
+  EXPECT_EQ(str(net.ste_got[0].plaintext), "pong to STE");
+  net.from_dtd(net.dtd.send(MessageType::Echo, bytes_of("ping from DTD")));
+  ASSERT_EQ(net.ads_got.size(), 2u);
+  EXPECT_EQ(net.ads_got[1].channel, Channel::DtdAds);
+  EXPECT_EQ(str(net.ads_got[1].plaintext), "ping from DTD");
+  net.from_ads(net.ads->send(Channel::DtdAds, MessageType::Echo, bytes_of("pong to DTD"), net.now));
+  ASSERT_EQ(net.dtd_got.size(), 1u);
+  EXPECT_EQ(str(net.dtd_got[0].plaintext), "pong to DTD");
+  // The DTD relayed channel-1 sealed frames it could not read, unchanged.
+  EXPECT_TRUE(net.ste_closed.empty() && net.ads_closed.empty() && net.dtd_closed.empty());
+}
+
+TEST_F(HandshakeTest, SteTerminatesAndEveryoneErasesKeys) {
+  net.start(kSerial, make_keys(0x00));
+  ASSERT_EQ(net.ads_up.size(), 1u);
+  net.from_ste(net.ste.terminate());
+  ASSERT_EQ(net.ste_closed.size(), 1u);
+  ASSERT_EQ(net.ads_closed.size(), 1u);
+  ASSERT_EQ(net.dtd_closed.size(), 1u);
+  EXPECT_EQ(net.ads_closed[0].code, ErrorCode::None);
+  EXPECT_EQ(net.dtd_closed[0].code, ErrorCode::None);
+  EXPECT_EQ(net.ste.state(), SteHandshake::State::Closed);
+  EXPECT_EQ(net.ads->state(), AdsHandshake::State::Closed);
+  EXPECT_EQ(net.dtd.state(), DtdRelay::State::Relaying);
+  EXPECT_THROW((void)net.ste.send(MessageType::Echo, {}, net.now), std::logic_error);
+}
+
+TEST_F(HandshakeTest, AdsTerminatesBothChannels) {
+  net.start(kSerial, make_keys(0x00));
+  net.from_ads(net.ads->terminate());
+  ASSERT_EQ(net.ste_closed.size(), 1u);
+  ASSERT_EQ(net.dtd_closed.size(), 1u);
+  EXPECT_EQ(net.ste_closed[0].code, ErrorCode::None);
+  EXPECT_EQ(net.dtd.state(), DtdRelay::State::Relaying);
+}
+
+TEST_F(HandshakeTest, DtdTerminates) {
+  net.start(kSerial, make_keys(0x00));
+  net.from_dtd(net.dtd.terminate());
+  ASSERT_EQ(net.ads_closed.size(), 1u);
+  EXPECT_EQ(net.ads_closed[0].code, ErrorCode::None);
+  ASSERT_EQ(net.ste_closed.size(), 1u);  // the ADS passed the end on to the STE
+  EXPECT_EQ(net.ste_closed[0].code, ErrorCode::None);
+}
+
+TEST_F(HandshakeTest, TheRelayServesASecondSession) {
+  net.start(kSerial, make_keys(0x00));
+  net.from_ste(net.ste.terminate());
+  const auto first = net.ads_up.at(0).session;
+  net.ste = SteHandshake{};
+  net.start(kSerial, make_keys(0x00));
+  ASSERT_EQ(net.ads_up.size(), 2u);
+  ASSERT_EQ(net.dtd_up.size(), 2u);
+  EXPECT_NE(net.ads_up[1].session, first);
+  net.from_dtd(net.dtd.send(MessageType::Echo, bytes_of("second")));
+  ASSERT_EQ(net.ads_got.size(), 1u);
+  EXPECT_EQ(str(net.ads_got[0].plaintext), "second");
+}
+
+namespace {
+void expect_refused(Net& net, ErrorCode code) {
+  ASSERT_EQ(net.ste_closed.size(), 1u);
+  ASSERT_EQ(net.ads_closed.size(), 1u);
+  EXPECT_EQ(net.ste_closed[0].code, code) << net.ste_closed[0].reason;
+  EXPECT_EQ(net.ads_closed[0].code, code) << net.ads_closed[0].reason;
+  EXPECT_TRUE(net.ste_up.empty());
+  EXPECT_TRUE(net.ads_up.empty());
+  EXPECT_TRUE(net.dtd_up.empty());
+}
+}  // namespace
+
+TEST_F(HandshakeTest, UnknownRetailerIsRefused) {
+  net.start("12345", make_keys(0x00));
+  expect_refused(net, ErrorCode::UnknownRetailer);
+  EXPECT_FALSE(sent_to_ste(MessageType::H2));
+}
+
+TEST_F(HandshakeTest, RevokedRetailerIsRefused) {
+  net.retailers[kSerial].status = RetailerStatus::Revoked;
+  net.start(kSerial, make_keys(0x00));
+  expect_refused(net, ErrorCode::RetailerRevoked);
+  EXPECT_FALSE(sent_to_ste(MessageType::H2));
+}
+
+TEST_F(HandshakeTest, LockedRetailerIsRefused) {
+  net.retailers[kSerial].status = RetailerStatus::Locked;
+  net.start(kSerial, make_keys(0x00));
+  expect_refused(net, ErrorCode::RetailerLocked);
+  EXPECT_FALSE(sent_to_ste(MessageType::H2));
+}
+
+TEST_F(HandshakeTest, UnsupportedVersionIsRefused) {
+  net.hostile = [](Hop hop, Frame& f) {
+    if (hop == Hop::DtdToAds && f.header.type == static_cast<std::uint8_t>(MessageType::H1)) f.payload[0] = 9;
+    return true;
+  };
+  net.start(kSerial, make_keys(0x00));
+  expect_refused(net, ErrorCode::UnsupportedVersion);
+}
+
+TEST_F(HandshakeTest, WrongRetailerKeyFailsAndTheAdsNeverSendsH4) {
+  auto keys = make_keys(0x00);
+  keys.k_ra[0] ^= 1;
+  net.start(kSerial, std::move(keys));
+  expect_refused(net, ErrorCode::RetailerAuthFailed);
+  EXPECT_FALSE(sent_to_ste(MessageType::H4));
+  EXPECT_EQ(first_of(MessageType::H4), nullptr);
+  ASSERT_EQ(net.auth_failures.size(), 1u);
+  EXPECT_EQ(net.auth_failures[0].serial, kSerial);
+}
+
+TEST_F(HandshakeTest, WrongIssuerKeyAtTheAdsIsRefusedByTheSte) {
+  net.retailers[kSerial].keys.k_ia[5] ^= 0x80;
+  net.start(kSerial, make_keys(0x00));
+  // The ADS cannot tell (it sent H4 believing it is the issuer); the STE refuses and tells it.
+  ASSERT_EQ(net.ste_closed.size(), 1u);
+  EXPECT_EQ(net.ste_closed[0].code, ErrorCode::IssuerAuthFailed);
+  EXPECT_TRUE(net.ste_up.empty());
+  EXPECT_TRUE(net.dtd_up.empty());  // SK_D never handed over
+  ASSERT_EQ(net.ads_closed.size(), 1u);
+  EXPECT_EQ(net.ads_closed[0].code, ErrorCode::IssuerAuthFailed);
+  EXPECT_EQ(net.ads->state(), AdsHandshake::State::Closed);
+  EXPECT_NE(net.ste_closed[0].reason.find("the server is not the issuer"), std::string::npos);
+  EXPECT_TRUE(net.auth_failures.empty());
+  EXPECT_FALSE(net.ste.holds_long_term_keys());
+}
+
+TEST_F(HandshakeTest, RelaySteeringTheSessionKeyIsCaughtByKeyConfirmation) {
+  // The relay shifts RN4 (towards the ADS) and RN3 (towards the STE) by the same mask, so both sides
+  // still compute the same SK_S = AES_K_S(RN3 XOR RN4), the XOR a relay can choose. The transcripts
+  // differ, so the confirmation fails and no H4 is ever produced.
+  const std::uint8_t mask = 0x5a;
+  net.hostile = [&](Hop hop, Frame& f) {
+    if (hop == Hop::DtdToAds && f.header.type == static_cast<std::uint8_t>(MessageType::H1)) {
+      f.payload[3 + kSerial.size() + 16] ^= mask;  // first byte of RN4
+    }
+    if (hop == Hop::DtdToSte && f.header.type == static_cast<std::uint8_t>(MessageType::H2)) {
+      f.payload[4 + 16] ^= mask;  // first byte of RN3
+    }
+    return true;
+  };
+  net.start(kSerial, make_keys(0x00));
+  expect_refused(net, ErrorCode::KeyConfirmationFailed);
+  EXPECT_FALSE(sent_to_ste(MessageType::H4));
+  EXPECT_TRUE(net.auth_failures.empty());  // the retailer card itself was genuine
+}
+
+TEST_F(HandshakeTest, TamperedRn3AloneIsCaught) {
+  net.hostile = [&](Hop hop, Frame& f) {
+    if (hop == Hop::DtdToSte && f.header.type == static_cast<std::uint8_t>(MessageType::H2)) f.payload[30] ^= 1;
+    return true;
+  };
+  net.start(kSerial, make_keys(0x00));
+  expect_refused(net, ErrorCode::KeyConfirmationFailed);
+}
+
+TEST_F(HandshakeTest, TamperedAdsConfirmationIsCaughtByTheSte) {
+  net.hostile = [&](Hop hop, Frame& f) {
+    if (hop == Hop::DtdToSte && f.header.type == static_cast<std::uint8_t>(MessageType::H4)) f.payload[40] ^= 1;
+    return true;
+  };
+  net.start(kSerial, make_keys(0x00));
+  ASSERT_EQ(net.ste_closed.size(), 1u);
+  EXPECT_EQ(net.ste_closed[0].code, ErrorCode::KeyConfirmationFailed);
+  EXPECT_TRUE(net.ste_up.empty());
+  EXPECT_TRUE(net.dtd_up.empty());  // no SK_D handover
+  // The ADS had established, and ends the session when the STE's Error arrives.
+  ASSERT_EQ(net.ads_closed.size(), 1u);
+  EXPECT_EQ(net.ads_closed[0].code, ErrorCode::KeyConfirmationFailed);
+}
+
+TEST_F(HandshakeTest, ReflectedChallengeDoesNotYieldAnIssuerAnswer) {
+  // A hostile relay puts the STE's own RN2 where RN1 belongs, takes the STE's answer
+  // AES_K_RA(RN2) from H3 and plays it back as the issuer's AES_K_IA(RN2) in a forged H4.
+  Block16 rn2{};
+  std::optional<Frame> h3;
+  net.hostile = [&](Hop hop, Frame& f) {
+    const auto t = static_cast<MessageType>(f.header.type);
+    if (hop == Hop::DtdToAds && t == MessageType::H1) std::copy_n(f.payload.begin() + 3 + kSerial.size(), 16, rn2.begin());
+    if (hop == Hop::DtdToSte && t == MessageType::H2) std::copy(rn2.begin(), rn2.end(), f.payload.begin() + 4);
+    if (hop == Hop::DtdToAds && t == MessageType::H3) {
+      h3 = f;
+      return false;  // keep it from the ADS
+    }
+    return true;
+  };
+  net.start(kSerial, make_keys(0x00));
+  ASSERT_TRUE(h3);
+  auto stolen = HandshakeH3::decode(h3->payload);
+  ASSERT_TRUE(stolen);
+  // The cryptograms use different keys: the STE's answer is not the issuer's.
+  auto keys = make_keys(0x00);
+  EXPECT_EQ(stolen->retailer_cryptogram, retailer_cryptogram(keys.k_ra, rn2));
+  EXPECT_NE(stolen->retailer_cryptogram, issuer_cryptogram(keys.k_ia, rn2));
+  HandshakeH4 forged{stolen->retailer_cryptogram, stolen->confirm_s, stolen->confirm_d};
+  net.from_ste(net.ste.on_frame(make_frame(Channel::SteAds, h3->header.session, forged), net.now));
+  ASSERT_EQ(net.ste_closed.size(), 1u);
+  EXPECT_EQ(net.ste_closed[0].code, ErrorCode::IssuerAuthFailed);
+  EXPECT_TRUE(net.ste_up.empty());
+}
+
+TEST_F(HandshakeTest, ReplayedH3FromAnEarlierSessionFails) {
+  std::optional<Frame> old_h3;
+  net.hostile = [&](Hop hop, Frame& f) {
+    if (hop == Hop::DtdToAds && f.header.type == static_cast<std::uint8_t>(MessageType::H3)) old_h3 = f;
+    return true;
+  };
+  net.start(kSerial, make_keys(0x00));
+  ASSERT_TRUE(old_h3);
+  net.from_ste(net.ste.terminate());
+
+  // Second session: the relay swallows the genuine H3 and replays the recorded one instead,
+  // relabelled with the new session id.
+  net.ste = SteHandshake{};
+  net.hostile = [&](Hop hop, Frame& f) {
+    if (hop == Hop::DtdToAds && f.header.type == static_cast<std::uint8_t>(MessageType::H3)) {
+      auto replay = *old_h3;
+      replay.header.session = f.header.session;
+      f = replay;
+    }
+    return true;
+  };
+  net.start(kSerial, make_keys(0x00));
+  ASSERT_EQ(net.ads_closed.size(), 2u);
+  EXPECT_EQ(net.ads_closed[1].code, ErrorCode::RetailerAuthFailed);
+  EXPECT_EQ(net.ads_up.size(), 1u);
+  EXPECT_EQ(net.auth_failures.size(), 1u);
+}
+
+TEST_F(HandshakeTest, H3ForAnotherSessionIsRefused) {
+  net.hostile = [&](Hop hop, Frame& f) {
+    if (hop == Hop::DtdToAds && f.header.type == static_cast<std::uint8_t>(MessageType::H3)) f.header.session += 1;
+    return true;
+  };
+  net.start(kSerial, make_keys(0x00));
+  ASSERT_EQ(net.ads_closed.size(), 1u);
+  EXPECT_EQ(net.ads_closed[0].code, ErrorCode::UnknownSession);
+}
+
+TEST_F(HandshakeTest, TamperedSealedFrameEndsTheSessionEverywhere) {
+  net.start(kSerial, make_keys(0x00));
+  net.hostile = [&](Hop hop, Frame& f) {
+    if (hop == Hop::DtdToAds && (f.header.flags & kFlagSealed)) f.payload[10] ^= 1;
+    return true;
+  };
+  net.from_ste(net.ste.send(MessageType::Echo, bytes_of("card data"), net.now));
+  EXPECT_TRUE(net.ads_got.empty());
+  ASSERT_EQ(net.ads_closed.size(), 1u);
+  EXPECT_EQ(net.ads_closed[0].code, ErrorCode::DecryptFailed);
+  ASSERT_EQ(net.ste_closed.size(), 1u);
+  EXPECT_EQ(net.ste_closed[0].code, ErrorCode::DecryptFailed);
+  ASSERT_EQ(net.dtd_closed.size(), 1u);
+  EXPECT_EQ(net.dtd_closed[0].code, ErrorCode::DecryptFailed);
+}
+
+TEST_F(HandshakeTest, ReplayedSealedFrameIsCounterOutOfOrder) {
+  net.start(kSerial, make_keys(0x00));
+  std::optional<Frame> seen;
+  net.hostile = [&](Hop hop, Frame& f) {
+    if (hop == Hop::DtdToAds && (f.header.flags & kFlagSealed)) {
+      if (seen) f = *seen;
+      else seen = f;
+    }
+    return true;
+  };
+  net.from_ste(net.ste.send(MessageType::Echo, bytes_of("one"), net.now));
+  net.from_ste(net.ste.send(MessageType::Echo, bytes_of("two"), net.now));
+  ASSERT_EQ(net.ads_got.size(), 1u);
+  ASSERT_EQ(net.ads_closed.size(), 1u);
+  EXPECT_EQ(net.ads_closed[0].code, ErrorCode::CounterOutOfOrder);
+}
+
+TEST_F(HandshakeTest, UnexpectedMessageIsRefused) {
+  net.start(kSerial, make_keys(0x00));
+  // A second H1 in the middle of an established session.
+  HandshakeH1 h1;
+  h1.serial = kSerial;
+  net.from_dtd({SendFrame{Peer::Ads, make_frame(Channel::SteAds, net.ads->session(), h1)}});
+  ASSERT_EQ(net.ads_closed.size(), 1u);
+  EXPECT_EQ(net.ads_closed[0].code, ErrorCode::UnexpectedMessage);
+}
+
+TEST(HandshakeTimeouts, AdsHandshakeDeadline) {
+  Net net(Timeouts{10s, 60s});
+  net.answer_lookups = false;  // the lookup never returns
+  net.start(kSerial, make_keys(0x00));
+  ASSERT_TRUE(net.ads);
+  ASSERT_TRUE(net.ads->deadline());
+  EXPECT_EQ(*net.ads->deadline(), net.now + 30s);  // the ADS core was built with default timeouts
+  EXPECT_TRUE(net.ads->on_timeout(net.now + 29s).empty());
+  net.from_ads(net.ads->on_timeout(net.now + 30s));
+  ASSERT_EQ(net.ads_closed.size(), 1u);
+  EXPECT_EQ(net.ads_closed[0].code, ErrorCode::Timeout);
+  ASSERT_EQ(net.ste_closed.size(), 1u);  // the STE hears about it
+  EXPECT_EQ(net.ste_closed[0].code, ErrorCode::Timeout);
+  // A late lookup answer does nothing.
+  EXPECT_TRUE(net.ads->on_retailer_lookup({}, net.now + 31s).empty());
+}
+
+TEST(HandshakeTimeouts, SteHandshakeDeadline) {
+  Net net(Timeouts{10s, 60s});
+  net.answer_lookups = false;
+  net.start(kSerial, make_keys(0x00));
+  ASSERT_TRUE(net.ste.deadline());
+  EXPECT_EQ(*net.ste.deadline(), net.now + 10s);
+  EXPECT_TRUE(net.ste.on_timeout(net.now + 9s).empty());
+  auto actions = net.ste.on_timeout(net.now + 10s);
+  const auto* close = find_action<Close>(actions);
+  ASSERT_NE(close, nullptr);
+  EXPECT_EQ(close->code, ErrorCode::Timeout);
+  EXPECT_NE(find_action<SendFrame>(actions), nullptr);  // an Error frame tells the ADS
+  EXPECT_FALSE(net.ste.holds_long_term_keys());
+}
+
+TEST(HandshakeTimeouts, IdleSessionTimesOut) {
+  Net net(Timeouts{10s, 60s});
+  net.retailers[kSerial] = Retailer{RetailerStatus::Active, make_keys(0x00)};
+  net.start(kSerial, make_keys(0x00));
+  ASSERT_EQ(net.ste_up.size(), 1u);
+  EXPECT_EQ(*net.ste.deadline(), net.now + 60s);
+  net.now += 30s;
+  net.from_ste(net.ste.send(MessageType::Echo, bytes_of("keeps it alive"), net.now));
+  EXPECT_EQ(*net.ste.deadline(), net.now + 60s);
+  // The ADS (default idle of 15 minutes) times out and tells both the STE and the DTD.
+  net.from_ads(net.ads->on_timeout(net.now + 15min));
+  ASSERT_EQ(net.ads_closed.size(), 1u);
+  EXPECT_EQ(net.ads_closed[0].code, ErrorCode::Timeout);
+  ASSERT_EQ(net.ste_closed.size(), 1u);
+  ASSERT_EQ(net.dtd_closed.size(), 1u);
+  EXPECT_EQ(net.dtd_closed[0].code, ErrorCode::Timeout);
+}
+
+TEST(SteStart, RefusesABadCardSerialOrKeys) {
+  SteHandshake ste;
+  auto a = ste.start("12ab", 1, make_keys(0), TimePoint{});
+  ASSERT_NE(find_action<Close>(a), nullptr);
+  EXPECT_EQ(find_action<SendFrame>(a), nullptr);
+  SteHandshake ste2;
+  RetailerKeys partial = make_keys(0);
+  partial.k_d.wipe();
+  auto b = ste2.start("123", 1, std::move(partial), TimePoint{});
+  ASSERT_NE(find_action<Close>(b), nullptr);
+}
