@@ -1,0 +1,136 @@
+#include "cardperso/ads/store/audit_log.hpp"
+
+#include <array>
+#include <stdexcept>
+
+#include "cardperso/common/crypto.hpp"
+
+namespace cardperso::ads {
+
+namespace {
+
+constexpr std::size_t kHashSize = 32;
+constexpr std::size_t kMaxField = 4096;  // a detail longer than this is a bug in the caller
+
+void put_string(Bytes& out, std::string_view s) {
+  put_u32(out, static_cast<std::uint32_t>(s.size()));
+  out.insert(out.end(), s.begin(), s.end());
+}
+
+Bytes entry_hash(const SecretBytes& key, ByteView prev_hash, const AuditEntry& e) {
+  Bytes input;
+  static constexpr std::string_view kLabel = "cardperso/v1/audit";
+  input.insert(input.end(), kLabel.begin(), kLabel.end());
+  input.insert(input.end(), prev_hash.begin(), prev_hash.end());
+  put_u64(input, static_cast<std::uint64_t>(e.seq));
+  put_u64(input, static_cast<std::uint64_t>(to_unix(e.at)));
+  put_string(input, e.actor);
+  put_string(input, e.event);
+  put_string(input, e.subject);
+  put_string(input, e.detail);
+  const auto mac = crypto::hmac_sha256(key.view(), input);
+  return Bytes(mac.begin(), mac.end());
+}
+
+}  // namespace
+
+AuditLog::AuditLog(Database& db, const MasterKey& key, Clock clock)
+    : db_(db), chain_key_(key.derive("cardperso/v1/ads-audit-chain", kHashSize)), clock_(std::move(clock)) {}
+
+Result<std::int64_t> AuditLog::append(std::string_view actor, std::string_view event, std::string_view subject,
+                                      std::string_view detail) {
+  if (!db_.in_transaction()) throw std::logic_error("AuditLog::append called outside a transaction");
+  for (auto field : {actor, event, subject, detail}) {
+    if (field.size() > kMaxField) throw std::invalid_argument("AuditLog::append: field longer than 4096 bytes");
+  }
+  auto last = db_.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", "append audit entry: read chain head");
+  if (!last) return last.error();
+  auto row = last->step();
+  if (!row) return row.error();
+  AuditEntry e;
+  Bytes prev_hash(kHashSize, 0);
+  e.seq = 1;
+  if (*row) {
+    e.seq = last->column_int(0) + 1;
+    prev_hash = last->column_blob(1);
+  }
+  e.at = clock_();
+  e.actor = actor;
+  e.event = event;
+  e.subject = subject;
+  e.detail = detail;
+  const Bytes hash = entry_hash(chain_key_, prev_hash, e);
+
+  auto insert = db_.prepare(
+      "INSERT INTO audit_log (seq, at, actor, event, subject, detail, prev_hash, hash) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+      "append audit entry: insert");
+  if (!insert) return insert.error();
+  insert->bind(1, e.seq)
+      .bind(2, to_unix(e.at))
+      .bind(3, actor)
+      .bind(4, event)
+      .bind(5, subject)
+      .bind(6, detail)
+      .bind(7, ByteView(prev_hash))
+      .bind(8, ByteView(hash));
+  if (auto r = insert->run(); !r) return r.error();
+  return e.seq;
+}
+
+Result<std::vector<AuditEntry>> AuditLog::last(int n) {
+  auto stmt = db_.prepare(
+      "SELECT seq, at, actor, event, subject, detail FROM "
+      "(SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?1) ORDER BY seq ASC",
+      "read audit log");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, std::int64_t{n});
+  std::vector<AuditEntry> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(AuditEntry{stmt->column_int(0), from_unix(stmt->column_int(1)), stmt->column_text(2),
+                             stmt->column_text(3), stmt->column_text(4), stmt->column_text(5)});
+  }
+  return out;
+}
+
+Result<AuditVerification> AuditLog::verify() {
+  auto stmt = db_.prepare(
+      "SELECT seq, at, actor, event, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq ASC",
+      "verify audit log");
+  if (!stmt) return stmt.error();
+  AuditVerification report;
+  Bytes expected_prev(kHashSize, 0);
+  std::int64_t expected_seq = 1;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    AuditEntry e{stmt->column_int(0), from_unix(stmt->column_int(1)), stmt->column_text(2),
+                 stmt->column_text(3), stmt->column_text(4), stmt->column_text(5)};
+    const Bytes prev_hash = stmt->column_blob(6);
+    const Bytes hash = stmt->column_blob(7);
+    auto broken = [&](std::string problem) {
+      report.first_broken_seq = e.seq;
+      report.problem = std::move(problem);
+      return report;
+    };
+    if (e.seq != expected_seq) {
+      return broken("entry " + std::to_string(expected_seq) + " is missing (next entry is " + std::to_string(e.seq) + ")");
+    }
+    if (!crypto::ct_equal(prev_hash, expected_prev)) {
+      return broken("entry " + std::to_string(e.seq) + " does not link to entry " + std::to_string(e.seq - 1));
+    }
+    if (!crypto::ct_equal(hash, entry_hash(chain_key_, prev_hash, e))) {
+      return broken("entry " + std::to_string(e.seq) + " was altered after it was written (or the master key is wrong)");
+    }
+    expected_prev = hash;
+    ++expected_seq;
+    ++report.entries_checked;
+  }
+  return report;
+}
+
+}  // namespace cardperso::ads

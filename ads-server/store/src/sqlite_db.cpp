@@ -1,0 +1,258 @@
+#include "cardperso/ads/store/sqlite_db.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace cardperso::ads {
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+std::string advice_for(int rc) {
+  switch (rc & 0xFF) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "; another process holds the database: try again, or stop it";
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return "; the file is damaged or is not an ads-server database: restore it from backup";
+    case SQLITE_FULL:
+      return "; the disk is full: free space and try again";
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_CANTOPEN:
+      return "; check that the file and its directory are writable by this user";
+    case SQLITE_IOERR:
+      return "; the disk reported an I/O error: check the storage";
+    default:
+      return {};
+  }
+}
+
+}  // namespace
+
+Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
+  std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return fail("database error during " + std::string(what) + ": " + message + " (" + sqlite3_errstr(rc) + ")" +
+              advice_for(rc));
+}
+
+// ---- Statement ----
+
+Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::string what) : db_(db), stmt_(stmt), what_(std::move(what)) {}
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(other.stmt_), what_(std::move(other.what_)), bind_error_(std::move(other.bind_error_)) {
+  other.stmt_ = nullptr;
+}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    db_ = other.db_;
+    stmt_ = other.stmt_;
+    what_ = std::move(other.what_);
+    bind_error_ = std::move(other.bind_error_);
+    other.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+void Statement::note_bind(int rc, int index) {
+  if (rc != SQLITE_OK && !bind_error_) {
+    bind_error_ = sqlite_error(db_, rc, what_ + " (binding parameter " + std::to_string(index) + ")");
+  }
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  note_bind(sqlite3_bind_int64(stmt_, index, value), index);
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+  note_bind(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8), index);
+  return *this;
+}
+
+Statement& Statement::bind(int index, ByteView blob) {
+  // A zero-length blob with a null pointer would bind NULL; bind an explicit empty blob instead.
+  if (blob.empty()) {
+    note_bind(sqlite3_bind_zeroblob(stmt_, index, 0), index);
+  } else {
+    note_bind(sqlite3_bind_blob64(stmt_, index, blob.data(), blob.size(), SQLITE_TRANSIENT), index);
+  }
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::optional<std::int64_t> value) {
+  return value ? bind(index, *value) : bind_null(index);
+}
+
+Statement& Statement::bind_null(int index) {
+  note_bind(sqlite3_bind_null(stmt_, index), index);
+  return *this;
+}
+
+Result<bool> Statement::step() {
+  if (bind_error_) return *bind_error_;
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqlite_error(db_, rc, what_);
+}
+
+Result<void> Statement::run() {
+  for (;;) {
+    auto row = step();
+    if (!row) return row.error();
+    if (!*row) return {};
+  }
+}
+
+bool Statement::column_is_null(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+
+std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
+
+std::optional<std::int64_t> Statement::column_optional_int(int index) const {
+  if (column_is_null(index)) return std::nullopt;
+  return column_int(index);
+}
+
+std::string Statement::column_text(int index) const {
+  const auto* text = sqlite3_column_text(stmt_, index);
+  if (text == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)));
+}
+
+Bytes Statement::column_blob(int index) const {
+  const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, index));
+  const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index));
+  if (data == nullptr) return {};
+  return Bytes(data, data + size);
+}
+
+// ---- Database ----
+
+namespace {
+
+// The database holds sealed keys and personal data: create it owner-only. SQLite gives its -wal and
+// -shm files the mode of the main file.
+Result<void> create_private_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return fail("database " + path + " already exists; refusing to overwrite it");
+    return fail("cannot create database " + path + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+  return {};
+}
+
+Result<void> single_pragma(sqlite3* db, const char* sql, std::string_view expected, std::string_view what) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(db, rc, what);
+  rc = sqlite3_step(stmt);
+  std::string got;
+  if (rc == SQLITE_ROW) {
+    const auto* text = sqlite3_column_text(stmt, 0);
+    if (text != nullptr) got = reinterpret_cast<const char*>(text);
+    rc = sqlite3_step(stmt);
+  }
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_DONE) return sqlite_error(db, rc, what);
+  if (!expected.empty() && got != expected) {
+    return fail("database error during " + std::string(what) + ": got '" + got + "', expected '" +
+                std::string(expected) + "'");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Database> Database::open(const std::string& path, OpenMode mode) {
+  if (mode == OpenMode::CreateNew) {
+    if (auto created = create_private_file(path); !created) return created.error();
+  } else {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      return fail("database " + path + " not found; create it with `adsctl init` or pass --db");
+    }
+  }
+  sqlite3* raw = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Database db(raw, path);  // owns the handle even when opening failed
+  if (rc != SQLITE_OK) return sqlite_error(raw, rc, "open database " + path);
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  // The first read of the file: a non-database file fails here with SQLITE_NOTADB.
+  if (auto r = single_pragma(raw, "PRAGMA journal_mode=WAL", "wal", "open database " + path + ": set WAL mode"); !r)
+    return r.error();
+  if (auto r = db.exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF;",
+                       "open database " + path + ": set pragmas");
+      !r)
+    return r.error();
+  if (auto r = single_pragma(raw, "PRAGMA foreign_keys", "1", "open database " + path + ": check foreign keys"); !r)
+    return r.error();
+  return db;
+}
+
+Database::Database(Database&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) { other.db_ = nullptr; }
+
+Database& Database::operator=(Database&& other) noexcept {
+  if (this != &other) {
+    sqlite3_close_v2(db_);
+    db_ = other.db_;
+    path_ = std::move(other.path_);
+    other.db_ = nullptr;
+  }
+  return *this;
+}
+
+Database::~Database() { sqlite3_close_v2(db_); }
+
+Result<Statement> Database::prepare(std::string_view sql, std::string_view what) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return sqlite_error(db_, rc, std::string(what) + " (prepare)");
+  }
+  return Statement(db_, stmt, std::string(what));
+}
+
+Result<void> Database::exec(std::string_view sql, std::string_view what) {
+  const std::string text(sql);
+  const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(db_, rc, what);
+  return {};
+}
+
+bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
+int Database::changes() const { return sqlite3_changes(db_); }
+
+Result<void> Database::begin_immediate() {
+  if (in_transaction()) throw std::logic_error("Database::with_transaction called inside a transaction");
+  // IMMEDIATE takes the write lock now, so a read-then-write inside fn cannot fail half-way with BUSY.
+  return exec("BEGIN IMMEDIATE", "begin transaction");
+}
+
+Result<void> Database::commit() { return exec("COMMIT", "commit transaction"); }
+
+void Database::rollback() noexcept {
+  if (in_transaction()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+}  // namespace cardperso::ads

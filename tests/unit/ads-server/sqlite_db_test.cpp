@@ -1,0 +1,128 @@
+#include "cardperso/ads/store/sqlite_db.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "test_support.hpp"
+
+namespace cardperso::ads {
+namespace {
+
+using test::must;
+
+class SqliteDbTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_path = dir.file("t.db");
+    db.emplace(must(Database::open(db_path, OpenMode::CreateNew)));
+    must(db->exec("CREATE TABLE t (name TEXT NOT NULL UNIQUE)", "create test table"));
+  }
+  std::int64_t count() {
+    auto s = must(db->prepare("SELECT count(*) FROM t", "count"));
+    EXPECT_TRUE(must(s.step()));
+    return s.column_int(0);
+  }
+  Result<void> insert(std::string_view name) {
+    auto s = db->prepare("INSERT INTO t (name) VALUES (?1)", "insert test row");
+    if (!s) return s.error();
+    s->bind(1, name);
+    return s->run();
+  }
+  test::TempDir dir;
+  std::string db_path;
+  std::optional<Database> db;
+};
+
+TEST_F(SqliteDbTest, NewFileIsOwnerOnlyAndRefusesToOverwrite) {
+  EXPECT_EQ(test::file_mode(db_path), 0600u);
+  auto again = Database::open(db_path, OpenMode::CreateNew);
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message.find("already exists"), std::string::npos) << again.error().message;
+}
+
+TEST_F(SqliteDbTest, MissingFileIsReportedWithWhatToDo) {
+  auto missing = Database::open(dir.file("nope.db"), OpenMode::MustExist);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("adsctl init"), std::string::npos) << missing.error().message;
+}
+
+TEST_F(SqliteDbTest, DurabilityPragmasAreSet) {
+  auto mode = must(db->prepare("PRAGMA journal_mode", "read journal mode"));
+  ASSERT_TRUE(must(mode.step()));
+  EXPECT_EQ(mode.column_text(0), "wal");
+  auto sync = must(db->prepare("PRAGMA synchronous", "read synchronous"));
+  ASSERT_TRUE(must(sync.step()));
+  EXPECT_EQ(sync.column_int(0), 2);  // FULL
+  auto fk = must(db->prepare("PRAGMA foreign_keys", "read foreign keys"));
+  ASSERT_TRUE(must(fk.step()));
+  EXPECT_EQ(fk.column_int(0), 1);
+}
+
+TEST_F(SqliteDbTest, NotADatabaseIsRefusedClearly) {
+  test::write_file(dir.file("junk.db"), std::string(4096, 'x'), 0600);
+  auto junk = Database::open(dir.file("junk.db"), OpenMode::MustExist);
+  ASSERT_FALSE(junk);
+  EXPECT_NE(junk.error().message.find("not an ads-server database"), std::string::npos) << junk.error().message;
+}
+
+TEST_F(SqliteDbTest, ParametersAreBoundNotSpliced) {
+  const std::string hostile = "x'); DROP TABLE t; --";
+  must(insert(hostile));
+  auto s = must(db->prepare("SELECT name FROM t", "read back"));
+  ASSERT_TRUE(must(s.step()));
+  EXPECT_EQ(s.column_text(0), hostile);
+}
+
+TEST_F(SqliteDbTest, ErrorsNameTheOperation) {
+  auto bad = db->prepare("SELEKT 1", "frobnicate the widgets");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("frobnicate the widgets"), std::string::npos) << bad.error().message;
+  must(insert("a"));
+  auto dup = insert("a");
+  ASSERT_FALSE(dup);
+  EXPECT_NE(dup.error().message.find("insert test row"), std::string::npos) << dup.error().message;
+  EXPECT_NE(dup.error().message.find("UNIQUE"), std::string::npos) << dup.error().message;
+}
+
+TEST_F(SqliteDbTest, TransactionCommitsOnSuccess) {
+  auto r = db->with_transaction([&]() -> Result<int> {
+    if (auto i = insert("a"); !i) return i.error();
+    if (auto i = insert("b"); !i) return i.error();
+    return 7;
+  });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, 7);
+  EXPECT_EQ(count(), 2);
+  EXPECT_EQ(test::raw_int(db_path, "SELECT count(*) FROM t"), 2);  // visible to another connection: committed
+  EXPECT_FALSE(db->in_transaction());
+}
+
+TEST_F(SqliteDbTest, TransactionRollsBackOnErrorResult) {
+  auto r = db->with_transaction([&]() -> Result<void> {
+    if (auto i = insert("a"); !i) return i;
+    return insert("a");  // fails: duplicate; the first insert must go too
+  });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(count(), 0);
+  EXPECT_FALSE(db->in_transaction());
+}
+
+TEST_F(SqliteDbTest, TransactionRollsBackOnException) {
+  EXPECT_THROW(db->with_transaction([&]() -> Result<void> {
+    must(insert("a"));
+    throw std::runtime_error("boom");
+  }),
+               std::runtime_error);
+  EXPECT_EQ(count(), 0);
+  EXPECT_FALSE(db->in_transaction());
+}
+
+TEST_F(SqliteDbTest, NestedTransactionIsAProgrammerError) {
+  EXPECT_THROW(db->with_transaction([&]() -> Result<void> { return db->with_transaction([] { return Result<void>{}; }); }),
+               std::logic_error);
+  EXPECT_FALSE(db->in_transaction());
+}
+
+}  // namespace
+}  // namespace cardperso::ads
