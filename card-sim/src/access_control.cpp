@@ -1,0 +1,115 @@
+#include "access_control.hpp"
+
+#include <algorithm>
+
+#include "cardperso/cardsim/card_layout.hpp"
+#include "cardperso/common/crypto.hpp"
+#include "file_tree.hpp"
+#include "status_words.hpp"
+
+namespace cardperso::cardsim {
+
+void SecurityState::set(std::uint8_t key, bool verified) {
+  if (key == kKeyChv1) chv1 = verified;
+  if (key == kKeyChv2) chv2 = verified;
+  if (key == kKeyAdm1) adm1 = verified;
+}
+
+bool access_granted(std::uint8_t nibble, const SecurityState& s, bool chv1_is_disabled) {
+  switch (nibble & 0x0F) {
+    case 0x0: return true;
+    case 0x1: return s.chv1 || chv1_is_disabled;
+    case 0x2: return s.chv2;
+    case 0x3: return false;  // RFU
+    case 0xF: return false;
+    default: return s.adm1;  // 4..E: every ADM level is satisfied by ADM1
+  }
+}
+
+std::optional<std::uint16_t> code_file_fid(std::uint8_t key) {
+  switch (key) {
+    case kKeyChv1: return kFidChv1;
+    case kKeyUnblock1: return kFidUnblock1;
+    case kKeyChv2: return kFidChv2;
+    case kKeyUnblock2: return kFidUnblock2;
+    case kKeyAdm1: return kFidAdm1;
+    default: return std::nullopt;
+  }
+}
+
+int max_tries(std::uint8_t key) {
+  switch (key) {
+    case kKeyUnblock1:
+    case kKeyUnblock2: return kUnblockMaxTries;
+    case kKeyAdm1: return kAdmMaxTries;
+    default: return kChvMaxTries;
+  }
+}
+
+std::optional<std::uint8_t> code_key_of_path(std::string_view path) {
+  if (tree::parent_of(path) != "3F00") return std::nullopt;
+  for (std::uint8_t key : {kKeyChv1, kKeyUnblock1, kKeyChv2, kKeyUnblock2, kKeyAdm1})
+    if (tree::fid_of(path) == *code_file_fid(key)) return key;
+  return std::nullopt;
+}
+
+bool is_secret_file(std::string_view path) {
+  if (code_key_of_path(path)) return true;
+  if (tree::parent_of(path) == "3F00/7F20") {
+    const auto fid = tree::fid_of(path);
+    return fid == kFidKi || fid == kFidOpc;
+  }
+  return false;
+}
+
+namespace {
+const CardFile* code_file(const CardImage& image, std::uint8_t key) {
+  auto fid = code_file_fid(key);
+  return fid ? tree::find(image.files, tree::child_of("3F00", *fid)) : nullptr;
+}
+}  // namespace
+
+bool code_initialised(const CardImage& image, std::uint8_t key) {
+  const CardFile* f = code_file(image, key);
+  if (!f || f->type != FileType::Ef || f->data.size() != kCodeSize) return false;
+  return !std::all_of(f->data.begin(), f->data.end(), [](std::uint8_t b) { return b == 0xFF; });
+}
+
+int tries_left(const CardImage& image, std::uint8_t key) {
+  auto it = image.tries_left.find(key);
+  return it == image.tries_left.end() ? max_tries(key) : std::clamp(it->second, 0, max_tries(key));
+}
+
+bool chv1_disabled(const CardImage& image) {
+  auto it = image.chv_disabled.find(kKeyChv1);
+  return it != image.chv_disabled.end() && it->second;
+}
+
+std::uint16_t present_code(CardImage& image, SecurityState& s, std::uint8_t key, ByteView code, bool& changed) {
+  if (!code_initialised(image, key)) return sw::kNoChvInitialised;
+  const int tries = tries_left(image, key);
+  if (tries <= 0) return sw::kBlocked;
+  if (crypto::ct_equal(code_file(image, key)->data, code)) {
+    if (tries != max_tries(key)) {
+      image.tries_left[key] = max_tries(key);
+      changed = true;
+    }
+    s.set(key, true);
+    return sw::kOk;
+  }
+  image.tries_left[key] = tries - 1;
+  changed = true;
+  s.set(key, false);
+  return tries - 1 == 0 ? sw::kBlocked : sw::kAccessDenied;
+}
+
+void set_code(CardImage& image, std::uint8_t key, ByteView code) {
+  auto fid = code_file_fid(key);
+  if (!fid) return;
+  if (CardFile* f = tree::find(image.files, tree::child_of("3F00", *fid))) f->data.assign(code.begin(), code.end());
+  reset_tries(image, key);
+}
+
+void reset_tries(CardImage& image, std::uint8_t key) { image.tries_left[key] = max_tries(key); }
+
+}  // namespace cardperso::cardsim

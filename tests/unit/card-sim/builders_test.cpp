@@ -1,0 +1,103 @@
+// Master-code KDF, ICCID encoding, PIN encoding and the two card builders.
+#include "cardperso/cardsim/card_builders.hpp"
+#include "cardperso/cardsim/card_layout.hpp"
+#include "test_card.hpp"
+
+using namespace cardperso;
+using namespace cardperso::cardsim;
+using namespace cardperso::cardsim::test;
+
+TEST(MasterCode, KnownAnswer) {
+  // Python: hmac.new(bytes(range(16)), b"cardperso/v1/master-code\0" + iccid, sha256).hexdigest()[:16]
+  const Bytes secret = hex("000102030405060708090a0b0c0d0e0f");
+  EXPECT_EQ(to_hex(derive_master_code(secret, "8988211000000000011").view()), "c46919dfc5bcc287");
+  EXPECT_EQ(to_hex(derive_master_code(secret, "8988211320300000028").view()), "a5fc09e1663772c8");
+}
+
+TEST(Iccid, LuhnAndEncoding) {
+  EXPECT_EQ(luhn_digit("898821132030000002"), '8');
+  EXPECT_EQ(luhn_digit("798821100000000001"), '2');
+  EXPECT_EQ(luhn_digit("7992739871"), '3');  // the textbook example
+  auto e = encode_iccid("8988211320300000028");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(to_hex(*e), "988812310203000020f8");
+  auto e18 = encode_iccid("898821132030000002");
+  ASSERT_TRUE(e18);
+  EXPECT_EQ(*e18, *e);  // the Luhn digit is added
+  auto d = decode_iccid(*e);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d, "8988211320300000028");
+  EXPECT_FALSE(encode_iccid("8988211320300000027"));  // wrong check digit
+  EXPECT_FALSE(encode_iccid("89882113203000000"));
+  EXPECT_FALSE(encode_iccid("89882113203000000A8"));
+  EXPECT_FALSE(decode_iccid(hex("988812310203000020")));
+  EXPECT_FALSE(decode_iccid(hex("9888123102030000f0f8")));  // digit after padding
+  EXPECT_FALSE(decode_iccid(hex("ffffffffffffffffffff")));
+}
+
+TEST(Pin, Encoding) {
+  auto p = encode_pin("1234");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(to_hex(p->view()), "31323334ffffffff");
+  auto p8 = encode_pin("12345678");
+  ASSERT_TRUE(p8);
+  EXPECT_EQ(to_hex(p8->view()), "3132333435363738");
+  EXPECT_FALSE(encode_pin("123"));
+  EXPECT_FALSE(encode_pin("123456789"));
+  EXPECT_FALSE(encode_pin("12a4"));
+}
+
+TEST(Builders, BlankSim) {
+  const Bytes master = hex("0102030405060708");
+  SimCard c(make_blank_sim("8988211320300000028", master));
+  EXPECT_EQ(c.image().kind, "sim");
+  EXPECT_EQ(to_hex(c.atr()), "3b981100435053494d303031");
+  EXPECT_EQ(c.image().files.size(), 3u);
+  EXPECT_EQ(sw(c, select("2FE2")), 0x9F0F);
+  EXPECT_EQ(tx(c, "A0B000000A"), hex("988812310203000020f8 9000"));
+  Bytes mf = select_response(c, "3F00");
+  ASSERT_EQ(mf.size(), 23u);
+  EXPECT_EQ(mf[16], 1);     // ADM1 only
+  EXPECT_EQ(mf[18], 0x03);  // CHV1 not initialised
+  EXPECT_EQ(sw(c, verify("0A", "0102030405060708")), 0x9000);
+  EXPECT_EQ(sw(c, select("2FE2")), 0x9F0F);
+  EXPECT_EQ(sw(c, "A0D6000001 00"), 0x9804);  // update NEV
+  EXPECT_EQ(sw(c, select("7F20")), 0x9404);  // nothing else on the card
+}
+
+TEST(Builders, RetailerCard) {
+  RetailerKeys keys;
+  keys.key_version = 7;
+  keys.k_ra = SecretBytes(hex("000102030405060708090a0b0c0d0e0f"));
+  keys.k_ia = SecretBytes(hex("101112131415161718191a1b1c1d1e1f"));
+  keys.k_s = SecretBytes(hex("202122232425262728292a2b2c2d2e2f"));
+  keys.k_d = SecretBytes(hex("303132333435363738393a3b3c3d3e3f"));
+  SimCard c(make_retailer_card("8949000000000012345", "2468", "13572468", hex("a1a2a3a4a5a6a7a8"), keys));
+  EXPECT_EQ(c.image().kind, "retailer");
+  EXPECT_EQ(std::string(c.atr().begin() + 4, c.atr().end()), "CPRTL001");
+  // Serial readable by anyone.
+  EXPECT_EQ(sw(c, select("2FE2")), 0x9F0F);
+  Bytes serial = data_of(tx(c, "A0B000000A"));
+  auto decoded = decode_iccid(serial);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, "8949000000000012345");
+  // Key file after the PIN only.
+  EXPECT_EQ(sw(c, "A0A4080004 7F506F01"), 0x9F0F);
+  EXPECT_EQ(sw(c, "A0B0000041"), 0x9804);
+  EXPECT_EQ(sw(c, verify("01", "32343638FFFFFFFF")), 0x9000);
+  Bytes file = data_of(tx(c, "A0B0000041"));
+  ASSERT_EQ(file.size(), kRetailerKeyFileSize);
+  EXPECT_EQ(file[0], 7);
+  EXPECT_EQ(to_hex(ByteView(file).subspan(1, 16)), "000102030405060708090a0b0c0d0e0f");
+  EXPECT_EQ(to_hex(ByteView(file).subspan(49, 16)), "303132333435363738393a3b3c3d3e3f");
+  EXPECT_EQ(sw(c, "A0D6000001 08"), 0x9804);  // update ADM
+  EXPECT_EQ(sw(c, verify("0A", "a1a2a3a4a5a6a7a8")), 0x9000);
+  EXPECT_EQ(sw(c, "A0D6000001 08"), 0x9000);
+  // PUK unblocks the PIN.
+  for (int i = 0; i < 3; ++i) (void)tx(c, verify("01", kWrong));
+  EXPECT_EQ(sw(c, "A02C0000 10 3133353732343638 31313131FFFFFFFF"), 0x9000);
+  // A non-digit serial is kept as ASCII.
+  SimCard named(make_retailer_card("SHOP-0042", "2468", "13572468", hex("a1a2a3a4a5a6a7a8"), keys));
+  EXPECT_EQ(sw(named, select("2FE2")), 0x9F0F);
+  EXPECT_EQ(tx(named, "A0B0000009"), concat({view(std::string("SHOP-0042")), hex("9000")}));
+}
