@@ -1,0 +1,242 @@
+#include "cardperso/perso/script.hpp"
+
+#include <algorithm>
+
+namespace cardperso::perso {
+
+namespace {
+
+constexpr std::uint8_t kScriptMagic[4] = {'C', 'P', 'S', 'C'};
+constexpr std::uint8_t kResultMagic[4] = {'C', 'P', 'S', 'R'};
+constexpr std::uint8_t kVersion = 1;
+
+constexpr std::uint8_t kStepSecret = 0x01, kStepPlaceholder = 0x02, kStepWantResponse = 0x04;
+constexpr std::uint8_t kPromptPin = 0x01, kPromptPinConfirm = 0x02, kPromptPuk = 0x04;
+
+bool printable(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7F; });
+}
+
+Error bad_step(std::size_t i, const std::string& what) {
+  return fail("script step " + std::to_string(i) + ": " + what);
+}
+
+// Reads a byte string from the front; every length is checked against what is left.
+class Reader {
+ public:
+  explicit Reader(ByteView b) : b_(b) {}
+  bool u8(std::uint8_t& v) {
+    if (left() < 1) return false;
+    v = b_[at_++];
+    return true;
+  }
+  bool u16(std::uint16_t& v) {
+    if (left() < 2) return false;
+    v = get_u16(b_, at_);
+    at_ += 2;
+    return true;
+  }
+  bool bytes(std::size_t n, ByteView& v) {
+    if (left() < n) return false;
+    v = b_.subspan(at_, n);
+    at_ += n;
+    return true;
+  }
+  std::size_t left() const { return b_.size() - at_; }
+
+ private:
+  ByteView b_;
+  std::size_t at_ = 0;
+};
+
+}  // namespace
+
+bool is_adm_verify(ByteView apdu) {
+  return apdu.size() >= 4 && apdu[1] == 0x20 && apdu[3] != 0x01 && apdu[3] != 0x02;
+}
+
+Result<void> validate_script(const Script& s) {
+  if (s.steps.empty() || s.steps.size() > kMaxScriptSteps)
+    return fail("script: must have 1.." + std::to_string(kMaxScriptSteps) + " steps");
+  if (s.prompts.pin_confirm && !s.prompts.pin) return fail("script: PIN confirmation without a PIN prompt");
+  std::size_t adm_verifies = 0, responses = 0;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const ScriptStep& st = s.steps[i];
+    const ByteView a = st.apdu.view();
+    if (a.size() < 5) return bad_step(i, "APDU shorter than 5 bytes");
+    if (a.size() != 5 && a.size() != 5u + a[4]) return bad_step(i, "APDU length does not match P3");
+    if (st.expect.empty() || st.expect.size() > kMaxExpectations)
+      return bad_step(i, "needs 1.." + std::to_string(kMaxExpectations) + " expected status words");
+    for (const auto& e : st.expect)
+      if ((e.value & ~e.mask) != 0) return bad_step(i, "expected status word has bits outside its mask");
+    if (st.label.size() > kMaxLabel || !printable(st.label))
+      return bad_step(i, "label must be printable ASCII of at most " + std::to_string(kMaxLabel) + " characters");
+    if (is_adm_verify(a)) {
+      if (++adm_verifies > 1) return bad_step(i, "a second ADM VERIFY; a script presents an ADM code once");
+      if (!st.secret) return bad_step(i, "an ADM VERIFY must be marked secret");
+    }
+    if (st.want_response && ++responses > 1) return bad_step(i, "only one step may ask for its response");
+    if (st.placeholder) {
+      const Placeholder& p = *st.placeholder;
+      if (p.kind != PlaceholderKind::CustomerPin && p.kind != PlaceholderKind::CustomerPuk)
+        return bad_step(i, "unknown placeholder kind");
+      if (p.length < 4 || p.length > 16) return bad_step(i, "placeholder length must be 4..16");
+      if (std::size_t{p.offset} + p.length > a.size() - 5) return bad_step(i, "placeholder runs past the APDU data");
+      if (!st.secret) return bad_step(i, "a step with a placeholder must be marked secret");
+      const auto hole = a.subspan(5 + std::size_t{p.offset}, p.length);
+      if (!std::all_of(hole.begin(), hole.end(), [&](std::uint8_t b) { return b == p.padding; }))
+        return bad_step(i, "placeholder bytes must be padding in the script");
+      if (p.kind == PlaceholderKind::CustomerPin && !s.prompts.pin)
+        return bad_step(i, "uses the customer PIN but the script does not prompt for it");
+      if (p.kind == PlaceholderKind::CustomerPuk && !s.prompts.puk)
+        return bad_step(i, "uses the customer PUK but the script does not prompt for it");
+    }
+  }
+  return {};
+}
+
+Result<SecretBytes> encode_script(const Script& s) {
+  if (auto v = validate_script(s); !v) return v.error();
+  Bytes out(kScriptMagic, kScriptMagic + 4);
+  out.push_back(kVersion);
+  out.push_back(static_cast<std::uint8_t>((s.prompts.pin ? kPromptPin : 0) |
+                                          (s.prompts.pin_confirm ? kPromptPinConfirm : 0) |
+                                          (s.prompts.puk ? kPromptPuk : 0)));
+  put_u16(out, static_cast<std::uint16_t>(s.steps.size()));
+  for (const auto& st : s.steps) {
+    out.push_back(static_cast<std::uint8_t>((st.secret ? kStepSecret : 0) | (st.placeholder ? kStepPlaceholder : 0) |
+                                            (st.want_response ? kStepWantResponse : 0)));
+    put_u16(out, static_cast<std::uint16_t>(st.apdu.size()));
+    out.insert(out.end(), st.apdu.data(), st.apdu.data() + st.apdu.size());
+    out.push_back(static_cast<std::uint8_t>(st.expect.size()));
+    for (const auto& e : st.expect) {
+      put_u16(out, e.value);
+      put_u16(out, e.mask);
+    }
+    if (st.placeholder) {
+      out.push_back(static_cast<std::uint8_t>(st.placeholder->kind));
+      out.push_back(st.placeholder->offset);
+      out.push_back(st.placeholder->length);
+      out.push_back(st.placeholder->padding);
+    }
+    out.push_back(static_cast<std::uint8_t>(st.label.size()));
+    out.insert(out.end(), st.label.begin(), st.label.end());
+  }
+  SecretBytes secret{ByteView(out)};
+  secure_wipe(out.data(), out.size());
+  if (secret.size() > kMaxScriptBytes)
+    return fail("script: " + std::to_string(secret.size()) + " bytes encoded, over the " +
+                std::to_string(kMaxScriptBytes) + "-byte limit; split the profile");
+  return secret;
+}
+
+Result<Script> decode_script(ByteView bytes) {
+  if (bytes.size() > kMaxScriptBytes) return fail("script: larger than " + std::to_string(kMaxScriptBytes) + " bytes");
+  Reader r(bytes);
+  ByteView magic;
+  std::uint8_t version = 0, prompts = 0;
+  std::uint16_t count = 0;
+  if (!r.bytes(4, magic) || !std::equal(magic.begin(), magic.end(), kScriptMagic)) return fail("script: bad magic");
+  if (!r.u8(version) || version != kVersion) return fail("script: unsupported version");
+  if (!r.u8(prompts) || (prompts & ~(kPromptPin | kPromptPinConfirm | kPromptPuk)))
+    return fail("script: truncated or unknown prompt flags");
+  if (!r.u16(count) || count == 0 || count > kMaxScriptSteps) return fail("script: step count missing or out of range");
+  Script s;
+  s.prompts = {(prompts & kPromptPin) != 0, (prompts & kPromptPinConfirm) != 0, (prompts & kPromptPuk) != 0};
+  for (std::size_t i = 0; i < count; ++i) {
+    ScriptStep st;
+    std::uint8_t flags = 0, n_expect = 0, label_len = 0;
+    std::uint16_t apdu_len = 0;
+    ByteView apdu, label;
+    if (!r.u8(flags)) return bad_step(i, "truncated");
+    if (flags & ~(kStepSecret | kStepPlaceholder | kStepWantResponse)) return bad_step(i, "unknown flags");
+    if (!r.u16(apdu_len) || apdu_len < 5 || apdu_len > 261) return bad_step(i, "APDU length missing or out of 5..261");
+    if (!r.bytes(apdu_len, apdu)) return bad_step(i, "truncated APDU");
+    st.apdu = SecretBytes(apdu);
+    if (!r.u8(n_expect) || n_expect == 0 || n_expect > kMaxExpectations)
+      return bad_step(i, "expected status word count missing or out of range");
+    for (std::size_t k = 0; k < n_expect; ++k) {
+      SwPattern p;
+      if (!r.u16(p.value) || !r.u16(p.mask)) return bad_step(i, "truncated status words");
+      st.expect.push_back(p);
+    }
+    if (flags & kStepPlaceholder) {
+      Placeholder p;
+      std::uint8_t kind = 0;
+      if (!r.u8(kind) || !r.u8(p.offset) || !r.u8(p.length) || !r.u8(p.padding)) return bad_step(i, "truncated placeholder");
+      p.kind = static_cast<PlaceholderKind>(kind);
+      st.placeholder = p;
+    }
+    if (!r.u8(label_len) || !r.bytes(label_len, label)) return bad_step(i, "truncated label");
+    st.label.assign(label.begin(), label.end());
+    st.secret = (flags & kStepSecret) != 0;
+    st.want_response = (flags & kStepWantResponse) != 0;
+    s.steps.push_back(std::move(st));
+  }
+  if (r.left() != 0) return fail("script: " + std::to_string(r.left()) + " bytes after the last step");
+  if (auto v = validate_script(s); !v) return v.error();
+  return s;
+}
+
+std::string_view name(ScriptOutcome o) {
+  switch (o) {
+    case ScriptOutcome::Completed: return "completed";
+    case ScriptOutcome::UnexpectedStatus: return "unexpected status word";
+    case ScriptOutcome::TransmitFailed: return "card or reader failed";
+    case ScriptOutcome::Refused: return "refused";
+  }
+  return "?";
+}
+
+Bytes encode_script_result(const ScriptResult& res) {
+  // Bounded by construction: the executor never produces more; clamp defensively all the same.
+  Bytes out(kResultMagic, kResultMagic + 4);
+  out.push_back(kVersion);
+  out.push_back(static_cast<std::uint8_t>(res.outcome));
+  put_u16(out, res.failed_step);
+  const std::size_t n = std::min(res.status_words.size(), kMaxScriptSteps);
+  put_u16(out, static_cast<std::uint16_t>(n));
+  for (std::size_t i = 0; i < n; ++i) put_u16(out, res.status_words[i]);
+  const std::size_t rlen = std::min(res.response.size(), kMaxStepResponse);
+  out.push_back(static_cast<std::uint8_t>(rlen));
+  out.insert(out.end(), res.response.begin(), res.response.begin() + static_cast<std::ptrdiff_t>(rlen));
+  std::string reason = res.reason.substr(0, kMaxResultReason);
+  for (char& c : reason)
+    if (c < 0x20 || c >= 0x7F) c = '?';
+  out.push_back(static_cast<std::uint8_t>(reason.size()));
+  out.insert(out.end(), reason.begin(), reason.end());
+  return out;
+}
+
+Result<ScriptResult> decode_script_result(ByteView bytes) {
+  Reader r(bytes);
+  ByteView magic, response, reason;
+  std::uint8_t version = 0, outcome = 0, rlen = 0, reason_len = 0;
+  std::uint16_t n = 0;
+  ScriptResult res;
+  if (!r.bytes(4, magic) || !std::equal(magic.begin(), magic.end(), kResultMagic)) return fail("script result: bad magic");
+  if (!r.u8(version) || version != kVersion) return fail("script result: unsupported version");
+  if (!r.u8(outcome) || outcome > static_cast<std::uint8_t>(ScriptOutcome::Refused))
+    return fail("script result: unknown outcome");
+  res.outcome = static_cast<ScriptOutcome>(outcome);
+  if (!r.u16(res.failed_step) || !r.u16(n) || n > kMaxScriptSteps) return fail("script result: bad step counts");
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint16_t sw = 0;
+    if (!r.u16(sw)) return fail("script result: truncated status words");
+    res.status_words.push_back(sw);
+  }
+  if (!r.u8(rlen) || rlen > kMaxStepResponse || !r.bytes(rlen, response)) return fail("script result: bad response");
+  res.response.assign(response.begin(), response.end());
+  if (!r.u8(reason_len) || reason_len > kMaxResultReason || !r.bytes(reason_len, reason))
+    return fail("script result: bad reason");
+  res.reason.assign(reason.begin(), reason.end());
+  if (!printable(res.reason)) return fail("script result: reason is not printable ASCII");
+  if (r.left() != 0) return fail("script result: trailing bytes");
+  if (res.outcome == ScriptOutcome::Completed && (res.failed_step != n || !res.reason.empty()))
+    return fail("script result: a completed run has one status word per step and no reason");
+  if (res.outcome != ScriptOutcome::Completed && res.reason.empty())
+    return fail("script result: a failed run must say why");
+  return res;
+}
+
+}  // namespace cardperso::perso

@@ -1,0 +1,125 @@
+#include "cardperso/perso/script_executor.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "cardperso/perso/sim_encoding.hpp"
+
+namespace cardperso::perso {
+
+namespace {
+
+bool digits(const SecretBytes& s, std::size_t lo, std::size_t hi) {
+  return s.size() >= lo && s.size() <= hi &&
+         std::all_of(s.data(), s.data() + s.size(), [](std::uint8_t b) { return b >= '0' && b <= '9'; });
+}
+
+std::string sw_hex(std::uint16_t sw) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04X", sw);
+  return buf;
+}
+
+std::string expected_list(const ScriptStep& s) {
+  std::string out;
+  for (const auto& e : s.expect) {
+    if (!out.empty()) out += " or ";
+    out += e.mask == 0xFF00 ? sw_hex(e.value).substr(0, 2) + "xx" : sw_hex(e.value);
+  }
+  return out;
+}
+
+std::string step_name(std::size_t i, const ScriptStep& s) {
+  return "step " + std::to_string(i + 1) + " (" + s.label + ")";
+}
+
+ScriptResult refused(std::string reason) {
+  ScriptResult r;
+  r.outcome = ScriptOutcome::Refused;
+  r.reason = std::move(reason);
+  return r;
+}
+
+}  // namespace
+
+Result<void> check_keypad_entries(const Script& script, const KeypadEntries& e) {
+  if (script.prompts.pin && !digits(e.pin, 4, 8)) return fail("the customer PIN must be 4 to 8 digits");
+  if (script.prompts.pin_confirm && (e.pin_again.size() != e.pin.size() ||
+                                     !std::equal(e.pin.data(), e.pin.data() + e.pin.size(), e.pin_again.data())))
+    return fail("the two PINs typed differ; type them again");
+  if (script.prompts.puk && !digits(e.puk, 8, 8)) return fail("the customer PUK must be 8 digits");
+  return {};
+}
+
+ScriptResult execute_script(const Script& script, const KeypadEntries& entries, const TransmitFn& transmit) {
+  if (auto v = validate_script(script); !v) return refused(v.error().message);
+  if (auto k = check_keypad_entries(script, entries); !k) return refused(k.error().message);
+
+  ScriptResult result;
+  for (std::size_t i = 0; i < script.steps.size(); ++i) {
+    const ScriptStep& step = script.steps[i];
+    result.failed_step = static_cast<std::uint16_t>(i);
+    SecretBytes apdu(step.apdu.view());
+    if (step.placeholder) {
+      const Placeholder& p = *step.placeholder;
+      const SecretBytes& typed = p.kind == PlaceholderKind::CustomerPin ? entries.pin : entries.puk;
+      if (typed.size() > p.length) return refused(step_name(i, step) + ": the code typed is longer than its place");
+      std::uint8_t* hole = apdu.data() + 5 + p.offset;
+      std::fill(hole, hole + p.length, p.padding);
+      std::copy(typed.data(), typed.data() + typed.size(), hole);
+    }
+    auto answer = transmit(apdu.view());
+    apdu.wipe();
+    if (!answer) {
+      result.outcome = ScriptOutcome::TransmitFailed;
+      result.reason = step_name(i, step) + ": " + answer.error().message;
+      return result;
+    }
+    if (answer->size() < 2) {
+      result.outcome = ScriptOutcome::TransmitFailed;
+      result.reason = step_name(i, step) + ": the card answered without a status word";
+      return result;
+    }
+    const std::uint16_t sw = get_u16(*answer, answer->size() - 2);
+    result.status_words.push_back(sw);
+    if (std::none_of(step.expect.begin(), step.expect.end(), [sw](const SwPattern& e) { return e.matches(sw); })) {
+      result.outcome = ScriptOutcome::UnexpectedStatus;
+      result.reason = step_name(i, step) + ": status word " + sw_hex(sw) + ", expected " + expected_list(step);
+      return result;
+    }
+    if (!step.want_response) continue;
+
+    const std::uint8_t sw1 = static_cast<std::uint8_t>(sw >> 8), sw2 = static_cast<std::uint8_t>(sw);
+    Bytes data(answer->begin(), answer->end() - 2);
+    if (sw1 == 0x9F || sw1 == 0x61) {
+      // GSM 11.11 (9Fxx) and UICC (61xx): the data waits for GET RESPONSE, same class byte.
+      const Bytes get{step.apdu[0], 0xC0, 0x00, 0x00, sw2};
+      auto more = transmit(get);
+      if (!more) {
+        result.outcome = ScriptOutcome::TransmitFailed;
+        result.reason = step_name(i, step) + ": GET RESPONSE: " + more.error().message;
+        return result;
+      }
+      const std::uint16_t gsw = more->size() >= 2 ? get_u16(*more, more->size() - 2) : 0;
+      if (gsw != 0x9000 || more->size() - 2 != sw2) {
+        result.outcome = ScriptOutcome::UnexpectedStatus;
+        result.reason = step_name(i, step) + ": GET RESPONSE answered " + sw_hex(gsw) + " with " +
+                        std::to_string(more->size() < 2 ? 0 : more->size() - 2) + " bytes, expected 9000 with " +
+                        std::to_string(sw2);
+        return result;
+      }
+      data.assign(more->begin(), more->end() - 2);
+    }
+    if (data.size() > kMaxStepResponse) {
+      result.outcome = ScriptOutcome::UnexpectedStatus;
+      result.reason = step_name(i, step) + ": response longer than " + std::to_string(kMaxStepResponse) + " bytes";
+      return result;
+    }
+    result.response = std::move(data);
+  }
+  result.outcome = ScriptOutcome::Completed;
+  result.failed_step = static_cast<std::uint16_t>(script.steps.size());
+  return result;
+}
+
+}  // namespace cardperso::perso

@@ -1,0 +1,304 @@
+// Whole personalisation runs: the ADS builds the script from the shipped profile, it travels through
+// the script codec, the STE executor runs it on an in-memory blank virtual card, and the card is
+// read back with plain APDUs.
+#include <gtest/gtest.h>
+
+#include "cardperso/cardsim/card_builders.hpp"
+#include "cardperso/cardsim/sim_card.hpp"
+#include "cardperso/common/milenage.hpp"
+#include "cardperso/perso/card_profile.hpp"
+#include "cardperso/perso/script_builder.hpp"
+#include "cardperso/perso/script_executor.hpp"
+
+using namespace cardperso;
+using namespace cardperso::perso;
+
+namespace {
+
+const char* const kIccid = "8988211000000000011";
+const char* const kKi = "465b5ce8b199b49faa5f0a2ee238a6bc";   // TS 35.207 test set 1
+const char* const kOpc = "cd63cb71954a9f4e48a5994e37a02baf";
+const char* const kRand = "23553cbe9637a89d218ae64dae47bf35";
+const char* const kIssuer = "a1b2c3d4e5f60718";
+
+SecretBytes secret_hex(std::string_view h) {
+  const Bytes b = hex(h);
+  return SecretBytes(ByteView(b));
+}
+SecretBytes ascii(std::string_view s) { return SecretBytes(ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size())); }
+
+std::uint16_t sw_of(const Bytes& r) { return r.size() < 2 ? 0 : get_u16(r, r.size() - 2); }
+Bytes data_of(const Bytes& r) { return r.size() < 2 ? Bytes{} : Bytes(r.begin(), r.end() - 2); }
+
+struct PersoFlow : ::testing::Test {
+  CardProfile profile;
+  SecretBytes master;
+  cardsim::SimCard card{cardsim::make_blank_sim(kIccid, hex("0000000000000000"))};
+  std::vector<Bytes> sent;  // what reached the card (test inspection only)
+  std::optional<std::size_t> pull_at;  // the card disappears before this APDU index
+
+  void SetUp() override {
+    auto p = load_card_profile(std::string(CARDPERSO_PROFILES_DIR) + "/gsm-sim-default.json");
+    ASSERT_TRUE(p) << p.error().message;
+    profile = *p;
+    const Bytes batch_secret = hex("000102030405060708090a0b0c0d0e0f");
+    master = cardsim::derive_master_code(batch_secret, kIccid);
+    card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, master.view()));
+    card.power_on();
+  }
+
+  TransmitFn transmit() {
+    return [this](ByteView apdu) -> Result<Bytes> {
+      if (pull_at && sent.size() == *pull_at) return fail("card removed from the reader");
+      sent.emplace_back(apdu.begin(), apdu.end());
+      return card.transmit(apdu);
+    };
+  }
+
+  PersoValues values() const {
+    PersoValues v;
+    v.iccid = kIccid;
+    v.imsi = "001010000123456";
+    v.msisdn = "+41791234567";
+    v.ki = secret_hex(kKi);
+    v.opc = secret_hex(kOpc);
+    v.spn = "GSM-R CH";
+    v.plmns = std::vector<Plmn>{{"001", "01"}, {"295", "10"}, {"302", "361"}};
+    v.issuer_code = secret_hex(kIssuer);
+    v.opening_code = master;
+    v.rand = hex(kRand);
+    return v;
+  }
+
+  static KeypadEntries customer() { return {ascii("1234"), ascii("1234"), ascii("12345678")}; }
+
+  // The script as the STE receives it: encoded by the ADS, decoded on the STE.
+  static Script over_the_wire(const Script& s) {
+    auto e = encode_script(s);
+    EXPECT_TRUE(e) << e.error().message;
+    auto d = decode_script(e->view());
+    EXPECT_TRUE(d) << d.error().message;
+    return std::move(*d);
+  }
+
+  ScriptResult personalise() {
+    auto script = build_personalisation_script(profile, values());
+    EXPECT_TRUE(script) << script.error().message;
+    return execute_script(over_the_wire(*script), customer(), transmit());
+  }
+
+  Bytes tx(std::string_view h) { return card.transmit(hex(h)); }
+  Bytes read_binary(std::string_view path_hex, std::size_t len) {
+    EXPECT_EQ(sw_of(tx("A0A40800" + std::string(path_hex))) >> 8, 0x9F);
+    Bytes len_byte{static_cast<std::uint8_t>(len)};
+    Bytes r = tx("A0B00000" + to_hex(len_byte));
+    EXPECT_EQ(sw_of(r), 0x9000) << path_hex;
+    return data_of(r);
+  }
+};
+
+}  // namespace
+
+TEST_F(PersoFlow, PersonalisesABlankCardEndToEnd) {
+  auto script = build_personalisation_script(profile, values());
+  ASSERT_TRUE(script) << script.error().message;
+  EXPECT_TRUE(script->prompts.pin && script->prompts.pin_confirm && script->prompts.puk);
+
+  auto result = execute_script(over_the_wire(*script), customer(), transmit());
+  ASSERT_EQ(result.outcome, ScriptOutcome::Completed) << result.reason;
+  EXPECT_EQ(result.failed_step, script->steps.size());
+  EXPECT_EQ(result.status_words.size(), script->steps.size());
+  EXPECT_EQ(sent.size(), count_apdus(*script));
+  // The result travels back (P3) and the ADS checks the proof against its own Milenage.
+  auto back = decode_script_result(encode_script_result(result));
+  ASSERT_TRUE(back) << back.error().message;
+  const auto t = milenage::gsm(hex(kKi), hex(kOpc), hex(kRand));
+  EXPECT_EQ(to_hex(back->response), to_hex(t.sres) + to_hex(t.kc));
+  EXPECT_EQ(to_hex(back->response), "46f8416aeae4be823af9a08b");
+  EXPECT_TRUE(check_proof(*back, hex(kKi), hex(kOpc), hex(kRand)));
+  EXPECT_FALSE(check_proof(*back, hex(kOpc), hex(kOpc), hex(kRand)));
+
+  // Read back from a fresh power-on with the customer PIN.
+  card.power_off();
+  card.power_on();
+  EXPECT_EQ(sw_of(tx("A0A40800 04 7F206F07")), 0x9F0F);
+  EXPECT_EQ(sw_of(tx("A0B0000009")), 0x9804);  // IMSI needs CHV1
+  EXPECT_EQ(sw_of(tx("A020000108 31323334FFFFFFFF")), 0x9000);
+  EXPECT_EQ(*decode_imsi(read_binary("047F206F07", 9)), "001010000123456");
+  EXPECT_EQ(decode_spn(read_binary("047F206F46", 17))->name, "GSM-R CH");
+  EXPECT_EQ(*decode_plmnsel(read_binary("047F206F30", 24)), *values().plmns);
+  EXPECT_EQ(decode_sst(read_binary("047F206F38", 5)), (std::vector<int>{1, 2, 4, 7, 9, 12, 17}));
+  EXPECT_EQ(to_hex(read_binary("047F206F78", 2)), "0040");  // IMSI ends in 6
+  EXPECT_EQ(to_hex(read_binary("047F206FAD", 4)), "00000002");
+  EXPECT_EQ(to_hex(read_binary("047F206FAE", 1)), "03");
+  EXPECT_EQ(*decode_iccid(read_binary("022FE2", 10)), kIccid);
+  EXPECT_EQ(sw_of(tx("A0A40800 04 7F106F40")), 0x9F0F);
+  Bytes rec = tx("A0B2010422");
+  ASSERT_EQ(sw_of(rec), 0x9000);
+  EXPECT_EQ(decode_msisdn_record(data_of(rec))->number, "+41791234567");
+  // Ki and OPc: no one reads them.
+  for (const char* path : {"047F20FF02", "047F20FF01"}) {
+    EXPECT_EQ(sw_of(tx(std::string("A0A40800") + path)), 0x9F0F);
+    EXPECT_EQ(sw_of(tx("A0B0000010")), 0x9804) << path;
+  }
+  // RUN GSM ALGORITHM on another RAND matches Milenage.
+  EXPECT_EQ(sw_of(tx("A0A40800 02 7F20")), 0x9F17);
+  const char* rand2 = "000102030405060708090a0b0c0d0e0f";
+  EXPECT_EQ(sw_of(tx(std::string("A088000010") + rand2)), 0x9F0C);
+  const auto t2 = milenage::gsm(hex(kKi), hex(kOpc), hex(rand2));
+  EXPECT_EQ(to_hex(data_of(tx("A0C000000C"))), to_hex(t2.sres) + to_hex(t2.kc));
+  // The PUK unblocks CHV1.
+  EXPECT_EQ(sw_of(tx("A02C000010 3132333435363738 35353535FFFFFFFF")), 0x9000);
+
+  // The master code no longer opens the card; the issuer code does.
+  EXPECT_EQ(sw_of(card.transmit(concat({hex("A020000A08"), master.view()}))), 0x9804);
+  EXPECT_EQ(sw_of(tx(std::string("A020000A08") + kIssuer)), 0x9000);
+}
+
+TEST_F(PersoFlow, ScriptUsesFewerThanSevenTenthsOfTheNaiveApdus) {
+  auto script = build_personalisation_script(profile, values());
+  ASSERT_TRUE(script);
+  const std::size_t ours = count_apdus(*script);
+  const std::size_t naive = count_naive_apdus(profile);
+  std::cout << "APDUs: script " << ours << ", naive " << naive << ", ratio " << double(ours) / double(naive) << "\n";
+  EXPECT_LE(double(ours), 0.7 * double(naive));
+  EXPECT_EQ(ours, 44u);  // 43 steps + the proof's GET RESPONSE
+  EXPECT_EQ(naive, 210u);
+  // No GET RESPONSE except the proof's, one ADM VERIFY, every SELECT expects "9F any".
+  std::size_t adm = 0;
+  for (const auto& s : script->steps) {
+    const ByteView a = s.apdu.view();
+    EXPECT_NE(a[1], 0xC0);
+    if (is_adm_verify(a)) ++adm;
+    if (a[1] == 0xA4) {
+      EXPECT_EQ(s.expect, std::vector<SwPattern>{kSw9fAny});
+    }
+  }
+  EXPECT_EQ(adm, 1u);
+}
+
+TEST_F(PersoFlow, SecretsAreMarkedAndThePinNeverInTheScript) {
+  auto script = build_personalisation_script(profile, values());
+  ASSERT_TRUE(script);
+  const std::string ki = kKi, opc = kOpc, issuer = kIssuer, master_hex = to_hex(master.view());
+  std::size_t placeholders = 0;
+  for (const auto& s : script->steps) {
+    const std::string a = to_hex(s.apdu.view());
+    const bool carries = a.find(ki) != std::string::npos || a.find(opc) != std::string::npos ||
+                         a.find(issuer) != std::string::npos || a.find(master_hex) != std::string::npos;
+    if (carries || s.placeholder || a.substr(2, 2) == "20") {
+      EXPECT_TRUE(s.secret) << s.label;
+    }
+    if (s.placeholder) ++placeholders;
+    EXPECT_EQ(s.label.find(ki), std::string::npos);
+  }
+  EXPECT_EQ(placeholders, 3u);  // CHV1 file, UNBLOCK1 file, VERIFY CHV1
+  auto enc = encode_script(*script);
+  ASSERT_TRUE(enc);
+  EXPECT_EQ(to_hex(enc->view()).find("31323334"), std::string::npos);
+}
+
+TEST_F(PersoFlow, WrongMasterCodeStopsAtStepOneAndSendsNothingElse) {
+  PersoValues v = values();
+  v.opening_code = secret_hex("0102030405060708");
+  auto script = build_personalisation_script(profile, v);
+  ASSERT_TRUE(script);
+  auto result = execute_script(over_the_wire(*script), customer(), transmit());
+  EXPECT_EQ(result.outcome, ScriptOutcome::UnexpectedStatus);
+  EXPECT_EQ(result.failed_step, 0);
+  EXPECT_EQ(result.status_words, std::vector<std::uint16_t>{0x9804});
+  EXPECT_EQ(result.reason, "step 1 (verify ADM1 (manufacturer master code)): status word 9804, expected 9000");
+  EXPECT_EQ(sent.size(), 1u);
+  // One try was spent, not three: the right master code still opens the card.
+  EXPECT_EQ(sw_of(card.transmit(concat({hex("A020000A08"), master.view()}))), 0x9000);
+}
+
+TEST_F(PersoFlow, RefusesBeforeSendingWhenThePinsDiffer) {
+  auto script = build_personalisation_script(profile, values());
+  ASSERT_TRUE(script);
+  auto result = execute_script(*script, {ascii("1234"), ascii("1243"), ascii("12345678")}, transmit());
+  EXPECT_EQ(result.outcome, ScriptOutcome::Refused);
+  EXPECT_EQ(result.reason, "the two PINs typed differ; type them again");
+  auto short_puk = execute_script(*script, {ascii("1234"), ascii("1234"), ascii("1234")}, transmit());
+  EXPECT_EQ(short_puk.outcome, ScriptOutcome::Refused);
+  EXPECT_TRUE(sent.empty());
+}
+
+TEST_F(PersoFlow, CardPulledMidScriptReportsTheStep) {
+  auto script = build_personalisation_script(profile, values());
+  ASSERT_TRUE(script);
+  pull_at = 17;
+  auto result = execute_script(*script, customer(), transmit());
+  EXPECT_EQ(result.outcome, ScriptOutcome::TransmitFailed);
+  EXPECT_EQ(result.failed_step, 17);
+  EXPECT_EQ(result.status_words.size(), 17u);
+  EXPECT_EQ(result.reason, "step 18 (" + script->steps[17].label + "): card removed from the reader");
+  EXPECT_EQ(sent.size(), 17u);
+}
+
+TEST_F(PersoFlow, ModificationChangesSpnAndPlmnSelector) {
+  ASSERT_EQ(personalise().outcome, ScriptOutcome::Completed);
+  sent.clear();
+  card.power_off();
+  card.power_on();
+
+  PersoValues m;
+  m.mode = PersoMode::Modify;
+  m.iccid = kIccid;
+  m.opening_code = secret_hex(kIssuer);
+  m.spn = "NEW-NET";
+  m.plmns = std::vector<Plmn>{{"295", "10"}};
+  m.rand = hex("ffeeddccbbaa99887766554433221100");
+  auto script = build_personalisation_script(profile, m);
+  ASSERT_TRUE(script) << script.error().message;
+  EXPECT_TRUE(script->prompts.pin);
+  EXPECT_FALSE(script->prompts.pin_confirm);
+  EXPECT_FALSE(script->prompts.puk);
+  // VERIFY ADM, VERIFY CHV1, SELECT by path + UPDATE PLMNsel, SELECT by FID + UPDATE SPN, RUN GSM in the
+  // DF_GSM already current, its GET RESPONSE.
+  EXPECT_EQ(count_apdus(*script), 8u);
+
+  auto result = execute_script(over_the_wire(*script), {ascii("1234"), {}, {}}, transmit());
+  ASSERT_EQ(result.outcome, ScriptOutcome::Completed) << result.reason;
+  EXPECT_TRUE(check_proof(result, hex(kKi), hex(kOpc), m.rand));
+
+  card.power_off();
+  card.power_on();
+  EXPECT_EQ(sw_of(tx("A020000108 31323334FFFFFFFF")), 0x9000);
+  EXPECT_EQ(decode_spn(read_binary("047F206F46", 17))->name, "NEW-NET");
+  EXPECT_EQ(*decode_plmnsel(read_binary("047F206F30", 24)), *m.plmns);
+  EXPECT_EQ(*decode_imsi(read_binary("047F206F07", 9)), "001010000123456");  // untouched
+
+  // Modifying with the master code fails at its first step.
+  sent.clear();
+  m.opening_code = master;
+  auto again = build_personalisation_script(profile, m);
+  ASSERT_TRUE(again);
+  auto refused = execute_script(*again, {ascii("1234"), {}, {}}, transmit());
+  EXPECT_EQ(refused.status_words, std::vector<std::uint16_t>{0x9804});
+  EXPECT_EQ(sent.size(), 1u);
+}
+
+TEST_F(PersoFlow, BuilderRefusesMissingOrBadValues) {
+  PersoValues v = values();
+  v.imsi.clear();
+  EXPECT_EQ(build_personalisation_script(profile, v).error().message,
+            "file 3F00/7F20/6F07 (IMSI): the profile writes the IMSI but none was given");
+  v = values();
+  v.spn = "caf\xc3\xa9";
+  EXPECT_FALSE(build_personalisation_script(profile, v));
+  v = values();
+  v.rand.clear();
+  EXPECT_FALSE(build_personalisation_script(profile, v));
+  v = values();
+  v.ki = secret_hex("0011");
+  EXPECT_FALSE(build_personalisation_script(profile, v));
+  v = values();
+  v.opening_code = secret_hex("01");
+  EXPECT_EQ(build_personalisation_script(profile, v).error().message, "opening code must be 8 bytes");
+  PersoValues nothing;
+  nothing.mode = PersoMode::Modify;
+  nothing.opening_code = secret_hex(kIssuer);
+  EXPECT_EQ(build_personalisation_script(profile, nothing).error().message,
+            "modification: no value to change was given");
+}
