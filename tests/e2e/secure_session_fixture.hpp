@@ -1,0 +1,90 @@
+#pragma once
+// End-to-end fixture for the "Secure session" tests: inside a pcsc-sandbox (private pcscd + vpcd,
+// private network), it makes a real ADS database with adsctl, puts the retailer card in card-sim,
+// and starts ads-server, dtd-agent and ste-firmware as processes (paths from the environment:
+// CARDPERSO_ADS_SERVER, CARDPERSO_DTD_AGENT, CARDPERSO_STE_FIRMWARE, CARDPERSO_ADSCTL,
+// CARDPERSO_MKCARDS). On failure (or with CARDPERSO_E2E_VERBOSE=1) it prints every process's output.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "child_process.hpp"
+#include "pcsc_fixture.hpp"
+
+namespace cardperso::e2e {
+
+struct SessionRow {
+  std::int64_t id = 0;
+  std::string retailer_serial;
+  std::optional<std::string> outcome;  // nullopt while open (ended_at NULL)
+  std::string reason;
+};
+
+struct SteOptions {
+  std::vector<std::string> keypad = {"1234"};  // one entry per line of the keypad script
+  std::string echo_test;                       // empty: no --echo-test
+  std::vector<std::string> extra_args;
+};
+
+class SecureSessionFixture : public testing::PcscFixture {
+ protected:
+  static constexpr const char* kSerial = "8944100000000000017";
+  static constexpr const char* kPin = "1234";
+
+  void SetUp() override;
+  void TearDown() override;
+
+  std::string file(const std::string& name) const { return dir_ + "/" + name; }
+  RunResult adsctl(std::vector<std::string> args);
+  // adsctl retailer enrol with kPin; returns the card image path.
+  std::string enrol(const std::string& serial = kSerial);
+  // XORs 0xFF into bytes [from, from+count) of the retailer key file (3F00/7F50/6F01) in the image.
+  void corrupt_key_file(const std::string& image_path, std::size_t from, std::size_t count);
+  // card-sim on slot 0 with the image; fails the test when the card does not come up.
+  void insert_card(const std::string& image_path);
+
+  // ads-server --listen 127.0.0.1:0; returns the port it prints.
+  int start_ads(std::vector<std::string> extra_args = {});
+  // dtd-agent --ste-listen 127.0.0.1:0; returns the STE link port. wait_connected: wait for the
+  // "connected to ADS" log line first.
+  int start_dtd(int ads_port, const std::string& echo_test = "", bool wait_connected = true,
+                std::vector<std::string> extra_args = {});
+  ChildProcess& start_ste(int dtd_port, const SteOptions& options);
+  // start_ste and wait for its exit (nullopt: still running after timeout).
+  std::optional<int> run_ste(int dtd_port, const SteOptions& options, Millis timeout = Millis(40000));
+
+  // Display texts of the STE (stdout lines "[STE] text", prefix removed).
+  std::vector<std::string> display() const;
+  bool displayed(const std::string& text) const;
+  std::string display_text() const;
+
+  // Waits until a line of the log file matches re; returns the submatches.
+  std::optional<std::vector<std::string>> wait_for_log(const std::string& log_path, const std::regex& re,
+                                                      Millis timeout);
+  std::string ads_log() const { return read_text_file(ads_log_); }
+  std::string dtd_log() const { return read_text_file(dtd_log_); }
+
+  std::vector<SessionRow> sessions();
+  // Waits until no session row is open; true when none is.
+  bool wait_no_open_session(Millis timeout);
+  std::int64_t failed_auth_count(const std::string& serial);
+
+  std::string db_, master_key_;
+  std::string ads_log_, dtd_log_, ste_log_;
+  std::unique_ptr<ChildProcess> ads_, dtd_;
+  std::vector<std::unique_ptr<ChildProcess>> ste_runs_;  // every STE run; the last is ste()
+  ChildProcess& ste() const { return *ste_runs_.back(); }
+  int run_counter_ = 0;
+
+  struct Paths {
+    std::string ads_server, dtd_agent, ste_firmware, adsctl, mkcards;
+  } bin_;
+};
+
+// A random marker for --echo-test: prefix + 16 hex digits.
+std::string random_marker(const std::string& prefix);
+
+}  // namespace cardperso::e2e
