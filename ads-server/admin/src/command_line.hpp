@@ -59,5 +59,8 @@ int usage_error(const std::string& message, const std::string& command_name);
 int run_init(const std::vector<std::string>& args);
 int run_retailer(const std::vector<std::string>& args);
 int run_audit(const std::vector<std::string>& args);
+int run_batch(const std::vector<std::string>& args);
+int run_pool(const std::vector<std::string>& args);
+int run_card(const std::vector<std::string>& args);
 
 }  // namespace cardperso::adsctl

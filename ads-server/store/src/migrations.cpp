@@ -55,9 +55,108 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 )sql";
 
+// Stock of blank cards, number pools, card records, subscribers, assessment decisions.
+// Secret columns are sealed blobs (master_key.hpp): batch secrets, CSV master codes, issuer codes,
+// Ki, OPc, personal data. A secret batch keeps no per-card code: it is derived when needed.
+constexpr const char* kStockNumbersRecords = R"sql(
+CREATE TABLE card_batches (
+  id              INTEGER PRIMARY KEY,
+  name            TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),
+  kind            TEXT NOT NULL CHECK (kind IN ('secret', 'csv')),
+  sealed_secret   BLOB,
+  retailer_serial TEXT REFERENCES retailers (serial),
+  card_count      INTEGER NOT NULL CHECK (card_count >= 1),
+  created_at      INTEGER NOT NULL,
+  CHECK ((kind = 'secret') = (sealed_secret IS NOT NULL))
+) STRICT;
+
+CREATE TABLE cards (
+  iccid              TEXT PRIMARY KEY NOT NULL
+                     CHECK (length(iccid) BETWEEN 18 AND 20 AND iccid NOT GLOB '*[^0-9]*'),
+  batch_id           INTEGER NOT NULL REFERENCES card_batches (id),
+  state              TEXT NOT NULL CHECK (state IN ('blank', 'in_progress', 'personalised', 'failed', 'spoiled')),
+  sealed_master_code BLOB,
+  sealed_issuer_code BLOB,
+  failed_step        TEXT,
+  failure_reason     TEXT,
+  attempts           INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  updated_at         INTEGER NOT NULL
+) STRICT;
+CREATE INDEX cards_batch ON cards (batch_id);
+CREATE INDEX cards_state ON cards (state);
+
+-- Values are prefix || the number zero-padded to `width` digits, for first <= number <= last;
+-- `next` is the lowest number never handed out.
+CREATE TABLE number_pools (
+  id         INTEGER PRIMARY KEY,
+  kind       TEXT NOT NULL CHECK (kind IN ('imsi', 'msisdn')),
+  prefix     TEXT NOT NULL CHECK (prefix NOT GLOB '*[^0-9]*'),
+  width      INTEGER NOT NULL CHECK (width BETWEEN 1 AND 15),
+  first      INTEGER NOT NULL CHECK (first >= 0),
+  last       INTEGER NOT NULL,
+  next       INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  CHECK (first <= last AND next BETWEEN first AND last + 1)
+) STRICT;
+
+-- One row per number ever handed out; the primary key makes a second allocation impossible.
+CREATE TABLE number_allocations (
+  kind    TEXT NOT NULL CHECK (kind IN ('imsi', 'msisdn')),
+  value   TEXT NOT NULL,
+  pool_id INTEGER NOT NULL REFERENCES number_pools (id),
+  iccid   TEXT REFERENCES cards (iccid),
+  state   TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'released')),
+  at      INTEGER NOT NULL,
+  PRIMARY KEY (kind, value),
+  CHECK ((state = 'released') = (iccid IS NULL))
+) STRICT;
+CREATE INDEX number_allocations_card ON number_allocations (iccid);
+CREATE INDEX number_allocations_free ON number_allocations (kind, value) WHERE state = 'released';
+
+CREATE TABLE subscribers (
+  id                    INTEGER PRIMARY KEY,
+  sealed_personal_data  BLOB NOT NULL,
+  created_at            INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE decisions (
+  id              INTEGER PRIMARY KEY,
+  retailer_serial TEXT NOT NULL,
+  session_id      INTEGER,
+  go              INTEGER NOT NULL CHECK (go IN (0, 1)),
+  reasons         TEXT NOT NULL,
+  at              INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE card_records (
+  iccid           TEXT NOT NULL REFERENCES cards (iccid),
+  version         INTEGER NOT NULL CHECK (version >= 1),
+  imsi            TEXT NOT NULL,
+  msisdn          TEXT NOT NULL,
+  sealed_ki       BLOB NOT NULL,
+  sealed_opc      BLOB NOT NULL,
+  spn             TEXT NOT NULL,
+  plmnsel         TEXT NOT NULL,
+  profile         TEXT NOT NULL,
+  files           TEXT NOT NULL,
+  retailer_serial TEXT NOT NULL,
+  subscriber_id   INTEGER NOT NULL REFERENCES subscribers (id),
+  session_id      INTEGER,
+  decision_id     INTEGER REFERENCES decisions (id),
+  created_at      INTEGER NOT NULL,
+  PRIMARY KEY (iccid, version)
+) STRICT;
+-- A record version is history: it is never changed or removed.
+CREATE TRIGGER card_records_no_update BEFORE UPDATE ON card_records
+BEGIN SELECT RAISE(ABORT, 'card_records are append-only'); END;
+CREATE TRIGGER card_records_no_delete BEFORE DELETE ON card_records
+BEGIN SELECT RAISE(ABORT, 'card_records are append-only'); END;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {"retailers, sessions, audit log", kRetailersSessionsAudit},
-    // Next issues: card batches, cards, number pools, subscribers: one line each here.
+    {"card stock, number pools, card records, subscribers, decisions", kStockNumbersRecords},
+    // Further tables: one more line here; released entries are never edited.
 };
 
 }  // namespace

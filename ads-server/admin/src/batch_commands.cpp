@@ -1,0 +1,153 @@
+// adsctl batch import-secret | import-csv | assign | list: the issuer's stock of blank cards.
+#include <iomanip>
+#include <iostream>
+
+#include "batch_secret_file.hpp"
+#include "cardperso/ads/store/audit_log.hpp"
+#include "cardperso/ads/store/card_stock.hpp"
+#include "command_line.hpp"
+
+namespace cardperso::adsctl {
+
+namespace {
+
+int run_import_secret(const std::vector<std::string>& args) {
+  const Command command{
+      "batch import-secret", "--name N --secret-file F --iccid-prefix P --first N --count C",
+      "Imports a batch of blank cards made from one batch secret: ICCIDs prefix || serial || Luhn digit for\n"
+      "serials first .. first+count-1, exactly as `cardperso-mkcards blank-batch` numbers them. The secret is\n"
+      "stored sealed under the master key; each card's master code is derived from it when needed."};
+  CommonOptions common;
+  std::string name, secret_file, prefix;
+  std::uint64_t first = 0, count = 0;
+  po::options_description options("Options");
+  options.add_options()
+      ("name", po::value(&name)->required(), "batch name (1 to 64 printable characters, unique)")
+      ("secret-file", po::value(&secret_file)->required(), "batch secret: 32 hex digits or 16 raw bytes, mode 0600")
+      ("iccid-prefix", po::value(&prefix)->required(), "leading ICCID digits (2 to 17), e.g. 8988211")
+      ("first", po::value(&first)->required(), "serial number of the first card")
+      ("count", po::value(&count)->required(), "number of cards (1 to 100000)");
+  add_common_options(options, common);
+  po::variables_map vm;
+  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
+  auto secret = read_batch_secret_file(secret_file);
+  if (!secret) return refused(secret.error().message);
+  auto store = open_store(common);
+  if (!store) return refused(store.error().message);
+  ads::AuditLog audit(store->db, store->key);
+  ads::CardStock stock(store->db, store->key, audit, actor_name());
+  auto id = stock.import_secret_batch(name, secret->view(), prefix, first, count);
+  if (!id) return refused(id.error().message + "; nothing was imported");
+  std::cout << "batch " << name << " imported: " << count << " cards\n";
+  return kExitOk;
+}
+
+int run_import_csv(const std::vector<std::string>& args) {
+  const Command command{
+      "batch import-csv", "--name N --file F",
+      "Imports a manufacturer's card file in pySim-prog CSV form: a header naming iccid and one of adm1,\n"
+      "pin_adm (ASCII digits, padded with FF to 8 bytes) or pin_adm_hex (16 hex digits). Other columns are\n"
+      "ignored. The whole file is one transaction: any error imports nothing. Codes are stored sealed."};
+  CommonOptions common;
+  std::string name, file;
+  po::options_description options("Options");
+  options.add_options()
+      ("name", po::value(&name)->required(), "batch name (1 to 64 printable characters, unique)")
+      ("file", po::value(&file)->required(), "the CSV file");
+  add_common_options(options, common);
+  po::variables_map vm;
+  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
+  auto store = open_store(common);
+  if (!store) return refused(store.error().message);
+  ads::AuditLog audit(store->db, store->key);
+  ads::CardStock stock(store->db, store->key, audit, actor_name());
+  auto id = stock.import_csv_batch(name, file);
+  if (!id) return refused(id.error().message);
+  auto batches = stock.list_batches();
+  std::int64_t cards = 0;
+  if (batches) {
+    for (const auto& b : *batches)
+      if (b.id == *id) cards = b.card_count;
+  }
+  std::cout << "batch " << name << " imported: " << cards << " cards\n";
+  std::cerr << "adsctl: the file holds the cards' ADM codes in clear: delete it or keep it offline.\n";
+  return kExitOk;
+}
+
+int run_assign(const std::vector<std::string>& args) {
+  const Command command{"batch assign", "--name N --retailer SERIAL",
+                        "Assigns a batch to a retailer: only that retailer may personalise its cards."};
+  CommonOptions common;
+  std::string name, retailer;
+  po::options_description options("Options");
+  options.add_options()
+      ("name", po::value(&name)->required(), "batch name")
+      ("retailer", po::value(&retailer)->required(), "retailer card serial");
+  add_common_options(options, common);
+  po::variables_map vm;
+  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
+  auto store = open_store(common);
+  if (!store) return refused(store.error().message);
+  ads::AuditLog audit(store->db, store->key);
+  ads::CardStock stock(store->db, store->key, audit, actor_name());
+  if (auto done = stock.assign_batch(name, retailer); !done) return refused(done.error().message);
+  std::cout << "batch " << name << " assigned to retailer " << retailer << "\n";
+  return kExitOk;
+}
+
+int run_list(const std::vector<std::string>& args) {
+  const Command command{"batch list", "",
+                        "Lists the batches: kind, retailer, and how many cards are in each state. Never secrets."};
+  CommonOptions common;
+  po::options_description options("Options");
+  add_common_options(options, common);
+  po::variables_map vm;
+  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
+  auto store = open_store(common);
+  if (!store) return refused(store.error().message);
+  ads::AuditLog audit(store->db, store->key);
+  ads::CardStock stock(store->db, store->key, audit, actor_name());
+  auto batches = stock.list_batches();
+  if (!batches) return refused(batches.error().message);
+  std::cout << std::left << std::setw(20) << "NAME" << std::setw(8) << "KIND" << std::setw(22) << "RETAILER"
+            << std::setw(8) << "CARDS" << std::setw(8) << "BLANK" << std::setw(8) << "RUNNING" << std::setw(8)
+            << "PERSO" << std::setw(8) << "FAILED" << std::setw(9) << "SPOILED" << "CREATED\n";
+  for (const auto& b : *batches) {
+    std::cout << std::left << std::setw(20) << b.name << std::setw(8) << ads::to_string(b.kind) << std::setw(22)
+              << b.retailer_serial.value_or("-") << std::setw(8) << b.card_count << std::setw(8) << b.blank
+              << std::setw(8) << b.in_progress << std::setw(8) << b.personalised << std::setw(8) << b.failed
+              << std::setw(9) << b.spoiled << format_time(b.created_at) << "\n";
+  }
+  return kExitOk;
+}
+
+void print_batch_help() {
+  std::cout << "Usage: adsctl batch <import-secret|import-csv|assign|list> [options]\n\n"
+               "  import-secret   import blank cards made from a batch secret and an ICCID range\n"
+               "  import-csv      import blank cards from a manufacturer's pySim-prog CSV file\n"
+               "  assign          assign a batch to a retailer\n"
+               "  list            list batches and their cards' states\n\n"
+               "Run `adsctl batch <subcommand> --help` for the options of each.\n";
+}
+
+}  // namespace
+
+int run_batch(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    print_batch_help();
+    return kExitUsage;
+  }
+  const std::string& sub = args.front();
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (sub == "--help" || sub == "-h") {
+    print_batch_help();
+    return kExitOk;
+  }
+  if (sub == "import-secret") return run_import_secret(rest);
+  if (sub == "import-csv") return run_import_csv(rest);
+  if (sub == "assign") return run_assign(rest);
+  if (sub == "list") return run_list(rest);
+  return usage_error("unknown subcommand '" + sub + "'", "batch");
+}
+
+}  // namespace cardperso::adsctl

@@ -1,0 +1,88 @@
+// ads-server: the issuer's central server. Opens the store, accepts DTD links and serves sessions
+// until SIGTERM/SIGINT. The io_context runs on this one thread.
+#include <filesystem>
+#include <iostream>
+
+#include "ads_options.hpp"
+#include "cardperso/ads/net/connection_session.hpp"
+#include "cardperso/ads/net/sqlite_directory.hpp"
+#include "cardperso/ads/store/key_check.hpp"
+#include "cardperso/ads/store/master_key.hpp"
+#include "cardperso/ads/store/migrations.hpp"
+#include "cardperso/ads/store/session_store.hpp"
+#include "cardperso/common/logging.hpp"
+#include "cardperso/net/shutdown_signals.hpp"
+#include "cardperso/net/tcp_listener.hpp"
+
+namespace {
+
+using namespace cardperso;
+namespace asio = net::asio;
+
+constexpr int kExitRefused = 2;
+// Sessions get this long to end after a shutdown request before their links are closed.
+constexpr std::chrono::seconds kShutdownGrace{5};
+
+int refuse(const std::string& message) {
+  spdlog::error("{}", message);
+  std::cerr << "ads-server: " << message << "\n";
+  return kExitRefused;
+}
+
+int run(const ads::AdsOptions& options) {
+  for (const auto& [path, what] : {std::pair{options.db_path, "database"}, std::pair{options.key_path, "master key"}}) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return refuse("the " + std::string(what) + " " + path + " does not exist; run adsctl init first");
+  }
+  auto key = ads::MasterKey::load_file(options.key_path);
+  if (!key) return refuse(key.error().message);
+  auto db = ads::open_ads_database(options.db_path, ads::OpenMode::MustExist);
+  if (!db) return refuse(db.error().message);
+  if (auto checked = ads::check_master_key(*db, *key); !checked) return refuse(checked.error().message);
+  {
+    ads::SessionStore sessions(*db);
+    auto dangling = sessions.close_dangling();
+    if (!dangling) return refuse(dangling.error().message);
+    if (*dangling > 0) spdlog::warn("{} sessions left open by a previous run marked aborted", *dangling);
+  }
+  ads::SqliteDirectory directory(*db, *key, options.lockout);
+
+  asio::io_context io;
+  auto server = std::make_shared<ads::ServerContext>(directory, directory, options.connection);
+  net::ListenerOptions listener_options;
+  listener_options.max_connections = options.max_connections;
+  auto listener = net::TcpListener::open(io, options.listen, listener_options, [server](net::FramedStream s) {
+    return ads::serve_dtd_connection(server, std::move(s));
+  });
+  if (!listener) return refuse(listener.error().message);
+  (*listener)->start();
+  const auto local = (*listener)->local_endpoint();
+  std::cout << "listening on " << net::Endpoint{local.address().to_string(), local.port()}.to_string() << std::endl;
+
+  net::ShutdownSignals signals(io, [&](int) {
+    server->stopping = true;
+    (*listener)->stop(kShutdownGrace, [&] {
+      signals.cancel();
+      io.stop();
+    });
+  });
+  io.run();
+  spdlog::info("ads-server stopped: {} sessions established, {} refused", server->sessions_established.load(),
+               server->sessions_refused.load());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = cardperso::ads::parse_ads_options(argc, argv);
+  if (auto* code = std::get_if<int>(&parsed)) return *code;
+  const auto& options = std::get<cardperso::ads::AdsOptions>(parsed);
+  cardperso::init_logging("ads-server", options.log_level, options.log_file);
+  try {
+    return run(options);
+  } catch (const std::exception& e) {
+    spdlog::critical("internal error: {}", e.what());
+    return kExitRefused;
+  }
+}

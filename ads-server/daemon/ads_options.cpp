@@ -1,0 +1,76 @@
+#include "ads_options.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <array>
+#include <iostream>
+
+namespace cardperso::ads {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr std::array<const char*, 5> kLevels = {"trace", "debug", "info", "warn", "error"};
+
+int usage_error(const std::string& message) {
+  std::cerr << "ads-server: " << message << "\nRun `ads-server --help` for the options.\n";
+  return 1;
+}
+
+}  // namespace
+
+std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
+  AdsOptions o;
+  std::string listen;
+  long long handshake_ms = 30'000, idle_ms = 900'000, lockout_window_s = 3600;
+  int lockout_failures = 5;
+  std::size_t max_sessions = o.connection.max_sessions;
+  po::options_description desc("Usage: ads-server --db PATH --master-key PATH --listen HOST:PORT [options]\n\n"
+                               "The issuer's server: authenticates retailer terminals (STE) relayed by DTD\n"
+                               "agents and runs their secure sessions. Create the database and the key with\n"
+                               "`adsctl init` first. Prints `listening on HOST:PORT` once it accepts connections.\n"
+                               "Exit codes: 0 stopped by SIGTERM/SIGINT, 1 usage error, 2 cannot start.\n\nOptions");
+  desc.add_options()
+      ("help,h", "print this help")
+      ("db", po::value(&o.db_path)->required(), "the ADS database (from `adsctl init`)")
+      ("master-key", po::value(&o.key_path)->required(), "the master key file (from `adsctl init`)")
+      ("listen", po::value(&listen)->required(), "HOST:PORT to accept DTD connections on; port 0 picks a free port")
+      ("max-connections", po::value(&o.max_connections)->default_value(1024), "DTD connections at once")
+      ("max-sessions-per-link", po::value(&max_sessions)->default_value(max_sessions), "sessions at once on one DTD link")
+      ("handshake-timeout-ms", po::value(&handshake_ms)->default_value(30'000), "from H1 to an established session")
+      ("idle-timeout-ms", po::value(&idle_ms)->default_value(900'000), "silence allowed on an established session")
+      ("lockout-failures", po::value(&lockout_failures)->default_value(5), "failed authentications that lock a retailer card")
+      ("lockout-window-s", po::value(&lockout_window_s)->default_value(3600), "... counted within this many seconds")
+      ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn or error")
+      ("log-file", po::value(&o.log_file), "also write the log to this file");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    if (vm.count("help") != 0U) {
+      std::cout << desc << "\n";
+      return 0;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return usage_error(e.what());
+  }
+  auto endpoint = net::parse_endpoint(listen);
+  if (!endpoint) return usage_error("--listen: " + endpoint.error().message);
+  o.listen = *endpoint;
+  if (std::find(kLevels.begin(), kLevels.end(), o.log_level) == kLevels.end())
+    return usage_error("--log-level must be one of trace, debug, info, warn, error");
+  if (o.max_connections == 0) return usage_error("--max-connections must be at least 1");
+  if (max_sessions == 0) return usage_error("--max-sessions-per-link must be at least 1");
+  if (handshake_ms <= 0 || idle_ms <= 0) return usage_error("timeouts must be positive");
+  if (lockout_failures < 1) return usage_error("--lockout-failures must be at least 1");
+  if (lockout_window_s <= 0) return usage_error("--lockout-window-s must be positive");
+  o.connection.max_sessions = max_sessions;
+  o.connection.timeouts.handshake = std::chrono::milliseconds(handshake_ms);
+  o.connection.timeouts.idle = std::chrono::milliseconds(idle_ms);
+  o.lockout.max_failures = lockout_failures;
+  o.lockout.window = std::chrono::seconds(lockout_window_s);
+  return o;
+}
+
+}  // namespace cardperso::ads

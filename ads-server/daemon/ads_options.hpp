@@ -1,0 +1,30 @@
+#pragma once
+// The ads-server command line (see the process contract in the README / docs).
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "cardperso/ads/net/connection_session.hpp"
+#include "cardperso/ads/store/retailer_store.hpp"
+#include "cardperso/net/endpoint.hpp"
+
+namespace cardperso::ads {
+
+struct AdsOptions {
+  std::string db_path;
+  std::string key_path;
+  net::Endpoint listen;
+  std::size_t max_connections = 1024;
+  ConnectionOptions connection;
+  LockoutPolicy lockout;
+  std::string log_level = "info";
+  std::string log_file;
+};
+
+// The options, or an exit code to return at once (0 after --help, 1 after a usage error, which is
+// printed to stderr).
+std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv);
+
+}  // namespace cardperso::ads

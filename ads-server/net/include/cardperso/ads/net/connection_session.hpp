@@ -1,0 +1,45 @@
+#pragma once
+// One DTD connection on the ADS: LinkHello/LinkHelloAck on channel 0, keepalives, then any number of
+// sessions, each a proto::AdsHandshake keyed by the session id the ADS chose. The coroutine reads
+// with a timeout bounded by the next session deadline, keepalive or stop check, so every timer is a
+// read timeout; it carries out the cores' actions in order (store look-ups, journal, logs, frames).
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+#include "cardperso/ads/net/retailer_directory.hpp"
+#include "cardperso/ads/net/session_ids.hpp"
+#include "cardperso/net/framed_stream.hpp"
+#include "cardperso/proto/actions.hpp"
+
+namespace cardperso::ads {
+
+struct ConnectionOptions {
+  proto::Timeouts timeouts;                              // handshake and idle, per session
+  std::chrono::milliseconds hello_timeout{10'000};       // from accept until the LinkHello
+  std::chrono::milliseconds keepalive_interval{30'000};  // send a Keepalive after this much silence
+  std::chrono::milliseconds link_timeout{90'000};        // nothing received this long: the DTD is gone
+  std::chrono::milliseconds stop_poll{250};              // how soon a shutdown request is noticed
+  std::size_t max_sessions = 16;                         // concurrent sessions on one DTD link
+};
+
+// Shared by every connection of one server.
+struct ServerContext {
+  ServerContext(RetailerDirectory& directory_, SessionJournal& journal_, ConnectionOptions options_ = {})
+      : directory(directory_), journal(journal_), options(options_) {}
+  RetailerDirectory& directory;
+  SessionJournal& journal;
+  ConnectionOptions options;
+  SessionIds ids;
+  proto::RandomSource random = proto::default_random_source();
+  // Set from any thread: every connection terminates its sessions and returns.
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> sessions_established{0};  // counters for tests and the shutdown log
+  std::atomic<std::size_t> sessions_refused{0};
+};
+
+// The TcpListener handler: [ctx](net::FramedStream s) { return serve_dtd_connection(ctx, std::move(s)); }
+net::asio::awaitable<void> serve_dtd_connection(std::shared_ptr<ServerContext> server, net::FramedStream stream);
+
+}  // namespace cardperso::ads

@@ -1,0 +1,38 @@
+#pragma once
+// RetailerDirectory and SessionJournal over the ADS SQLite store (ads-server/store).
+//
+// The calls are synchronous: a DTD connection that looks a retailer up blocks its strand (and, with
+// one io thread, the whole server) for the duration of one SQLite query. That is acceptable at shop
+// counter rates; the load-test issue can move these calls to a worker behind the same interfaces.
+// A mutex serialises them, so the io_context may also run on several threads.
+#include <mutex>
+#include <string>
+
+#include "cardperso/ads/net/retailer_directory.hpp"
+#include "cardperso/ads/store/audit_log.hpp"
+#include "cardperso/ads/store/master_key.hpp"
+#include "cardperso/ads/store/sqlite_db.hpp"
+
+namespace cardperso::ads {
+
+class SqliteDirectory final : public RetailerDirectory, public SessionJournal {
+ public:
+  // db and key must outlive this object. actor is what the audit log names ("ads-server").
+  SqliteDirectory(Database& db, const MasterKey& key, LockoutPolicy policy, std::string actor = "ads-server",
+                  Clock clock = system_now);
+
+  Result<proto::RetailerLookup> lookup(std::string_view serial, std::uint8_t key_version) override;
+  Result<AuthFailureOutcome> record_auth_failure(std::string_view serial) override;
+  Result<void> record_auth_success(std::string_view serial) override;
+  Result<std::int64_t> open_session(std::string_view serial, std::string_view peer) override;
+  Result<void> close_session(std::int64_t id, SessionOutcome outcome, std::string_view reason) override;
+
+ private:
+  std::mutex mutex_;
+  Clock clock_;
+  AuditLog audit_;
+  RetailerStore retailers_;
+  SessionStore sessions_;
+};
+
+}  // namespace cardperso::ads

@@ -1,0 +1,53 @@
+#include "cardperso/ads/net/sqlite_directory.hpp"
+
+namespace cardperso::ads {
+
+SqliteDirectory::SqliteDirectory(Database& db, const MasterKey& key, LockoutPolicy policy, std::string actor,
+                                 Clock clock)
+    : clock_(clock),
+      audit_(db, key, clock),
+      retailers_(db, key, audit_, std::move(actor), policy, clock),
+      sessions_(db, clock) {}
+
+Result<proto::RetailerLookup> SqliteDirectory::lookup(std::string_view serial, std::uint8_t key_version) {
+  std::lock_guard lock(mutex_);
+  auto found = retailers_.find(serial);
+  if (!found) return found.error();
+  proto::RetailerLookup out;
+  if (!found->has_value()) return out;  // NotFound
+  RetailerRecord& record = **found;
+  switch (record.status) {
+    case RetailerStatus::Revoked: out.status = proto::RetailerStatus::Revoked; return out;
+    case RetailerStatus::Locked: out.status = proto::RetailerStatus::Locked; return out;
+    case RetailerStatus::Active: break;
+  }
+  if (record.keys.key_version != key_version) return out;  // a key set the issuer does not hold
+  out.status = proto::RetailerStatus::Active;
+  out.keys.k_ra = std::move(record.keys.k_ra);
+  out.keys.k_ia = std::move(record.keys.k_ia);
+  out.keys.k_s = std::move(record.keys.k_s);
+  out.keys.k_d = std::move(record.keys.k_d);
+  return out;
+}
+
+Result<AuthFailureOutcome> SqliteDirectory::record_auth_failure(std::string_view serial) {
+  std::lock_guard lock(mutex_);
+  return retailers_.record_auth_failure(serial, clock_());
+}
+
+Result<void> SqliteDirectory::record_auth_success(std::string_view serial) {
+  std::lock_guard lock(mutex_);
+  return retailers_.record_auth_success(serial);
+}
+
+Result<std::int64_t> SqliteDirectory::open_session(std::string_view serial, std::string_view peer) {
+  std::lock_guard lock(mutex_);
+  return sessions_.open(serial, peer);
+}
+
+Result<void> SqliteDirectory::close_session(std::int64_t id, SessionOutcome outcome, std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  return sessions_.close(id, outcome, reason);
+}
+
+}  // namespace cardperso::ads

@@ -1,0 +1,552 @@
+#include "cardperso/ads/store/card_stock.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "cardperso/ads/store/card_codes.hpp"
+#include "cardperso/ads/store/csv_batch.hpp"
+#include "cardperso/ads/store/number_pools.hpp"
+
+namespace cardperso::ads {
+
+namespace {
+
+constexpr std::string_view kBatchSecretColumn = "card_batches.secret";
+constexpr std::string_view kMasterCodeColumn = "cards.master_code";
+constexpr std::string_view kIssuerCodeColumn = "cards.issuer_code";
+
+constexpr const char* kCardSummaryColumns =
+    "c.iccid, b.name, b.retailer_serial, c.state, coalesce(c.failed_step, ''), coalesce(c.failure_reason, ''), "
+    "c.attempts, c.updated_at";
+
+CardSummary read_card_summary(const Statement& s) {
+  CardSummary c;
+  c.iccid = s.column_text(0);
+  c.batch_name = s.column_text(1);
+  if (!s.column_is_null(2)) c.retailer_serial = s.column_text(2);
+  c.state = parse_card_state(s.column_text(3)).value_or(CardState::Spoiled);
+  c.failed_step = s.column_text(4);
+  c.failure_reason = s.column_text(5);
+  c.attempts = static_cast<int>(s.column_int(6));
+  c.updated_at = from_unix(s.column_int(7));
+  return c;
+}
+
+Result<void> check_batch_name(std::string_view name) {
+  const bool printable = std::all_of(name.begin(), name.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+  if (name.empty() || name.size() > 64 || !printable) {
+    return fail("a batch name is 1 to 64 printable characters without spaces");
+  }
+  return {};
+}
+
+Error tampered(std::string_view what, std::string_view whose) {
+  return fail("stored " + std::string(what) + " of " + std::string(whose) +
+              " fails authentication: the database was altered or the master key is wrong; restore from backup");
+}
+
+std::string cut(std::string_view text) {
+  std::string out(text.substr(0, kMaxFailureText));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+  return out;
+}
+
+void require_transaction(Database& db, const char* what) {
+  if (!db.in_transaction()) throw std::logic_error(std::string(what) + " must run inside a transaction");
+}
+
+struct CardRow {
+  CardState state = CardState::Blank;
+  int attempts = 0;
+  bool has_records = false;
+};
+
+Result<std::optional<CardRow>> read_card_row(Database& db, std::string_view iccid, std::string_view what) {
+  auto stmt = db.prepare(
+      "SELECT state, attempts, EXISTS (SELECT 1 FROM card_records r WHERE r.iccid = c.iccid) FROM cards c "
+      "WHERE iccid = ?1",
+      what);
+  if (!stmt) return stmt.error();
+  stmt->bind(1, iccid);
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<CardRow>{};
+  CardRow r;
+  r.state = parse_card_state(stmt->column_text(0)).value_or(CardState::Spoiled);
+  r.attempts = static_cast<int>(stmt->column_int(1));
+  r.has_records = stmt->column_int(2) != 0;
+  return std::optional<CardRow>{r};
+}
+
+Error unknown_card(std::string_view iccid) {
+  return fail("card " + std::string(iccid) + " is not in any imported batch; check the ICCID or import its batch");
+}
+
+}  // namespace
+
+std::string_view to_string(CardState state) {
+  switch (state) {
+    case CardState::Blank: return "blank";
+    case CardState::InProgress: return "in_progress";
+    case CardState::Personalised: return "personalised";
+    case CardState::Failed: return "failed";
+    case CardState::Spoiled: return "spoiled";
+  }
+  return "spoiled";
+}
+
+std::optional<CardState> parse_card_state(std::string_view text) {
+  for (CardState s : {CardState::Blank, CardState::InProgress, CardState::Personalised, CardState::Failed,
+                      CardState::Spoiled}) {
+    if (text == to_string(s)) return s;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(BatchKind kind) { return kind == BatchKind::Secret ? "secret" : "csv"; }
+
+CardStock::CardStock(Database& db, const MasterKey& key, AuditLog& audit, std::string actor, Clock clock)
+    : db_(db), key_(key), audit_(audit), actor_(std::move(actor)), clock_(std::move(clock)) {}
+
+Result<std::int64_t> CardStock::insert_batch(std::string_view name, BatchKind kind, std::int64_t count,
+                                             const Bytes* sealed_secret) {
+  auto existing = db_.prepare("SELECT 1 FROM card_batches WHERE name = ?1", "import batch: look up name");
+  if (!existing) return existing.error();
+  existing->bind(1, name);
+  auto found = existing->step();
+  if (!found) return found.error();
+  if (*found) return fail("a batch named " + std::string(name) + " already exists; choose another name");
+  auto insert = db_.prepare(
+      "INSERT INTO card_batches (name, kind, sealed_secret, retailer_serial, card_count, created_at) "
+      "VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
+      "import batch: insert batch");
+  if (!insert) return insert.error();
+  insert->bind(1, name).bind(2, to_string(kind)).bind(4, count).bind(5, to_unix(clock_()));
+  if (sealed_secret != nullptr) {
+    insert->bind(3, ByteView(*sealed_secret));
+  } else {
+    insert->bind_null(3);
+  }
+  if (auto r = insert->run(); !r) return r.error();
+  return db_.last_insert_rowid();
+}
+
+namespace {
+
+// Inserts one blank card; refuses an ICCID that any batch already holds, naming that batch.
+Result<void> insert_card(Database& db, std::int64_t batch_id, std::string_view iccid, const Bytes* sealed_code,
+                         std::int64_t now, std::string_view where) {
+  auto dup = db.prepare("SELECT b.name FROM cards c JOIN card_batches b ON b.id = c.batch_id WHERE c.iccid = ?1",
+                        "import batch: look up ICCID");
+  if (!dup) return dup.error();
+  dup->bind(1, iccid);
+  auto found = dup->step();
+  if (!found) return found.error();
+  if (*found) {
+    return fail(std::string(where) + "ICCID " + std::string(iccid) + " is already in batch " + dup->column_text(0) +
+                "; nothing was imported");
+  }
+  auto insert = db.prepare(
+      "INSERT INTO cards (iccid, batch_id, state, sealed_master_code, attempts, updated_at) "
+      "VALUES (?1, ?2, 'blank', ?3, 0, ?4)",
+      "import batch: insert card");
+  if (!insert) return insert.error();
+  insert->bind(1, iccid).bind(2, batch_id).bind(4, now);
+  if (sealed_code != nullptr) {
+    insert->bind(3, ByteView(*sealed_code));
+  } else {
+    insert->bind_null(3);
+  }
+  return insert->run();
+}
+
+}  // namespace
+
+Result<std::int64_t> CardStock::import_secret_batch(std::string_view name, ByteView secret,
+                                                    std::string_view iccid_prefix, std::uint64_t first,
+                                                    std::uint64_t count) {
+  if (auto ok = check_batch_name(name); !ok) return ok.error();
+  if (secret.size() != kBatchSecretSize) return fail("a batch secret is 16 bytes (32 hex digits)");
+  if (count == 0 || count > kMaxSecretBatchCards) {
+    return fail("a secret batch holds 1 to " + std::to_string(kMaxSecretBatchCards) + " cards");
+  }
+  if (first > UINT64_MAX - count) return fail("--first + --count overflows");
+  std::vector<std::string> iccids;
+  iccids.reserve(count);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    auto iccid = batch_iccid(iccid_prefix, first + i);
+    if (!iccid) return iccid.error();
+    iccids.push_back(std::move(iccid).value());
+  }
+  const Bytes sealed = seal_column(key_, kBatchSecretColumn, name, secret);
+  return db_.with_transaction([&]() -> Result<std::int64_t> {
+    auto id = insert_batch(name, BatchKind::Secret, static_cast<std::int64_t>(count), &sealed);
+    if (!id) return id;
+    const std::int64_t now = to_unix(clock_());
+    for (const auto& iccid : iccids) {
+      if (auto r = insert_card(db_, *id, iccid, nullptr, now, ""); !r) return r.error();
+    }
+    auto logged = audit_.append(actor_, "batch_imported", name,
+                                "kind=secret cards=" + std::to_string(count) + " iccids=" + iccids.front() + ".." +
+                                    iccids.back());
+    if (!logged) return logged.error();
+    return id;
+  });
+}
+
+Result<std::int64_t> CardStock::import_csv_batch(std::string_view name, const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return fail("cannot read " + path + ": " + ec.message());
+  if (size > kMaxCsvBytes) return fail(path + ": file too large (" + std::to_string(size) + " bytes); split the batch");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail("cannot open " + path);
+  std::string text(size, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(size));
+  if (static_cast<std::uintmax_t>(in.gcount()) != size) return fail("cannot read " + path + " (it changed while read)");
+  auto id = import_csv_text(name, text, path);
+  if (!text.empty()) secure_wipe(text.data(), text.size());  // it holds the cards' ADM codes
+  return id;
+}
+
+Result<std::int64_t> CardStock::import_csv_text(std::string_view name, std::string_view text, std::string_view source) {
+  if (auto ok = check_batch_name(name); !ok) return ok.error();
+  auto cards = parse_csv_batch(text, source);
+  if (!cards) return cards.error();
+  return db_.with_transaction([&]() -> Result<std::int64_t> {
+    auto id = insert_batch(name, BatchKind::Csv, static_cast<std::int64_t>(cards->size()), nullptr);
+    if (!id) return id;
+    const std::int64_t now = to_unix(clock_());
+    for (const auto& card : *cards) {
+      const Bytes sealed = seal_column(key_, kMasterCodeColumn, card.iccid, card.master_code.view());
+      const std::string where = std::string(source) + " line " + std::to_string(card.line) + ": ";
+      if (auto r = insert_card(db_, *id, card.iccid, &sealed, now, where); !r) return r.error();
+    }
+    auto logged = audit_.append(actor_, "batch_imported", name,
+                                "kind=csv cards=" + std::to_string(cards->size()) + " source=" + cut(source));
+    if (!logged) return logged.error();
+    return id;
+  });
+}
+
+Result<void> CardStock::assign_batch(std::string_view name, std::string_view retailer_serial) {
+  return db_.with_transaction([&]() -> Result<void> {
+    auto batch = db_.prepare("SELECT id, retailer_serial FROM card_batches WHERE name = ?1", "assign batch: look up");
+    if (!batch) return batch.error();
+    batch->bind(1, name);
+    auto found = batch->step();
+    if (!found) return found.error();
+    if (!*found) return fail("no batch named " + std::string(name) + "; see `adsctl batch list`");
+    const std::int64_t id = batch->column_int(0);
+    const std::string previous = batch->column_is_null(1) ? "none" : batch->column_text(1);
+
+    auto retailer = db_.prepare("SELECT status FROM retailers WHERE serial = ?1", "assign batch: look up retailer");
+    if (!retailer) return retailer.error();
+    retailer->bind(1, retailer_serial);
+    auto known = retailer->step();
+    if (!known) return known.error();
+    if (!*known) {
+      return fail("no retailer with serial " + std::string(retailer_serial) + "; see `adsctl retailer list`");
+    }
+    if (retailer->column_text(0) == "revoked") {
+      return fail("retailer " + std::string(retailer_serial) + " is revoked; assign the batch to an active retailer");
+    }
+    auto update = db_.prepare("UPDATE card_batches SET retailer_serial = ?2 WHERE id = ?1", "assign batch: update");
+    if (!update) return update.error();
+    update->bind(1, id).bind(2, retailer_serial);
+    if (auto r = update->run(); !r) return r;
+    auto logged = audit_.append(actor_, "batch_assigned", name,
+                                "retailer=" + std::string(retailer_serial) + " previous=" + previous);
+    if (!logged) return logged.error();
+    return {};
+  });
+}
+
+Result<std::vector<BatchSummary>> CardStock::list_batches() {
+  auto stmt = db_.prepare(
+      "SELECT b.id, b.name, b.kind, b.retailer_serial, b.card_count, b.created_at, "
+      "  sum(c.state = 'blank'), sum(c.state = 'in_progress'), sum(c.state = 'personalised'), "
+      "  sum(c.state = 'failed'), sum(c.state = 'spoiled') "
+      "FROM card_batches b LEFT JOIN cards c ON c.batch_id = b.id GROUP BY b.id ORDER BY b.id",
+      "list batches");
+  if (!stmt) return stmt.error();
+  std::vector<BatchSummary> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    BatchSummary b;
+    b.id = stmt->column_int(0);
+    b.name = stmt->column_text(1);
+    b.kind = stmt->column_text(2) == "csv" ? BatchKind::Csv : BatchKind::Secret;
+    if (!stmt->column_is_null(3)) b.retailer_serial = stmt->column_text(3);
+    b.card_count = stmt->column_int(4);
+    b.created_at = from_unix(stmt->column_int(5));
+    b.blank = stmt->column_int(6);
+    b.in_progress = stmt->column_int(7);
+    b.personalised = stmt->column_int(8);
+    b.failed = stmt->column_int(9);
+    b.spoiled = stmt->column_int(10);
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+Result<std::optional<CardSummary>> CardStock::find_card(std::string_view iccid) {
+  auto stmt = db_.prepare(std::string("SELECT ") + kCardSummaryColumns +
+                              " FROM cards c JOIN card_batches b ON b.id = c.batch_id WHERE c.iccid = ?1",
+                          "find card");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, iccid);
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<CardSummary>{};
+  return std::optional<CardSummary>{read_card_summary(*stmt)};
+}
+
+Result<std::vector<CardSummary>> CardStock::list_cards(std::optional<CardState> state, int limit) {
+  auto stmt = db_.prepare(std::string("SELECT ") + kCardSummaryColumns +
+                              " FROM cards c JOIN card_batches b ON b.id = c.batch_id "
+                              "WHERE ?1 IS NULL OR c.state = ?1 ORDER BY c.iccid LIMIT ?2",
+                          "list cards");
+  if (!stmt) return stmt.error();
+  if (state) {
+    stmt->bind(1, to_string(*state));
+  } else {
+    stmt->bind_null(1);
+  }
+  stmt->bind(2, std::int64_t{limit});
+  std::vector<CardSummary> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(read_card_summary(*stmt));
+  }
+  return out;
+}
+
+Result<CardLookup> CardStock::inspect_card_for(std::string_view retailer_serial, std::string_view iccid,
+                                               CardPurpose purpose) {
+  const std::string id(iccid);
+  CardLookup out;
+  auto refuse = [&out](CardRefusal why, std::string message) -> Result<CardLookup> {
+    out.refusal = why;
+    out.message = std::move(message);
+    return std::move(out);
+  };
+  if (!check_iccid(iccid)) return refuse(CardRefusal::UnknownIccid, "card " + id.substr(0, 24) + " is not an ICCID of any imported batch");
+  auto stmt = db_.prepare(
+      "SELECT c.state, c.attempts, b.kind, b.name, b.retailer_serial, b.sealed_secret, c.sealed_master_code, "
+      "  c.sealed_issuer_code FROM cards c JOIN card_batches b ON b.id = c.batch_id WHERE c.iccid = ?1",
+      "look up card");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, iccid);
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return refuse(CardRefusal::UnknownIccid, unknown_card(iccid).message);
+  const CardState state = parse_card_state(stmt->column_text(0)).value_or(CardState::Spoiled);
+  const int attempts = static_cast<int>(stmt->column_int(1));
+  const bool secret_batch = stmt->column_text(2) == "secret";
+  const std::string batch = stmt->column_text(3);
+  if (stmt->column_is_null(4)) {
+    return refuse(CardRefusal::UnassignedBatch, "card " + id + " is from batch " + batch +
+                                                    ", which is not assigned to any retailer; assign it first");
+  }
+  if (stmt->column_text(4) != retailer_serial) {
+    return refuse(CardRefusal::OtherRetailer, "card " + id + " is not in this retailer's stock");
+  }
+  if (state == CardState::Spoiled) {
+    return refuse(CardRefusal::Spoiled, "card " + id + " is spoiled; take it out of circulation");
+  }
+  if (state == CardState::InProgress) {
+    return refuse(CardRefusal::InProgress, "card " + id + " is being personalised in another session");
+  }
+  if (purpose == CardPurpose::NewCard && state == CardState::Personalised) {
+    return refuse(CardRefusal::AlreadyPersonalised,
+                  "card " + id + " is already personalised; changing it is a modification");
+  }
+  if (purpose == CardPurpose::Modification && state != CardState::Personalised) {
+    return refuse(CardRefusal::NotPersonalised, "card " + id + " was never personalised; it cannot be modified");
+  }
+
+  out.opening.iccid = id;
+  out.opening.state = state;
+  out.opening.attempts = attempts;
+  if (!stmt->column_is_null(7)) {  // personalised, or a failed attempt after the card took its issuer code
+    auto code = open_column(key_, kIssuerCodeColumn, iccid, stmt->column_blob(7));
+    if (!code || code->size() != kCardCodeSize) return tampered("issuer code", "card " + id);
+    out.opening.code_kind = OpeningCode::Issuer;
+    out.opening.code = std::move(code).value();
+  } else if (state == CardState::Personalised) {
+    return tampered("issuer code", "card " + id);  // a personalised card always has one
+  } else if (secret_batch) {
+    auto secret = open_column(key_, kBatchSecretColumn, batch, stmt->column_blob(5));
+    if (!secret || secret->size() != kBatchSecretSize) return tampered("batch secret", "batch " + batch);
+    out.opening.code = derive_master_code(secret->view(), iccid);
+  } else {
+    auto code = open_column(key_, kMasterCodeColumn, iccid, stmt->column_blob(6));
+    if (!code || code->size() != kCardCodeSize) return tampered("master code", "card " + id);
+    out.opening.code = std::move(code).value();
+  }
+  return out;
+}
+
+Result<CardOpening> CardStock::lookup_card_for(std::string_view retailer_serial, std::string_view iccid,
+                                               CardPurpose purpose) {
+  auto lookup = inspect_card_for(retailer_serial, iccid, purpose);
+  if (!lookup) return lookup.error();
+  if (lookup->refused()) return fail(lookup->message);
+  return std::move(lookup->opening);
+}
+
+Result<int> CardStock::begin_personalisation(std::string_view iccid, CardPurpose purpose) {
+  return db_.with_transaction([&]() -> Result<int> {
+    auto card = read_card_row(db_, iccid, "begin personalisation: look up card");
+    if (!card) return card.error();
+    if (!card->has_value()) return unknown_card(iccid);
+    const CardRow& c = **card;
+    int attempts = c.attempts;
+    if (purpose == CardPurpose::NewCard) {
+      if (c.state != CardState::Blank && c.state != CardState::Failed) {
+        return fail("card " + std::string(iccid) + " is " + std::string(to_string(c.state)) +
+                    "; only a blank or failed card can be personalised");
+      }
+      if (attempts >= kMaxPersonalisationAttempts) {
+        return fail("card " + std::string(iccid) + " has used its " + std::to_string(kMaxPersonalisationAttempts) +
+                    " attempts");
+      }
+      ++attempts;
+    } else if (c.state != CardState::Personalised) {
+      return fail("card " + std::string(iccid) + " is " + std::string(to_string(c.state)) +
+                  "; only a personalised card can be modified");
+    }
+    auto update = db_.prepare("UPDATE cards SET state = 'in_progress', attempts = ?2, updated_at = ?3 WHERE iccid = ?1",
+                              "begin personalisation: update");
+    if (!update) return update.error();
+    update->bind(1, iccid).bind(2, std::int64_t{attempts}).bind(3, to_unix(clock_()));
+    if (auto r = update->run(); !r) return r.error();
+    auto logged = audit_.append(actor_,
+                                purpose == CardPurpose::NewCard ? "card_personalisation_started"
+                                                                : "card_modification_started",
+                                iccid, "attempt=" + std::to_string(attempts));
+    if (!logged) return logged.error();
+    return attempts;
+  });
+}
+
+Result<CardState> CardStock::fail_in_transaction(std::string_view iccid, const CardFailure& failure) {
+  auto card = read_card_row(db_, iccid, "mark card failed: look up card");
+  if (!card) return card.error();
+  if (!card->has_value()) return unknown_card(iccid);
+  const CardRow& c = **card;
+  if (c.state != CardState::InProgress) {
+    return fail("card " + std::string(iccid) + " is " + std::string(to_string(c.state)) +
+                ", not being personalised; nothing to mark failed");
+  }
+  CardState next = CardState::Failed;
+  if (failure.code_refused || (!c.has_records && c.attempts >= kMaxPersonalisationAttempts)) {
+    next = CardState::Spoiled;
+  } else if (c.has_records) {
+    next = CardState::Personalised;  // a failed modification: the card keeps its last record
+  }
+  if (failure.issuer_code_on_card && failure.issuer_code_on_card->size() != kCardCodeSize) {
+    return fail("an issuer code is 8 bytes");
+  }
+  auto update = db_.prepare(
+      "UPDATE cards SET state = ?2, failed_step = ?3, failure_reason = ?4, updated_at = ?5, "
+      "  sealed_issuer_code = coalesce(?6, sealed_issuer_code) WHERE iccid = ?1",
+      "mark card failed: update");
+  if (!update) return update.error();
+  update->bind(1, iccid).bind(2, to_string(next)).bind(3, cut(failure.step)).bind(4, cut(failure.reason)).bind(
+      5, to_unix(clock_()));
+  if (failure.issuer_code_on_card) {
+    update->bind(6, ByteView(seal_column(key_, kIssuerCodeColumn, iccid, *failure.issuer_code_on_card)));
+  } else {
+    update->bind_null(6);
+  }
+  if (auto r = update->run(); !r) return r.error();
+  NumberPools pools(db_, audit_, actor_, clock_);
+  auto released = pools.release_reserved(iccid);
+  if (!released) return released.error();
+  auto logged = audit_.append(actor_, next == CardState::Spoiled ? "card_spoiled" : "card_failed", iccid,
+                              "step=" + cut(failure.step) + " reason=" + cut(failure.reason) +
+                                  (failure.code_refused ? " code_refused" : "") +
+                                  " numbers_released=" + std::to_string(*released));
+  if (!logged) return logged.error();
+  return next;
+}
+
+Result<CardState> CardStock::mark_failed(std::string_view iccid, const CardFailure& failure) {
+  return db_.with_transaction([&]() { return fail_in_transaction(iccid, failure); });
+}
+
+Result<int> CardStock::fail_interrupted() {
+  return db_.with_transaction([&]() -> Result<int> {
+    auto stmt = db_.prepare("SELECT iccid FROM cards WHERE state = 'in_progress'", "fail interrupted cards");
+    if (!stmt) return stmt.error();
+    std::vector<std::string> iccids;
+    for (;;) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      iccids.push_back(stmt->column_text(0));
+    }
+    for (const auto& iccid : iccids) {
+      auto r = fail_in_transaction(iccid, CardFailure{"unknown", "server restarted", false, std::nullopt});
+      if (!r) return r.error();
+    }
+    return static_cast<int>(iccids.size());
+  });
+}
+
+Result<void> CardStock::mark_personalised(std::string_view iccid, ByteView issuer_code) {
+  require_transaction(db_, "CardStock::mark_personalised");
+  if (issuer_code.size() != kCardCodeSize) return fail("an issuer code is 8 bytes");
+  auto card = read_card_row(db_, iccid, "mark card personalised: look up card");
+  if (!card) return card.error();
+  if (!card->has_value()) return unknown_card(iccid);
+  if ((*card)->state != CardState::InProgress || (*card)->has_records) {
+    return fail("card " + std::string(iccid) + " is " + std::string(to_string((*card)->state)) +
+                (((*card)->has_records) ? " and has a record" : "") +
+                "; only a card whose first personalisation is running can be marked personalised");
+  }
+  auto update = db_.prepare(
+      "UPDATE cards SET state = 'personalised', sealed_issuer_code = ?2, failed_step = NULL, failure_reason = NULL, "
+      "updated_at = ?3 WHERE iccid = ?1",
+      "mark card personalised: update");
+  if (!update) return update.error();
+  update->bind(1, iccid).bind(2, ByteView(seal_column(key_, kIssuerCodeColumn, iccid, issuer_code))).bind(
+      3, to_unix(clock_()));
+  return update->run();
+}
+
+Result<void> CardStock::mark_modified(std::string_view iccid, std::optional<ByteView> new_issuer_code) {
+  require_transaction(db_, "CardStock::mark_modified");
+  if (new_issuer_code && new_issuer_code->size() != kCardCodeSize) return fail("an issuer code is 8 bytes");
+  auto card = read_card_row(db_, iccid, "mark card modified: look up card");
+  if (!card) return card.error();
+  if (!card->has_value()) return unknown_card(iccid);
+  if ((*card)->state != CardState::InProgress || !(*card)->has_records) {
+    return fail("card " + std::string(iccid) + " is " + std::string(to_string((*card)->state)) +
+                "; only a card whose modification is running can be marked modified");
+  }
+  auto update = db_.prepare(
+      "UPDATE cards SET state = 'personalised', sealed_issuer_code = coalesce(?2, sealed_issuer_code), "
+      "failed_step = NULL, failure_reason = NULL, updated_at = ?3 WHERE iccid = ?1",
+      "mark card modified: update");
+  if (!update) return update.error();
+  update->bind(1, iccid).bind(3, to_unix(clock_()));
+  if (new_issuer_code) {
+    update->bind(2, ByteView(seal_column(key_, kIssuerCodeColumn, iccid, *new_issuer_code)));
+  } else {
+    update->bind_null(2);
+  }
+  return update->run();
+}
+
+}  // namespace cardperso::ads

@@ -1,0 +1,276 @@
+#include "cardperso/ads/store/number_pools.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace cardperso::ads {
+
+namespace {
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::int64_t pow10(int n) {
+  std::int64_t v = 1;
+  while (n-- > 0) v *= 10;
+  return v;
+}
+
+void require_transaction(Database& db, const char* what) {
+  if (!db.in_transaction()) throw std::logic_error(std::string(what) + " must run inside a transaction");
+}
+
+NumberState parse_state(const std::string& s) {
+  if (s == "committed") return NumberState::Committed;
+  if (s == "released") return NumberState::Released;
+  return NumberState::Reserved;  // the CHECK constraint admits nothing else
+}
+
+// The pool's values as one interval of `total`-digit numbers, for the overlap check.
+struct Span {
+  std::size_t total;
+  std::int64_t low, high;
+};
+Span span_of(std::string_view prefix, int width, std::int64_t first, std::int64_t last) {
+  const std::int64_t base = prefix.empty() ? 0 : std::stoll(std::string(prefix)) * pow10(width);
+  return {prefix.size() + static_cast<std::size_t>(width), base + first, base + last};
+}
+
+}  // namespace
+
+std::string_view to_string(NumberKind kind) { return kind == NumberKind::Imsi ? "imsi" : "msisdn"; }
+
+std::optional<NumberKind> parse_number_kind(std::string_view text) {
+  if (text == "imsi") return NumberKind::Imsi;
+  if (text == "msisdn") return NumberKind::Msisdn;
+  return std::nullopt;
+}
+
+std::string_view to_string(NumberState state) {
+  switch (state) {
+    case NumberState::Reserved: return "reserved";
+    case NumberState::Committed: return "committed";
+    case NumberState::Released: return "released";
+  }
+  return "reserved";
+}
+
+std::string NumberPool::value_of(std::int64_t number) const {
+  std::string digits = std::to_string(number);
+  return prefix + std::string(static_cast<std::size_t>(width) - std::min(digits.size(), std::size_t(width)), '0') +
+         digits;
+}
+
+NumberPools::NumberPools(Database& db, AuditLog& audit, std::string actor, Clock clock)
+    : db_(db), audit_(audit), actor_(std::move(actor)), clock_(std::move(clock)) {}
+
+Result<std::int64_t> NumberPools::add_pool(NumberKind kind, std::string_view prefix, std::string_view first,
+                                           std::string_view last) {
+  const std::string k(to_string(kind));
+  if (!prefix.empty() && !all_digits(prefix)) return fail("the " + k + " prefix must be decimal digits");
+  if (!all_digits(first) || !all_digits(last)) return fail("--first and --last must be decimal digits");
+  const int width = static_cast<int>(last.size());
+  if (first.size() > last.size()) return fail("--first has more digits than --last");
+  const std::size_t total = prefix.size() + last.size();
+  const std::size_t min_total = kind == NumberKind::Imsi ? 6 : 3;
+  if (total < min_total || total > 15) {
+    return fail("an " + k + " has " + std::to_string(min_total) + " to 15 digits; prefix + --last has " +
+                std::to_string(total));
+  }
+  const std::int64_t lo = std::stoll(std::string(first)), hi = std::stoll(std::string(last));
+  if (lo > hi) return fail("--first is greater than --last");
+  const Span mine = span_of(prefix, width, lo, hi);
+
+  return db_.with_transaction([&]() -> Result<std::int64_t> {
+    auto existing = list();
+    if (!existing) return existing.error();
+    for (const auto& p : *existing) {
+      if (p.kind != kind) continue;
+      const Span other = span_of(p.prefix, p.width, p.first, p.last);
+      if (other.total == mine.total && other.low <= mine.high && mine.low <= other.high) {
+        return fail("this " + k + " pool overlaps pool " + std::to_string(p.id) + " (" + p.value_of(p.first) + ".." +
+                    p.value_of(p.last) + "); a number must belong to one pool only");
+      }
+    }
+    auto insert = db_.prepare(
+        "INSERT INTO number_pools (kind, prefix, width, first, last, next, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6)",
+        "add number pool: insert");
+    if (!insert) return insert.error();
+    insert->bind(1, to_string(kind)).bind(2, prefix).bind(3, std::int64_t{width}).bind(4, lo).bind(5, hi).bind(
+        6, to_unix(clock_()));
+    if (auto r = insert->run(); !r) return r.error();
+    const std::int64_t id = db_.last_insert_rowid();
+    NumberPool p;
+    p.prefix = std::string(prefix);
+    p.width = width;
+    auto logged = audit_.append(actor_, "number_pool_added", k + " pool " + std::to_string(id),
+                                p.value_of(lo) + ".." + p.value_of(hi));
+    if (!logged) return logged.error();
+    return id;
+  });
+}
+
+Result<std::vector<NumberPool>> NumberPools::list() {
+  auto stmt = db_.prepare(
+      "SELECT p.id, p.kind, p.prefix, p.width, p.first, p.last, p.next, p.created_at, "
+      "  (SELECT count(*) FROM number_allocations a WHERE a.pool_id = p.id AND a.state = 'reserved'), "
+      "  (SELECT count(*) FROM number_allocations a WHERE a.pool_id = p.id AND a.state = 'committed'), "
+      "  (SELECT count(*) FROM number_allocations a WHERE a.pool_id = p.id AND a.state = 'released') "
+      "FROM number_pools p ORDER BY p.kind, p.id",
+      "list number pools");
+  if (!stmt) return stmt.error();
+  std::vector<NumberPool> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    NumberPool p;
+    p.id = stmt->column_int(0);
+    p.kind = parse_number_kind(stmt->column_text(1)).value_or(NumberKind::Imsi);
+    p.prefix = stmt->column_text(2);
+    p.width = static_cast<int>(stmt->column_int(3));
+    p.first = stmt->column_int(4);
+    p.last = stmt->column_int(5);
+    p.next = stmt->column_int(6);
+    p.created_at = from_unix(stmt->column_int(7));
+    p.reserved = stmt->column_int(8);
+    p.committed = stmt->column_int(9);
+    p.released = stmt->column_int(10);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Result<std::string> NumberPools::allocate(NumberKind kind, std::string_view iccid) {
+  require_transaction(db_, "NumberPools::allocate");
+  const std::string k(to_string(kind));
+  const std::int64_t now = to_unix(clock_());
+
+  auto card = db_.prepare("SELECT 1 FROM cards WHERE iccid = ?1", "allocate number: look up card");
+  if (!card) return card.error();
+  card->bind(1, iccid);
+  auto known = card->step();
+  if (!known) return known.error();
+  if (!*known) return fail("cannot allocate an " + k + " to unknown card " + std::string(iccid));
+
+  // A released number first, so that nothing given back is lost.
+  auto reuse = db_.prepare(
+      "SELECT value FROM number_allocations WHERE kind = ?1 AND state = 'released' ORDER BY value LIMIT 1",
+      "allocate number: find a released one");
+  if (!reuse) return reuse.error();
+  reuse->bind(1, k);
+  auto found = reuse->step();
+  if (!found) return found.error();
+  if (*found) {
+    const std::string value = reuse->column_text(0);
+    auto take = db_.prepare(
+        "UPDATE number_allocations SET state = 'reserved', iccid = ?3, at = ?4 "
+        "WHERE kind = ?1 AND value = ?2 AND state = 'released'",
+        "allocate number: reserve a released one");
+    if (!take) return take.error();
+    take->bind(1, k).bind(2, value).bind(3, iccid).bind(4, now);
+    if (auto r = take->run(); !r) return r.error();
+    if (db_.changes() != 1) return fail("allocate number: " + k + " " + value + " was taken meanwhile; try again");
+    return value;
+  }
+
+  auto pool = db_.prepare(
+      "SELECT id, prefix, width, next FROM number_pools WHERE kind = ?1 AND next <= last ORDER BY id LIMIT 1",
+      "allocate number: find a pool");
+  if (!pool) return pool.error();
+  pool->bind(1, k);
+  auto has = pool->step();
+  if (!has) return has.error();
+  if (!*has) {
+    return fail("no " + k + " left: every " + k + " pool is used up and none was released; add a pool with "
+                "`adsctl pool add --kind " + k + " ...`");
+  }
+  NumberPool p;
+  p.id = pool->column_int(0);
+  p.prefix = pool->column_text(1);
+  p.width = static_cast<int>(pool->column_int(2));
+  const std::int64_t number = pool->column_int(3);
+  const std::string value = p.value_of(number);
+
+  auto advance = db_.prepare("UPDATE number_pools SET next = next + 1 WHERE id = ?1 AND next = ?2",
+                             "allocate number: advance the pool");
+  if (!advance) return advance.error();
+  advance->bind(1, p.id).bind(2, number);
+  if (auto r = advance->run(); !r) return r.error();
+  if (db_.changes() != 1) return fail("allocate number: pool " + std::to_string(p.id) + " moved meanwhile; try again");
+  // The primary key (kind, value) refuses a number that was ever handed out before.
+  auto insert = db_.prepare(
+      "INSERT INTO number_allocations (kind, value, pool_id, iccid, state, at) VALUES (?1, ?2, ?3, ?4, 'reserved', ?5)",
+      "allocate number: record the allocation");
+  if (!insert) return insert.error();
+  insert->bind(1, k).bind(2, value).bind(3, p.id).bind(4, iccid).bind(5, now);
+  if (auto r = insert->run(); !r) return r.error();
+  return value;
+}
+
+Result<void> NumberPools::commit(NumberKind kind, std::string_view value, std::string_view iccid) {
+  require_transaction(db_, "NumberPools::commit");
+  auto update = db_.prepare(
+      "UPDATE number_allocations SET state = 'committed', at = ?4 "
+      "WHERE kind = ?1 AND value = ?2 AND iccid = ?3 AND state = 'reserved'",
+      "commit number");
+  if (!update) return update.error();
+  update->bind(1, to_string(kind)).bind(2, value).bind(3, iccid).bind(4, to_unix(clock_()));
+  if (auto r = update->run(); !r) return r;
+  if (db_.changes() != 1) {
+    return fail(std::string(to_string(kind)) + " " + std::string(value) + " is not reserved for card " +
+                std::string(iccid) + "; allocate it for this card first");
+  }
+  return {};
+}
+
+Result<void> NumberPools::release(NumberKind kind, std::string_view value) {
+  require_transaction(db_, "NumberPools::release");
+  auto update = db_.prepare(
+      "UPDATE number_allocations SET state = 'released', iccid = NULL, at = ?3 "
+      "WHERE kind = ?1 AND value = ?2 AND state <> 'released'",
+      "release number");
+  if (!update) return update.error();
+  update->bind(1, to_string(kind)).bind(2, value).bind(3, to_unix(clock_()));
+  if (auto r = update->run(); !r) return r;
+  if (db_.changes() != 1) {
+    return fail(std::string(to_string(kind)) + " " + std::string(value) + " is not allocated; nothing to release");
+  }
+  return {};
+}
+
+Result<int> NumberPools::release_reserved(std::string_view iccid) {
+  require_transaction(db_, "NumberPools::release_reserved");
+  auto update = db_.prepare(
+      "UPDATE number_allocations SET state = 'released', iccid = NULL, at = ?2 WHERE iccid = ?1 AND state = 'reserved'",
+      "release reserved numbers");
+  if (!update) return update.error();
+  update->bind(1, iccid).bind(2, to_unix(clock_()));
+  if (auto r = update->run(); !r) return r.error();
+  return db_.changes();
+}
+
+Result<std::vector<NumberAllocation>> NumberPools::numbers_of(std::string_view iccid) {
+  auto stmt = db_.prepare("SELECT kind, value, iccid, state, at FROM number_allocations WHERE iccid = ?1 ORDER BY kind, value",
+                          "list a card's numbers");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, iccid);
+  std::vector<NumberAllocation> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    NumberAllocation a;
+    a.kind = parse_number_kind(stmt->column_text(0)).value_or(NumberKind::Imsi);
+    a.value = stmt->column_text(1);
+    if (!stmt->column_is_null(2)) a.iccid = stmt->column_text(2);
+    a.state = parse_state(stmt->column_text(3));
+    a.at = from_unix(stmt->column_int(4));
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace cardperso::ads

@@ -1,0 +1,96 @@
+#include "dtd_options.hpp"
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <array>
+#include <iostream>
+
+namespace cardperso::dtd {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr std::array<const char*, 5> kLevels = {"trace", "debug", "info", "warn", "error"};
+constexpr const char* kDefaultSteListen = "127.0.0.1:7701";
+
+int usage_error(const std::string& message) {
+  std::cerr << "dtd-agent: " << message << "\nRun `dtd-agent --help` for the options.\n";
+  return 1;
+}
+
+std::string default_dtd_id() {
+  char host[65] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "dtd";
+  return std::string("dtd@") + host;
+}
+
+bool printable(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+}  // namespace
+
+std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
+  DtdOptions o;
+  std::string ads, ste_listen, ste_tty, dtd_id = default_dtd_id(), echo;
+  long long reconnect_max_ms = 5000;
+  po::options_description desc(
+      "Usage: dtd-agent --ads HOST:PORT (--ste-listen HOST:PORT | --ste-tty PATH) [options]\n\n"
+      "The retailer PC's relay: keeps a link to the issuer's server (ADS), serves one secure terminal (STE)\n"
+      "on TCP (default 127.0.0.1:7701) or a tty, and relays their session unchanged. With --ste-listen\n"
+      "it prints `ste link on HOST:PORT` once it accepts. Exit codes: 0 stopped by SIGTERM/SIGINT,\n"
+      "1 usage error, 2 cannot start.\n\nOptions");
+  desc.add_options()
+      ("help,h", "print this help")
+      ("ads", po::value(&ads)->required(), "HOST:PORT of the ADS")
+      ("ste-listen", po::value(&ste_listen), "HOST:PORT to accept the STE on; port 0 picks a free port")
+      ("ste-tty", po::value(&ste_tty), "tty device of the STE link (serial line or socat pty)")
+      ("dtd-id", po::value(&dtd_id)->default_value(dtd_id), "this agent's name in the LinkHello (1-64 printable characters)")
+      ("echo-test", po::value(&echo), "once the DTD holds SK_D, send this text in a sealed Echo on channel 2 and check the answer")
+      ("reconnect-max-ms", po::value(&reconnect_max_ms)->default_value(5000), "longest wait between ADS connection attempts")
+      ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn or error")
+      ("log-file", po::value(&o.log_file), "also write the log to this file");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    if (vm.count("help") != 0U) {
+      std::cout << desc << "\n";
+      return 0;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return usage_error(e.what());
+  }
+  auto ads_endpoint = net::parse_endpoint(ads);
+  if (!ads_endpoint) return usage_error("--ads: " + ads_endpoint.error().message);
+  if (ads_endpoint->port == 0) return usage_error("--ads needs a port other than 0");
+  o.relay.ads.ads = *ads_endpoint;
+  if (vm.count("ste-listen") != 0U && vm.count("ste-tty") != 0U)
+    return usage_error("give either --ste-listen or --ste-tty, not both");
+  if (vm.count("ste-tty") != 0U) {
+    if (ste_tty.empty()) return usage_error("--ste-tty needs a device path");
+    o.ste_tty = ste_tty;
+  } else {
+    auto listen = net::parse_endpoint(vm.count("ste-listen") != 0U ? ste_listen : kDefaultSteListen);
+    if (!listen) return usage_error("--ste-listen: " + listen.error().message);
+    o.ste_listen = *listen;
+  }
+  if (dtd_id.empty() || dtd_id.size() > 64 || !printable(dtd_id))
+    return usage_error("--dtd-id must be 1 to 64 printable ASCII characters");
+  o.relay.ads.dtd_id = dtd_id;
+  if (vm.count("echo-test") != 0U) {
+    if (echo.empty() || echo.size() > 1024) return usage_error("--echo-test needs a text of 1 to 1024 bytes");
+    o.relay.echo_text = echo;
+  }
+  if (reconnect_max_ms < 1) return usage_error("--reconnect-max-ms must be at least 1");
+  o.relay.ads.reconnect_max = std::chrono::milliseconds(reconnect_max_ms);
+  if (std::find(kLevels.begin(), kLevels.end(), o.log_level) == kLevels.end())
+    return usage_error("--log-level must be one of trace, debug, info, warn, error");
+  return o;
+}
+
+}  // namespace cardperso::dtd

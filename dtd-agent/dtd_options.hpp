@@ -1,0 +1,23 @@
+#pragma once
+// The dtd-agent command line (see the process contract).
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "cardperso/dtd/relay_session.hpp"
+#include "cardperso/net/endpoint.hpp"
+
+namespace cardperso::dtd {
+
+struct DtdOptions {
+  RelayOptions relay;
+  std::optional<net::Endpoint> ste_listen;  // exactly one of these two
+  std::optional<std::string> ste_tty;
+  std::string log_level = "info";
+  std::string log_file;
+};
+
+// The options, or an exit code to return at once (0 after --help, 1 after a usage error).
+std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv);
+
+}  // namespace cardperso::dtd

@@ -1,0 +1,83 @@
+#pragma once
+// The DTD agent's core loop: one proto::DtdRelay between the current STE link and the ADS link.
+//
+// Channel-1 frames pass unchanged both ways; the L1 handover gives the DTD SK_D, after which it may
+// talk to the ADS on channel 2 (with an echo text: a sealed Echo, checked when it comes back). The
+// ADS link is kept up by its own loop (reconnect with backoff, keepalives, a dead-link timeout); STE
+// links come and go, one at a time. When either side goes away mid-session the session is ended
+// towards the other side (sealed Terminate or Error) and the reason logged.
+//
+// Threading: the agent runs its io_context on one thread; the STE and ADS coroutines share this
+// object without locks because they never run at the same time.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cardperso/dtd/ads_link.hpp"
+#include "cardperso/net/framed_stream.hpp"
+#include "cardperso/proto/dtd_relay.hpp"
+
+namespace cardperso::dtd {
+
+struct RelayOptions {
+  AdsLinkOptions ads;
+  std::optional<std::string> echo_text;                  // --echo-test
+  std::chrono::milliseconds keepalive_interval{10'000};  // Keepalive to the ADS after this much silence
+  std::chrono::milliseconds ads_link_timeout{45'000};    // nothing from the ADS this long: reconnect
+  std::chrono::milliseconds poll{250};                   // read slice: how soon a stop is noticed
+};
+
+class RelaySession : public std::enable_shared_from_this<RelaySession> {
+ public:
+  RelaySession(net::asio::any_io_executor executor, RelayOptions options);
+
+  // Starts the ADS link loop (connect, hello, relay, reconnect) until stop().
+  void start();
+  // Serves one STE connection until it ends. While one STE is connected another is refused (Busy).
+  static net::asio::awaitable<void> serve_ste(std::shared_ptr<RelaySession> self, net::FramedStream stream);
+  // Ends a session in progress (sealed Terminate to the ADS), closes both links, then on_stopped.
+  void stop(std::function<void()> on_stopped = {});
+
+  bool stopping() const { return stop_->load(); }
+  bool ads_connected() const { return ads_.has_value(); }
+  bool ste_connected() const { return ste_.has_value(); }
+  bool echo_ok() const { return echo_ok_; }
+  std::size_t sessions_relayed() const { return sessions_relayed_; }
+  std::size_t sessions_ended() const { return sessions_ended_; }
+  const net::asio::any_io_executor& executor() const { return executor_; }
+
+ private:
+  static net::asio::awaitable<void> ads_loop(std::shared_ptr<RelaySession> self);
+  static net::asio::awaitable<void> shutdown(std::shared_ptr<RelaySession> self, std::function<void()> on_stopped);
+  net::asio::awaitable<void> serve_ads(net::FramedStream stream);
+  net::asio::awaitable<void> from_ste(proto::Frame frame);
+  net::asio::awaitable<void> from_ads(proto::Frame frame);
+  net::asio::awaitable<void> carry_out(proto::Actions actions);
+  net::asio::awaitable<void> on_link_message(const proto::LinkMessage& message);
+  net::asio::awaitable<void> to_ads(const proto::Frame& frame);
+  net::asio::awaitable<void> to_ste(const proto::Frame& frame);
+  // The STE or the ADS is gone (or the agent stops): end the session towards the other side.
+  net::asio::awaitable<void> end_session_for(const std::string& why, bool ads_reachable);
+
+  net::asio::any_io_executor executor_;
+  RelayOptions options_;
+  proto::DtdRelay relay_;
+  std::optional<net::FramedStream> ads_;
+  std::optional<net::FramedStream> ste_;
+  std::uint64_t ste_generation_ = 0;
+  bool ste_hello_done_ = false;
+  // A session the DTD is relaying: 0 after an H1 went to the ADS, the session id once its H2 came back.
+  std::optional<std::uint32_t> in_progress_;
+  std::string close_reason_;  // replaces the relay's reason in the next "session ended" log line
+  proto::Clock::time_point last_ads_sent_{};
+  std::shared_ptr<std::atomic<bool>> stop_ = std::make_shared<std::atomic<bool>>(false);
+  bool echo_ok_ = false;
+  std::size_t sessions_relayed_ = 0;
+  std::size_t sessions_ended_ = 0;
+};
+
+}  // namespace cardperso::dtd

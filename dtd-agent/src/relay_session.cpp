@@ -1,0 +1,330 @@
+#include "cardperso/dtd/relay_session.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+
+#include "cardperso/proto/link.hpp"
+#include "cardperso/proto/messages.hpp"
+
+namespace cardperso::dtd {
+
+namespace asio = net::asio;
+using proto::Channel;
+using proto::ErrorCode;
+using proto::MessageType;
+using Clock = proto::Clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+bool is_type(const proto::Frame& f, MessageType t) { return f.header.type == static_cast<std::uint8_t>(t); }
+bool is_clear(const proto::Frame& f) { return (f.header.flags & proto::kFlagSealed) == 0; }
+
+proto::Frame error_frame(Channel channel, std::uint32_t session, ErrorCode code, std::string_view text) {
+  return proto::make_frame(channel, session, proto::ErrorMessage::make(code, text));
+}
+
+std::string describe_error(const proto::Frame& frame) {
+  auto err = proto::ErrorMessage::decode(frame.payload);
+  if (!err) return "malformed Error message";
+  return fmt::format("{} ({})", err->text, proto::describe(err->code));
+}
+
+// What the STE is told when its session cannot reach the ADS (its display shows "ADS unreachable").
+constexpr std::string_view kAdsUnreachable = "ADS unreachable";
+
+}  // namespace
+
+RelaySession::RelaySession(asio::any_io_executor executor, RelayOptions options)
+    : executor_(std::move(executor)), options_(std::move(options)) {}
+
+void RelaySession::start() { asio::co_spawn(executor_, ads_loop(shared_from_this()), asio::detached); }
+
+void RelaySession::stop(std::function<void()> on_stopped) {
+  asio::co_spawn(executor_, shutdown(shared_from_this(), std::move(on_stopped)), asio::detached);
+}
+
+asio::awaitable<void> RelaySession::shutdown(std::shared_ptr<RelaySession> self, std::function<void()> on_stopped) {
+  if (!self->stop_->exchange(true)) {
+    co_await self->end_session_for("DTD agent shutting down", self->ads_.has_value());
+    if (self->ads_) self->ads_->close();
+    if (self->ste_) self->ste_->close();
+  }
+  if (on_stopped) on_stopped();
+}
+
+// ---- ADS link ------------------------------------------------------------------------------------
+
+asio::awaitable<void> RelaySession::ads_loop(std::shared_ptr<RelaySession> self) {
+  while (!self->stopping()) {
+    auto link = co_await connect_ads_link(self->options_.ads, self->stop_);
+    if (!link) break;
+    if (self->stopping()) {
+      link->close();
+      break;
+    }
+    co_await self->serve_ads(std::move(link).value());
+  }
+}
+
+asio::awaitable<void> RelaySession::serve_ads(net::FramedStream stream) {
+  ads_ = stream;
+  last_ads_sent_ = Clock::now();
+  auto last_received = Clock::now();
+  std::string why;
+  for (;;) {
+    if (stopping()) co_return;
+    auto now = Clock::now();
+    if (now - last_received >= options_.ads_link_timeout) {
+      why = fmt::format("nothing received for {} ms", options_.ads_link_timeout.count());
+      break;
+    }
+    if (now - last_ads_sent_ >= options_.keepalive_interval)
+      co_await to_ads(proto::make_frame(Channel::LinkControl, 0, proto::Keepalive{}));
+    const auto until = std::min({last_ads_sent_ + options_.keepalive_interval, last_received + options_.ads_link_timeout,
+                                 now + options_.poll});
+    const auto wait = std::max(std::chrono::ceil<milliseconds>(until - now), milliseconds(1));
+    auto frame = co_await stream.read_frame(wait);
+    if (!frame) {
+      if (frame.failure() == net::ReadFailure::Timeout) continue;
+      why = frame.error().message;
+      break;
+    }
+    last_received = Clock::now();
+    co_await from_ads(std::move(*frame));
+  }
+  stream.close();
+  ads_.reset();
+  if (stopping()) co_return;
+  spdlog::warn("ADS link lost: {}; reconnecting", why);
+  co_await end_session_for("ADS link lost", false);
+}
+
+asio::awaitable<void> RelaySession::from_ads(proto::Frame frame) {
+  if (frame.header.channel == Channel::SteAds && is_clear(frame)) {
+    if (is_type(frame, MessageType::H2) && frame.header.session != 0) {
+      in_progress_ = frame.header.session;
+      spdlog::debug("session {}: H2 relayed to the STE", frame.header.session);
+    } else if (is_type(frame, MessageType::Error)) {
+      const auto session = frame.header.session;
+      if (session != 0)
+        spdlog::info("session {} ended: refused by the ADS: {}", session, describe_error(frame));
+      else
+        spdlog::info("handshake refused by the ADS: {}", describe_error(frame));
+      if (in_progress_ && (*in_progress_ == session || session == 0 || *in_progress_ == 0)) in_progress_.reset();
+      ++sessions_ended_;
+    }
+  }
+  co_await carry_out(relay_.on_ads_frame(std::move(frame)));
+}
+
+// ---- STE link ------------------------------------------------------------------------------------
+
+asio::awaitable<void> RelaySession::serve_ste(std::shared_ptr<RelaySession> self, net::FramedStream stream) {
+  if (self->ste_) {
+    spdlog::warn("refusing an STE link from {}: another STE is connected", stream.peer());
+    const auto busy = error_frame(Channel::LinkControl, 0, ErrorCode::Busy, "another STE is connected to this DTD");
+    (void)co_await stream.write_frame(busy.header, busy.payload);
+    stream.close();
+    co_return;
+  }
+  if (self->stopping()) {
+    stream.close();
+    co_return;
+  }
+  self->ste_ = stream;
+  self->ste_hello_done_ = false;
+  const std::uint64_t generation = ++self->ste_generation_;
+  spdlog::info("STE link open: {}", stream.peer());
+  std::string why;
+  for (;;) {
+    if (self->stopping()) break;
+    auto frame = co_await stream.read_frame(self->options_.poll);
+    if (!frame) {
+      if (frame.failure() == net::ReadFailure::Timeout) continue;
+      why = frame.error().message;
+      break;
+    }
+    co_await self->from_ste(std::move(*frame));
+  }
+  stream.close();
+  if (self->ste_generation_ != generation) co_return;
+  self->ste_.reset();
+  self->ste_hello_done_ = false;
+  if (self->stopping()) co_return;
+  spdlog::info("STE link closed: {}", why);
+  co_await self->end_session_for("STE link lost", self->ads_.has_value());
+}
+
+asio::awaitable<void> RelaySession::from_ste(proto::Frame frame) {
+  if (frame.header.channel == Channel::SteAds) {
+    if (!ste_hello_done_) {
+      co_await to_ste(error_frame(Channel::LinkControl, 0, ErrorCode::UnexpectedMessage,
+                                  "send SteHello before any channel-1 frame"));
+      co_return;
+    }
+    if (is_type(frame, MessageType::H1) && is_clear(frame)) {
+      if (!ads_) {
+        spdlog::warn("H1 from the STE refused: the ADS link is down");
+        co_await to_ste(error_frame(Channel::SteAds, 0, ErrorCode::Internal, kAdsUnreachable));
+        co_return;
+      }
+      in_progress_ = 0;
+    }
+  }
+  co_await carry_out(relay_.on_ste_frame(std::move(frame)));
+}
+
+// ---- actions -------------------------------------------------------------------------------------
+
+asio::awaitable<void> RelaySession::carry_out(proto::Actions actions) {
+  std::deque<proto::Action> todo(std::make_move_iterator(actions.begin()), std::make_move_iterator(actions.end()));
+  while (!todo.empty()) {
+    proto::Action action = std::move(todo.front());
+    todo.pop_front();
+    proto::Actions more;
+    if (auto* send = std::get_if<proto::SendFrame>(&action)) {
+      if (send->to == proto::Peer::Ads)
+        co_await to_ads(send->frame);
+      else
+        co_await to_ste(send->frame);
+    } else if (auto* established = std::get_if<proto::SessionEstablished>(&action)) {
+      ++sessions_relayed_;
+      spdlog::info("session {} relayed: retailer {}, DTD holds SK_D", established->session, established->serial);
+      if (options_.echo_text) {
+        const auto text = view(*options_.echo_text);
+        more = relay_.send(MessageType::Echo, text);
+      }
+    } else if (auto* deliver = std::get_if<proto::Deliver>(&action)) {
+      if (deliver->type == MessageType::Echo && options_.echo_text) {
+        const auto expected = view(*options_.echo_text);
+        const auto got = deliver->plaintext.view();
+        if (std::equal(got.begin(), got.end(), expected.begin(), expected.end())) {
+          echo_ok_ = true;
+          spdlog::info("dtd channel echo ok");
+        } else {
+          spdlog::warn("dtd channel echo came back different ({} bytes, {} expected)", got.size(), expected.size());
+        }
+      } else {
+        spdlog::info("session {}: {} from the ADS on channel 2 ({} bytes) not handled by this agent", relay_.session(),
+                     proto::name(deliver->type), deliver->plaintext.size());
+      }
+    } else if (auto* link = std::get_if<proto::LinkMessage>(&action)) {
+      co_await on_link_message(*link);
+    } else if (auto* close = std::get_if<proto::Close>(&action)) {
+      ++sessions_ended_;
+      const std::string reason = close_reason_.empty() ? close->reason : close_reason_;
+      close_reason_.clear();
+      spdlog::info("session {} ended: {}", relay_.session(), reason);
+      in_progress_.reset();
+    }
+    for (auto& a : more) todo.push_back(std::move(a));
+  }
+}
+
+asio::awaitable<void> RelaySession::on_link_message(const proto::LinkMessage& message) {
+  const auto type = proto::to_message_type(message.frame.header.type);
+  if (type == MessageType::Keepalive) co_return;
+  if (message.from == proto::Peer::Ads) {
+    if (type == MessageType::Error)
+      spdlog::warn("the ADS reported on channel {}: {}", static_cast<int>(message.frame.header.channel),
+                   describe_error(message.frame));
+    else
+      spdlog::debug("frame type 0x{:02x} from the ADS on channel 0 ignored", message.frame.header.type);
+    co_return;
+  }
+  if (type == MessageType::SteHello) {
+    auto hello = proto::SteHello::decode(message.frame.payload);
+    if (!hello) {
+      co_await to_ste(error_frame(Channel::LinkControl, 0, ErrorCode::BadFrame, hello.error().message));
+      co_return;
+    }
+    auto ack = proto::negotiate_version(hello->min_version, hello->max_version);
+    if (!ack) {
+      spdlog::warn("STE {}: {}", hello->node_id, ack.error().message);
+      co_await to_ste(error_frame(Channel::LinkControl, 0, ErrorCode::UnsupportedVersion, ack.error().message));
+      co_return;
+    }
+    if (ste_hello_done_) {
+      // The STE started over on the same link (a tty outlives the STE process): its old session is gone.
+      spdlog::info("STE {} said hello again: ending its previous session", hello->node_id);
+      co_await end_session_for("STE restarted", ads_.has_value());
+    }
+    ste_hello_done_ = true;
+    spdlog::info("STE {} connected (protocol version {})", hello->node_id, ack->version);
+    co_await to_ste(proto::make_frame(Channel::LinkControl, 0, *ack));
+    co_return;
+  }
+  if (type == MessageType::Error) {
+    spdlog::warn("the STE reported: {}", describe_error(message.frame));
+    co_return;
+  }
+  co_await to_ste(error_frame(Channel::LinkControl, 0, ErrorCode::UnexpectedMessage,
+                              "only SteHello, SessionKeyHandover, Keepalive and Error go to the DTD on channel 0"));
+}
+
+asio::awaitable<void> RelaySession::to_ads(const proto::Frame& frame) {
+  if (!ads_) {
+    // The ADS link is down: a channel-1 frame of a session cannot arrive, so the STE learns it now.
+    if (frame.header.channel == Channel::SteAds && !is_type(frame, MessageType::Error) && ste_)
+      co_await to_ste(error_frame(Channel::SteAds, frame.header.session, ErrorCode::Internal, kAdsUnreachable));
+    else
+      spdlog::debug("frame type 0x{:02x} for the ADS dropped: no ADS link", frame.header.type);
+    co_return;
+  }
+  auto stream = *ads_;  // a copy: the link may be replaced while this write waits
+  auto written = co_await stream.write_frame(frame.header, frame.payload);
+  if (!written) {
+    spdlog::warn("write to the ADS failed: {}", written.error().message);
+    stream.close();  // the ADS loop notices, ends the session and reconnects
+    co_return;
+  }
+  last_ads_sent_ = Clock::now();
+}
+
+asio::awaitable<void> RelaySession::to_ste(const proto::Frame& frame) {
+  if (!ste_) {
+    // The STE is gone: a session the ADS is still running for it must end there too.
+    if (frame.header.channel == Channel::SteAds && frame.header.session != 0 && !is_type(frame, MessageType::Error) &&
+        ads_) {
+      spdlog::info("session {}: frame from the ADS with no STE connected; ending the session", frame.header.session);
+      co_await to_ads(error_frame(Channel::SteAds, frame.header.session, ErrorCode::Internal, "STE link lost"));
+    } else {
+      spdlog::debug("frame type 0x{:02x} for the STE dropped: no STE link", frame.header.type);
+    }
+    co_return;
+  }
+  auto stream = *ste_;
+  auto written = co_await stream.write_frame(frame.header, frame.payload);
+  if (!written) {
+    spdlog::warn("write to the STE failed: {}", written.error().message);
+    stream.close();  // the STE loop notices and ends the session
+  }
+}
+
+asio::awaitable<void> RelaySession::end_session_for(const std::string& why, bool ads_reachable) {
+  const bool established = relay_.state() == proto::DtdRelay::State::Established;
+  if (!established && !in_progress_) co_return;
+  const std::uint32_t session = established ? relay_.session() : *in_progress_;
+  in_progress_.reset();
+  // The STE still there but the ADS gone: the STE must not wait for an answer that cannot come.
+  if (!ads_reachable && ste_)
+    co_await to_ste(error_frame(Channel::SteAds, session, ErrorCode::Internal, kAdsUnreachable));
+  if (established) {
+    // Sealed Terminate on channel 2 (when the ADS is there); the ADS then ends channel 1 as well.
+    close_reason_ = why;
+    co_await carry_out(relay_.terminate(ErrorCode::Internal));
+    co_return;
+  }
+  if (session != 0 && ads_reachable) co_await to_ads(error_frame(Channel::SteAds, session, ErrorCode::Internal, why));
+  ++sessions_ended_;
+  if (session != 0)
+    spdlog::info("session {} ended: {}", session, why);
+  else
+    spdlog::info("handshake in progress ended: {}", why);
+}
+
+}  // namespace cardperso::dtd

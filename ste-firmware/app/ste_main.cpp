@@ -1,0 +1,227 @@
+// ste-firmware: the secure terminal program (process contract in the "Secure session" issue).
+// Flow: connect to the DTD link, wait for the retailer card, sign on (PIN checked by the card, keys
+// read from it), run the secure session with the ADS through the DTD, terminate, erase every key.
+//
+// Threading: one thread, one io_context. The card and keypad work (PC/SC waits and APDUs, keypad
+// reads) are plain blocking calls made from the terminal coroutine. That blocks the io_context while
+// the retailer inserts the card and types the PIN, which is harmless: a terminal serves one customer
+// at a time, nothing else runs on that io_context, and the DTD link has no traffic of ours in flight
+// then (what the DTD sends waits in the socket buffer and is read by the session). During the
+// session itself no card call is made, so every link read has its timeout.
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "cardperso/common/logging.hpp"
+#include "cardperso/net/asio.hpp"
+#include "cardperso/net/endpoint.hpp"
+#include "cardperso/net/serial_link.hpp"
+#include "cardperso/net/tcp_connector.hpp"
+#include "cardperso/proto/secure_channel.hpp"
+#include "cardperso/reader/pcsc_reader.hpp"
+#include "cardperso/ste/display.hpp"
+#include "cardperso/ste/keypad.hpp"
+#include "cardperso/ste/retailer_card.hpp"
+#include "ste_session.hpp"
+
+namespace po = boost::program_options;
+
+namespace cardperso::ste {
+namespace {
+
+using net::asio::awaitable;
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 1;
+constexpr int kExitRefused = 2;
+constexpr auto kConnectTimeout = std::chrono::milliseconds{5'000};
+// How long the DTD gets to answer SteHello before the terminal goes on without the answer.
+constexpr auto kHelloWait = std::chrono::milliseconds{5'000};
+
+struct Config {
+  std::optional<net::Endpoint> dtd;
+  std::string dtd_tty;
+  std::string reader;
+  std::string keypad_script;
+  std::chrono::seconds card_timeout{60};
+  std::chrono::milliseconds response_timeout{30'000};
+  std::optional<std::string> echo_text;
+};
+
+int refuse(Display& display, const std::string& reason, const std::string& detail) {
+  spdlog::error("{}", detail);
+  display.show("Refused: " + reason);
+  return kExitRefused;
+}
+
+awaitable<Result<net::FramedStream>> open_dtd_link(Config config) {
+  if (config.dtd) {
+    net::ConnectOptions options;
+    options.timeout = kConnectTimeout;
+    auto link = co_await net::connect_tcp(*config.dtd, options);
+    if (!link) co_return fail("cannot reach the DTD at " + config.dtd->to_string() + ": " + link.error().message);
+    co_return link;
+  }
+  // GCC 12 mishandles co_await inside a call's arguments: take the executor first.
+  const net::asio::any_io_executor executor = co_await net::asio::this_coro::executor;
+  auto link = net::open_serial_link(executor, config.dtd_tty);
+  co_return link;
+}
+
+// The whole terminal run; returns the exit code.
+awaitable<int> run_terminal(Config config, Display* display, Keypad* keypad) {
+  auto link = co_await open_dtd_link(config);
+  if (!link) co_return refuse(*display, "DTD link lost", link.error().message);
+  spdlog::info("connected to the DTD at {}", link->peer());
+  auto hello = co_await greet_dtd(*link, "ste-firmware", std::min(kHelloWait, config.response_timeout));
+  if (!hello.ok) co_return refuse(*display, hello.refusal, hello.detail);
+
+  auto pcsc = reader::PcscReader::open();
+  if (!pcsc) co_return refuse(*display, "card reader unavailable", pcsc.error().message);
+  auto reader_name = pcsc->pick_reader(config.reader);
+  if (!reader_name) co_return refuse(*display, "card reader unavailable", reader_name.error().message);
+  spdlog::info("using reader '{}'", *reader_name);
+  display->show("Insert retailer card");
+  auto present = pcsc->wait_for_card_present(*reader_name, config.card_timeout);  // blocking, see top
+  if (!present) co_return refuse(*display, "card reader unavailable", present.error().message);
+  if (!*present)
+    co_return refuse(*display, "timeout",
+                     fmt::format("no retailer card inserted within {} s", config.card_timeout.count()));
+  auto card = pcsc->connect(*reader_name);
+  if (!card) co_return refuse(*display, "card not readable", card.error().message);
+  reader::PcscCard* card_ptr = &*card;
+  const reader::TransmitFn transmit = [card_ptr](ByteView command) { return card_ptr->transmit(command); };
+
+  auto credentials = sign_on(transmit, *keypad, *display);  // blocking, see top
+  if (!credentials) {
+    spdlog::error("sign-on refused: {}", credentials.error().message);
+    co_return kExitRefused;
+  }
+
+  SessionOptions options;
+  options.response_timeout = config.response_timeout;
+  options.timeouts.handshake = config.response_timeout;
+  options.echo_text = config.echo_text;
+  SteSession session(*link, *display, std::move(options));
+  auto outcome = co_await session.run(std::move(credentials).value());
+  link->close();
+  co_return outcome.ok ? kExitOk : kExitRefused;
+}
+
+void on_done(int* exit_code, std::exception_ptr error, int code) {
+  if (error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::critical("internal error: {}", e.what());
+    }
+    *exit_code = kExitRefused;
+    return;
+  }
+  *exit_code = code;
+}
+
+std::optional<Config> parse(int argc, char** argv, std::string* log_level, std::string* log_file, int* exit_code) {
+  po::options_description desc(
+      "ste-firmware: secure terminal (PIN pad + PC/SC reader) for retailer sign-on and the secure session\n"
+      "Usage: ste-firmware (--dtd HOST:PORT | --dtd-tty PATH) [options]\nOptions");
+  std::string dtd, keypad, echo;
+  long card_timeout_s = 60;
+  long response_timeout_ms = 30'000;
+  Config config;
+  desc.add_options()("help", "show this help and exit")(
+      "dtd", po::value(&dtd), "the DTD's STE link over TCP, HOST:PORT")(
+      "dtd-tty", po::value(&config.dtd_tty), "the DTD's STE link over a tty (serial line or pty)")(
+      "reader", po::value(&config.reader), "PC/SC reader name (default: the first reader)")(
+      "keypad-script", po::value(&keypad), "PIN entries from file:PATH or fd:N (default: the terminal, no echo)")(
+      "card-timeout-s", po::value(&card_timeout_s)->default_value(60), "how long to wait for the retailer card")(
+      "response-timeout-ms", po::value(&response_timeout_ms)->default_value(30'000),
+      "how long to wait for any answer from the DTD/ADS")(
+      "echo-test", po::value(&echo), "after the handshake, send a sealed Echo(TEXT) to the ADS and wait for it back")(
+      "log-level", po::value(log_level)->default_value("info"), "trace|debug|info|warn|error")(
+      "log-file", po::value(log_file), "also log to this file");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "ste-firmware: " << e.what() << "\n" << desc << "\n";
+    *exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    *exit_code = kExitOk;
+    return std::nullopt;
+  }
+  auto usage = [&](const std::string& message) {
+    std::cerr << "ste-firmware: " << message << "\n" << desc << "\n";
+    *exit_code = kExitUsage;
+    return std::nullopt;
+  };
+  if (vm.count("dtd") == vm.count("dtd-tty")) return usage("give exactly one of --dtd HOST:PORT or --dtd-tty PATH");
+  if (vm.count("dtd")) {
+    auto ep = net::parse_endpoint(dtd);
+    if (!ep) return usage("--dtd: " + ep.error().message);
+    if (ep->port == 0) return usage("--dtd: port 0 is not a DTD address");
+    config.dtd = *ep;
+  }
+  if (card_timeout_s <= 0 || card_timeout_s > 86'400) return usage("--card-timeout-s must be 1..86400");
+  if (response_timeout_ms <= 0 || response_timeout_ms > 3'600'000)
+    return usage("--response-timeout-ms must be 1..3600000");
+  const std::string& level = *log_level;
+  if (level != "trace" && level != "debug" && level != "info" && level != "warn" && level != "error")
+    return usage("--log-level must be trace, debug, info, warn or error");
+  if (vm.count("echo-test")) {
+    if (echo.empty() || echo.size() > proto::kMaxPlaintext) return usage("--echo-test needs a non-empty TEXT");
+    config.echo_text = echo;
+  }
+  config.keypad_script = keypad;
+  config.card_timeout = std::chrono::seconds{card_timeout_s};
+  config.response_timeout = std::chrono::milliseconds{response_timeout_ms};
+  return config;
+}
+
+int run(int argc, char** argv) {
+  std::string log_level, log_file;
+  int exit_code = kExitUsage;
+  auto config = parse(argc, argv, &log_level, &log_file, &exit_code);
+  if (!config) return exit_code;
+  try {
+    init_logging("ste-firmware", log_level, log_file);
+  } catch (const std::exception& e) {
+    std::cerr << "ste-firmware: cannot open the log file " << log_file << ": " << e.what() << "\n";
+    return kExitUsage;
+  }
+
+  std::unique_ptr<Keypad> keypad;
+  if (config->keypad_script.empty()) {
+    keypad = make_tty_keypad();
+  } else {
+    auto script = make_script_keypad(config->keypad_script);
+    if (!script) {
+      std::cerr << "ste-firmware: --keypad-script: " << script.error().message << "\n";
+      return kExitUsage;
+    }
+    keypad = std::move(script).value();
+  }
+  auto display = make_console_display();
+
+  net::asio::io_context io;
+  exit_code = kExitRefused;
+  net::asio::co_spawn(io, run_terminal(std::move(*config), display.get(), keypad.get()),
+                      [&exit_code](std::exception_ptr error, int code) { on_done(&exit_code, error, code); });
+  io.run();
+  spdlog::info("ste-firmware exiting with code {}", exit_code);
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace cardperso::ste
+
+int main(int argc, char** argv) { return cardperso::ste::run(argc, argv); }

@@ -1,0 +1,56 @@
+#pragma once
+// One secure session of the terminal: proto::SteHandshake driven over the framed DTD link. The core
+// decides, this adapter moves frames, shows progress on the display, runs the clock (timeouts from
+// the core's deadline() and a per-read response timeout) and maps refusals to the display texts of
+// the process contract ("Refused: <reason>").
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "cardperso/net/asio.hpp"
+#include "cardperso/net/framed_stream.hpp"
+#include "cardperso/proto/actions.hpp"
+#include "cardperso/proto/error_codes.hpp"
+#include "cardperso/ste/display.hpp"
+#include "cardperso/ste/retailer_card.hpp"
+
+namespace cardperso::ste {
+
+struct SessionOptions {
+  // The longest the terminal waits for any answer from the DTD/ADS.
+  std::chrono::milliseconds response_timeout{30'000};
+  // With a text: once established, send a sealed Echo on channel 1 and wait for it back.
+  std::optional<std::string> echo_text;
+  proto::Timeouts timeouts{};
+  proto::RandomSource random = proto::default_random_source();
+};
+
+struct SessionOutcome {
+  bool ok = false;
+  std::string refusal;  // the contract's reason, shown as "Refused: <refusal>"; empty when ok
+  std::string detail;   // for the log; never a secret
+};
+
+// The display reason for a refusal code and the text that came with it (an Error message's text or
+// a Close reason). A DTD that cannot reach the ADS says so in its text.
+std::string refusal_reason(proto::ErrorCode code, std::string_view text);
+
+// SteHello on channel 0; waits up to `wait` for LinkHelloAck. An Error or a closed link refuses; a
+// DTD that stays silent is tolerated (its ack, if any, is skipped later by the session).
+net::asio::awaitable<SessionOutcome> greet_dtd(net::FramedStream link, std::string node_id, std::chrono::milliseconds wait);
+
+class SteSession {
+ public:
+  SteSession(net::FramedStream link, Display& display, SessionOptions options);
+
+  // Runs the handshake with the card's credentials (moved in, erased when the session ends), the
+  // optional echo test, then Terminate. Shows "Session ended" or "Refused: <reason>".
+  net::asio::awaitable<SessionOutcome> run(RetailerCredentials credentials);
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace cardperso::ste

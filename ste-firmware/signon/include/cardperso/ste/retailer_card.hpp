@@ -1,0 +1,72 @@
+#pragma once
+// The retailer card as the secure terminal uses it (docs/cards.md §2): serial in MF/EF 2FE2, CHV1 =
+// the retailer's PIN, DF 7F50 / EF 6F01 = key_version || K_RA || K_IA || K_S || K_D (read CHV1).
+//
+// Pure logic over a TransmitFn, so the same code runs against a PC/SC card and, in the unit tests,
+// against an in-memory SimCard. The PIN is checked by the card (VERIFY CHV1) and never leaves the
+// terminal; neither the PIN nor a key is ever logged or shown, and every length read from the card
+// is bounded before use.
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "cardperso/common/result.hpp"
+#include "cardperso/common/secret_bytes.hpp"
+#include "cardperso/proto/actions.hpp"
+#include "cardperso/reader/apdu_exchange.hpp"
+
+namespace cardperso::ste {
+
+class Display;
+class Keypad;
+
+// GSM CHV: 4 to 8 digits (GSM 11.11 §9.3).
+inline constexpr std::size_t kMinPinDigits = 4;
+inline constexpr std::size_t kMaxPinDigits = 8;
+// key_version (1) || four AES-128 keys.
+inline constexpr std::size_t kKeyFileSize = 1 + 4 * 16;
+
+// CHV1 as the SELECT MF response reports it (GSM 11.11 §9.2.1, bytes 13 and 18).
+struct Chv1Status {
+  bool initialised = false;  // byte 18 b8
+  bool disabled = false;     // byte 13 b8
+  int tries_left = 0;        // byte 18 b1-b4
+};
+
+struct PinAccepted {};
+struct WrongPin {
+  int tries_left = 0;
+};
+struct PinBlocked {};
+using PinCheck = std::variant<PinAccepted, WrongPin, PinBlocked>;
+
+// What sign-on yields: everything the handshake needs. Keys stay in SecretBytes.
+struct RetailerCredentials {
+  std::string serial;
+  std::uint8_t key_version = 0;
+  proto::RetailerKeys keys;
+};
+
+// MF/EF 2FE2: digits stored as nibble-swapped BCD padded with F (like an ICCID), or printable ASCII.
+Result<std::string> read_serial(const reader::TransmitFn& transmit);
+// Selects the MF and decodes CHV1's status. Fails when the card is not a GSM SIM.
+Result<Chv1Status> read_chv1_status(const reader::TransmitFn& transmit);
+Result<int> read_chv1_tries_left(const reader::TransmitFn& transmit);
+// Whether DF_RETAILER (7F50) exists; selecting it needs no PIN.
+Result<bool> has_retailer_df(const reader::TransmitFn& transmit);
+// VERIFY CHV1 with the typed digits (padded with FF to 8 bytes inside a SecretBytes).
+// 9000 -> accepted; 9804 -> wrong, with the tries left read back from the card; 9840 -> blocked.
+Result<PinCheck> verify_pin(const reader::TransmitFn& transmit, const SecretBytes& pin_digits);
+// DF 7F50 / EF 6F01 after CHV1: exactly kKeyFileSize bytes, or refused.
+Result<RetailerCredentials> read_keys(const reader::TransmitFn& transmit);
+
+// Decodes the key file body (exposed for tests): exactly kKeyFileSize bytes.
+Result<RetailerCredentials> decode_key_file(const SecretBytes& body);
+
+// The sign-on dialogue (contracts: "Enter retailer PIN", "Wrong PIN: <n> tries left",
+// "Retailer card blocked", "Signed on: retailer <serial>", else "Refused: <reason>"). Asks for the PIN
+// again after a wrong one while the card has tries left and the keypad has entries. On failure the
+// display already shows why; the error says it for the log.
+Result<RetailerCredentials> sign_on(const reader::TransmitFn& transmit, Keypad& keypad, Display& display);
+
+}  // namespace cardperso::ste

@@ -1,0 +1,257 @@
+#include "cardperso/ste/retailer_card.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cardperso/ste/display.hpp"
+#include "cardperso/ste/keypad.hpp"
+
+namespace cardperso::ste {
+namespace {
+
+constexpr std::uint16_t kFidMf = 0x3F00;
+constexpr std::uint16_t kFidSerial = 0x2FE2;
+constexpr std::uint16_t kFidDfRetailer = 0x7F50;
+constexpr std::uint16_t kFidKeyFile = 0x6F01;
+constexpr std::uint8_t kCla = 0xA0;
+constexpr std::uint8_t kChv1 = 0x01;
+constexpr std::size_t kCodeSize = 8;
+// EF_ICCID-style serial: 10 bytes of BCD; an ASCII serial is at most 32 characters.
+constexpr std::size_t kMaxSerialFile = 32;
+// GSM 11.11 §9.2.1: MF/DF response is 22 bytes or more, EF response 14 or more.
+constexpr std::size_t kMinDfResponse = 22;
+constexpr std::size_t kMinEfResponse = 14;
+
+constexpr std::uint16_t kSwOk = 0x9000;
+constexpr std::uint16_t kSwNotFound = 0x9404;
+constexpr std::uint16_t kSwAccessDenied = 0x9804;  // also: wrong CHV, tries left
+constexpr std::uint16_t kSwNotInitialised = 0x9802;
+constexpr std::uint16_t kSwChvState = 0x9808;
+constexpr std::uint16_t kSwBlocked = 0x9840;
+
+std::string sw_text(std::uint16_t sw) { return fmt::format("{:04X}", sw); }
+
+// SELECT by FID; 9404 comes back as an ApduResponse, for callers that treat "absent" as an answer.
+Result<reader::ApduResponse> select(const reader::TransmitFn& transmit, std::uint16_t fid) {
+  const Bytes command{kCla, 0xA4, 0x00, 0x00, 0x02, static_cast<std::uint8_t>(fid >> 8), static_cast<std::uint8_t>(fid)};
+  auto r = reader::exchange_apdu(transmit, command);
+  if (!r) return r.error();
+  if (r->sw != kSwOk && r->sw != kSwNotFound)
+    return fail(fmt::format("SELECT {:04X} answered {}; is this a GSM SIM (class A0)?", fid, sw_text(r->sw)));
+  return r;
+}
+
+// Selects an EF that must exist and returns its size from the response (bytes 2-3).
+Result<std::size_t> select_ef(const reader::TransmitFn& transmit, std::uint16_t fid, std::string_view what) {
+  auto r = select(transmit, fid);
+  if (!r) return r.error();
+  if (r->sw == kSwNotFound) return fail(fmt::format("the card has no {} (EF {:04X})", what, fid));
+  if (r->data.size() < kMinEfResponse)
+    return fail(fmt::format("SELECT {:04X} gave a {}-byte response, too short for an EF; the card is faulty", fid,
+                            r->data.size()));
+  return std::size_t{get_u16(r->data, 2)};
+}
+
+Result<SecretBytes> read_binary(const reader::TransmitFn& transmit, std::size_t length, std::string_view what) {
+  const Bytes command{kCla, 0xB0, 0x00, 0x00, static_cast<std::uint8_t>(length)};
+  auto raw = transmit(command);
+  if (!raw) return raw.error();
+  // The response may be key material: keep it in a SecretBytes and wipe the transport copy.
+  SecretBytes response{ByteView(*raw)};
+  secure_wipe(raw->data(), raw->size());
+  if (response.size() < 2) return fail(fmt::format("reading the {}: the card's answer is too short", what));
+  const std::uint16_t sw = get_u16(response.view(), response.size() - 2);
+  if (sw == kSwAccessDenied) return fail(fmt::format("reading the {}: access refused (9804); the PIN was not verified", what));
+  if (sw != kSwOk) return fail(fmt::format("reading the {}: the card answered {}", what, sw_text(sw)));
+  if (response.size() - 2 != length)
+    return fail(fmt::format("reading the {}: the card sent {} bytes, {} were asked for", what, response.size() - 2, length));
+  return SecretBytes(response.view().first(length));
+}
+
+// BCD like EF_ICCID: low nibble first, F only as trailing padding, at least one digit.
+std::optional<std::string> decode_bcd_serial(ByteView data) {
+  std::string digits;
+  bool padding = false;
+  for (std::uint8_t b : data) {
+    for (std::uint8_t nibble : {static_cast<std::uint8_t>(b & 0x0F), static_cast<std::uint8_t>(b >> 4)}) {
+      if (nibble == 0x0F) {
+        padding = true;
+      } else if (nibble <= 9 && !padding) {
+        digits.push_back(static_cast<char>('0' + nibble));
+      } else {
+        return std::nullopt;
+      }
+    }
+  }
+  if (digits.empty()) return std::nullopt;
+  return digits;
+}
+
+}  // namespace
+
+Result<std::string> read_serial(const reader::TransmitFn& transmit) {
+  auto mf = select(transmit, kFidMf);
+  if (!mf) return mf.error();
+  if (mf->sw == kSwNotFound) return fail("the card has no master file; it is not a GSM SIM");
+  auto size = select_ef(transmit, kFidSerial, "serial number");
+  if (!size) return size.error();
+  if (*size == 0 || *size > kMaxSerialFile)
+    return fail(fmt::format("the card's serial file is {} bytes (expected 1 to {}); not a retailer card", *size,
+                            kMaxSerialFile));
+  auto body = read_binary(transmit, *size, "serial number");
+  if (!body) return body.error();
+  if (auto digits = decode_bcd_serial(body->view())) return *digits;
+  std::string ascii;
+  for (std::uint8_t c : body->view()) {
+    if (c < 0x20 || c > 0x7E) return fail("the card's serial number is neither BCD digits nor printable text");
+    ascii.push_back(static_cast<char>(c));
+  }
+  return ascii;
+}
+
+Result<Chv1Status> read_chv1_status(const reader::TransmitFn& transmit) {
+  auto mf = select(transmit, kFidMf);
+  if (!mf) return mf.error();
+  if (mf->sw == kSwNotFound) return fail("the card has no master file; it is not a GSM SIM");
+  if (mf->data.size() < kMinDfResponse)
+    return fail(fmt::format("SELECT MF gave a {}-byte response (at least {} expected); not a GSM SIM",
+                            mf->data.size(), kMinDfResponse));
+  Chv1Status status;
+  status.disabled = (mf->data[13] & 0x80) != 0;
+  status.initialised = (mf->data[18] & 0x80) != 0;
+  status.tries_left = mf->data[18] & 0x0F;
+  return status;
+}
+
+Result<int> read_chv1_tries_left(const reader::TransmitFn& transmit) {
+  auto status = read_chv1_status(transmit);
+  if (!status) return status.error();
+  return status->tries_left;
+}
+
+Result<bool> has_retailer_df(const reader::TransmitFn& transmit) {
+  auto mf = select(transmit, kFidMf);
+  if (!mf) return mf.error();
+  auto df = select(transmit, kFidDfRetailer);
+  if (!df) return df.error();
+  return df->sw == kSwOk;
+}
+
+Result<PinCheck> verify_pin(const reader::TransmitFn& transmit, const SecretBytes& pin_digits) {
+  if (pin_digits.size() < kMinPinDigits || pin_digits.size() > kMaxPinDigits)
+    return fail(fmt::format("a retailer PIN has {} to {} digits", kMinPinDigits, kMaxPinDigits));
+  SecretBytes command(5 + kCodeSize);
+  command[0] = kCla;
+  command[1] = 0x20;
+  command[2] = 0x00;
+  command[3] = kChv1;
+  command[4] = static_cast<std::uint8_t>(kCodeSize);
+  for (std::size_t i = 0; i < kCodeSize; ++i) {
+    const std::uint8_t c = i < pin_digits.size() ? pin_digits[i] : std::uint8_t{0xFF};
+    if (i < pin_digits.size() && (c < '0' || c > '9')) return fail("a retailer PIN has digits only");
+    command[5 + i] = c;
+  }
+  auto raw = transmit(command.view());
+  command.wipe();
+  if (!raw) return raw.error();
+  auto response = reader::split_response(*raw);
+  if (!response) return response.error();
+  switch (response->sw) {
+    case kSwOk: return PinCheck{PinAccepted{}};
+    case kSwBlocked: return PinCheck{PinBlocked{}};
+    case kSwAccessDenied: {
+      auto tries = read_chv1_tries_left(transmit);
+      if (!tries) return tries.error();
+      if (*tries == 0) return PinCheck{PinBlocked{}};
+      return PinCheck{WrongPin{*tries}};
+    }
+    case kSwNotInitialised: return fail("the card has no retailer PIN set (9802); not a retailer card");
+    case kSwChvState: return fail("the card's PIN is disabled (9808); a retailer card must have its PIN enabled");
+    default: return fail("VERIFY PIN: the card answered " + sw_text(response->sw));
+  }
+}
+
+Result<RetailerCredentials> decode_key_file(const SecretBytes& body) {
+  if (body.size() != kKeyFileSize)
+    return fail(fmt::format("the retailer key file is {} bytes, not {}; the card is not a valid retailer card",
+                            body.size(), kKeyFileSize));
+  RetailerCredentials out;
+  out.key_version = body[0];
+  const ByteView keys = body.view().subspan(1);
+  out.keys.k_ra = SecretBytes(keys.subspan(0, 16));
+  out.keys.k_ia = SecretBytes(keys.subspan(16, 16));
+  out.keys.k_s = SecretBytes(keys.subspan(32, 16));
+  out.keys.k_d = SecretBytes(keys.subspan(48, 16));
+  return out;
+}
+
+Result<RetailerCredentials> read_keys(const reader::TransmitFn& transmit) {
+  auto mf = select(transmit, kFidMf);
+  if (!mf) return mf.error();
+  auto df = select(transmit, kFidDfRetailer);
+  if (!df) return df.error();
+  if (df->sw == kSwNotFound) return fail("the card has no retailer directory (DF 7F50); not a retailer card");
+  auto size = select_ef(transmit, kFidKeyFile, "retailer key file");
+  if (!size) return size.error();
+  // Bounded before reading: only the exact layout is accepted.
+  if (*size != kKeyFileSize)
+    return fail(fmt::format("the retailer key file is {} bytes, not {}; the card is not a valid retailer card", *size,
+                            kKeyFileSize));
+  auto body = read_binary(transmit, *size, "retailer key file");
+  if (!body) return body.error();
+  return decode_key_file(*body);
+}
+
+Result<RetailerCredentials> sign_on(const reader::TransmitFn& transmit, Keypad& keypad, Display& display) {
+  auto refuse = [&display](std::string shown, std::string why) -> Error {
+    display.show("Refused: " + shown);
+    return fail(std::move(why));
+  };
+
+  auto serial = read_serial(transmit);
+  if (!serial) return refuse("card not readable", serial.error().message);
+  auto is_retailer = has_retailer_df(transmit);
+  if (!is_retailer) return refuse("card not readable", is_retailer.error().message);
+  if (!*is_retailer)
+    return refuse("not a retailer card", "the card in the reader has no retailer directory (DF 7F50); "
+                                         "insert a retailer card");
+  auto status = read_chv1_status(transmit);
+  if (!status) return refuse("card not readable", status.error().message);
+  if (!status->initialised)
+    return refuse("not a retailer card", "the card has no retailer PIN set; insert a retailer card");
+  if (status->disabled)
+    return refuse("retailer card PIN disabled", "the retailer card's PIN is disabled; the issuer must re-enable it");
+  spdlog::info("retailer card {} in the reader, {} PIN tries left", *serial, status->tries_left);
+  if (status->tries_left == 0) {
+    display.show("Retailer card blocked");
+    return fail("the retailer card is blocked (no PIN tries left); the issuer must unblock it");
+  }
+
+  for (;;) {
+    display.show("Enter retailer PIN");
+    auto pin = keypad.read_digits("Retailer PIN: ", kMinPinDigits, kMaxPinDigits);
+    if (!pin) return refuse("no PIN entered", "PIN entry failed: " + pin.error().message);
+    auto check = verify_pin(transmit, *pin);
+    pin->wipe();
+    if (!check) return refuse("card not readable", check.error().message);
+    if (std::holds_alternative<PinBlocked>(*check)) {
+      display.show("Retailer card blocked");
+      return fail("the retailer card is blocked after too many wrong PINs; the issuer must unblock it");
+    }
+    if (const auto* wrong = std::get_if<WrongPin>(&*check)) {
+      spdlog::warn("retailer card {}: wrong PIN, {} tries left", *serial, wrong->tries_left);
+      display.show(fmt::format("Wrong PIN: {} tries left", wrong->tries_left));
+      continue;
+    }
+    break;
+  }
+
+  auto creds = read_keys(transmit);
+  if (!creds) return refuse("not a retailer card", creds.error().message);
+  creds->serial = *serial;
+  spdlog::info("retailer card {} signed on (key version {})", creds->serial, creds->key_version);
+  display.show("Signed on: retailer " + creds->serial);
+  return creds;
+}
+
+}  // namespace cardperso::ste

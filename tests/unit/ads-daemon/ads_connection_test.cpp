@@ -1,0 +1,325 @@
+// The ADS side of a DTD link, end to end in one process: a real SQLite file, a real loopback TCP
+// listener running serve_dtd_connection, and an STE + DTD driven by the proto cores in the test.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "cardperso/ads/net/close_reason.hpp"
+#include "cardperso/ads/net/session_ids.hpp"
+#include "cardperso/net/tcp_connector.hpp"
+#include "ste_dtd_client.hpp"
+
+namespace cardperso::daemon_test {
+namespace {
+
+const std::string kSerial = "8944001234567890";
+
+ads::ConnectionOptions quick_options() {
+  ads::ConnectionOptions o;
+  o.timeouts.handshake = 2s;
+  o.hello_timeout = 2s;
+  return o;
+}
+
+class AdsConnectionTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<CounterOutcome> counter(const std::string& serial, proto::RetailerKeys keys, bool echo = true) {
+    auto out = std::make_shared<CounterOutcome>();
+    CounterPlan plan{ads.endpoint(), serial, 1, std::move(keys), echo};
+    asio::co_spawn(io, run_counter(std::move(plan), out), asio::detached);
+    EXPECT_TRUE(run_until(io, [&] { return out->finished; })) << "the counter did not finish";
+    return out;
+  }
+  // The journal is written right after the last frame goes out; wait for it.
+  ads::SessionRecord last_session() {
+    EXPECT_TRUE(run_until(io, [&] {
+      auto s = ads.sessions();
+      return !s.empty() && s.front().outcome.has_value();
+    }, 3s));
+    return ads.sessions().front();
+  }
+
+  LogCapture log;
+  asio::io_context io;
+  AdsUnderTest ads{io, quick_options()};
+};
+
+TEST_F(AdsConnectionTest, SessionEstablishesEchoesOnBothChannelsAndIsRecordedCompleted) {
+  ads.enrol(kSerial, make_keys(0x11));
+  auto out = counter(kSerial, make_keys(0x11));
+  EXPECT_TRUE(out->failure.empty()) << out->failure;
+  EXPECT_TRUE(out->linked);
+  EXPECT_TRUE(out->ste_established);
+  EXPECT_TRUE(out->dtd_established);
+  EXPECT_EQ(out->ste_echoes, std::vector<std::string>{kSteEcho});
+  EXPECT_EQ(out->dtd_echoes, std::vector<std::string>{kDtdEcho});
+  ASSERT_EQ(out->ste_closes.size(), 1u);
+  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::None);
+  ASSERT_EQ(out->dtd_closes.size(), 1u);  // the ADS ended channel 2 when the STE terminated
+  EXPECT_EQ(out->dtd_closes[0].code, proto::ErrorCode::None);
+
+  const auto s = last_session();
+  EXPECT_EQ(s.retailer_serial, kSerial);
+  EXPECT_EQ(s.outcome, "completed");
+  EXPECT_NE(out->session, 0u);
+  const std::string id = std::to_string(out->session);
+  EXPECT_TRUE(log.contains("session " + id + " established: retailer " + kSerial)) << log.text();
+  EXPECT_TRUE(log.contains("session " + id + " ended: completed")) << log.text();
+  EXPECT_EQ(ads.server->sessions_established.load(), 1u);
+}
+
+TEST_F(AdsConnectionTest, UnknownRetailerIsRefusedAndRecorded) {
+  auto out = counter("8944009999999999", make_keys(0x11));
+  EXPECT_FALSE(out->ste_established);
+  ASSERT_EQ(out->ste_closes.size(), 1u);
+  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::UnknownRetailer);
+  const auto s = last_session();
+  EXPECT_EQ(s.retailer_serial, "8944009999999999");
+  EXPECT_EQ(s.outcome, "failed");
+  EXPECT_EQ(s.reason, "refused: unknown retailer");
+  EXPECT_TRUE(log.contains("refused: unknown retailer")) << log.text();
+}
+
+TEST_F(AdsConnectionTest, KeyVersionTheIssuerDoesNotHoldIsAnUnknownRetailer) {
+  ads.enrol(kSerial, make_keys(0x11), 2);
+  auto out = counter(kSerial, make_keys(0x11));  // H1 names key version 1
+  ASSERT_EQ(out->ste_closes.size(), 1u);
+  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::UnknownRetailer);
+}
+
+TEST_F(AdsConnectionTest, WrongRetailerKeyCountsFailuresAndFiveLockTheCard) {
+  ads.enrol(kSerial, make_keys(0x11));
+  auto wrong = make_keys(0x11);
+  wrong.k_ra = make_keys(0x22).k_ra;
+  for (int i = 1; i <= 5; ++i) {
+    auto out = counter(kSerial, wrong);
+    ASSERT_EQ(out->ste_closes.size(), 1u) << "attempt " << i;
+    EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::RetailerAuthFailed) << "attempt " << i;
+    EXPECT_EQ(last_session().reason, "refused: retailer authentication failed");
+    EXPECT_EQ(ads.retailer(kSerial).failed_auth_count, i);
+    EXPECT_EQ(ads.retailer(kSerial).status, i < 5 ? ads::RetailerStatus::Active : ads::RetailerStatus::Locked);
+  }
+  EXPECT_TRUE(log.contains("retailer " + kSerial + " locked after 5 failed authentications")) << log.text();
+  // Even the right keys are refused now, until the issuer unlocks the card.
+  auto out = counter(kSerial, make_keys(0x11));
+  EXPECT_FALSE(out->ste_established);
+  ASSERT_EQ(out->ste_closes.size(), 1u);
+  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::RetailerLocked);
+  EXPECT_EQ(last_session().reason, "refused: retailer locked");
+}
+
+TEST_F(AdsConnectionTest, SuccessClearsEarlierFailures) {
+  ads.enrol(kSerial, make_keys(0x11));
+  auto wrong = make_keys(0x11);
+  wrong.k_ra = make_keys(0x22).k_ra;
+  (void)counter(kSerial, wrong);
+  (void)counter(kSerial, wrong);
+  EXPECT_EQ(ads.retailer(kSerial).failed_auth_count, 2);
+  auto out = counter(kSerial, make_keys(0x11));
+  EXPECT_TRUE(out->ste_established);
+  EXPECT_EQ(ads.retailer(kSerial).failed_auth_count, 0);
+}
+
+TEST_F(AdsConnectionTest, RevokedRetailerIsRefused) {
+  ads.enrol(kSerial, make_keys(0x11));
+  {
+    ads::AuditLog audit(*ads.db, ads.key);
+    ads::RetailerStore store(*ads.db, ads.key, audit, "test");
+    ads::test::must(store.revoke(kSerial));
+  }
+  auto out = counter(kSerial, make_keys(0x11));
+  ASSERT_EQ(out->ste_closes.size(), 1u);
+  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::RetailerRevoked);
+  EXPECT_EQ(last_session().reason, "refused: retailer revoked");
+}
+
+// --- raw links: what a silent or confused DTD gets -----------------------------------------------
+
+struct RawOutcome {
+  std::vector<proto::Frame> frames;
+  std::optional<net::ReadFailure> ended;
+  std::chrono::milliseconds ended_after{0};
+  bool finished = false;
+};
+
+// Connects, optionally says hello and sends `frames`, then only reads until the link ends or `limit`.
+asio::awaitable<void> raw_link(net::Endpoint ads, bool hello, std::vector<proto::Frame> frames,
+                               std::chrono::milliseconds limit, std::shared_ptr<RawOutcome> out) {
+  const auto start = std::chrono::steady_clock::now();
+  net::ConnectOptions connect_options;  // named: see run_counter
+  auto connected = co_await net::connect_tcp(ads, connect_options);
+  auto stream = std::move(connected).value();
+  if (hello) {
+    const auto h = proto::make_frame(proto::Channel::LinkControl, 0, proto::LinkHello{1, 1, "raw"});
+    (void)co_await stream.write_frame(h.header, h.payload);
+  }
+  for (const auto& f : frames) (void)co_await stream.write_frame(f.header, f.payload);
+  while (std::chrono::steady_clock::now() - start < limit) {
+    auto r = co_await stream.read_frame(100ms);
+    if (r) {
+      out->frames.push_back(std::move(*r));
+      continue;
+    }
+    if (r.failure() == net::ReadFailure::Timeout) continue;
+    out->ended = r.failure();
+    out->ended_after = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    break;
+  }
+  stream.close();
+  out->finished = true;
+}
+
+std::optional<proto::ErrorMessage> error_in(const proto::Frame& f) {
+  if (f.header.type != static_cast<std::uint8_t>(proto::MessageType::Error)) return std::nullopt;
+  auto e = proto::ErrorMessage::decode(f.payload);
+  if (!e) return std::nullopt;
+  return *e;
+}
+
+class AdsRawLinkTest : public ::testing::Test {
+ protected:
+  static ads::ConnectionOptions options() {
+    ads::ConnectionOptions o;
+    o.hello_timeout = 300ms;
+    o.timeouts.handshake = 300ms;
+    o.keepalive_interval = 150ms;
+    o.link_timeout = 5s;
+    o.max_sessions = 2;
+    return o;
+  }
+  std::shared_ptr<RawOutcome> run(bool hello, std::vector<proto::Frame> frames, std::chrono::milliseconds limit) {
+    auto out = std::make_shared<RawOutcome>();
+    asio::co_spawn(io, raw_link(ads.endpoint(), hello, std::move(frames), limit, out), asio::detached);
+    EXPECT_TRUE(run_until(io, [&] { return out->finished; }, limit + 2s));
+    return out;
+  }
+  static proto::Frame h1(const std::string& serial) {
+    proto::HandshakeH1 m;
+    m.key_version = 1;
+    m.serial = serial;
+    return proto::make_frame(proto::Channel::SteAds, 0, m);
+  }
+
+  LogCapture log;
+  asio::io_context io;
+  AdsUnderTest ads{io, options()};
+};
+
+TEST_F(AdsRawLinkTest, LinkWithoutHelloIsClosedAfterTheHelloTimeout) {
+  auto out = run(false, {}, 3s);
+  ASSERT_TRUE(out->ended.has_value());
+  EXPECT_EQ(*out->ended, net::ReadFailure::PeerClosed);
+  EXPECT_GE(out->ended_after, 250ms);
+  EXPECT_LT(out->ended_after, 2s);
+  EXPECT_TRUE(log.contains("sent no LinkHello")) << log.text();
+}
+
+TEST_F(AdsRawLinkTest, SilentSteTimesOutAndTheSessionIsRecorded) {
+  ads.enrol(kSerial, make_keys(0x11));
+  auto out = run(true, {h1(kSerial)}, 1500ms);
+  // LinkHelloAck, H2, then (after 300 ms of silence) Error 11 on channel 1; keepalives in between.
+  std::optional<std::uint32_t> session;
+  std::optional<proto::ErrorMessage> timeout;
+  std::size_t keepalives = 0;
+  for (const auto& f : out->frames) {
+    if (f.header.type == static_cast<std::uint8_t>(proto::MessageType::H2)) session = f.header.session;
+    if (f.header.type == static_cast<std::uint8_t>(proto::MessageType::Keepalive)) ++keepalives;
+    if (auto e = error_in(f); e && f.header.channel == proto::Channel::SteAds) {
+      timeout = e;
+      EXPECT_EQ(f.header.session, session.value_or(0));
+    }
+  }
+  ASSERT_TRUE(session.has_value());
+  ASSERT_TRUE(timeout.has_value());
+  EXPECT_EQ(timeout->code, proto::ErrorCode::Timeout);
+  EXPECT_GE(keepalives, 2u);
+  EXPECT_TRUE(log.contains("session " + std::to_string(*session) + " refused: timeout")) << log.text();
+  EXPECT_EQ(ads.sessions().front().reason, "refused: timeout");
+}
+
+TEST_F(AdsRawLinkTest, FrameForUnknownSessionGetsUnknownSession) {
+  proto::Frame f = proto::make_frame(proto::Channel::SteAds, 12345, proto::HandshakeH3{});
+  auto out = run(true, {f}, 500ms);
+  bool seen = false;
+  for (const auto& r : out->frames)
+    if (auto e = error_in(r); e && r.header.session == 12345) {
+      EXPECT_EQ(e->code, proto::ErrorCode::UnknownSession);
+      seen = true;
+    }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(AdsRawLinkTest, DroppedLinkMidHandshakeIsRecordedAsPeerClosed) {
+  ads.enrol(kSerial, make_keys(0x11));
+  auto out = run(true, {h1(kSerial)}, 100ms);  // closes the link right after H2
+  ASSERT_TRUE(run_until(io, [&] {
+    auto s = ads.sessions();
+    return !s.empty() && s.front().outcome.has_value();
+  }, 3s));
+  EXPECT_EQ(ads.sessions().front().reason, "refused: peer closed");
+}
+
+TEST_F(AdsRawLinkTest, SessionsPerLinkAreBounded) {
+  ads.enrol(kSerial, make_keys(0x11));
+  auto out = run(true, {h1(kSerial), h1(kSerial), h1(kSerial)}, 250ms);  // the limit is 2 here
+  std::set<std::uint32_t> sessions;
+  std::size_t busy = 0;
+  for (const auto& f : out->frames) {
+    if (f.header.type == static_cast<std::uint8_t>(proto::MessageType::H2)) sessions.insert(f.header.session);
+    if (auto e = error_in(f); e && e->code == proto::ErrorCode::Busy) ++busy;
+  }
+  EXPECT_EQ(sessions.size(), 2u);  // distinct non-zero ids
+  EXPECT_EQ(sessions.count(0), 0u);
+  EXPECT_EQ(busy, 1u);
+}
+
+TEST_F(AdsRawLinkTest, ShutdownEndsOpenSessionsAndRecordsThem) {
+  ads.enrol(kSerial, make_keys(0x11));
+  auto out = std::make_shared<RawOutcome>();
+  asio::co_spawn(io, raw_link(ads.endpoint(), true, {h1(kSerial)}, 2s, out), asio::detached);
+  ASSERT_TRUE(run_until(io, [&] { return !out->frames.empty() && !ads.sessions().empty(); }, 2s));
+  ads.server->stopping = true;
+  ASSERT_TRUE(run_until(io, [&] { return out->finished; }, 3s));
+  ASSERT_TRUE(out->ended.has_value());  // the ADS closed the link
+  bool told = false;
+  for (const auto& f : out->frames)
+    if (auto e = error_in(f); e && f.header.channel == proto::Channel::SteAds && f.header.session != 0) told = true;
+  EXPECT_TRUE(told);
+  EXPECT_EQ(ads.sessions().front().reason, "refused: server shutting down");
+}
+
+TEST_F(AdsRawLinkTest, UnsupportedLinkVersionIsRefused) {
+  auto out = std::make_shared<RawOutcome>();
+  // LinkHello offering only version 2..3.
+  proto::Frame hello = proto::make_frame(proto::Channel::LinkControl, 0, proto::LinkHello{2, 3, "future"});
+  asio::co_spawn(io, raw_link(ads.endpoint(), false, {hello}, 1s, out), asio::detached);
+  ASSERT_TRUE(run_until(io, [&] { return out->finished; }, 3s));
+  ASSERT_FALSE(out->frames.empty());
+  auto e = error_in(out->frames.front());
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, proto::ErrorCode::UnsupportedVersion);
+  ASSERT_TRUE(out->ended.has_value());
+}
+
+TEST(SessionIds, AreNonZeroAndSkipZeroOnWrap) {
+  ads::SessionIds ids(0xfffffffeu);
+  EXPECT_EQ(ids.next(), 0xfffffffeu);
+  EXPECT_EQ(ids.next(), 0xffffffffu);
+  EXPECT_EQ(ids.next(), 1u);
+  ads::SessionIds random;
+  EXPECT_NE(random.next(), 0u);
+}
+
+TEST(CloseReason, NamesRefusalsAndEndsAsTheContractSays) {
+  EXPECT_EQ(ads::short_reason(proto::Close{proto::ErrorCode::RetailerLocked, "x"}), "retailer locked");
+  EXPECT_EQ(ads::short_reason(proto::Close{proto::ErrorCode::Timeout, "x"}), "timeout");
+  EXPECT_EQ(ads::classify_end(false, proto::ErrorCode::UnknownRetailer, "unknown retailer").text,
+            "refused: unknown retailer");
+  EXPECT_EQ(ads::classify_end(true, proto::ErrorCode::None, "").outcome, ads::SessionOutcome::Completed);
+  const auto aborted = ads::classify_end(true, proto::ErrorCode::Timeout, "timeout");
+  EXPECT_EQ(aborted.outcome, ads::SessionOutcome::Aborted);
+  EXPECT_EQ(aborted.text, "aborted: timeout");
+}
+
+}  // namespace
+}  // namespace cardperso::daemon_test

@@ -1,0 +1,140 @@
+// The STE<->DTD local link over a real pty pair made by socat (as on a shop PC without a serial
+// cable): frames both ways, binary bytes intact, clear errors for wrong device paths.
+#include "cardperso/net/serial_link.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+
+#include "net_test_support.hpp"
+
+extern char** environ;
+
+namespace cardperso::net {
+namespace {
+
+using namespace test;
+
+// `socat -d -d pty,raw,echo=0 pty,raw,echo=0`, which prints "PTY is /dev/pts/N" twice on stderr,
+// then "starting data transfer loop" once it has configured both ptys and relays bytes.
+class SocatPtyPair {
+ public:
+  SocatPtyPair() {
+    int err_pipe[2];
+    if (::pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+    const char* argv[] = {"socat", "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0", nullptr};
+    const int rc = ::posix_spawnp(&pid_, "socat", &actions, nullptr, const_cast<char**>(argv), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(err_pipe[1]);
+    if (rc != 0) {
+      ::close(err_pipe[0]);
+      pid_ = -1;
+      throw std::runtime_error("cannot start socat (apt-get install socat): " + std::string(std::strerror(rc)));
+    }
+    err_fd_ = err_pipe[0];
+    const std::regex pty_line(R"(PTY is (/dev/pts/\d+))");
+    std::string text;
+    const auto deadline = Clock::now() + 5s;
+    while ((paths_.size() < 2 || text.find("starting data transfer loop") == std::string::npos) &&
+           Clock::now() < deadline) {
+      pollfd p{err_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[512];
+      const auto n = ::read(err_fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      text.append(buf, static_cast<std::size_t>(n));
+      paths_.clear();
+      for (std::sregex_iterator it(text.begin(), text.end(), pty_line), end; it != end; ++it)
+        paths_.push_back((*it)[1]);
+    }
+    if (paths_.size() < 2 || text.find("starting data transfer loop") == std::string::npos) throw std::runtime_error("socat did not report two ptys; it said: " + text);
+  }
+  ~SocatPtyPair() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    if (err_fd_ >= 0) ::close(err_fd_);
+  }
+  SocatPtyPair(const SocatPtyPair&) = delete;
+  SocatPtyPair& operator=(const SocatPtyPair&) = delete;
+  const std::string& a() const { return paths_[0]; }
+  const std::string& b() const { return paths_[1]; }
+
+ private:
+  pid_t pid_ = -1;
+  int err_fd_ = -1;
+  std::vector<std::string> paths_;
+};
+
+Bytes every_byte_value() {
+  Bytes b(256 * 4);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(i);
+  return b;
+}
+
+TEST(SerialLink, CarriesFramesBothWaysThroughASocatPtyPair) {
+  SocatPtyPair ptys;
+  asio::io_context io;
+  auto dtd = open_serial_link(io.get_executor(), ptys.a());
+  ASSERT_TRUE(dtd.ok()) << dtd.error().message;
+  auto ste = open_serial_link(io.get_executor(), ptys.b());
+  ASSERT_TRUE(ste.ok()) << ste.error().message;
+  EXPECT_EQ(dtd->peer(), ptys.a());
+
+  // Every byte value, including CR, LF, XON/XOFF, ^C and ^D, must pass untouched.
+  const Bytes binary = every_byte_value();
+  ASSERT_TRUE(run_task(io, ste->write_frame(header(1, 0, proto::Channel::LinkControl), binary)).ok());
+  auto at_dtd = run_task(io, dtd->read_frame(5s));
+  ASSERT_TRUE(at_dtd.ok()) << at_dtd.error().message;
+  EXPECT_EQ(at_dtd->payload, binary);
+  EXPECT_EQ(at_dtd->header.channel, proto::Channel::LinkControl);
+
+  // A pty holds only a few KiB, so large frames need the reader running while the writer writes.
+  for (std::uint8_t i = 0; i < 3; ++i) {
+    const Bytes payload = pattern(i == 2 ? proto::kMaxPayload : 700u * (i + 1), i);
+    auto sent = std::make_shared<std::optional<Result<void>>>();
+    auto writer = spawn(io.get_executor(), store_result(dtd->write_frame(header(i), payload), sent));
+    auto at_ste = run_task(io, ste->read_frame(10s));
+    run_to_completion(io, writer);
+    ASSERT_TRUE(sent->has_value() && (*sent)->ok());
+    ASSERT_TRUE(at_ste.ok()) << at_ste.error().message;
+    EXPECT_EQ(at_ste->header.type, i);
+    EXPECT_EQ(at_ste->payload, payload);
+  }
+
+  auto silent = run_task(io, ste->read_frame(150ms));
+  ASSERT_FALSE(silent.ok());
+  EXPECT_EQ(silent.failure(), ReadFailure::Timeout);
+}
+
+TEST(SerialLink, WrongDevicePathsGetClearErrors) {
+  asio::io_context io;
+  auto missing = open_serial_link(io.get_executor(), "/dev/does-not-exist-cardperso");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("cannot open serial link /dev/does-not-exist-cardperso"), std::string::npos)
+      << missing.error().message;
+
+  char name[] = "/tmp/cardperso-not-a-tty-XXXXXX";
+  const int fd = ::mkstemp(name);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  auto regular = open_serial_link(io.get_executor(), name);
+  ::unlink(name);
+  ASSERT_FALSE(regular.ok());
+  EXPECT_NE(regular.error().message.find("is not a terminal device"), std::string::npos) << regular.error().message;
+}
+
+}  // namespace
+}  // namespace cardperso::net
