@@ -11,7 +11,6 @@
 
 #include <cstdio>
 #include <fstream>
-#include <regex>
 
 #include "net_test_support.hpp"
 
@@ -21,6 +20,19 @@ namespace cardperso::net {
 namespace {
 
 using namespace test;
+
+// The paths in complete "PTY is /dev/pts/N" lines of socat's log.
+std::vector<std::string> pty_paths(const std::string& text) {
+  std::vector<std::string> paths;
+  const std::string marker = "PTY is ";
+  for (auto at = text.find(marker); at != std::string::npos; at = text.find(marker, at + 1)) {
+    const auto start = at + marker.size();
+    const auto end = text.find('\n', start);
+    if (end == std::string::npos) break;  // line not complete yet
+    paths.push_back(text.substr(start, end - start));
+  }
+  return paths;
+}
 
 // `socat -d -d pty,raw,echo=0 pty,raw,echo=0`, which prints "PTY is /dev/pts/N" twice on stderr,
 // then "starting data transfer loop" once it has configured both ptys and relays bytes.
@@ -42,7 +54,6 @@ class SocatPtyPair {
       throw std::runtime_error("cannot start socat (apt-get install socat): " + std::string(std::strerror(rc)));
     }
     err_fd_ = err_pipe[0];
-    const std::regex pty_line(R"(PTY is (/dev/pts/\d+))");
     std::string text;
     const auto deadline = Clock::now() + 5s;
     while ((paths_.size() < 2 || text.find("starting data transfer loop") == std::string::npos) &&
@@ -53,9 +64,7 @@ class SocatPtyPair {
       const auto n = ::read(err_fd_, buf, sizeof buf);
       if (n <= 0) break;
       text.append(buf, static_cast<std::size_t>(n));
-      paths_.clear();
-      for (std::sregex_iterator it(text.begin(), text.end(), pty_line), end; it != end; ++it)
-        paths_.push_back((*it)[1]);
+      paths_ = pty_paths(text);
     }
     if (paths_.size() < 2 || text.find("starting data transfer loop") == std::string::npos) throw std::runtime_error("socat did not report two ptys; it said: " + text);
   }
