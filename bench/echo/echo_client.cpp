@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cardperso/net/tcp_connector.hpp"
+#include "cardperso/proto/messages.hpp"
 
 namespace cardperso::bench {
 namespace {

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "cardperso/common/logging.hpp"
 #include "cardperso/net/shutdown_signals.hpp"
 #include "cardperso/net/tcp_listener.hpp"
 
@@ -29,6 +30,9 @@ asio::awaitable<void> answer_frames(net::FramedStream stream) {
 }  // namespace
 
 int run_echo_server(const net::Endpoint& listen, std::size_t max_connections) {
+  // Warnings only, on stderr: a log line per connection would be measured as network cost, and
+  // stdout carries the port line the parent waits for.
+  init_logging("cardperso-echo-bench", "warn");
   asio::io_context io;
   auto listener = net::TcpListener::open(io, listen,
                                          net::ListenerOptions{.max_connections = max_connections, .stream = {}},

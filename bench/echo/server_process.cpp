@@ -73,7 +73,7 @@ Result<ServerProcess> ServerProcess::start(std::size_t max_connections, std::chr
   close(pipe_fds[0]);  // the server prints nothing after this line
   if (!line) return line.error();
   const std::string prefix = "listening on ";
-  if (line->rfind(prefix, 0) != 0) return fail("unexpected first line from the echo server: " + *line);
+  if (line->rfind(prefix, 0) != 0) return fail("unexpected first line from the echo server: '" + *line + "'");
   auto at = net::parse_endpoint(line->substr(prefix.size()));
   if (!at) return fail("the echo server reported a bad address: " + at.error().message);
   child.endpoint_ = *at;
