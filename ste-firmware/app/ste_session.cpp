@@ -203,7 +203,8 @@ net::asio::awaitable<Result<void>> write_action_frame(net::FramedStream link, pr
   Bytes encoded = proto::encode_frame(frame.header, frame.payload);
   if (frame.header.type == static_cast<std::uint8_t>(MessageType::SessionKeyHandover))
     secure_wipe(frame.payload.data(), frame.payload.size());
-  co_return co_await link.write_frame(std::move(encoded));
+  auto written = co_await link.write_frame(std::move(encoded));
+  co_return written;
 }
 
 net::asio::awaitable<SessionOutcome> run_session(std::shared_ptr<SteSession::Impl> s, RetailerCredentials creds) {
