@@ -26,12 +26,12 @@ wait_line() {  # wait_line FILE REGEX SECONDS -> prints the first matching line
 }
 
 say "Issuer: create the ADS database and master key"
-"$ADSCTL" --db "$work/ads.db" --master-key "$work/ads-master.key" init
+"$ADSCTL" init --db "$work/ads.db" --master-key "$work/ads-master.key"
 
 say "Issuer: enrol a retailer and write its retailer card (virtual card image)"
-"$ADSCTL" --db "$work/ads.db" --master-key "$work/ads-master.key" retailer enrol \
+"$ADSCTL" retailer enrol --db "$work/ads.db" --master-key "$work/ads-master.key" \
   --serial 8949000000000000012 --pin 1234 --puk 12345678 --card-image "$work/retailer-card.json"
-"$ADSCTL" --db "$work/ads.db" --master-key "$work/ads-master.key" retailer list
+"$ADSCTL" retailer list --db "$work/ads.db" --master-key "$work/ads-master.key"
 
 say "Manufacturer: a batch of blank SIMs"
 "$MKCARDS" blank-batch --new-secret --secret-file "$work/batch.secret" --iccid-prefix 8988211 \
