@@ -146,7 +146,7 @@ struct RawOutcome {
 asio::awaitable<void> raw_link(net::Endpoint ads, bool hello, std::vector<proto::Frame> frames,
                                std::chrono::milliseconds limit, std::shared_ptr<RawOutcome> out) {
   const auto start = std::chrono::steady_clock::now();
-  net::ConnectOptions connect_options;  // named: see run_counter
+  net::ConnectOptions connect_options;
   auto connected = co_await net::connect_tcp(ads, connect_options);
   auto stream = std::move(connected).value();
   if (hello) {

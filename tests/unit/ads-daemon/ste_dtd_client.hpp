@@ -97,7 +97,6 @@ class Counter {
 };
 
 inline asio::awaitable<void> run_counter(CounterPlan plan, std::shared_ptr<CounterOutcome> out) {
-  // Named arguments only: GCC 12 destroys some temporaries in a co_await expression twice.
   net::ConnectOptions connect_options;
   auto connected = co_await net::connect_tcp(plan.ads, connect_options);
   if (!connected) {

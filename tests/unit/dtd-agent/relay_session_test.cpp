@@ -94,7 +94,7 @@ struct FakeSte {
 
 asio::awaitable<void> fake_ste(net::Endpoint dtd, std::vector<proto::Frame> frames, std::size_t expect,
                                std::shared_ptr<FakeSte> out) {
-  net::ConnectOptions connect_options;  // named: GCC 12 mishandles some temporaries in co_await expressions
+  net::ConnectOptions connect_options;
   auto connected = co_await net::connect_tcp(dtd, connect_options);
   if (!connected) {
     out->finished = true;
