@@ -1,8 +1,11 @@
 // dtd-agent: relays one STE's sessions to the ADS until SIGTERM/SIGINT. One thread runs the
 // io_context, which is what lets the STE and ADS coroutines share the relay state without locks.
+#include <unistd.h>
+
 #include <iostream>
 
 #include "cardperso/common/logging.hpp"
+#include "cardperso/dtd/customer_desk.hpp"
 #include "cardperso/dtd/relay_session.hpp"
 #include "cardperso/dtd/ste_link.hpp"
 #include "cardperso/net/shutdown_signals.hpp"
@@ -15,8 +18,40 @@ namespace asio = net::asio;
 
 constexpr int kExitRefused = 2;
 
-int run(const dtd::DtdOptions& options) {
+// No request files and a person at the keyboard: ask for the customers before serving the link (the
+// prompts must not block the running relay).
+std::vector<dtd::CustomerRequest> ask_customers() {
+  std::vector<dtd::CustomerRequest> out;
+  for (;;) {
+    std::cout << "Customer " << out.size() + 1 << " details:" << std::endl;
+    auto r = dtd::prompt_customer(std::cin, std::cout);
+    if (!r) {
+      std::cout << r.error().message << std::endl;
+      break;
+    }
+    out.push_back(std::move(*r));
+    std::cout << "Another customer? [y/N] " << std::flush;
+    std::string answer;
+    if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y")) break;
+  }
+  return out;
+}
+
+int run(dtd::DtdOptions options) {
   asio::io_context io;
+  std::function<void()> stop_all;
+  if (options.requests.empty() && !options.relay.echo_text && ::isatty(STDIN_FILENO) == 1 &&
+      ::isatty(STDOUT_FILENO) == 1)
+    options.requests = ask_customers();
+  if (!options.requests.empty()) {
+    spdlog::info("{} personalisation request(s) queued", options.requests.size());
+    options.relay.desk = std::make_shared<dtd::CustomerDesk>(options.requests, options.receipt_dir, std::cout);
+    if (options.exit_after_last)
+      options.relay.on_all_served = [&stop_all] {
+        spdlog::info("every request served; exiting");
+        if (stop_all) stop_all();
+      };
+  }
   auto relay = std::make_shared<dtd::RelaySession>(io.get_executor(), options.relay);
   std::shared_ptr<dtd::SteListener> listener;
   if (options.ste_listen) {
@@ -35,13 +70,15 @@ int run(const dtd::DtdOptions& options) {
     asio::co_spawn(io, dtd::serve_ste_tty(*options.ste_tty, relay), asio::detached);
   }
   relay->start();
-  net::ShutdownSignals signals(io, [&](int) {
+  std::optional<net::ShutdownSignals> signals;
+  stop_all = [&] {
     if (listener) listener->close();
     relay->stop([&] {
-      signals.cancel();
+      signals->cancel();
       io.stop();
     });
-  });
+  };
+  signals.emplace(io, [&](int) { stop_all(); });
   io.run();
   spdlog::info("dtd-agent stopped: {} sessions relayed", relay->sessions_relayed());
   return 0;

@@ -51,12 +51,30 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
       ("ste-tty", po::value(&ste_tty), "tty device of the STE link (serial line or socat pty)")
       ("dtd-id", po::value(&dtd_id)->default_value(dtd_id), "this agent's name in the LinkHello (1-64 printable characters)")
       ("echo-test", po::value(&echo), "once the DTD holds SK_D, send this text in a sealed Echo on channel 2 and check the answer")
+      ("customer", po::value<std::vector<std::string>>()->composing(),
+       "JSON file of a customer's details (name, date_of_birth, address, id_document, id_number, email); "
+       "repeat for several cards in one session. Without --customer/--modify, a terminal on stdin is asked")
+      ("modify", po::value<std::vector<std::string>>()->composing(),
+       "JSON file of a modification request {\"iccid\": ..., \"changes\": {\"spn\": ..., \"plmnsel\": [...]}}; repeatable")
+      ("receipt-dir", po::value(&o.receipt_dir), "also write each card's receipt to DIR/receipt-<iccid>.txt")
+      ("exit-after-last", po::bool_switch(&o.exit_after_last),
+       "after the last request: end the session (Terminate) and exit 0 (unattended runs)")
       ("reconnect-max-ms", po::value(&reconnect_max_ms)->default_value(5000), "longest wait between ADS connection attempts")
       ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn or error")
       ("log-file", po::value(&o.log_file), "also write the log to this file");
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    auto parsed = po::command_line_parser(argc, argv).options(desc).run();
+    po::store(parsed, vm);
+    // Requests go to the ADS in the order the retailer gave them, --customer and --modify mixed.
+    for (const auto& opt : parsed.options) {
+      if (opt.string_key != "customer" && opt.string_key != "modify") continue;
+      for (const auto& file : opt.value) {
+        auto r = opt.string_key == "customer" ? load_customer_file(file) : load_modification_file(file);
+        if (!r) return usage_error("--" + opt.string_key + ": " + r.error().message);
+        o.requests.push_back(std::move(*r));
+      }
+    }
     if (vm.count("help") != 0U) {
       std::cout << desc << "\n";
       return 0;
@@ -86,6 +104,8 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
     if (echo.empty() || echo.size() > 1024) return usage_error("--echo-test needs a text of 1 to 1024 bytes");
     o.relay.echo_text = echo;
   }
+  if (o.exit_after_last && o.requests.empty())
+    return usage_error("--exit-after-last needs at least one --customer or --modify file");
   if (reconnect_max_ms < 1) return usage_error("--reconnect-max-ms must be at least 1");
   o.relay.ads.reconnect_max = std::chrono::milliseconds(reconnect_max_ms);
   if (std::find(kLevels.begin(), kLevels.end(), o.log_level) == kLevels.end())

@@ -3,7 +3,9 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
+#include "cardperso/dtd/customer_input.hpp"
 #include "cardperso/dtd/relay_session.hpp"
 #include "cardperso/net/endpoint.hpp"
 
@@ -15,6 +17,9 @@ struct DtdOptions {
   std::optional<std::string> ste_tty;
   std::string log_level = "info";
   std::string log_file;
+  std::vector<CustomerRequest> requests;  // --customer / --modify, in command-line order
+  std::string receipt_dir;                // --receipt-dir
+  bool exit_after_last = false;           // --exit-after-last
 };
 
 // The options, or an exit code to return at once (0 after --help, 1 after a usage error).

@@ -198,8 +198,12 @@ asio::awaitable<void> RelaySession::carry_out(proto::Actions actions) {
         const auto text = view(*options_.echo_text);
         more = relay_.send(MessageType::Echo, text);
       }
+      if (options_.desk)
+        for (auto& a : desk_actions(options_.desk->on_established())) more.push_back(std::move(a));
     } else if (auto* deliver = std::get_if<proto::Deliver>(&action)) {
-      if (deliver->type == MessageType::Echo && options_.echo_text) {
+      if (options_.desk && deliver->type != MessageType::Echo) {
+        more = desk_actions(options_.desk->on_message(deliver->type, deliver->plaintext.view()));
+      } else if (deliver->type == MessageType::Echo && options_.echo_text) {
         const auto expected = view(*options_.echo_text);
         const auto got = deliver->plaintext.view();
         if (std::equal(got.begin(), got.end(), expected.begin(), expected.end())) {
@@ -220,9 +224,34 @@ asio::awaitable<void> RelaySession::carry_out(proto::Actions actions) {
       close_reason_.clear();
       spdlog::info("session {} ended: {}", relay_.session(), reason);
       in_progress_.reset();
+      if (options_.desk) options_.desk->on_session_ended();
     }
     for (auto& a : more) todo.push_back(std::move(a));
   }
+}
+
+proto::Actions RelaySession::desk_actions(DeskStep step) {
+  proto::Actions out;
+  for (auto& s : step.send) {
+    if (relay_.state() != proto::DtdRelay::State::Established) break;
+    for (auto& a : relay_.send(s.type, s.plaintext)) out.push_back(std::move(a));
+  }
+  if (step.terminate && relay_.state() == proto::DtdRelay::State::Established) {
+    close_reason_ = "every customer request served";
+    for (auto& a : relay_.terminate(ErrorCode::None)) out.push_back(std::move(a));
+    if (options_.on_all_served) asio::co_spawn(executor_, all_served(shared_from_this()), asio::detached);
+  }
+  return out;
+}
+
+asio::awaitable<void> RelaySession::all_served(std::shared_ptr<RelaySession> self) {
+  // The ADS ends channel 1 on the DTD's Terminate; the STE then closes its link. Wait for that, briefly.
+  asio::steady_timer timer(self->executor_);
+  for (int i = 0; i < 50 && self->ste_ && !self->stopping(); ++i) {
+    timer.expires_after(milliseconds(100));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  if (!self->stopping() && self->options_.on_all_served) self->options_.on_all_served();
 }
 
 asio::awaitable<void> RelaySession::on_link_message(const proto::LinkMessage& message) {

@@ -1,6 +1,8 @@
 // ste-firmware: the secure terminal program (process contract in the "Secure session" issue).
 // Flow: connect to the DTD link, wait for the retailer card, sign on (PIN checked by the card, keys
-// read from it), run the secure session with the ADS through the DTD, terminate, erase every key.
+// read from it), run the secure session with the ADS through the DTD; with --echo-test check the
+// channel and terminate, else serve the customer cards the ADS asks for until it ends the session;
+// erase every key.
 //
 // Threading: one thread, one io_context. The card and keypad work (PC/SC waits and APDUs, keypad
 // reads) are plain blocking calls made from the terminal coroutine. That blocks the io_context while
@@ -26,6 +28,8 @@
 #include "cardperso/reader/pcsc_reader.hpp"
 #include "cardperso/ste/display.hpp"
 #include "cardperso/ste/keypad.hpp"
+#include "cardperso/ste/customer_card.hpp"
+#include "cardperso/ste/perso_flow.hpp"
 #include "cardperso/ste/retailer_card.hpp"
 #include "ste_session.hpp"
 
@@ -107,6 +111,16 @@ awaitable<int> run_terminal(Config config, Display* display, Keypad* keypad) {
   options.response_timeout = config.response_timeout;
   options.timeouts.handshake = config.response_timeout;
   options.echo_text = config.echo_text;
+  // Without --echo-test the session stays up for the customer cards the ADS asks for.
+  std::optional<PcscCardSlot> slot;
+  std::optional<CustomerCardFlow> flow;
+  if (!config.echo_text) {
+    slot.emplace(*pcsc, *reader_name);
+    PersoFlowOptions perso;
+    perso.card_timeout = config.card_timeout;
+    flow.emplace(*slot, *keypad, *display, perso);
+    options.customer_flow = &*flow;
+  }
   SteSession session(*link, *display, std::move(options));
   auto outcome = co_await session.run(std::move(credentials).value());
   link->close();

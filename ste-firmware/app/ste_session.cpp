@@ -127,8 +127,9 @@ struct SteSession::Impl {
     if (options.echo_text) {
       awaiting_echo = true;
       enqueue(handshake.send(MessageType::Echo, view(*options.echo_text), Clock::now()));
+    } else if (options.customer_flow) {
+      spdlog::info("session {}: ready for customer cards", e.session);
     } else {
-      // Personalisation comes in a later issue; for now the session ends once it is up.
       enqueue(handshake.terminate(ErrorCode::None));
     }
   }
@@ -144,6 +145,13 @@ struct SteSession::Impl {
       }
       spdlog::info("session {}: ste channel echo ok", handshake.session());
       enqueue(handshake.terminate(ErrorCode::None));
+      return;
+    }
+    if (options.customer_flow && d.type != MessageType::Echo) {
+      if (handshake.state() != proto::SteHandshake::State::Established) return;
+      auto step = options.customer_flow->on_message(d.type, d.plaintext.view());
+      for (auto& m : step.send) enqueue(handshake.send(m.type, m.plaintext.view(), Clock::now()));
+      if (step.end) refuse(step.refusal, step.detail, step.code, true);
       return;
     }
     spdlog::warn("session {}: ignoring {} ({} bytes) from the ADS", handshake.session(), proto::name(d.type),
@@ -234,7 +242,12 @@ net::asio::awaitable<SessionOutcome> run_session(std::shared_ptr<SteSession::Imp
     if (s->outcome) break;
 
     const auto now = Clock::now();
-    auto wait = s->options.response_timeout;
+    // Between cards the terminal waits for the shop's next customer: only the session's idle
+    // deadline applies then, not the per-answer response timeout.
+    const bool between_cards = s->options.customer_flow &&
+                               s->handshake.state() == proto::SteHandshake::State::Established &&
+                               s->options.customer_flow->idle();
+    auto wait = between_cards ? std::chrono::milliseconds{std::chrono::hours{24}} : s->options.response_timeout;
     if (auto d = s->handshake.deadline()) wait = std::min(wait, until(*d, now));
     auto read = co_await s->link.read_frame(wait);
     if (read) {

@@ -12,6 +12,7 @@
 #include "cardperso/proto/actions.hpp"
 #include "cardperso/proto/error_codes.hpp"
 #include "cardperso/ste/display.hpp"
+#include "cardperso/ste/perso_flow.hpp"
 #include "cardperso/ste/retailer_card.hpp"
 
 namespace cardperso::ste {
@@ -21,6 +22,9 @@ struct SessionOptions {
   std::chrono::milliseconds response_timeout{30'000};
   // With a text: once established, send a sealed Echo on channel 1 and wait for it back.
   std::optional<std::string> echo_text;
+  // Without an echo text: once established, serve the ADS's per-card messages with this flow until
+  // the ADS ends the session (Terminate). Null: terminate right after establishment.
+  CustomerCardFlow* customer_flow = nullptr;
   proto::Timeouts timeouts{};
   proto::RandomSource random = proto::default_random_source();
 };

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "cardperso/dtd/ads_link.hpp"
+#include "cardperso/dtd/customer_desk.hpp"
 #include "cardperso/net/framed_stream.hpp"
 #include "cardperso/proto/dtd_relay.hpp"
 
@@ -26,6 +27,10 @@ namespace cardperso::dtd {
 struct RelayOptions {
   AdsLinkOptions ads;
   std::optional<std::string> echo_text;                  // --echo-test
+  // The retailer's personalisation requests, played over channel 2 once the DTD holds SK_D; null:
+  // relay only. on_all_served runs once the last one is done and the session ended (--exit-after-last).
+  std::shared_ptr<CustomerDesk> desk;
+  std::function<void()> on_all_served;
   std::chrono::milliseconds keepalive_interval{10'000};  // Keepalive to the ADS after this much silence
   std::chrono::milliseconds ads_link_timeout{45'000};    // nothing from the ADS this long: reconnect
   std::chrono::milliseconds poll{250};                   // read slice: how soon a stop is noticed
@@ -58,6 +63,10 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
   net::asio::awaitable<void> from_ads(proto::Frame frame);
   net::asio::awaitable<void> carry_out(proto::Actions actions);
   net::asio::awaitable<void> on_link_message(const proto::LinkMessage& message);
+  // The desk's messages sealed on channel 2, and its Terminate after the last request.
+  proto::Actions desk_actions(DeskStep step);
+  // Gives the ADS's Terminate time to reach the STE before on_all_served closes the links.
+  static net::asio::awaitable<void> all_served(std::shared_ptr<RelaySession> self);
   net::asio::awaitable<void> to_ads(const proto::Frame& frame);
   net::asio::awaitable<void> to_ste(const proto::Frame& frame);
   // The STE or the ADS is gone (or the agent stops): end the session towards the other side.

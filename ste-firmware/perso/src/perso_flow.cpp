@@ -1,0 +1,207 @@
+#include "cardperso/ste/perso_flow.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace cardperso::ste {
+
+namespace {
+
+using proto::ErrorCode;
+using proto::MessageType;
+
+constexpr std::size_t kMinPin = 4, kMaxPin = 8, kPukDigits = 8;
+
+OutgoingMessage message(MessageType type, const Bytes& body) { return {type, SecretBytes(ByteView(body))}; }
+
+perso::ScriptResult refused(std::string reason) {
+  perso::ScriptResult r;
+  r.outcome = perso::ScriptOutcome::Refused;
+  r.reason = std::move(reason);
+  return r;
+}
+
+bool same(const SecretBytes& a, const SecretBytes& b) {
+  return a.size() == b.size() && std::equal(a.data(), a.data() + a.size(), b.data());
+}
+
+// Reasons come from the ADS and end up on the display: keep them to one short printable line.
+std::string shown(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 200)) out.push_back(c >= 0x20 && c < 0x7F ? c : '?');
+  return out;
+}
+
+}  // namespace
+
+CustomerCardFlow::CustomerCardFlow(CardSlot& slot, Keypad& keypad, Display& display, PersoFlowOptions options)
+    : slot_(slot), keypad_(keypad), display_(display), options_(options),
+      retailer_card_in_reader_(options.retailer_card_in_reader) {}
+
+FlowStep CustomerCardFlow::end_session(std::string refusal, std::string detail, ErrorCode code) {
+  FlowStep step;
+  step.end = true;
+  step.refusal = std::move(refusal);
+  step.detail = std::move(detail);
+  step.code = code;
+  slot_.disconnect();
+  return step;
+}
+
+FlowStep CustomerCardFlow::on_message(MessageType type, ByteView plaintext) {
+  switch (type) {
+    case MessageType::Decision:
+      if (state_ == State::AwaitDecision) return on_decision(plaintext);
+      break;
+    case MessageType::Script:
+      if (state_ == State::AwaitScript) return on_script(plaintext);
+      break;
+    case MessageType::Done:
+      // The ADS may refuse the card right after P1 (unknown card, another retailer's): P4 without P2.
+      if (state_ == State::AwaitDone || state_ == State::AwaitScript) return on_done(plaintext);
+      break;
+    default: break;
+  }
+  return end_session("protocol error",
+                     fmt::format("{} from the ADS was not expected at this point of the personalisation",
+                                 proto::name(type)),
+                     ErrorCode::UnexpectedMessage);
+}
+
+FlowStep CustomerCardFlow::on_decision(ByteView plaintext) {
+  auto decision = proto::DecisionMsg::decode(plaintext);
+  if (!decision) return end_session("protocol error", "bad Decision: " + decision.error().message, ErrorCode::BadFrame);
+  if (!decision->go) {
+    spdlog::info("decision {}: no-go: {}", decision->decision_id, decision->reasons);
+    display_.show("Customer refused: " + shown(decision->reasons));
+    return {};
+  }
+  kind_ = decision->kind;
+  spdlog::info("decision {}: go ({})", decision->decision_id,
+               kind_ == proto::RequestKind::Modification ? "modification" : "new card");
+
+  display_.show(retailer_card_in_reader_ ? "Remove retailer card" : "Remove customer card");
+  auto absent = slot_.wait_absent(options_.card_timeout);
+  if (!absent) return end_session("card reader unavailable", absent.error().message, ErrorCode::Internal);
+  if (!*absent)
+    return end_session("timeout", fmt::format("the card was not removed within {} s", options_.card_timeout.count() / 1000),
+                       ErrorCode::Timeout);
+  retailer_card_in_reader_ = false;
+
+  display_.show("Insert customer card");
+  auto present = slot_.wait_present(options_.card_timeout);
+  if (!present) return end_session("card reader unavailable", present.error().message, ErrorCode::Internal);
+  if (!*present)
+    return end_session("timeout", fmt::format("no customer card inserted within {} s", options_.card_timeout.count() / 1000),
+                       ErrorCode::Timeout);
+  auto atr = slot_.connect();
+  if (!atr) return end_session("card not readable", atr.error().message, ErrorCode::Internal);
+  const reader::TransmitFn transmit = [this](ByteView c) { return slot_.transmit(c); };
+  auto iccid = read_iccid(transmit);
+  if (!iccid) return end_session("card not readable", iccid.error().message, ErrorCode::Internal);
+  if (atr->size() > proto::kMaxAtr) atr->resize(proto::kMaxAtr);  // ATRs are at most 33 bytes (ISO 7816-3)
+
+  iccid_ = *iccid;
+  spdlog::info("customer card {} in the reader", iccid_);
+  proto::CardInsertedMsg p1;
+  p1.iccid = iccid_;
+  p1.atr = *atr;
+  FlowStep step;
+  step.send.push_back(message(MessageType::CardInserted, p1.encode()));
+  state_ = State::AwaitScript;
+  return step;
+}
+
+Result<perso::KeypadEntries> CustomerCardFlow::read_entries(const perso::Script& script) {
+  perso::KeypadEntries entries;
+  if (script.prompts.pin) {
+    for (int attempt = 1;; ++attempt) {
+      display_.show("Customer: enter new PIN");
+      auto pin = keypad_.read_digits("Customer PIN", kMinPin, kMaxPin);
+      if (!pin) return fail("PIN entry failed: " + pin.error().message);
+      entries.pin = std::move(*pin);
+      if (!script.prompts.pin_confirm) break;
+      display_.show("Customer: enter new PIN again");
+      auto again = keypad_.read_digits("Customer PIN again", kMinPin, kMaxPin);
+      if (!again) return fail("PIN entry failed: " + again.error().message);
+      entries.pin_again = std::move(*again);
+      if (same(entries.pin, entries.pin_again)) break;
+      entries.pin.wipe();
+      entries.pin_again.wipe();
+      if (attempt >= options_.pin_attempts) {
+        display_.show("PINs differ");
+        return fail(fmt::format("the customer typed two different PINs {} times", attempt));
+      }
+      display_.show("PINs differ: type them again");
+    }
+  }
+  if (script.prompts.puk) {
+    display_.show("Customer: enter PUK");
+    auto puk = keypad_.read_digits("Customer PUK", kPukDigits, kPukDigits);
+    if (!puk) return fail("PUK entry failed: " + puk.error().message);
+    entries.puk = std::move(*puk);
+  }
+  return entries;
+}
+
+FlowStep CustomerCardFlow::result_step(const perso::ScriptResult& result) {
+  if (result.outcome == perso::ScriptOutcome::Completed)
+    spdlog::info("card {}: script completed, {} status words", iccid_, result.status_words.size());
+  else
+    spdlog::warn("card {}: script {} after {} status words: {}", iccid_, perso::name(result.outcome),
+                 result.status_words.size(), result.reason);
+  FlowStep step;
+  step.send.push_back(message(MessageType::ScriptResult, perso::encode_script_result(result)));
+  state_ = State::AwaitDone;
+  return step;
+}
+
+FlowStep CustomerCardFlow::on_script(ByteView plaintext) {
+  auto script = perso::decode_script(plaintext);
+  if (!script) return result_step(refused("the script is not valid: " + script.error().message));
+  spdlog::info("card {}: script of {} steps received", iccid_, script->steps.size());
+  auto entries = read_entries(*script);
+  if (!entries) return result_step(refused(entries.error().message));
+  if (auto ok = perso::check_keypad_entries(*script, *entries); !ok) return result_step(refused(ok.error().message));
+  display_.show(kind_ == proto::RequestKind::Modification ? "Updating card" : "Personalising card");
+  const perso::TransmitFn transmit = [this](ByteView c) { return slot_.transmit(c); };
+  auto result = perso::execute_script(*script, *entries, transmit);
+  // The codes and keys of the script go with `script` (SecretBytes) and `entries` here.
+  return result_step(result);
+}
+
+FlowStep CustomerCardFlow::on_done(ByteView plaintext) {
+  auto done = proto::DoneMsg::decode(plaintext);
+  if (!done) return end_session("protocol error", "bad Done: " + done.error().message, ErrorCode::BadFrame);
+  switch (done->outcome) {
+    case proto::PersoOutcome::Personalised:
+      spdlog::info("card {} personalised: msisdn {}", done->iccid, done->msisdn);
+      display_.show("Card personalised: MSISDN " + done->msisdn);
+      break;
+    case proto::PersoOutcome::Modified:
+      spdlog::info("card {} updated", done->iccid);
+      display_.show("Card updated");
+      break;
+    case proto::PersoOutcome::Failed:
+      spdlog::warn("card {} failed: {}", done->iccid, done->reason);
+      display_.show("Personalisation failed: " + shown(done->reason));
+      break;
+    case proto::PersoOutcome::Refused:
+      spdlog::warn("card {} refused: {}", done->iccid, done->reason);
+      display_.show("Card refused: " + shown(done->reason));
+      break;
+  }
+  ++cards_done_;
+  state_ = State::AwaitDecision;
+  slot_.disconnect();
+  display_.show("Remove customer card");
+  auto absent = slot_.wait_absent(options_.card_timeout);
+  if (!absent || !*absent)
+    // Not fatal: the next C2 go asks for the card to be removed again before anything else.
+    spdlog::warn("the customer card was not removed: {}", absent ? "timeout" : absent.error().message);
+  return {};
+}
+
+}  // namespace cardperso::ste

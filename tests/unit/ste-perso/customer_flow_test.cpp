@@ -1,0 +1,373 @@
+// The STE's per-card flow against in-memory blank SIMs: C2 go -> card swap -> P1 -> P2 (built by
+// the ADS's script builder) -> keypad -> P3 -> P4, plus the refusals and failures on the way.
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "cardperso/cardsim/card_builders.hpp"
+#include "cardperso/cardsim/sim_card.hpp"
+#include "cardperso/common/milenage.hpp"
+#include "cardperso/perso/card_profile.hpp"
+#include "cardperso/perso/script_builder.hpp"
+#include "cardperso/ste/perso_flow.hpp"
+
+using namespace cardperso;
+using namespace cardperso::ste;
+using proto::MessageType;
+
+namespace {
+
+const char* const kIccid = "8988211000000000011";
+const char* const kIccid2 = "8988211000000000029";
+const char* const kKi = "465b5ce8b199b49faa5f0a2ee238a6bc";  // TS 35.207 test set 1
+const char* const kOpc = "cd63cb71954a9f4e48a5994e37a02baf";
+const char* const kRand = "23553cbe9637a89d218ae64dae47bf35";
+const Bytes kBatchSecret = hex("000102030405060708090a0b0c0d0e0f");
+
+SecretBytes secret_hex(std::string_view h) {
+  const Bytes b = hex(h);
+  return SecretBytes(ByteView(b));
+}
+SecretBytes ascii(std::string_view s) {
+  return SecretBytes(ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()));
+}
+std::uint16_t sw_of(const Bytes& r) { return r.size() < 2 ? 0 : get_u16(r, r.size() - 2); }
+
+class QueueKeypad : public Keypad {
+ public:
+  std::deque<std::string> entries;
+  std::vector<std::string> prompts;
+  Result<SecretBytes> read_digits(std::string_view prompt, std::size_t min_digits, std::size_t max_digits) override {
+    prompts.emplace_back(prompt);
+    if (entries.empty()) return fail("keypad script ended: no entry left for this prompt");
+    auto e = ascii(entries.front());
+    entries.pop_front();
+    if (auto ok = check_digits(e, min_digits, max_digits); !ok) return ok.error();
+    return e;
+  }
+};
+
+struct CustomerFlow : ::testing::Test {
+  perso::CardProfile profile;
+  cardsim::SimCard card{cardsim::make_blank_sim(kIccid, hex("0000000000000000"))};
+  cardsim::SimCard card2{cardsim::make_blank_sim(kIccid2, hex("0000000000000000"))};
+  MemoryCardSlot slot;
+  QueueKeypad keypad;
+  RecordingDisplay display;
+  std::size_t retailer_apdus = 0;
+  cardsim::SimCard* next = &card;  // what the customer inserts when the terminal asks
+
+  void SetUp() override {
+    auto p = perso::load_card_profile(std::string(CARDPERSO_PROFILES_DIR) + "/gsm-sim-default.json");
+    ASSERT_TRUE(p) << p.error().message;
+    profile = *p;
+    card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, cardsim::derive_master_code(kBatchSecret, kIccid).view()));
+    card2 = cardsim::SimCard(cardsim::make_blank_sim(kIccid2, cardsim::derive_master_code(kBatchSecret, kIccid2).view()));
+    // The retailer card is in the reader when the session starts; nothing may be sent to it.
+    slot.insert([this](ByteView) -> Result<Bytes> { ++retailer_apdus; return Bytes{0x6D, 0x00}; }, hex("3b00"));
+    slot.on_wait_absent = [this] { slot.remove(); };
+    slot.on_wait_present = [this] {
+      if (slot.present() || next == nullptr) return;
+      cardsim::SimCard* c = next;
+      slot.insert([c](ByteView apdu) -> Result<Bytes> { return c->transmit(apdu); }, c->atr(), [c] { c->power_on(); });
+    };
+  }
+
+  CustomerCardFlow flow(PersoFlowOptions o = {}) { return CustomerCardFlow(slot, keypad, display, o); }
+
+  static Bytes decision(bool go, std::string reasons = {}, proto::RequestKind kind = proto::RequestKind::NewCard) {
+    proto::DecisionMsg d;
+    d.go = go;
+    d.kind = kind;
+    d.decision_id = 42;
+    d.reasons = std::move(reasons);
+    return d.encode();
+  }
+  static Bytes done(proto::PersoOutcome outcome, std::string iccid, std::string msisdn, std::string reason = {}) {
+    proto::DoneMsg d;
+    d.outcome = outcome;
+    d.iccid = std::move(iccid);
+    d.msisdn = std::move(msisdn);
+    d.reason = std::move(reason);
+    return d.encode();
+  }
+
+  perso::PersoValues values(std::string iccid) const {
+    perso::PersoValues v;
+    v.iccid = iccid;
+    v.imsi = "001010000123456";
+    v.msisdn = "+41791234567";
+    v.ki = secret_hex(kKi);
+    v.opc = secret_hex(kOpc);
+    v.spn = "GSM-R CH";
+    v.plmns = std::vector<perso::Plmn>{{"001", "01"}, {"295", "10"}};
+    v.issuer_code = secret_hex("a1b2c3d4e5f60718");
+    v.opening_code = cardsim::derive_master_code(kBatchSecret, iccid);
+    v.rand = hex(kRand);
+    return v;
+  }
+  SecretBytes script_for(std::string iccid) const {
+    auto s = perso::build_personalisation_script(profile, values(std::move(iccid)));
+    EXPECT_TRUE(s) << s.error().message;
+    auto e = perso::encode_script(*s);
+    EXPECT_TRUE(e) << e.error().message;
+    return std::move(*e);
+  }
+  std::size_t script_steps(std::string iccid) const {
+    return perso::build_personalisation_script(profile, values(std::move(iccid)))->steps.size();
+  }
+
+  bool shown(std::string_view line) const {
+    return std::find(display.lines.begin(), display.lines.end(), line) != display.lines.end();
+  }
+
+  // C2 go -> P1; checks the card swap and the P1 body.
+  void insert_card(CustomerCardFlow& f, const char* iccid) {
+    auto step = f.on_message(MessageType::Decision, decision(true));
+    ASSERT_FALSE(step.end) << step.detail;
+    ASSERT_EQ(step.send.size(), 1u);
+    EXPECT_EQ(step.send[0].type, MessageType::CardInserted);
+    auto p1 = proto::CardInsertedMsg::decode(step.send[0].plaintext.view());
+    ASSERT_TRUE(p1) << p1.error().message;
+    EXPECT_EQ(p1->iccid, iccid);
+    EXPECT_FALSE(p1->atr.empty());
+    EXPECT_EQ(f.state(), CustomerCardFlow::State::AwaitScript);
+  }
+
+  perso::ScriptResult run_script(CustomerCardFlow& f, const SecretBytes& script) {
+    auto step = f.on_message(MessageType::Script, script.view());
+    EXPECT_FALSE(step.end) << step.detail;
+    EXPECT_EQ(step.send.size(), 1u);
+    if (step.send.size() != 1) return {};
+    EXPECT_EQ(step.send[0].type, MessageType::ScriptResult);
+    auto r = perso::decode_script_result(step.send[0].plaintext.view());
+    EXPECT_TRUE(r) << r.error().message;
+    EXPECT_EQ(f.state(), CustomerCardFlow::State::AwaitDone);
+    return r ? *r : perso::ScriptResult{};
+  }
+};
+
+}  // namespace
+
+TEST_F(CustomerFlow, ReadsTheIccidOfABlankCard) {
+  card.power_on();
+  const reader::TransmitFn t = [this](ByteView c) -> Result<Bytes> { return card.transmit(c); };
+  auto iccid = read_iccid(t);
+  ASSERT_TRUE(iccid) << iccid.error().message;
+  EXPECT_EQ(*iccid, kIccid);
+  const reader::TransmitFn silent = [](ByteView) -> Result<Bytes> { return Bytes{0x6E, 0x00}; };
+  auto bad = read_iccid(silent);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("6E00"), std::string::npos) << bad.error().message;
+}
+
+TEST_F(CustomerFlow, PersonalisesACardAfterTheGo) {
+  auto f = flow();
+  keypad.entries = {"9876", "9876", "55667788"};
+  insert_card(f, kIccid);
+  EXPECT_EQ(retailer_apdus, 0u);
+  EXPECT_EQ(display.lines, (std::vector<std::string>{"Remove retailer card", "Insert customer card"}));
+
+  auto r = run_script(f, script_for(kIccid));
+  ASSERT_EQ(r.outcome, perso::ScriptOutcome::Completed) << r.reason;
+  EXPECT_EQ(r.status_words.size(), script_steps(kIccid));
+  EXPECT_TRUE(perso::check_proof(r, hex(kKi), hex(kOpc), hex(kRand)));
+  EXPECT_TRUE(shown("Customer: enter new PIN"));
+  EXPECT_TRUE(shown("Customer: enter new PIN again"));
+  EXPECT_TRUE(shown("Customer: enter PUK"));
+  EXPECT_TRUE(keypad.entries.empty());
+
+  auto step = f.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kIccid, "+41791234567"));
+  EXPECT_FALSE(step.end);
+  EXPECT_TRUE(step.send.empty());
+  EXPECT_EQ(display.lines[display.lines.size() - 2], "Card personalised: MSISDN +41791234567");
+  EXPECT_EQ(display.lines.back(), "Remove customer card");
+  EXPECT_FALSE(slot.present());
+  EXPECT_TRUE(f.idle());
+  EXPECT_EQ(f.cards_done(), 1u);
+
+  // The customer's PIN opens the card.
+  card.power_on();
+  EXPECT_EQ(sw_of(card.transmit(hex("A020000108 39383736FFFFFFFF"))), 0x9000);
+  // Nothing secret reached the display.
+  for (const auto& line : display.lines) {
+    EXPECT_EQ(line.find("9876"), std::string::npos) << line;
+    EXPECT_EQ(line.find("5566"), std::string::npos) << line;
+    EXPECT_EQ(line.find("a1b2"), std::string::npos) << line;
+  }
+}
+
+TEST_F(CustomerFlow, NoGoTouchesNoCard) {
+  auto f = flow();
+  auto step = f.on_message(MessageType::Decision, decision(false, "customer under 16; id number on the deny list"));
+  EXPECT_FALSE(step.end);
+  EXPECT_TRUE(step.send.empty());
+  EXPECT_EQ(display.lines, (std::vector<std::string>{"Customer refused: customer under 16; id number on the deny list"}));
+  EXPECT_EQ(retailer_apdus, 0u);
+  EXPECT_EQ(slot.total_apdus(), 0u);
+  EXPECT_TRUE(slot.present());  // the retailer card was not even asked out
+  EXPECT_TRUE(f.idle());
+}
+
+TEST_F(CustomerFlow, NoApduBeforeTheGo) {
+  auto f = flow();
+  // A script or a result before any go is a protocol error: the session ends, the card untouched.
+  auto step = f.on_message(MessageType::Script, script_for(kIccid).view());
+  EXPECT_TRUE(step.end);
+  EXPECT_EQ(step.code, proto::ErrorCode::UnexpectedMessage);
+  EXPECT_TRUE(step.send.empty());
+  EXPECT_EQ(slot.total_apdus(), 0u);
+  EXPECT_EQ(retailer_apdus, 0u);
+  auto again = flow().on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kIccid, "+4179"));
+  EXPECT_TRUE(again.end);
+  EXPECT_EQ(slot.total_apdus(), 0u);
+}
+
+TEST_F(CustomerFlow, AsksForThePinsAgainWhenTheyDiffer) {
+  auto f = flow();
+  keypad.entries = {"1234", "1235", "4321", "4321", "12345678"};
+  insert_card(f, kIccid);
+  const auto before = slot.total_apdus();
+  auto r = run_script(f, script_for(kIccid));
+  ASSERT_EQ(r.outcome, perso::ScriptOutcome::Completed) << r.reason;
+  EXPECT_GT(slot.total_apdus(), before);
+  EXPECT_TRUE(shown("PINs differ: type them again"));
+  card.power_on();
+  EXPECT_EQ(sw_of(card.transmit(hex("A020000108 34333231FFFFFFFF"))), 0x9000);  // the second pair counts
+}
+
+TEST_F(CustomerFlow, ThreeMismatchesAbortTheCardBeforeAnyApdu) {
+  auto f = flow();
+  keypad.entries = {"1234", "1235", "1234", "1236", "1234", "1237", "12345678"};
+  insert_card(f, kIccid);
+  const auto before = slot.total_apdus();
+  auto r = run_script(f, script_for(kIccid));
+  EXPECT_EQ(r.outcome, perso::ScriptOutcome::Refused);
+  EXPECT_TRUE(r.status_words.empty());
+  EXPECT_NE(r.reason.find("different PINs 3 times"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.reason.find("123"), std::string::npos) << r.reason;
+  EXPECT_EQ(slot.total_apdus(), before);
+  EXPECT_EQ(keypad.entries.size(), 1u);  // the PUK was not asked for
+}
+
+TEST_F(CustomerFlow, KeypadRunningOutAbortsTheCard) {
+  auto f = flow();
+  keypad.entries = {"1234", "1234"};
+  insert_card(f, kIccid);
+  const auto before = slot.total_apdus();
+  auto r = run_script(f, script_for(kIccid));
+  EXPECT_EQ(r.outcome, perso::ScriptOutcome::Refused);
+  EXPECT_NE(r.reason.find("PUK entry failed"), std::string::npos) << r.reason;
+  EXPECT_EQ(slot.total_apdus(), before);
+}
+
+TEST_F(CustomerFlow, CardPulledMidScriptIsReportedAtItsStep) {
+  auto f = flow();
+  keypad.entries = {"1234", "1234", "12345678"};
+  insert_card(f, kIccid);
+  const std::size_t k = 10;  // script steps sent before the card goes
+  slot.remove_at(slot.apdus_sent() + k);
+  auto r = run_script(f, script_for(kIccid));
+  EXPECT_EQ(r.outcome, perso::ScriptOutcome::TransmitFailed);
+  EXPECT_EQ(r.failed_step, k);
+  EXPECT_EQ(r.status_words.size(), k);
+  EXPECT_NE(r.reason.find("step 11"), std::string::npos) << r.reason;
+  EXPECT_NE(r.reason.find("card removed"), std::string::npos) << r.reason;
+
+  auto step = f.on_message(MessageType::Done,
+                           done(proto::PersoOutcome::Failed, kIccid, "", "card removed at step 11 (update ...)"));
+  EXPECT_FALSE(step.end);
+  EXPECT_TRUE(shown("Personalisation failed: card removed at step 11 (update ...)"));
+  EXPECT_TRUE(f.idle());
+}
+
+TEST_F(CustomerFlow, AnUnexpectedStatusWordStopsTheScriptOnce) {
+  // A card opened with another master code: the ADM VERIFY fails and nothing follows it.
+  card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, hex("0102030405060708")));
+  auto f = flow();
+  keypad.entries = {"1234", "1234", "12345678"};
+  insert_card(f, kIccid);
+  const auto before = slot.total_apdus();
+  auto r = run_script(f, script_for(kIccid));
+  EXPECT_EQ(r.outcome, perso::ScriptOutcome::UnexpectedStatus);
+  EXPECT_EQ(r.failed_step, 0);
+  ASSERT_EQ(r.status_words.size(), 1u);
+  EXPECT_EQ(slot.total_apdus(), before + 1);  // presented exactly once, never retried
+}
+
+TEST_F(CustomerFlow, ABadScriptIsRefusedWithoutAnApdu) {
+  auto f = flow();
+  insert_card(f, kIccid);
+  const auto before = slot.total_apdus();
+  auto r = run_script(f, SecretBytes(ByteView(hex("43505343ff"))));
+  EXPECT_EQ(r.outcome, perso::ScriptOutcome::Refused);
+  EXPECT_NE(r.reason.find("the script is not valid"), std::string::npos) << r.reason;
+  EXPECT_EQ(slot.total_apdus(), before);
+}
+
+TEST_F(CustomerFlow, TheAdsMayRefuseTheCardAfterP1) {
+  auto f = flow();
+  insert_card(f, kIccid);
+  auto step = f.on_message(MessageType::Done, done(proto::PersoOutcome::Refused, kIccid, "", "unknown card"));
+  EXPECT_FALSE(step.end);
+  EXPECT_TRUE(shown("Card refused: unknown card"));
+  EXPECT_TRUE(f.idle());
+}
+
+TEST_F(CustomerFlow, SeveralCardsInOneSession) {
+  auto f = flow();
+  keypad.entries = {"1234", "1234", "12345678", "5678", "5678", "87654321"};
+  insert_card(f, kIccid);
+  ASSERT_EQ(run_script(f, script_for(kIccid)).outcome, perso::ScriptOutcome::Completed);
+  f.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kIccid, "+41791234567"));
+  display.lines.clear();
+  next = &card2;
+  insert_card(f, kIccid2);
+  EXPECT_EQ(display.lines, (std::vector<std::string>{"Remove customer card", "Insert customer card"}));
+  ASSERT_EQ(run_script(f, script_for(kIccid2)).outcome, perso::ScriptOutcome::Completed);
+  f.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kIccid2, "+41791234568"));
+  EXPECT_TRUE(shown("Card personalised: MSISDN +41791234568"));
+  EXPECT_EQ(f.cards_done(), 2u);
+  card2.power_on();
+  EXPECT_EQ(sw_of(card2.transmit(hex("A020000108 35363738FFFFFFFF"))), 0x9000);
+}
+
+TEST_F(CustomerFlow, AModificationUpdatesAPersonalisedCard) {
+  auto f = flow();
+  keypad.entries = {"1234", "1234", "12345678", "1234"};
+  insert_card(f, kIccid);
+  ASSERT_EQ(run_script(f, script_for(kIccid)).outcome, perso::ScriptOutcome::Completed);
+  f.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kIccid, "+41791234567"));
+
+  perso::PersoValues m;
+  m.mode = perso::PersoMode::Modify;
+  m.iccid = kIccid;
+  m.opening_code = secret_hex("a1b2c3d4e5f60718");  // the issuer code written by the first script
+  m.spn = "NEW NAME";
+  auto script = perso::build_personalisation_script(profile, m);
+  ASSERT_TRUE(script) << script.error().message;
+  auto encoded = perso::encode_script(*script);
+  ASSERT_TRUE(encoded);
+
+  auto step = f.on_message(MessageType::Decision, decision(true, "", proto::RequestKind::Modification));
+  ASSERT_EQ(step.send.size(), 1u);
+  auto r = run_script(f, *encoded);
+  ASSERT_EQ(r.outcome, perso::ScriptOutcome::Completed) << r.reason;
+  f.on_message(MessageType::Done, done(proto::PersoOutcome::Modified, kIccid, "+41791234567"));
+  EXPECT_TRUE(shown("Card updated"));
+  card.power_on();
+  ASSERT_EQ(sw_of(card.transmit(hex("A0A40800 04 7F206F46"))) >> 8, 0x9F);
+  Bytes spn = card.transmit(hex("A0B0000011"));
+  ASSERT_EQ(sw_of(spn), 0x9000);
+  EXPECT_EQ(perso::decode_spn(ByteView(spn).first(17))->name, "NEW NAME");
+}
+
+TEST_F(CustomerFlow, ACardThatStaysInTheReaderEndsTheSession) {
+  slot.on_wait_absent = nullptr;  // the retailer never removes the card
+  auto f = flow();
+  auto step = f.on_message(MessageType::Decision, decision(true));
+  EXPECT_TRUE(step.end);
+  EXPECT_EQ(step.refusal, "timeout");
+  EXPECT_EQ(step.code, proto::ErrorCode::Timeout);
+  EXPECT_EQ(retailer_apdus, 0u);
+}
