@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# One unattended shop session; runs inside tests/tools/pcsc-sandbox (private pcscd + vpcd).
+# One unattended day at the shop counter; runs inside tests/tools/pcsc-sandbox (private pcscd + vpcd).
+#   issuer: ADS database, a retailer card, a batch of blank SIMs assigned to the retailer, number pools
+#   shop:   ADS + DTD agent + secure terminal; the retailer signs on with the retailer card; a customer
+#           is assessed; a blank SIM is personalised over the real PC/SC stack; the DTD prints the receipt
+#   check:  the card's contents are read back through PC/SC with the customer's new PIN
 # Usage: demo-scenario.sh BUILD_DIR
 set -euo pipefail
 build=${1:?usage: demo-scenario.sh BUILD_DIR}
+src=$(cd "$(dirname "$0")/.." && pwd)
 bin() { find "$build" -type f -name "$1" -perm -u+x | head -n 1; }
 ADSCTL=$(bin adsctl); ADS=$(bin ads-server); DTD=$(bin dtd-agent); STE=$(bin ste-firmware)
-CARDSIM=$(bin card-sim); MKCARDS=$(bin cardperso-mkcards)
-for b in ADSCTL ADS DTD STE CARDSIM MKCARDS; do
+CARDSIM=$(bin card-sim); MKCARDS=$(bin cardperso-mkcards); SIMREAD=$(bin cardperso-simread)
+for b in ADSCTL ADS DTD STE CARDSIM MKCARDS SIMREAD; do
   [[ -n ${!b} ]] || { echo "demo: program for $b not built in $build" >&2; exit 1; }
 done
 
 work=$(mktemp -d /tmp/cardperso-demo.XXXXXX)
+cd "$work"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 say() { printf '\n=== %s\n' "$*"; }
-
+adsctl() { "$ADSCTL" "$@" --db "$work/ads.db" --master-key "$work/ads-master.key"; }
 wait_line() {  # wait_line FILE REGEX SECONDS -> prints the first matching line
   local file=$1 re=$2 t=$(( $3 * 10 ))
   for ((i = 0; i < t; i++)); do
@@ -25,35 +31,58 @@ wait_line() {  # wait_line FILE REGEX SECONDS -> prints the first matching line
   echo "demo: timed out waiting for /$re/ in $file" >&2; cat "$file" >&2; return 1
 }
 
-say "Issuer: create the ADS database and master key"
-"$ADSCTL" init --db "$work/ads.db" --master-key "$work/ads-master.key"
+say "Issuer: ADS database and master key"
+adsctl init
+say "Issuer: enrol a retailer; its retailer card is written as a virtual card image"
+adsctl retailer enrol --serial 8949000000000000012 --pin 2468 --puk 13572468 --card-image "$work/retailer-card.json"
+say "Manufacturer: a batch of 3 blank SIMs locked by per-card master codes; the issuer imports and assigns it"
+"$MKCARDS" blank-batch --new-secret --secret-file "$work/batch.secret" --iccid-prefix 8988211 --first 1 --count 3 --out "$work/stock"
+adsctl batch import-secret --name demo-batch --secret-file "$work/batch.secret" --iccid-prefix 8988211 --first 1 --count 3
+adsctl batch assign --name demo-batch --retailer 8949000000000000012
+adsctl pool add --kind imsi --prefix 00101 --first 0000000001 --last 0000009999
+adsctl pool add --kind msisdn --prefix 4179 --first 0000001 --last 0009999
+iccid=$(ls "$work/stock" | head -n 1 | sed 's/\.json$//')
 
-say "Issuer: enrol a retailer and write its retailer card (virtual card image)"
-"$ADSCTL" retailer enrol --db "$work/ads.db" --master-key "$work/ads-master.key" \
-  --serial 8949000000000000012 --pin 1234 --puk 12345678 --card-image "$work/retailer-card.json"
-"$ADSCTL" retailer list --db "$work/ads.db" --master-key "$work/ads-master.key"
+cat > "$work/customer.json" <<'J'
+{"name": "Ada Lovelace", "date_of_birth": "1990-12-10", "address": "12 St James's Square, London", "id_document": "passport", "id_number": "P1234567"}
+J
+# The keypad script: the retailer's PIN, then the customer's new PIN (twice) and PUK.
+printf '2468\n1357\n1357\n11223344\n' > "$work/keypad"
 
-say "Manufacturer: a batch of blank SIMs"
-"$MKCARDS" blank-batch --new-secret --secret-file "$work/batch.secret" --iccid-prefix 8988211 \
-  --first 1 --count 3 --out "$work/stock"
-
-say "Start the ADS, the shop's DTD agent and insert the retailer card"
+say "Shop: start the ADS and the DTD agent; insert the retailer card"
 "$ADS" --db "$work/ads.db" --master-key "$work/ads-master.key" --listen 127.0.0.1:0 \
-  > "$work/ads.out" 2> "$work/ads.log" & pids+=($!)
-ads_port=$(wait_line "$work/ads.out" '^listening on' 10 | sed 's/.*://')
-"$DTD" --ads "127.0.0.1:$ads_port" --ste-listen 127.0.0.1:0 --dtd-id demo-shop \
-  --echo-test "customer-channel check" > "$work/dtd.out" 2> "$work/dtd.log" & pids+=($!)
-dtd_port=$(wait_line "$work/dtd.out" '^ste link on' 10 | sed 's/.*://')
-"$CARDSIM" --image "$work/retailer-card.json" < /dev/null > "$work/card.out" 2> "$work/card.log" & pids+=($!)
-wait_line "$work/card.out" '^inserted' 10 > /dev/null
+  --profile "$src/profiles/gsm-sim-default.json" --log-file "$work/ads.log" > "$work/ads.out" 2> /dev/null & pids+=($!)
+ads_port=$(wait_line "$work/ads.out" '^listening on' 15 | sed 's/.*://')
+"$DTD" --ads "127.0.0.1:$ads_port" --ste-listen 127.0.0.1:0 --dtd-id demo-shop --customer "$work/customer.json" \
+  --receipt-dir "$work/receipts" --exit-after-last --log-file "$work/dtd.log" > "$work/dtd.out" 2> /dev/null & dtd_pid=$!
+pids+=($dtd_pid)
+dtd_port=$(wait_line "$work/dtd.out" '^ste link on' 15 | sed 's/.*://')
+mkfifo "$work/retailer.in" "$work/customer.in"
+"$CARDSIM" --image "$work/retailer-card.json" < "$work/retailer.in" > "$work/retailer-sim.out" 2>&1 & pids+=($!)
+exec 3> "$work/retailer.in"
+wait_line "$work/retailer-sim.out" '^inserted' 10 > /dev/null
 
-say "Secure terminal: retailer signs on (PIN typed on the keypad), mutual authentication, session keys"
-printf '1234\n' > "$work/keypad"
-"$STE" --dtd "127.0.0.1:$dtd_port" --keypad-script "file:$work/keypad" --echo-test "card-channel check"
+say "Secure terminal: sign-on, mutual authentication, session keys, then the customer's card"
+"$STE" --dtd "127.0.0.1:$dtd_port" --keypad-script "file:$work/keypad" --log-file "$work/ste.log" \
+  > "$work/ste.out" 2> /dev/null & ste_pid=$!
+pids+=($ste_pid)
+wait_line "$work/ste.out" 'Remove retailer card' 30 > /dev/null
+echo remove >&3
+"$CARDSIM" --image "$work/stock/$iccid.json" < "$work/customer.in" > "$work/customer-sim.out" 2>&1 & pids+=($!)
+exec 4> "$work/customer.in"
+wait_line "$work/ste.out" 'Remove customer card|failed|refused' 60 > /dev/null
+wait "$ste_pid" || { echo "demo: ste-firmware failed" >&2; cat "$work/ste.out" >&2; exit 1; }
+wait "$dtd_pid" || true
+cat "$work/ste.out"
+
+say "The receipt the DTD printed"
+cat "$work/receipts/receipt-$iccid.txt"
+
+say "The new SIM read back through PC/SC (CHV1 = the customer's new PIN)"
+printf '1357\n' > "$work/pin"
+"$SIMREAD" --reader "Virtual PCD 00 00" --pin-file "$work/pin" --run-gsm 0123456789abcdef0123456789abcdef
 
 say "What the ADS recorded"
-grep -E 'session [0-9]+ (established|ended|refused)' "$work/ads.log" || true
-sqlite3 -header -column "$work/ads.db" 'SELECT id, retailer_serial, outcome, started_at, ended_at FROM sessions' 2>/dev/null \
-  || sqlite3 "$work/ads.db" 'SELECT * FROM sessions'
+adsctl card show "$iccid"
 echo
 echo "demo: done; files in $work"

@@ -3,7 +3,12 @@
 #include <filesystem>
 #include <iostream>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include "ads_options.hpp"
+#include "cardperso/ads/perso/perso_services_sqlite.hpp"
+#include "cardperso/ads/store/card_stock.hpp"
+#include "perso_setup.hpp"
 #include "cardperso/ads/net/connection_session.hpp"
 #include "cardperso/ads/net/sqlite_directory.hpp"
 #include "cardperso/ads/store/key_check.hpp"
@@ -22,6 +27,8 @@ namespace asio = net::asio;
 constexpr int kExitRefused = 2;
 // Sessions get this long to end after a shutdown request before their links are closed.
 constexpr std::chrono::seconds kShutdownGrace{5};
+// Threads for blocking work off the event loop: external assessment commands.
+constexpr std::size_t kBlockingThreads = 2;
 
 int refuse(const std::string& message) {
   spdlog::error("{}", message);
@@ -45,10 +52,35 @@ int run(const ads::AdsOptions& options) {
     if (!dangling) return refuse(dangling.error().message);
     if (*dangling > 0) spdlog::warn("{} sessions left open by a previous run marked aborted", *dangling);
   }
+  {
+    // Cards whose script was running when a previous run died: failed, their reserved numbers released.
+    ads::AuditLog audit(*db, *key);
+    ads::CardStock stock(*db, *key, audit, "ads-server");
+    auto interrupted = stock.fail_interrupted();
+    if (!interrupted) return refuse(interrupted.error().message);
+    if (*interrupted > 0) spdlog::warn("{} cards left in progress by a previous run marked failed", *interrupted);
+  }
+  auto setup = ads::load_perso_setup(options);
+  if (!setup) return refuse(setup.error().message);
+  spdlog::info("{}", setup->summary);
+  // The personalisation services get their own connection to the database file.
+  std::optional<ads::Database> perso_db;
+  std::optional<ads::SqlitePersoServices> perso;
+  if (setup->config) {
+    auto opened = ads::open_ads_database(options.db_path, ads::OpenMode::MustExist);
+    if (!opened) return refuse(opened.error().message);
+    perso_db.emplace(std::move(*opened));
+    perso.emplace(*perso_db, *key, std::move(*setup->config), std::move(setup->policy));
+  }
+  asio::thread_pool blocking_pool(kBlockingThreads);
   ads::SqliteDirectory directory(*db, *key, options.lockout);
 
   asio::io_context io;
   auto server = std::make_shared<ads::ServerContext>(directory, directory, options.connection);
+  if (perso) {
+    server->perso = &*perso;
+    server->blocking_pool = &blocking_pool;
+  }
   net::ListenerOptions listener_options;
   listener_options.max_connections = options.max_connections;
   auto listener = net::TcpListener::open(io, options.listen, listener_options, [server](net::FramedStream s) {
@@ -67,6 +99,7 @@ int run(const ads::AdsOptions& options) {
     });
   });
   io.run();
+  blocking_pool.join();
   spdlog::info("ads-server stopped: {} sessions established, {} refused", server->sessions_established.load(),
                server->sessions_refused.load());
   return 0;

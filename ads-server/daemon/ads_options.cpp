@@ -42,6 +42,15 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
       ("idle-timeout-ms", po::value(&idle_ms)->default_value(900'000), "silence allowed on an established session")
       ("lockout-failures", po::value(&lockout_failures)->default_value(5), "failed authentications that lock a retailer card")
       ("lockout-window-s", po::value(&lockout_window_s)->default_value(3600), "... counted within this many seconds")
+      ("profile", po::value(&o.profile_path),
+       "card profile JSON for personalisation (default: " CARDPERSO_INSTALLED_PROFILES "/gsm-sim-default.json, "
+       "then ./profiles/gsm-sim-default.json; none found: personalisation disabled)")
+      ("policy", po::value(&o.policy_path), "assessment policy JSON (default: name and date_of_birth required, min age 18)")
+      ("assess-command", po::value(&o.assess_command), "absolute path of an external go/no-go program (details JSON on stdin)")
+      ("spn", po::value(&o.spn)->default_value("cardperso"), "service provider name written to new cards")
+      ("plmn", po::value(&o.plmns)->composing(), "PLMN selector entry MCCMNC or MCC/MNC, repeatable, in order of "
+       "preference (default: the home PLMN of each card's IMSI)")
+      ("mnc-length", po::value(&o.mnc_length)->default_value(2), "MNC digits of the IMSIs (2 or 3), written to EF_AD")
       ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn or error")
       ("log-file", po::value(&o.log_file), "also write the log to this file");
   po::variables_map vm;
@@ -65,6 +74,10 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
   if (handshake_ms <= 0 || idle_ms <= 0) return usage_error("timeouts must be positive");
   if (lockout_failures < 1) return usage_error("--lockout-failures must be at least 1");
   if (lockout_window_s <= 0) return usage_error("--lockout-window-s must be positive");
+  if (o.mnc_length != 2 && o.mnc_length != 3) return usage_error("--mnc-length must be 2 or 3");
+  if (!o.assess_command.empty() && o.assess_command[0] != '/')
+    return usage_error("--assess-command must be an absolute path (no shell, no PATH search)");
+  if (o.spn.empty() || o.spn.size() > 16) return usage_error("--spn must be 1 to 16 characters");
   o.connection.max_sessions = max_sessions;
   o.connection.timeouts.handshake = std::chrono::milliseconds(handshake_ms);
   o.connection.timeouts.idle = std::chrono::milliseconds(idle_ms);

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "cardperso/ads/net/connection_session.hpp"
 #include "cardperso/ads/store/retailer_store.hpp"
@@ -19,6 +20,13 @@ struct AdsOptions {
   std::size_t max_connections = 1024;
   ConnectionOptions connection;
   LockoutPolicy lockout;
+  // Personalisation. profile_path empty: look for the shipped profile (see find_default_profile).
+  std::string profile_path;
+  std::string policy_path;      // empty: default_policy() (name and date of birth required, age >= 18)
+  std::string assess_command;   // absolute path of an external go/no-go program (overrides the policy file's)
+  std::string spn = "cardperso";
+  std::vector<std::string> plmns;  // MCCMNC / MCC/MNC; none: the home PLMN of each card's IMSI
+  int mnc_length = 2;
   std::string log_level = "info";
   std::string log_file;
 };

@@ -99,6 +99,7 @@ bool allowed_on(MessageType type, Channel channel) {
     case Channel::LinkControl: return raw >= 0x01 && raw <= 0x05;
     case Channel::SteAds:
       return (raw >= 0x11 && raw <= 0x14) || type == MessageType::AppData || type == MessageType::CardInserted ||
+             type == MessageType::Decision ||  // C2 on go: the STE learns it may ask for the customer card
              type == MessageType::Script || type == MessageType::ScriptResult || type == MessageType::Done ||
              type == MessageType::Terminate || type == MessageType::Echo;
     case Channel::DtdAds:

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cardperso/ads/net/close_reason.hpp"
+#include "cardperso/ads/perso/perso_session.hpp"
 #include "cardperso/proto/link.hpp"
 #include "cardperso/proto/messages.hpp"
 
@@ -35,7 +36,22 @@ struct Session {
   // Replaces the core's reason in the log and journal when the ADS itself ends the session
   // ("server shutting down", "peer closed").
   std::string reason_override;
+  // The personalisation application, from establishment on (when the server is configured for it).
+  std::unique_ptr<PersoSession> perso;
 };
+
+// Runs the assessment on the pool; the caller's coroutine resumes on its own executor.
+net::asio::awaitable<policy::Decision> assess_in_pool(PersoServices* services, policy::CustomerDetails details) {
+  co_return services->assess(details);
+}
+
+void log_perso(std::uint32_t id, const LogLine& line) {
+  switch (line.level) {
+    case LogLevel::Info: spdlog::info("{}", line.text); break;
+    case LogLevel::Warn: spdlog::warn("{}", line.text); break;
+    case LogLevel::Error: spdlog::error("session {}: {}", id, line.text); break;
+  }
+}
 
 class Connection {
  public:
@@ -50,6 +66,7 @@ class Connection {
   net::asio::awaitable<void> on_link_control(const proto::Frame& frame);
   net::asio::awaitable<void> on_session_frame(const proto::Frame& frame);
   net::asio::awaitable<void> carry_out(std::uint32_t id, proto::Actions actions);
+  net::asio::awaitable<proto::Actions> carry_out_perso(std::uint32_t id, Session& s, PersoActions actions);
   net::asio::awaitable<void> send(const proto::Frame& frame);
   net::asio::awaitable<void> send_error(Channel channel, std::uint32_t session, ErrorCode code, std::string text);
   net::asio::awaitable<void> fire_timeouts();
@@ -263,10 +280,13 @@ net::asio::awaitable<void> Connection::carry_out(std::uint32_t id, proto::Action
         spdlog::debug("session {}: echo of {} bytes on channel {}", id, deliver->plaintext.size(),
                       static_cast<int>(deliver->channel));
         more = s.handshake.send(deliver->channel, MessageType::Echo, deliver->plaintext.view(), Clock::now());
+      } else if (s.perso) {
+        more = co_await carry_out_perso(
+            id, s, s.perso->on_message(deliver->channel, deliver->type, deliver->plaintext.view()));
       } else {
-        // Personalisation messages arrive with a later issue; until then they end the session.
-        spdlog::warn("session {}: {} on channel {} is not handled by this server version", id,
-                     proto::name(deliver->type), static_cast<int>(deliver->channel));
+        spdlog::warn("session {}: {} on channel {}: personalisation is not configured on this server (no card profile)",
+                     id, proto::name(deliver->type), static_cast<int>(deliver->channel));
+        s.reason_override = "personalisation not configured";
         more = s.handshake.terminate(ErrorCode::UnexpectedMessage);
       }
     } else if (auto* close = std::get_if<proto::Close>(&action)) {
@@ -278,8 +298,43 @@ net::asio::awaitable<void> Connection::carry_out(std::uint32_t id, proto::Action
   }
 }
 
+// Turns what the personalisation session asks for into the core's actions. The assessment is the only
+// step that may wait (an external command), on the pool, while this connection's coroutine is suspended.
+net::asio::awaitable<proto::Actions> Connection::carry_out_perso(std::uint32_t id, Session& s, PersoActions actions) {
+  proto::Actions out;
+  std::deque<PersoAction> todo(std::make_move_iterator(actions.begin()), std::make_move_iterator(actions.end()));
+  while (!todo.empty()) {
+    PersoAction action = std::move(todo.front());
+    todo.pop_front();
+    if (auto* seal = std::get_if<SealMessage>(&action)) {
+      if (s.handshake.state() != proto::AdsHandshake::State::Established) continue;
+      for (auto& a : s.handshake.send(seal->channel, seal->type, seal->plaintext.view(), Clock::now()))
+        out.push_back(std::move(a));
+    } else if (auto* assess = std::get_if<AssessCustomer>(&action)) {
+      PersoServices& services = *server_->perso;
+      policy::Decision decision;
+      if (services.assess_may_block() && server_->blocking_pool != nullptr) {
+        decision = co_await net::asio::co_spawn(*server_->blocking_pool, assess_in_pool(&services, assess->details),
+                                                net::asio::use_awaitable);
+      } else {
+        decision = services.assess(assess->details);
+      }
+      for (auto& more : s.perso->on_assessment(decision)) todo.push_back(std::move(more));
+    } else if (auto* end = std::get_if<EndSession>(&action)) {
+      if (s.handshake.state() == proto::AdsHandshake::State::Closed) continue;
+      s.reason_override = end->reason;
+      for (auto& a : s.handshake.terminate(end->code)) out.push_back(std::move(a));
+    } else if (auto* line = std::get_if<LogLine>(&action)) {
+      log_perso(id, *line);
+    }
+  }
+  co_return out;
+}
+
 void Connection::on_established(std::uint32_t id, Session& s, const proto::SessionEstablished& e) {
   s.established = true;
+  if (server_->perso != nullptr)
+    s.perso = std::make_unique<PersoSession>(*server_->perso, PersoSessionInfo{e.serial, s.journal_id});
   ++server_->sessions_established;
   spdlog::info("session {} established: retailer {}", id, e.serial);
   if (auto r = server_->directory.record_auth_success(e.serial); !r)
@@ -298,6 +353,10 @@ void Connection::on_close(std::uint32_t id, Session& s, const proto::Close& c) {
     spdlog::info("session {} ended: {}", id, end.text);
   }
   if (!c.reason.empty()) spdlog::debug("session {}: {}", id, c.reason);
+  // A card whose script was running when the session ended is recorded failed here.
+  if (s.perso)
+    for (const auto& action : s.perso->on_closed(reason))
+      if (const auto* line = std::get_if<LogLine>(&action)) log_perso(id, *line);
   if (s.journal_id) {
     if (auto r = server_->journal.close_session(*s.journal_id, end.outcome, end.text); !r)
       spdlog::error("session {}: cannot record its end: {}", id, r.error().message);

@@ -8,8 +8,12 @@
 #include <cstddef>
 #include <memory>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include "cardperso/ads/net/retailer_directory.hpp"
+#include "cardperso/ads/perso/perso_services.hpp"
 #include "cardperso/ads/net/session_ids.hpp"
+#include "cardperso/net/asio.hpp"
 #include "cardperso/net/framed_stream.hpp"
 #include "cardperso/proto/actions.hpp"
 
@@ -33,6 +37,11 @@ struct ServerContext {
   ConnectionOptions options;
   SessionIds ids;
   proto::RandomSource random = proto::default_random_source();
+  // Personalisation (ads-server/perso): null when the server has no card profile; C1/P1/P3 then end
+  // the session. An assessment that may block (external command) runs on blocking_pool when given;
+  // the connection's coroutine waits for it (its other sessions wait too, at most the command's timeout).
+  PersoServices* perso = nullptr;
+  net::asio::thread_pool* blocking_pool = nullptr;
   // Set from any thread: every connection terminates its sessions and returns.
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> sessions_established{0};  // counters for tests and the shutdown log

@@ -1,0 +1,56 @@
+#pragma once
+// PersoServices over the ADS SQLite store and the assessment policy.
+//
+// Store calls are synchronous and serialised by a mutex; give this object its own Database
+// connection (SQLite's busy timeout and BEGIN IMMEDIATE then order it against the connection the
+// handshake uses). assess() touches no database: with an external command it blocks up to the
+// command's timeout, so the daemon runs it on a small thread pool (ads-server/net).
+#include <mutex>
+#include <string>
+
+#include "cardperso/ads/perso/perso_services.hpp"
+#include "cardperso/ads/store/audit_log.hpp"
+#include "cardperso/ads/store/master_key.hpp"
+#include "cardperso/ads/store/sqlite_db.hpp"
+
+namespace cardperso::ads {
+
+class SqlitePersoServices final : public PersoServices {
+ public:
+  // db and key must outlive this object. actor is what the audit log names ("ads-server").
+  SqlitePersoServices(Database& db, const MasterKey& key, PersoConfig config, policy::PolicyConfig policy,
+                      std::string actor = "ads-server", Clock clock = system_now);
+
+  const PersoConfig& config() const override { return config_; }
+  Seconds now() override { return clock_(); }
+  policy::Decision assess(const policy::CustomerDetails& details) override;
+  bool assess_may_block() const override { return policy_.external.has_value(); }
+
+  Result<std::int64_t> record_decision(std::string_view retailer_serial, std::optional<std::int64_t> session_id, bool go,
+                                       const std::vector<std::string>& reasons) override;
+  Result<CardLookup> inspect_card(std::string_view retailer_serial, std::string_view iccid,
+                                  CardPurpose purpose) override;
+  Result<int> begin_personalisation(std::string_view iccid, CardPurpose purpose) override;
+  Result<CardRecords::Numbers> reserve_numbers(std::string_view iccid) override;
+  Result<CurrentRecord> current_record(std::string_view iccid) override;
+  Result<void> record_personalisation(const PersonalisationRecord& record) override;
+  Result<int> record_modification(const ModificationRecord& record) override;
+  Result<CardState> mark_failed(std::string_view iccid, const CardFailure& failure) override;
+
+ private:
+  std::mutex mutex_;
+  PersoConfig config_;
+  policy::PolicyConfig policy_;
+  Clock clock_;
+  AuditLog audit_;
+  CardStock stock_;
+  CardRecords records_;
+};
+
+// The default policy when the daemon is given none: name and date of birth required, age >= 18.
+policy::PolicyConfig default_policy();
+
+// The UTC calendar date of a store time (the policy's "today").
+policy::Date utc_date(Seconds t);
+
+}  // namespace cardperso::ads

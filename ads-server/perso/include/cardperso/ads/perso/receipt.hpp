@@ -1,0 +1,26 @@
+#pragma once
+// The receipt the DTD prints (the Receipt message's JSON, proto/PROTOCOL.md §Personalisation):
+//   {"receipt_id", "time", "retailer", "iccid", "msisdn", "customer_name", "outcome", "record_version"}
+// It never holds a code, a PIN, Ki or OPc: there is no field for them.
+#include <string>
+
+#include "cardperso/ads/store/clock.hpp"
+
+namespace cardperso::ads {
+
+struct ReceiptData {
+  std::string receipt_id;  // "<iccid>-<record_version>": one receipt per record version
+  std::string time;        // UTC, "2023-11-14T22:13:20Z"
+  std::string retailer;    // the retailer card's serial
+  std::string iccid, msisdn;
+  std::string customer_name;
+  std::string outcome;     // "personalised" or "modified"
+  int record_version = 0;
+};
+
+std::string receipt_json(const ReceiptData& receipt);
+
+// "2023-11-14T22:13:20Z"
+std::string utc_timestamp(Seconds t);
+
+}  // namespace cardperso::ads

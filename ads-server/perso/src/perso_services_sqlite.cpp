@@ -1,0 +1,89 @@
+#include "cardperso/ads/perso/perso_services_sqlite.hpp"
+
+#include <chrono>
+
+namespace cardperso::ads {
+
+SqlitePersoServices::SqlitePersoServices(Database& db, const MasterKey& key, PersoConfig config,
+                                         policy::PolicyConfig policy, std::string actor, Clock clock)
+    : config_(std::move(config)),
+      policy_(std::move(policy)),
+      clock_(std::move(clock)),
+      audit_(db, key, clock_),
+      stock_(db, key, audit_, actor, clock_),
+      records_(db, key, audit_, actor, clock_) {}
+
+policy::Decision SqlitePersoServices::assess(const policy::CustomerDetails& details) {
+  // No lock: the policy is read-only after construction and the call touches no database.
+  return policy::assess(policy_, details, utc_date(clock_()));
+}
+
+Result<std::int64_t> SqlitePersoServices::record_decision(std::string_view retailer_serial,
+                                                          std::optional<std::int64_t> session_id, bool go,
+                                                          const std::vector<std::string>& reasons) {
+  std::lock_guard lock(mutex_);
+  return records_.record_decision(retailer_serial, session_id, go, reasons);
+}
+
+Result<CardLookup> SqlitePersoServices::inspect_card(std::string_view retailer_serial, std::string_view iccid,
+                                                     CardPurpose purpose) {
+  std::lock_guard lock(mutex_);
+  return stock_.inspect_card_for(retailer_serial, iccid, purpose);
+}
+
+Result<int> SqlitePersoServices::begin_personalisation(std::string_view iccid, CardPurpose purpose) {
+  std::lock_guard lock(mutex_);
+  return stock_.begin_personalisation(iccid, purpose);
+}
+
+Result<CardRecords::Numbers> SqlitePersoServices::reserve_numbers(std::string_view iccid) {
+  std::lock_guard lock(mutex_);
+  return records_.reserve_numbers(iccid);
+}
+
+Result<CurrentRecord> SqlitePersoServices::current_record(std::string_view iccid) {
+  std::lock_guard lock(mutex_);
+  auto history = records_.history(iccid);
+  if (!history) return history.error();
+  if (history->empty()) return fail("card " + std::string(iccid) + " has no record to modify");
+  CurrentRecord out;
+  out.version = history->back();
+  auto keys = records_.keys_of(iccid, out.version.version);
+  if (!keys) return keys.error();
+  out.keys = std::move(*keys);
+  // The name only goes on the receipt; details that no longer parse leave it empty.
+  if (auto data = records_.personal_data(out.version.subscriber_id)) {
+    if (auto details = policy::parse_customer_details(*data)) out.customer_name = details->name;
+  }
+  return out;
+}
+
+Result<void> SqlitePersoServices::record_personalisation(const PersonalisationRecord& record) {
+  std::lock_guard lock(mutex_);
+  return records_.record_personalisation(record);
+}
+
+Result<int> SqlitePersoServices::record_modification(const ModificationRecord& record) {
+  std::lock_guard lock(mutex_);
+  return records_.record_modification(record);
+}
+
+Result<CardState> SqlitePersoServices::mark_failed(std::string_view iccid, const CardFailure& failure) {
+  std::lock_guard lock(mutex_);
+  return stock_.mark_failed(iccid, failure);
+}
+
+policy::PolicyConfig default_policy() {
+  policy::PolicyConfig p;
+  p.required_fields = {"name", "date_of_birth"};
+  p.min_age = 18;
+  return p;
+}
+
+policy::Date utc_date(Seconds t) {
+  const std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(t)};
+  return policy::Date{static_cast<int>(ymd.year()), static_cast<int>(static_cast<unsigned>(ymd.month())),
+                      static_cast<int>(static_cast<unsigned>(ymd.day()))};
+}
+
+}  // namespace cardperso::ads

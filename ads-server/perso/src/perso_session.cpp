@@ -1,0 +1,439 @@
+#include "cardperso/ads/perso/perso_session.hpp"
+
+#include <fmt/format.h>
+
+#include "cardperso/ads/perso/receipt.hpp"
+#include "cardperso/ads/perso/written_files.hpp"
+#include "cardperso/common/crypto.hpp"
+#include "cardperso/perso/script_builder.hpp"
+
+namespace cardperso::ads {
+
+namespace {
+
+using proto::Channel;
+using proto::MessageType;
+using proto::PersoOutcome;
+using proto::RequestKind;
+
+constexpr std::size_t kKeySize = 16;
+constexpr std::size_t kCodeSize = 8;
+
+std::string_view state_name(PersoSession::State s) {
+  switch (s) {
+    case PersoSession::State::AwaitCustomer: return "waiting for customer details";
+    case PersoSession::State::Assessing: return "assessing the customer";
+    case PersoSession::State::AwaitCard: return "waiting for the customer card";
+    case PersoSession::State::AwaitResult: return "waiting for the script result";
+    case PersoSession::State::Ended: return "ended";
+  }
+  return "?";
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
+
+SecretBytes as_secret(const Bytes& b) { return SecretBytes(ByteView(b)); }
+
+LogLine info(std::string text) { return {LogLevel::Info, std::move(text)}; }
+LogLine warn(std::string text) { return {LogLevel::Warn, std::move(text)}; }
+LogLine error(std::string text) { return {LogLevel::Error, std::move(text)}; }
+
+}  // namespace
+
+std::string printable_text(std::string_view text, std::size_t max) {
+  std::string out(text.substr(0, max));
+  for (auto& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  return out;
+}
+
+PersoSession::PersoSession(PersoServices& services, PersoSessionInfo info) : services_(services), info_(std::move(info)) {}
+
+PersoActions PersoSession::on_message(Channel channel, MessageType type, ByteView plaintext) {
+  if (state_ == State::Ended) return {};
+  const bool fits = (type == MessageType::CustomerDetails && channel == Channel::DtdAds && state_ == State::AwaitCustomer) ||
+                    (type == MessageType::CardInserted && channel == Channel::SteAds && state_ == State::AwaitCard) ||
+                    (type == MessageType::ScriptResult && channel == Channel::SteAds && state_ == State::AwaitResult);
+  if (!fits)
+    return end({}, proto::ErrorCode::UnexpectedMessage,
+               fmt::format("{} on channel {} was not expected while {}", proto::name(type), static_cast<int>(channel),
+                           state_name(state_)));
+  switch (type) {
+    case MessageType::CustomerDetails: return on_customer_details(plaintext);
+    case MessageType::CardInserted: return on_card_inserted(plaintext);
+    default: return on_script_result(plaintext);
+  }
+}
+
+// ---- C1 / C2 ----------------------------------------------------------------------------------
+
+PersoActions PersoSession::on_customer_details(ByteView plaintext) {
+  auto c1 = proto::CustomerDetailsMsg::decode(plaintext);
+  if (!c1) return end({}, proto::ErrorCode::BadFrame, c1.error().message);
+  if (c1->kind == RequestKind::NewCard) {
+    auto details = policy::parse_customer_details(c1->json);
+    if (!details) return decide({}, RequestKind::NewCard, false, {details.error().message}, std::nullopt);
+    approval_ = Approval{RequestKind::NewCard, 0, *details, std::nullopt};
+    state_ = State::Assessing;
+    return {AssessCustomer{std::move(*details)}};
+  }
+  auto change = parse_modification_request(c1->json, services_.config().profile);
+  if (!change) return decide({}, RequestKind::Modification, false, {change.error().message}, std::nullopt);
+  // A modification needs no customer assessment, but the card must be one this retailer may modify.
+  auto lookup = services_.inspect_card(info_.retailer_serial, change->iccid, CardPurpose::Modification);
+  if (!lookup) {
+    PersoActions out{error("card " + change->iccid + ": lookup failed: " + lookup.error().message)};
+    return decide(std::move(out), RequestKind::Modification, false,
+                  {"the card could not be looked up (server error); try again"}, std::nullopt);
+  }
+  if (lookup->refused()) return decide({}, RequestKind::Modification, false, {lookup->message}, std::nullopt);
+  return decide({}, RequestKind::Modification, true, {}, Approval{RequestKind::Modification, 0, {}, std::move(*change)});
+}
+
+PersoActions PersoSession::on_assessment(const policy::Decision& decision) {
+  if (state_ != State::Assessing || !approval_) return {};
+  state_ = State::AwaitCustomer;
+  auto approval = std::move(approval_);
+  approval_.reset();
+  return decide({}, RequestKind::NewCard, decision.go, decision.reasons, std::move(approval));
+}
+
+PersoActions PersoSession::decide(PersoActions out, RequestKind kind, bool go, std::vector<std::string> reasons,
+                                  std::optional<Approval> approval) {
+  std::int64_t decision_id = 0;
+  auto recorded = services_.record_decision(info_.retailer_serial, info_.journal_id, go, reasons);
+  if (recorded) {
+    decision_id = *recorded;
+  } else {
+    // An unrecorded decision is no decision: fail closed.
+    out.push_back(error("cannot record the decision: " + recorded.error().message));
+    go = false;
+    reasons = {"the decision could not be recorded (server error); try again"};
+  }
+  const std::string text = printable_text(join(reasons), proto::kMaxReasonText);
+  if (!go) {
+    if (kind == RequestKind::NewCard)
+      out.push_back(info("customer refused by policy: " + text));
+    else
+      out.push_back(info("modification refused: " + text));
+  } else {
+    out.push_back(info(fmt::format("{} accepted: decision {}", kind == RequestKind::NewCard ? "customer" : "modification",
+                                   decision_id)));
+  }
+  proto::DecisionMsg c2{go, kind, static_cast<std::uint64_t>(decision_id), text};
+  const Bytes body = c2.encode();
+  out.push_back(SealMessage{Channel::DtdAds, MessageType::Decision, as_secret(body)});
+  if (go && approval) {
+    out.push_back(SealMessage{Channel::SteAds, MessageType::Decision, as_secret(body)});
+    approval->decision_id = decision_id;
+    approval_ = std::move(approval);
+    state_ = State::AwaitCard;
+  } else {
+    approval_.reset();
+    state_ = State::AwaitCustomer;
+  }
+  return out;
+}
+
+// ---- P1 / P2 ----------------------------------------------------------------------------------
+
+PersoActions PersoSession::on_card_inserted(ByteView plaintext) {
+  auto p1 = proto::CardInsertedMsg::decode(plaintext);
+  if (!p1) return end({}, proto::ErrorCode::BadFrame, p1.error().message);
+  Approval approval = std::move(*approval_);
+  approval_.reset();
+  state_ = State::AwaitCustomer;  // whatever happens to this card, the next one starts with C1
+  const std::string& iccid = p1->iccid;
+  const CardPurpose purpose = approval.kind == RequestKind::NewCard ? CardPurpose::NewCard : CardPurpose::Modification;
+  if (purpose == CardPurpose::Modification && iccid != approval.change->iccid)
+    return refuse_card({}, iccid, "this is not the card whose modification was approved (" + approval.change->iccid + ")");
+  auto lookup = services_.inspect_card(info_.retailer_serial, iccid, purpose);
+  if (!lookup) {
+    PersoActions out{error("card " + iccid + ": lookup failed: " + lookup.error().message)};
+    return refuse_card(std::move(out), iccid, "the card could not be looked up (server error); try again");
+  }
+  if (lookup->refused()) return refuse_card({}, iccid, lookup->message);
+  if (auto begun = services_.begin_personalisation(iccid, purpose); !begun)
+    return refuse_card({}, iccid, begun.error().message);
+
+  approval_ = std::move(approval);  // read by the prepare functions, then dropped
+  PersoActions out = purpose == CardPurpose::NewCard ? prepare_new_card({}, iccid, lookup->opening)
+                                                     : prepare_modification({}, iccid, lookup->opening);
+  approval_.reset();
+  return out;
+}
+
+PersoActions PersoSession::refuse_card(PersoActions out, const std::string& iccid, const std::string& reason) {
+  const std::string text = printable_text(reason, proto::kMaxReasonText);
+  out.push_back(info("card " + iccid + " refused: " + text));
+  done(out, PersoOutcome::Refused, iccid, "", text);
+  state_ = State::AwaitCustomer;
+  return out;
+}
+
+// The card is in progress but no APDU went out: give it back (numbers released) and refuse it.
+static PersoActions release_and_refuse(PersoServices& services, PersoActions out, const std::string& iccid,
+                                       const std::string& reason) {
+  if (auto r = services.mark_failed(iccid, CardFailure{"none (before the script)", reason, false, std::nullopt}); !r)
+    out.push_back(error("card " + iccid + ": cannot record the failure: " + r.error().message));
+  return out;
+}
+
+PersoActions PersoSession::prepare_new_card(PersoActions out, const std::string& iccid, const CardOpening& opening) {
+  const PersoConfig& config = services_.config();
+  auto numbers = services_.reserve_numbers(iccid);
+  if (!numbers) {
+    out = release_and_refuse(services_, std::move(out), iccid, numbers.error().message);
+    return refuse_card(std::move(out), iccid, numbers.error().message);
+  }
+  RunningCard card;
+  card.iccid = iccid;
+  card.purpose = CardPurpose::NewCard;
+  card.decision_id = approval_->decision_id;
+  card.customer_json = policy::to_json(approval_->details);
+  card.customer_name = approval_->details.name;
+  card.imsi = numbers->imsi;
+  card.msisdn = numbers->msisdn;
+  card.ki = crypto::random_secret(kKeySize);
+  card.opc = crypto::random_secret(kKeySize);
+  card.issuer_code = crypto::random_secret(kCodeSize);
+  card.rand = crypto::random_bytes(kKeySize);
+  card.spn = config.spn;
+
+  std::vector<perso::Plmn> plmns = config.plmns;
+  if (plmns.empty()) plmns.push_back(perso::Plmn{card.imsi.substr(0, 3), card.imsi.substr(3, static_cast<std::size_t>(config.mnc_length))});
+
+  perso::PersoValues values;
+  values.iccid = iccid;
+  values.imsi = card.imsi;
+  values.msisdn = card.msisdn;
+  values.ki = card.ki;
+  values.opc = card.opc;
+  values.spn = config.spn;
+  values.plmns = plmns;
+  values.mnc_length = config.mnc_length;
+  values.issuer_code = card.issuer_code;
+  values.opening_code = opening.code;
+  values.mode = perso::PersoMode::Personalise;
+  values.rand = card.rand;
+  auto hex_plmns = plmnsel_hex(config.profile, plmns);
+  if (!hex_plmns) {
+    out = release_and_refuse(services_, std::move(out), iccid, hex_plmns.error().message);
+    return refuse_card(std::move(out), iccid, "cannot write the PLMN list: " + hex_plmns.error().message);
+  }
+  card.plmnsel = *hex_plmns;
+  return send_script(std::move(out), std::move(card), values);
+}
+
+PersoActions PersoSession::prepare_modification(PersoActions out, const std::string& iccid, const CardOpening& opening) {
+  const PersoConfig& config = services_.config();
+  const ModificationRequest& change = *approval_->change;
+  auto current = services_.current_record(iccid);
+  if (!current) {
+    out = release_and_refuse(services_, std::move(out), iccid, current.error().message);
+    return refuse_card(std::move(out), iccid, current.error().message);
+  }
+  RunningCard card;
+  card.iccid = iccid;
+  card.purpose = CardPurpose::Modification;
+  card.decision_id = approval_->decision_id;
+  card.customer_name = current->customer_name;
+  card.imsi = current->version.imsi;
+  card.msisdn = current->version.msisdn;
+  card.ki = current->keys.ki;  // for the proof only: the script does not rewrite them
+  card.opc = current->keys.opc;
+  card.rand = crypto::random_bytes(kKeySize);
+  card.spn = change.spn.value_or(current->version.spn);
+  card.plmnsel = current->version.plmnsel;
+  if (change.plmns) {
+    auto hex_plmns = plmnsel_hex(config.profile, *change.plmns);
+    if (!hex_plmns) {
+      out = release_and_refuse(services_, std::move(out), iccid, hex_plmns.error().message);
+      return refuse_card(std::move(out), iccid, hex_plmns.error().message);
+    }
+    card.plmnsel = *hex_plmns;
+  }
+
+  perso::PersoValues values;
+  values.iccid = iccid;
+  values.spn = change.spn;
+  values.plmns = change.plmns;
+  values.mnc_length = config.mnc_length;
+  values.opening_code = opening.code;  // the card's issuer code
+  values.mode = perso::PersoMode::Modify;
+  values.rand = card.rand;  // the modification is proven too
+  return send_script(std::move(out), std::move(card), values);
+}
+
+PersoActions PersoSession::send_script(PersoActions out, RunningCard card, const perso::PersoValues& values) {
+  const perso::CardProfile& profile = services_.config().profile;
+  auto files = written_files(profile, values);
+  auto script = files ? perso::build_personalisation_script(profile, values) : Result<perso::Script>(files.error());
+  Result<SecretBytes> encoded = script ? perso::encode_script(*script) : Result<SecretBytes>(script.error());
+  if (!encoded) {
+    out.push_back(error("card " + card.iccid + ": cannot build its script: " + encoded.error().message));
+    out = release_and_refuse(services_, std::move(out), card.iccid, "script: " + encoded.error().message);
+    return refuse_card(std::move(out), card.iccid, "the server could not build the card's script");
+  }
+  card.files = std::move(*files);
+  const std::string issuer_update = "update " + profile.adm.file;
+  for (std::size_t i = 0; i < script->steps.size(); ++i) {
+    const auto& label = script->steps[i].label;
+    if (!card.issuer_code.empty() && !card.issuer_code_step && label.compare(0, issuer_update.size(), issuer_update) == 0)
+      card.issuer_code_step = i;
+    card.step_labels.push_back(label);
+  }
+  out.push_back(info(fmt::format("card {}: {} script of {} steps sent",
+                                 card.iccid, card.purpose == CardPurpose::NewCard ? "personalisation" : "modification",
+                                 card.step_labels.size())));
+  out.push_back(SealMessage{Channel::SteAds, MessageType::Script, std::move(*encoded)});
+  card_ = std::move(card);
+  state_ = State::AwaitResult;
+  return out;
+}
+
+// ---- P3 / P4 ----------------------------------------------------------------------------------
+
+PersoActions PersoSession::on_script_result(ByteView plaintext) {
+  state_ = State::AwaitCustomer;
+  RunningCard& card = *card_;
+  const std::size_t n = card.step_labels.size();
+  auto result = perso::decode_script_result(plaintext);
+  if (!result)
+    return card_failed({}, std::nullopt, "malformed script result: " + result.error().message, false, false);
+  const std::string reason = printable_text(result->reason, perso::kMaxResultReason);
+  switch (result->outcome) {
+    case perso::ScriptOutcome::Refused:
+      return card_failed({}, std::nullopt, "the STE did not run the script: " + reason, false, false);
+    case perso::ScriptOutcome::UnexpectedStatus:
+    case perso::ScriptOutcome::TransmitFailed: {
+      const std::size_t step = result->failed_step;
+      if (step >= n) return card_failed({}, std::nullopt, "inconsistent script result: failed step out of range", false, false);
+      const bool unexpected = result->outcome == perso::ScriptOutcome::UnexpectedStatus;
+      // Step 0 is always VERIFY ADM1 with the opening code: a card that refuses it is not retried.
+      const bool code_refused = unexpected && step == 0;
+      const bool issuer_on_card = card.issuer_code_step && step > *card.issuer_code_step;
+      std::string why = reason;
+      if (why.empty())
+        why = unexpected && !result->status_words.empty()
+                  ? fmt::format("status word {:04X}", result->status_words.back())
+                  : std::string("the card or reader failed");
+      return card_failed({}, step, why, code_refused, issuer_on_card);
+    }
+    case perso::ScriptOutcome::Completed: break;
+  }
+  if (n == 0 || result->failed_step != n || result->status_words.size() != n)
+    return card_failed({}, std::nullopt, "inconsistent script result: completed but not every step answered", false,
+                       card.issuer_code_step.has_value());
+  if (auto proof = perso::check_proof(*result, card.ki.view(), card.opc.view(), card.rand); !proof)
+    return card_failed({}, n - 1, "proof mismatch: " + proof.error().message, false, card.issuer_code_step.has_value());
+
+  if (card.purpose == CardPurpose::NewCard) {
+    PersonalisationRecord record;
+    record.iccid = card.iccid;
+    record.retailer_serial = info_.retailer_serial;
+    record.session_id = info_.journal_id;
+    record.decision_id = card.decision_id;
+    record.content = CardContent{card.imsi, card.msisdn, card.ki, card.opc, card.spn, card.plmnsel,
+                                 services_.config().profile.name, card.files};
+    record.issuer_code = card.issuer_code;
+    record.personal_data_json = card.customer_json;
+    if (auto r = services_.record_personalisation(record); !r)
+      return card_failed({error("card " + card.iccid + ": cannot record it: " + r.error().message)}, n - 1,
+                         "the card could not be recorded (server error)", false, true);
+    return card_recorded({}, 1);
+  }
+  ModificationRecord record;
+  record.iccid = card.iccid;
+  record.retailer_serial = info_.retailer_serial;
+  record.session_id = info_.journal_id;
+  record.decision_id = card.decision_id;
+  record.content = CardContent{card.imsi, card.msisdn, {}, {}, card.spn, card.plmnsel,
+                               services_.config().profile.name, card.files};
+  auto version = services_.record_modification(record);
+  if (!version)
+    return card_failed({error("card " + card.iccid + ": cannot record the modification: " + version.error().message)},
+                       n - 1, "the modification could not be recorded (server error)", false, false);
+  return card_recorded({}, *version);
+}
+
+std::string PersoSession::step_name_of(const RunningCard& card, std::optional<std::size_t> step) {
+  if (!step || *step >= card.step_labels.size()) return "unknown";
+  return fmt::format("{}/{} {}", *step + 1, card.step_labels.size(), card.step_labels[*step]);
+}
+
+PersoActions PersoSession::card_failed(PersoActions out, std::optional<std::size_t> step, const std::string& reason,
+                                       bool code_refused, bool issuer_code_on_card) {
+  RunningCard card = std::move(*card_);
+  card_.reset();
+  CardFailure failure{step_name_of(card, step), reason, code_refused, std::nullopt};
+  if (issuer_code_on_card && !card.issuer_code.empty()) failure.issuer_code_on_card = card.issuer_code.view();
+  auto marked = services_.mark_failed(card.iccid, failure);
+  if (!marked)
+    out.push_back(error("card " + card.iccid + ": cannot record the failure: " + marked.error().message));
+  const std::string k = step ? std::to_string(*step + 1) : std::string("unknown");
+  out.push_back(warn(fmt::format("card {} failed at step {}: {}{}", card.iccid, k, printable_text(reason, 300),
+                                 marked ? fmt::format(" (card now {})", to_string(*marked)) : std::string())));
+  done(out, PersoOutcome::Failed, card.iccid, "", printable_text(reason, proto::kMaxReasonText));
+  ++cards_done_;
+  state_ = State::AwaitCustomer;
+  return out;
+}
+
+PersoActions PersoSession::card_recorded(PersoActions out, int version) {
+  RunningCard card = std::move(*card_);
+  card_.reset();
+  const bool new_card = card.purpose == CardPurpose::NewCard;
+  if (new_card)
+    out.push_back(info(fmt::format("card {} personalised: msisdn {}", card.iccid, card.msisdn)));
+  else
+    out.push_back(info(fmt::format("card {} modified: record version {}", card.iccid, version)));
+  done(out, new_card ? PersoOutcome::Personalised : PersoOutcome::Modified, card.iccid, card.msisdn, "");
+  ReceiptData receipt{fmt::format("{}-{}", card.iccid, version), utc_timestamp(services_.now()), info_.retailer_serial,
+                      card.iccid, card.msisdn, card.customer_name, new_card ? "personalised" : "modified", version};
+  proto::ReceiptMsg msg{receipt_json(receipt)};
+  const Bytes body = msg.encode();
+  out.push_back(SealMessage{Channel::DtdAds, MessageType::Receipt, as_secret(body)});
+  ++cards_done_;
+  state_ = State::AwaitCustomer;
+  return out;
+}
+
+void PersoSession::done(PersoActions& out, PersoOutcome outcome, const std::string& iccid, const std::string& msisdn,
+                        const std::string& reason) {
+  proto::DoneMsg p4{outcome, iccid, msisdn, reason};
+  const Bytes body = p4.encode();
+  out.push_back(SealMessage{Channel::SteAds, MessageType::Done, as_secret(body)});
+  out.push_back(SealMessage{Channel::DtdAds, MessageType::Done, as_secret(body)});
+}
+
+// ---- the end ----------------------------------------------------------------------------------
+
+PersoActions PersoSession::on_closed(std::string_view why) {
+  PersoActions out;
+  if (state_ == State::AwaitResult && card_) {
+    RunningCard card = std::move(*card_);
+    card_.reset();
+    const std::string reason = "session ended before the script result: " + printable_text(why, 200);
+    auto marked = services_.mark_failed(card.iccid, CardFailure{"unknown", reason, false, std::nullopt});
+    if (!marked) out.push_back(error("card " + card.iccid + ": cannot record the failure: " + marked.error().message));
+    out.push_back(warn(fmt::format("card {} failed at step unknown: {}", card.iccid, reason)));
+  }
+  approval_.reset();
+  state_ = State::Ended;
+  return out;
+}
+
+PersoActions PersoSession::end(PersoActions out, proto::ErrorCode code, std::string reason) {
+  out.push_back(warn("personalisation ends the session: " + printable_text(reason, 300)));
+  auto closed = on_closed(reason);
+  for (auto& a : closed) out.push_back(std::move(a));
+  out.push_back(EndSession{code, std::move(reason)});
+  return out;
+}
+
+}  // namespace cardperso::ads
