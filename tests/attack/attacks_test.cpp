@@ -1,0 +1,694 @@
+// The hostile relay against the real programs: each test places a HostileRelay between STE and DTD
+// and/or between DTD and ADS (or talks to the ADS over raw TCP), performs one named attack and
+// checks that the session ends with the specific reason logged, that no attacked session is left
+// open or completed, and that the retailer card image and the database did not change (except a
+// failed retailer authentication the ADS legitimately counts). Each test writes one row of the
+// outcome table in docs/security.md.
+#include <algorithm>
+#include <mutex>
+
+#include "attack_fixture.hpp"
+#include "frame_edits.hpp"
+#include "raw_peer.hpp"
+
+using namespace cardperso;
+using namespace cardperso::attack;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kSteLink = "STE↔DTD";
+constexpr const char* kAdsLink = "DTD↔ADS";
+
+const std::string kDecryptAds = "session \\d+ ended: aborted: [^\\n]*failed authentication[^\\n]*";
+const std::string kCounterAds = "session \\d+ ended: aborted: [^\\n]*replayed, reordered or dropped[^\\n]*";
+const std::string kDecryptSte = "Refused: a sealed message failed authentication";
+const std::string kCounterSte = "Refused: a sealed message was replayed, reordered or dropped";
+
+enum class Position { Header, Counter, Ciphertext, Tag };
+
+const char* name(Position p) {
+  switch (p) {
+    case Position::Header: return "header (type byte, in the AAD)";
+    case Position::Counter: return "counter";
+    case Position::Ciphertext: return "ciphertext";
+    case Position::Tag: return "tag";
+  }
+  return "";
+}
+
+std::size_t byte_of(Position p, const RelayedFrame& f) {
+  switch (p) {
+    case Position::Header: return kTypeByte;
+    case Position::Counter: return kCounterLastByte;
+    case Position::Ciphertext: return kFirstCiphertextByte;
+    case Position::Tag: return f.bytes.size() - 1;
+  }
+  return 0;
+}
+
+std::string hex_type(std::uint8_t t) {
+  static const char* digits = "0123456789abcdef";
+  return std::string("0x") + digits[t >> 4] + digits[t & 15];
+}
+
+class Attacks : public AttackFixture {
+ protected:
+  using Edit = std::function<Bytes(const RelayedFrame&)>;
+
+  // Rewrites the first frame of this direction, channel and type with `edit`; the rest passes.
+  Attack edit_first(Direction dir, std::uint8_t channel, std::uint8_t msg_type, Edit edit, std::string what) {
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    return [this, dir, channel, msg_type, change = std::move(edit), note = std::move(what), done](const RelayedFrame& f,
+                                                                                            RelayOutput& out) {
+      if (f.direction == dir && f.is(channel, msg_type) && !done->exchange(true)) {
+        out.forward(change(f));
+        fired(note);
+        return;
+      }
+      out.forward(f.bytes);
+    };
+  }
+  Attack flip_first(Direction dir, std::uint8_t channel, std::uint8_t msg_type,
+                    std::function<std::size_t(const RelayedFrame&)> at, std::string what) {
+    return edit_first(dir, channel, msg_type, [at](const RelayedFrame& f) { return flip_bit(f.bytes, at(f)); },
+                      std::move(what));
+  }
+
+  // One STE run through a shop with the attack at `link`; then the checks.
+  void run_attack(bool on_ste_link, Attack attack, const Expect& expect, int response_timeout_ms = 8000) {
+    ShopOptions shop;
+    (on_ste_link ? shop.ste_link : shop.ads_link) = std::move(attack);
+    const int port = open_shop(std::move(shop));
+    ASSERT_FALSE(HasFailure());
+    start_ste(port, ste_options(response_timeout_ms)).wait_exit(60s);
+    EXPECT_GE(fired_count(), 1u) << "the attack never found its frame";
+    for (const auto& n : fired_notes()) observe("relay: " + n);
+    check_outcome(expect);
+  }
+
+  void sealed_flip(bool on_ste_link, Direction dir, Position pos) {
+    const std::uint8_t channel = on_ste_link ? 1 : 2;
+    const bool counter = pos == Position::Counter;
+    const bool to_ads = dir == Direction::ToTarget;
+    const std::string who = on_ste_link ? (to_ads ? "STE→ADS" : "ADS→STE") : (to_ads ? "DTD→ADS" : "ADS→DTD");
+    Expect e;
+    e.ads_log = counter ? kCounterAds : kDecryptAds;
+    if (on_ste_link || to_ads) {
+      e.ste_exit = 2;
+      e.ste_display = counter ? kCounterSte : kDecryptSte;
+    } else {
+      e.dtd_log = std::string("session \\d+ ended: [^\\n]*") + (counter ? "replayed, reordered or dropped" : "failed authentication");
+    }
+    describe(std::string("bit flip in a sealed channel-") + std::to_string(channel) + " Echo " + who + ": " + name(pos),
+             on_ste_link ? kSteLink : kAdsLink,
+             std::string(counter ? "counter out of order (Error 10)" : "decryption/authentication failed (Error 9)") +
+                 ", session aborted");
+    run_attack(on_ste_link,
+               flip_first(dir, channel, type::kEcho, [pos](const RelayedFrame& f) { return byte_of(pos, f); },
+                          "flipped bit 0 of the " + std::string(name(pos)) + " of the first " + who + " Echo"),
+               e);
+  }
+};
+
+// ---- handshake frames ---------------------------------------------------------------------------
+
+TEST_F(Attacks, BitflipH1HeaderMagic) {
+  describe("bit flip in the H1 header (magic)", kSteLink, "DTD closes the STE link: bad frame; no session");
+  Expect e;
+  e.dtd_log = "bad frame[^\\n]*";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: DTD link lost";
+  e.no_session = true;
+  run_attack(true, flip_first(Direction::ToTarget, 1, type::kH1, [](const RelayedFrame&) { return std::size_t{0}; },
+                              "flipped bit 0 of H1 byte 0 (magic)"),
+             e);
+}
+
+TEST_F(Attacks, BitflipH1Serial) {
+  describe("bit flip in H1: last digit of the serial", kSteLink, "unknown retailer (Error 3)");
+  Expect e;
+  e.ads_log = "session \\d+ refused: unknown retailer";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: unknown retailer";
+  run_attack(true, flip_first(Direction::ToTarget, 1, type::kH1, [](const RelayedFrame& f) { return h1_serial_last(f.bytes); },
+                              "flipped bit 0 of the last serial digit in H1"),
+             e);
+}
+
+TEST_F(Attacks, BitflipH1Rn4) {
+  describe("bit flip in H1: RN4", kSteLink, "key confirmation failed (Error 8) at the ADS");
+  Expect e;
+  e.ads_log = "session \\d+ refused: key confirmation failed";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: key confirmation failed";
+  run_attack(true, flip_first(Direction::ToTarget, 1, type::kH1, [](const RelayedFrame& f) { return h1_rn4(f.bytes); },
+                              "flipped bit 0 of RN4 in H1"),
+             e);
+}
+
+TEST_F(Attacks, BitflipH2Rn1) {
+  describe("bit flip in H2: RN1", kSteLink,
+           "retailer authentication failed (Error 6), counted against the card (legitimately)");
+  Expect e;
+  e.ads_log = "session \\d+ refused: retailer authentication failed";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: retailer authentication failed";
+  e.failures = 1;
+  run_attack(true, flip_first(Direction::ToClient, 1, type::kH2, [](const RelayedFrame&) { return kH2Rn1; },
+                              "flipped bit 0 of RN1 in H2"),
+             e);
+}
+
+TEST_F(Attacks, BitflipH2Rn3) {
+  describe("bit flip in H2: RN3", kSteLink, "key confirmation failed (Error 8) at the ADS");
+  Expect e;
+  e.ads_log = "session \\d+ refused: key confirmation failed";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: key confirmation failed";
+  run_attack(true, flip_first(Direction::ToClient, 1, type::kH2, [](const RelayedFrame&) { return kH2Rn3; },
+                              "flipped bit 0 of RN3 in H2"),
+             e);
+}
+
+TEST_F(Attacks, BitflipH2SessionField) {
+  describe("bit flip in H2: session id in the payload (differs from the header)", kSteLink,
+           "STE refuses a malformed H2; the ADS ends the session");
+  Expect e;
+  e.ads_log = "session \\d+ refused: [^\\n]*(STE link lost|timeout)[^\\n]*";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: malformed frame or message";
+  run_attack(true, flip_first(Direction::ToClient, 1, type::kH2, [](const RelayedFrame&) { return kH2Session + 3; },
+                              "flipped bit 0 of the session id in the H2 payload"),
+             e);
+}
+
+TEST_F(Attacks, BitflipH3Cryptogram) {
+  describe("bit flip in H3: retailer cryptogram", kSteLink,
+           "retailer authentication failed (Error 6), counted against the card (legitimately)");
+  Expect e;
+  e.ads_log = "session \\d+ refused: retailer authentication failed";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: retailer authentication failed";
+  e.failures = 1;
+  run_attack(true, flip_first(Direction::ToTarget, 1, type::kH3, [](const RelayedFrame&) { return kCryptogram; },
+                              "flipped bit 0 of the retailer cryptogram in H3"),
+             e);
+}
+
+TEST_F(Attacks, BitflipH3Confirmation) {
+  describe("bit flip in H3: confirm_S by the STE", kSteLink, "key confirmation failed (Error 8) at the ADS");
+  Expect e;
+  e.ads_log = "session \\d+ refused: key confirmation failed";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: key confirmation failed";
+  run_attack(true, flip_first(Direction::ToTarget, 1, type::kH3, [](const RelayedFrame&) { return kConfirmS; },
+                              "flipped bit 0 of confirm_S in H3"),
+             e);
+}
+
+TEST_F(Attacks, BitflipH4Cryptogram) {
+  describe("bit flip in H4: issuer cryptogram", kSteLink,
+           "STE: issuer authentication failed (Error 7); ADS ends the session");
+  Expect e;
+  e.ads_log = "session \\d+ ended: aborted: issuer authentication failed";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: issuer authentication failed";
+  run_attack(true, flip_first(Direction::ToClient, 1, type::kH4, [](const RelayedFrame&) { return kCryptogram; },
+                              "flipped bit 0 of the issuer cryptogram in H4"),
+             e);
+}
+
+TEST_F(Attacks, BitflipH4Confirmation) {
+  describe("bit flip in H4: confirm_D by the ADS", kSteLink,
+           "STE: key confirmation failed (Error 8); ADS ends the session");
+  Expect e;
+  e.ads_log = "session \\d+ ended: aborted: key confirmation failed";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: key confirmation failed";
+  run_attack(true, flip_first(Direction::ToClient, 1, type::kH4, [](const RelayedFrame&) { return kConfirmD; },
+                              "flipped bit 0 of confirm_D in H4"),
+             e);
+}
+
+TEST_F(Attacks, BitflipH4HeaderType) {
+  describe("bit flip in the H4 header (type 0x14 → 0x15)", kSteLink,
+           "STE: bad frame (Error 1); ADS ends the session");
+  Expect e;
+  e.ads_log = "session \\d+ ended: aborted: [^\\n]*unknown message type 0x15[^\\n]*";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: malformed frame or message";
+  run_attack(true, flip_first(Direction::ToClient, 1, type::kH4, [](const RelayedFrame&) { return kTypeByte; },
+                              "flipped bit 0 of the H4 type byte"),
+             e);
+}
+
+// ---- sealed frames: four positions, both directions, both channels --------------------------------
+
+#define SEALED_FLIP(test, ste_link, dir, pos) \
+  TEST_F(Attacks, test) { sealed_flip(ste_link, Direction::dir, Position::pos); }
+SEALED_FLIP(BitflipSealedCh1SteToAdsHeader, true, ToTarget, Header)
+SEALED_FLIP(BitflipSealedCh1SteToAdsCounter, true, ToTarget, Counter)
+SEALED_FLIP(BitflipSealedCh1SteToAdsCiphertext, true, ToTarget, Ciphertext)
+SEALED_FLIP(BitflipSealedCh1SteToAdsTag, true, ToTarget, Tag)
+SEALED_FLIP(BitflipSealedCh1AdsToSteHeader, true, ToClient, Header)
+SEALED_FLIP(BitflipSealedCh1AdsToSteCounter, true, ToClient, Counter)
+SEALED_FLIP(BitflipSealedCh1AdsToSteCiphertext, true, ToClient, Ciphertext)
+SEALED_FLIP(BitflipSealedCh1AdsToSteTag, true, ToClient, Tag)
+SEALED_FLIP(BitflipSealedCh2DtdToAdsHeader, false, ToTarget, Header)
+SEALED_FLIP(BitflipSealedCh2DtdToAdsCounter, false, ToTarget, Counter)
+SEALED_FLIP(BitflipSealedCh2DtdToAdsCiphertext, false, ToTarget, Ciphertext)
+SEALED_FLIP(BitflipSealedCh2DtdToAdsTag, false, ToTarget, Tag)
+SEALED_FLIP(BitflipSealedCh2AdsToDtdHeader, false, ToClient, Header)
+SEALED_FLIP(BitflipSealedCh2AdsToDtdCounter, false, ToClient, Counter)
+SEALED_FLIP(BitflipSealedCh2AdsToDtdCiphertext, false, ToClient, Ciphertext)
+SEALED_FLIP(BitflipSealedCh2AdsToDtdTag, false, ToClient, Tag)
+#undef SEALED_FLIP
+
+// ---- replay, reorder, drop ----------------------------------------------------------------------
+
+TEST_F(Attacks, ReplaySealedFrameChannel1) {
+  describe("replay one sealed frame: the STE's channel-1 Echo sent twice", kSteLink,
+           "counter out of order (Error 10) at the ADS, session aborted");
+  Expect e;
+  e.ads_log = "session \\d+ ended: aborted: [^\\n]*counter 0, expected 1[^\\n]*";
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  run_attack(true,
+             [this, done](const RelayedFrame& f, RelayOutput& out) {
+               out.forward(f.bytes);
+               if (f.direction == Direction::ToTarget && f.is(1, type::kEcho) && !done->exchange(true)) {
+                 out.send(Direction::ToTarget, f.bytes);
+                 fired("sent the STE's sealed Echo (counter 0) a second time");
+               }
+             },
+             e);
+}
+
+TEST_F(Attacks, ReplaySealedFrameChannel2) {
+  describe("replay one sealed frame: the DTD's channel-2 Echo sent twice", kAdsLink,
+           "counter out of order (Error 10) at the ADS; the STE is told and refuses");
+  Expect e;
+  e.ads_log = "session \\d+ ended: aborted: [^\\n]*counter 0, expected 1[^\\n]*";
+  e.ste_exit = 2;
+  e.ste_display = kCounterSte;
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  run_attack(false,
+             [this, done](const RelayedFrame& f, RelayOutput& out) {
+               out.forward(f.bytes);
+               if (f.direction == Direction::ToTarget && f.is(2, type::kEcho) && !done->exchange(true)) {
+                 out.send(Direction::ToTarget, f.bytes);
+                 fired("sent the DTD's sealed Echo (counter 0) a second time");
+               }
+             },
+             e);
+}
+
+TEST_F(Attacks, ReorderTwoSealedFrames) {
+  describe("reorder two sealed frames: the STE's Echo (counter 0) held and sent after its Terminate (counter 1)",
+           kSteLink, "counter out of order (Error 10) at the ADS; the STE gives up waiting (timeout)");
+  Expect e;
+  e.ads_log = "session \\d+ ended: aborted: [^\\n]*counter 1, expected 0[^\\n]*";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: timeout";
+  auto held = std::make_shared<std::optional<Bytes>>();
+  auto mutex = std::make_shared<std::mutex>();
+  run_attack(true,
+             [this, held, mutex](const RelayedFrame& f, RelayOutput& out) {
+               std::lock_guard lock(*mutex);
+               if (f.direction == Direction::ToTarget && f.is(1, type::kEcho) && !*held) {
+                 *held = f.bytes;  // the STE waits for an answer that cannot come
+                 return;
+               }
+               out.forward(f.bytes);
+               if (f.direction == Direction::ToTarget && f.is(1, type::kTerminate) && *held) {
+                 out.send(Direction::ToTarget, **held);
+                 fired("held the Echo (counter 0), sent it after the Terminate (counter 1)");
+               }
+             },
+             e, 3000);
+}
+
+TEST_F(Attacks, DropSealedFrame) {
+  describe("drop a sealed frame: the STE's Echo (counter 0); its Terminate (counter 1) arrives with a gap", kSteLink,
+           "counter out of order (Error 10) at the ADS; the STE gives up waiting (timeout)");
+  Expect e;
+  e.ads_log = "session \\d+ ended: aborted: [^\\n]*counter 1, expected 0[^\\n]*";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: timeout";
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  run_attack(true,
+             [this, done](const RelayedFrame& f, RelayOutput& out) {
+               if (f.direction == Direction::ToTarget && f.is(1, type::kEcho) && !done->exchange(true)) {
+                 fired("dropped the STE's sealed Echo (counter 0)");
+                 return;
+               }
+               out.forward(f.bytes);
+             },
+             e, 3000);
+}
+
+// ---- truncation and oversized lengths -----------------------------------------------------------
+
+Attack cut_first(Direction dir, std::uint8_t channel, std::uint8_t msg_type, std::size_t keep,
+                 std::function<void(std::string)> note) {
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  return [=](const RelayedFrame& f, RelayOutput& out) {
+    if (f.direction == dir && f.is(channel, msg_type) && !done->exchange(true)) {
+      out.forward(Bytes(f.bytes.begin(), f.bytes.begin() + static_cast<std::ptrdiff_t>(keep)));
+      out.close();
+      note("sent " + std::to_string(keep) + " of the " + std::to_string(f.bytes.size()) + " bytes of " +
+           hex_type(msg_type) + ", then closed both sides");
+      return;
+    }
+    out.forward(f.bytes);
+  };
+}
+
+TEST_F(Attacks, TruncateH3TowardsAds) {
+  describe("truncate a frame: H3 cut mid-payload, then the TCP stream closed", kAdsLink,
+           "ADS ends the session (peer closed); the STE is told the ADS is unreachable");
+  Expect e;
+  e.ads_log = "session \\d+ refused: peer closed";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: ADS unreachable";
+  run_attack(false, cut_first(Direction::ToTarget, 1, type::kH3, kHeader + 20, [this](std::string n) { fired(n); }), e);
+}
+
+TEST_F(Attacks, TruncateH1TowardsDtd) {
+  describe("truncate a frame: H1 cut mid-payload, then the TCP stream closed", kSteLink,
+           "DTD drops the STE link; no session at the ADS");
+  Expect e;
+  e.dtd_log = "STE link closed[^\\n]*";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: DTD link lost";
+  e.no_session = true;
+  run_attack(true, cut_first(Direction::ToTarget, 1, type::kH1, kHeader + 5, [this](std::string n) { fired(n); }), e);
+}
+
+TEST_F(Attacks, OversizedLengthTowardsAds) {
+  describe("oversized length (kMaxPayload+1) in the H3 header", kAdsLink,
+           "ADS closes the link: bad frame; session refused");
+  Expect e;
+  e.ads_log = "session \\d+ refused: bad frame";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: ADS unreachable";
+  run_attack(false, edit_first(Direction::ToTarget, 1, type::kH3, [](const RelayedFrame& f) { return with_oversized_length(f.bytes); },
+                               "H3 header length set to 65537"),
+             e);
+}
+
+TEST_F(Attacks, OversizedLengthTowardsDtd) {
+  describe("oversized length (kMaxPayload+1) in the H1 header", kSteLink,
+           "DTD closes the STE link: bad frame; no session");
+  Expect e;
+  e.dtd_log = "bad frame[^\\n]*65537[^\\n]*";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: DTD link lost";
+  e.no_session = true;
+  run_attack(true, edit_first(Direction::ToTarget, 1, type::kH1, [](const RelayedFrame& f) { return with_oversized_length(f.bytes); },
+                              "H1 header length set to 65537"),
+             e);
+}
+
+TEST_F(Attacks, OversizedLengthTowardsSte) {
+  describe("oversized length (kMaxPayload+1) in the H2 header", kSteLink,
+           "STE drops the link: bad frame; the DTD ends the session at the ADS");
+  Expect e;
+  e.ads_log = "session \\d+ refused: [^\\n]*STE link lost[^\\n]*";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: DTD link lost";
+  run_attack(true, edit_first(Direction::ToClient, 1, type::kH2, [](const RelayedFrame& f) { return with_oversized_length(f.bytes); },
+                              "H2 header length set to 65537"),
+             e);
+}
+
+// ---- frames moved to the other channel ----------------------------------------------------------
+
+TEST_F(Attacks, InjectChannel2FrameIntoChannel1) {
+  describe("inject a channel-2 frame into channel 1: a copy of the DTD's sealed Echo with channel byte 1", kAdsLink,
+           "decryption/authentication failed (Error 9) on channel 1, session aborted");
+  Expect e;
+  e.ads_log = kDecryptAds;
+  e.ste_exit = 2;
+  e.ste_display = kDecryptSte;
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  run_attack(false,
+             [this, done](const RelayedFrame& f, RelayOutput& out) {
+               out.forward(f.bytes);
+               if (f.direction == Direction::ToTarget && f.is(2, type::kEcho) && !done->exchange(true)) {
+                 out.send(Direction::ToTarget, with_channel(f.bytes, 1));
+                 fired("injected a copy of the DTD's channel-2 Echo as a channel-1 frame");
+               }
+             },
+             e);
+}
+
+TEST_F(Attacks, Channel1FrameRewrittenToChannel2) {
+  describe("a channel-1 frame moved to channel 2: the STE's sealed Echo with channel byte rewritten to 2", kAdsLink,
+           "rejected on channel 2 (its counter 0 was used: Error 10), session aborted");
+  Expect e;
+  e.ads_log = kCounterAds;
+  e.ste_exit = 2;
+  e.ste_display = kCounterSte;
+  run_attack(false, edit_first(Direction::ToTarget, 1, type::kEcho, [](const RelayedFrame& f) { return with_channel(f.bytes, 2); },
+                               "rewrote the channel byte of the STE's Echo from 1 to 2"),
+             e);
+}
+
+// ---- reflection and nonce steering --------------------------------------------------------------
+
+TEST_F(Attacks, ReflectStesChallenge) {
+  describe("reflection: H2 to the STE carries RN1 = the STE's own RN2; its H3 cryptogram is sent back as H4",
+           kSteLink, "STE: issuer authentication failed (AES_K_RA(RN2) is not AES_K_IA(RN2)); the ADS never sees H3");
+  Expect e;
+  e.ads_log = "session \\d+ refused: issuer authentication failed";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: issuer authentication failed";
+  struct State {
+    std::mutex m;
+    Bytes rn2;
+  };
+  auto st = std::make_shared<State>();
+  run_attack(true,
+             [this, st](const RelayedFrame& f, RelayOutput& out) {
+               std::lock_guard lock(st->m);
+               if (f.direction == Direction::ToTarget && f.is(1, type::kH1)) {
+                 st->rn2 = block_at(f.bytes, h1_rn2(f.bytes));
+               } else if (f.direction == Direction::ToClient && f.is(1, type::kH2) && !st->rn2.empty()) {
+                 out.forward(with_block(f.bytes, kH2Rn1, st->rn2));
+                 fired("H2 to the STE: RN1 replaced by the STE's RN2");
+                 return;
+               } else if (f.direction == Direction::ToTarget && f.is(1, type::kH3)) {
+                 out.send(Direction::ToClient, with_type(f.bytes, type::kH4));  // the H3 is not forwarded
+                 fired("the STE's H3 (AES_K_RA(RN2), confirmations) reflected to it as H4");
+                 return;
+               }
+               out.forward(f.bytes);
+             },
+             e);
+  EXPECT_EQ(ads_log().find(" established"), std::string::npos) << "the ADS established a session";
+}
+
+TEST_F(Attacks, XorSteeringThenReplayOfARecordedSession) {
+  describe("steer RN3/RN4 so that RN3⊕RN4 equals a recorded session's, then replay that session's sealed frames",
+           kSteLink, "key confirmation failed (Error 8) at the ADS and reported to the STE; nothing replayed is accepted");
+  struct State {
+    std::mutex m;
+    Bytes rn4_a, rn3_a, rn4_b, rn3_sent;
+    std::vector<Bytes> sealed_a;
+  };
+  auto st = std::make_shared<State>();
+  Attack attack = [this, st](const RelayedFrame& f, RelayOutput& out) {
+    std::lock_guard lock(st->m);
+    const bool up = f.direction == Direction::ToTarget;
+    if (f.connection == 0) {  // the session being recorded passes untouched
+      if (up && f.is(1, type::kH1)) st->rn4_a = block_at(f.bytes, h1_rn4(f.bytes));
+      if (!up && f.is(1, type::kH2)) st->rn3_a = block_at(f.bytes, kH2Rn3);
+      if (up && f.channel() == 1 && f.sealed()) st->sealed_a.push_back(f.bytes);
+      out.forward(f.bytes);
+      return;
+    }
+    if (up && f.is(1, type::kH1)) {
+      // Towards the ADS: RN4 := recorded RN4. The ADS draws RN3 only after H1, so its side can match
+      // the recorded XOR only if it drew the recorded RN3 again.
+      st->rn4_b = block_at(f.bytes, h1_rn4(f.bytes));
+      out.forward(with_block(f.bytes, h1_rn4(f.bytes), st->rn4_a));
+      fired("H1 to the ADS: RN4 replaced by the recorded RN4");
+      return;
+    }
+    if (!up && f.is(1, type::kH2)) {
+      // Towards the STE: RN3' = RN3_a ⊕ RN4_a ⊕ RN4_b, so the STE derives the recorded SK_S.
+      st->rn3_sent = xor_blocks(xor_blocks(st->rn3_a, st->rn4_a), st->rn4_b);
+      out.forward(with_block(f.bytes, kH2Rn3, st->rn3_sent));
+      fired("H2 to the STE: RN3 steered so that RN3'⊕RN4 = the recorded RN3⊕RN4");
+      return;
+    }
+    if (up && f.is(1, type::kH3)) {
+      out.forward(f.bytes);
+      for (const auto& s : st->sealed_a) out.send(Direction::ToTarget, with_session(s, f.session()));
+      fired("after H3: replayed the recorded session's " + std::to_string(st->sealed_a.size()) +
+            " sealed STE→ADS frames under the new session id");
+      return;
+    }
+    out.forward(f.bytes);
+  };
+  ShopOptions shop;
+  shop.ste_link = std::move(attack);
+  const int port = open_shop(std::move(shop));
+  ASSERT_FALSE(HasFailure());
+  ASSERT_EQ(start_ste(port, ste_options()).wait_exit(60s), 0) << "the session to record did not complete\n"
+                                                               << display_text();
+  ASSERT_TRUE(wait_no_open_session(10s));
+  const std::size_t recorded_rows = sessions().size();
+  observe("recorded session completed (legitimately)");
+  start_ste(port, ste_options()).wait_exit(60s);
+  {
+    std::lock_guard lock(st->m);
+    ASSERT_FALSE(st->rn3_sent.empty()) << "the attack did not reach H2";
+    EXPECT_EQ(xor_blocks(st->rn3_sent, st->rn4_b), xor_blocks(st->rn3_a, st->rn4_a))
+        << "the STE side was not steered onto the recorded RN3⊕RN4";
+    EXPECT_GE(st->sealed_a.size(), 2u) << "expected the recorded Echo and Terminate";
+  }
+  for (const auto& n : fired_notes()) observe("relay: " + n);
+  Expect e;
+  e.ads_log = "session \\d+ refused: key confirmation failed";
+  e.ste_exit = 2;
+  e.ste_display = "Refused: key confirmation failed";
+  check_outcome(e, recorded_rows);
+  auto unknown = log_match(ads_log_, "frame \\(type 0x29\\) for unknown session \\d+", 5s);
+  EXPECT_TRUE(unknown) << "the replayed sealed frames should be refused as for an unknown session";
+  observe("replayed frames: `" + unknown.value_or("(no log)") + "`");
+  const std::string log = ads_log();
+  std::size_t established = 0;
+  for (auto at = log.find(" established:"); at != std::string::npos; at = log.find(" established:", at + 1)) ++established;
+  EXPECT_EQ(established, 1u) << "only the recorded session may be established";
+}
+
+// ---- a whole recorded session replayed to the ADS ------------------------------------------------
+
+class ReplayedSession : public Attacks {
+ protected:
+  // Records a complete session on the DTD↔ADS link, then replays its DTD→ADS frames over a new TCP
+  // connection straight to the ADS: LinkHello, H1, then (after reading the new H2) the rest, with
+  // the session ids left as recorded or rewritten to the new one. Returns the new session id.
+  std::uint32_t replay(bool rewrite_session) {
+    ShopOptions shop;
+    shop.ads_link = pass_through;
+    const int port = open_shop(std::move(shop));
+    if (HasFailure()) return 0;
+    EXPECT_EQ(start_ste(port, ste_options()).wait_exit(60s), 0) << display_text();
+    EXPECT_TRUE(wait_no_open_session(10s));
+    first_row_ = sessions().size();
+    observe("recorded session completed (legitimately)");
+    const auto frames = ads_relay_->recorded(0, Direction::ToTarget);
+
+    RawPeer peer(ads_port_);
+    EXPECT_TRUE(peer.connected());
+    std::uint32_t session = 0;
+    std::size_t sent = 0;
+    std::size_t sealed_answers = 0;
+    auto read_until = [&](std::uint8_t channel, std::uint8_t t) -> std::optional<Bytes> {
+      for (;;) {
+        auto frame = peer.read_frame(10s);
+        if (!frame) return std::nullopt;
+        if ((*frame)[5] & 1) ++sealed_answers;
+        if ((*frame)[3] == channel && (*frame)[4] == t) return frame;
+      }
+    };
+    for (const auto& f : frames) {
+      if (f.is(0, type::kLinkHello)) {
+        peer.send(f.bytes);
+        EXPECT_TRUE(read_until(0, 0x02)) << "no LinkHelloAck";
+      } else if (f.is(1, type::kH1)) {
+        peer.send(f.bytes);
+        auto h2 = read_until(1, type::kH2);
+        EXPECT_TRUE(h2) << "the ADS did not answer the replayed H1";
+        if (h2) session = get_u32(*h2, 8);
+      } else if (f.channel() != 0) {
+        peer.send(rewrite_session ? with_session(f.bytes, session) : f.bytes);
+        ++sent;
+      }
+    }
+    // Stay connected until the ADS ends the new session (an Error for it), or at most 10 s: a
+    // closed connection would end it for another reason ("peer closed").
+    while (auto answer = read_until(1, type::kError)) {
+      if (get_u32(*answer, 8) == session) break;
+    }
+    fired("replayed " + std::to_string(sent) + " recorded frames after H1 over a raw TCP connection" +
+          (rewrite_session ? ", session id rewritten to the new one" : ", verbatim"));
+    EXPECT_EQ(sealed_answers, 0u) << "the ADS answered a replayed frame with a sealed frame";
+    observe("sealed answers to the replay: " + std::to_string(sealed_answers));
+    return session;
+  }
+  std::size_t first_row_ = 0;
+};
+
+TEST_F(ReplayedSession, Verbatim) {
+  describe("replay a whole recorded session (DTD→ADS frames) on a new connection, verbatim", "raw TCP → ADS",
+           "the new session never gets past H2: frames of the old session id are unknown; handshake timeout");
+  const std::uint32_t session = replay(false);
+  ASSERT_NE(session, 0u);
+  for (const auto& n : fired_notes()) observe("relay: " + n);
+  Expect e;
+  e.ads_log = "session " + std::to_string(session) + " refused: timeout";
+  check_outcome(e, first_row_);
+  EXPECT_TRUE(log_match(ads_log_, "frame \\(type 0x13\\) for unknown session", 1s)) << "the old H3 was not refused";
+}
+
+TEST_F(ReplayedSession, UnderTheNewSessionId) {
+  describe("replay a whole recorded session on a new connection, session ids rewritten to the new one",
+           "raw TCP → ADS",
+           "retailer authentication failed (fresh RN1), counted against the card (legitimately); nothing sealed accepted");
+  const std::uint32_t session = replay(true);
+  ASSERT_NE(session, 0u);
+  for (const auto& n : fired_notes()) observe("relay: " + n);
+  Expect e;
+  e.ads_log = "session " + std::to_string(session) + " refused: retailer authentication failed";
+  e.failures = 1;
+  check_outcome(e, first_row_);
+}
+
+// ---- slow loris ---------------------------------------------------------------------------------
+
+TEST_F(Attacks, SlowLorisIsCutOffWhileAShopIsServed) {
+  describe("slow-loris: a raw TCP client sends its LinkHello one byte a second", "raw TCP → ADS",
+           "the ADS closes it after its 10 s hello timeout; meanwhile a real shop completes a session");
+  const int port = open_shop({});
+  ASSERT_FALSE(HasFailure());
+  const std::string id = "slow-loris";
+  Bytes hello = {0x43, 0x50, 0x01, 0x00, type::kLinkHello, 0, 0, 0, 0, 0, 0, 0};
+  put_u32(hello, static_cast<std::uint32_t>(3 + id.size()));
+  hello.insert(hello.end(), {1, 1, static_cast<std::uint8_t>(id.size())});
+  hello.insert(hello.end(), id.begin(), id.end());
+
+  RawPeer loris(ads_port_);
+  ASSERT_TRUE(loris.connected());
+  const auto started = std::chrono::steady_clock::now();
+  start_ste(port, ste_options());
+  std::size_t sent = 0;
+  while (sent < hello.size() && !loris.peer_closed()) {
+    if (!loris.send(ByteView(hello).subspan(sent, 1))) break;
+    ++sent;
+    loris.wait_closed(1s);
+  }
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  EXPECT_TRUE(loris.peer_closed()) << "the ADS kept the slow client";
+  EXPECT_LT(sent, hello.size()) << "the slow client got its whole LinkHello through";
+  EXPECT_GE(elapsed, 9s);
+  EXPECT_LE(elapsed, 16s);
+  fired("sent " + std::to_string(sent) + " of " + std::to_string(hello.size()) + " LinkHello bytes, one a second");
+  observe("relay: " + fired_notes().front());
+  observe("slow client closed by the ADS after " + std::to_string(elapsed.count() / 1000) + " s");
+  Expect e;
+  e.ads_log = "sent no LinkHello[^\\n]*";
+  e.ste_exit = 0;
+  e.ste_display = "Session ended";
+  const std::size_t all_rows = sessions().size();
+  check_outcome(e, all_rows);  // the shop's session is not attacked: it must complete
+  const auto rows = sessions();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].outcome.value_or("(open)"), "completed") << "the well-behaved shop was not served";
+  observe("the shop's session: " + rows[0].outcome.value_or("open"));
+}
+
+}  // namespace

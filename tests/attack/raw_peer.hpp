@@ -1,0 +1,34 @@
+#pragma once
+// A bare TCP peer for attacks that need no real program on one side: replaying a recorded session
+// straight to the ADS, or a slow-loris client. Blocking sockets with poll() deadlines.
+#include <chrono>
+#include <optional>
+
+#include "cardperso/common/bytes.hpp"
+
+namespace cardperso::attack {
+
+class RawPeer {
+ public:
+  explicit RawPeer(int port);  // connects to 127.0.0.1:port; connected() says whether it worked
+  ~RawPeer();
+  RawPeer(const RawPeer&) = delete;
+  RawPeer& operator=(const RawPeer&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  bool send(ByteView bytes);
+  // The next whole frame (header included); nullopt on timeout or when the peer closed.
+  std::optional<Bytes> read_frame(std::chrono::milliseconds timeout);
+  // True once the other side closed (EOF or reset) within timeout; bytes it sends meanwhile are read.
+  bool wait_closed(std::chrono::milliseconds timeout);
+  bool peer_closed() const { return closed_; }
+
+ private:
+  bool fill(std::chrono::milliseconds timeout);
+
+  int fd_ = -1;
+  bool closed_ = false;
+  Bytes pending_;
+};
+
+}  // namespace cardperso::attack
