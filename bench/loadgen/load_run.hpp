@@ -1,0 +1,100 @@
+#pragma once
+// The I/O side of the load generator: S shops on one io_context, each one TCP link to the ADS
+// opened like dtd-agent's (LinkHello), then one ShopSession after another on it. Round trips are
+// counted at the DTD: a burst of frames written to the ADS followed by a wait for its answer is one
+// round trip (the answer may be several frames: C2 on both channels, P4 + Receipt).
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cardperso/cardsim/card_image.hpp"
+#include "cardperso/common/secret_bytes.hpp"
+#include "cardperso/net/endpoint.hpp"
+#include "latency_histogram.hpp"
+#include "loadgen_options.hpp"
+#include "process_stats.hpp"
+
+namespace cardperso::bench {
+
+struct ShopSetup {
+  cardsim::CardImage retailer_card;
+  std::string retailer_pin;
+  std::string iccid_prefix;
+  std::uint64_t first_serial = 0;
+  std::size_t blank_cards = 0;
+};
+
+struct LoadPlan {
+  LoadMode mode = LoadMode::Handshake;
+  net::Endpoint ads;
+  pid_t server_pid = 0;
+  std::vector<ShopSetup> shops;
+  SecretBytes batch_secret;
+  std::size_t sessions = 0;  // 0: duration
+  std::chrono::milliseconds duration{10'000};
+  std::chrono::milliseconds warmup{1'000};
+  std::chrono::milliseconds hold{5'000};
+  std::chrono::milliseconds timeout{10'000};
+  std::size_t cards_per_session = 0;
+  bool progress = true;
+};
+
+// One round trip's frame bytes (whole frames, headers included), as the echo baseline replays it.
+struct ExchangeBytes {
+  std::size_t request = 0;
+  std::size_t response = 0;
+};
+
+// Round trips of one session by what started them.
+struct RoundTripCounts {
+  std::size_t handshake = 0;  // H1/H2, H3/H4
+  std::size_t customer = 0;   // C1/C2
+  std::size_t card = 0;       // P1/P2, P3/P4
+  std::size_t terminate = 0;  // Terminate (ch2) / Terminate (ch1)
+  std::size_t other = 0;
+  std::size_t total() const { return handshake + customer + card + terminate + other; }
+};
+
+struct Snapshot {
+  std::optional<ProcessStats> server, client;
+};
+
+struct LoadReport {
+  std::size_t shops_connected = 0;
+  double connect_seconds = 0;
+  double seconds = 0;  // the measured window
+  std::size_t sessions_ok = 0;
+  std::size_t sessions_failed = 0;
+  std::size_t cards_ok = 0;
+  std::size_t round_trip_mismatches = 0;  // sessions whose counts differ from the expected ones
+  std::size_t sessions_uncounted = 0;     // ended in the warm-up or after the window
+  std::map<std::string, std::size_t> errors;
+  std::vector<std::string> first_errors;
+  LatencyHistogram session, round_trip, handshake, card;
+  RoundTripCounts round_trips;  // summed over the counted sessions
+  std::uint64_t customer_apdus = 0;
+  Snapshot before, after;       // at the start and end of the measured window
+  // Idle mode: server memory once started and while the shops are held.
+  std::optional<ProcessStats> server_idle_start, server_held;
+};
+
+// One session on one link, before the load: checks the setup and records the exchanges the echo
+// baseline replays. Fails with the session's error.
+struct Calibration {
+  std::vector<ExchangeBytes> exchanges;
+  RoundTripCounts round_trips;
+  std::size_t customer_apdus = 0;
+};
+Result<Calibration> calibrate(const LoadPlan& plan);
+
+LoadReport run_load(const LoadPlan& plan);
+
+// What a session of this plan must count: 2 handshake, 1 C1/C2 and 2 P per card, 1 terminate.
+RoundTripCounts expected_round_trips(std::size_t cards);
+
+}  // namespace cardperso::bench

@@ -1,0 +1,40 @@
+#pragma once
+// Command line of cardperso-loadgen (docs/performance.md §Load generator).
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cardperso/common/result.hpp"
+
+namespace cardperso::bench {
+
+enum class LoadMode { Handshake, Personalise, Idle };
+std::string_view to_string(LoadMode mode);
+
+struct LoadOptions {
+  LoadMode mode = LoadMode::Handshake;
+  std::size_t shops = 100;
+  std::size_t sessions = 0;                  // 0: run for `duration` instead
+  std::chrono::milliseconds duration{10'000};
+  std::size_t cards_per_session = 1;         // personalise mode
+  std::chrono::milliseconds warmup{1'000};   // sessions finished in this first stretch are not counted
+  std::chrono::milliseconds hold{5'000};     // idle mode: how long the shops stay connected
+  std::chrono::milliseconds timeout{10'000}; // every read of a reply
+  std::size_t retailers = 0;                 // 0: one retailer card per shop
+  bool baseline = true;                      // run the echo baseline first
+  std::string work_dir;                      // "" = a fresh directory under /tmp, removed afterwards
+  bool keep_work_dir = false;
+  std::string ads_server;                    // paths of the programs it runs
+  std::string adsctl;
+  std::string echo_bench;
+  std::string server_log_level = "warn";
+  std::size_t max_sessions_per_link = 0;     // passed to ads-server when non-zero
+  std::vector<std::string> server_args;      // more ads-server arguments, as given
+};
+
+// Ok(nullopt) when --help was asked for (usage already printed).
+Result<std::optional<LoadOptions>> parse_load_options(int argc, char** argv);
+
+}  // namespace cardperso::bench
