@@ -6,11 +6,15 @@
 #include <iostream>
 
 #include "cardperso/ads/store/audit_log.hpp"
+#include "cardperso/ads/store/card_codes.hpp"
+#include "cardperso/ads/store/card_stock.hpp"
 #include "cardperso/ads/store/retailer_store.hpp"
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/cardsim/card_image.hpp"
 #include "cardperso/common/crypto.hpp"
+#include "cardperso/reader/pcsc_reader.hpp"
 #include "command_line.hpp"
+#include "retailer_card_writer.hpp"
 #include "retailer_serial.hpp"
 
 namespace cardperso::adsctl {
@@ -32,19 +36,159 @@ struct WipedString {
   }
 };
 
+struct ReaderEnrolment {
+  std::string reader;
+  const std::string& code_hex;  // refers to the wiped option value
+  std::string code_file;
+  bool from_stock = false;
+};
+
+Result<SecretBytes> parse_card_code(std::string_view text, const std::string& where) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  const auto last = text.find_last_not_of(" \t\r\n");
+  if (first != std::string_view::npos) {
+    auto code = ads::encode_adm_hex(text.substr(first, last - first + 1));
+    if (code) return code;
+  }
+  return fail(where + " must hold the card's ADM code as 16 hex digits");
+}
+
+// The card code file: owner-only, small, 16 hex digits.
+Result<SecretBytes> read_card_code_file(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return fail("card code file " + path + " is not a readable regular file");
+  if ((st.st_mode & 077) != 0) return fail("card code file " + path + " is accessible by group or others; run `chmod 600 " + path + "`");
+  if (st.st_size > 256) return fail("card code file " + path + " is too large; it must hold 16 hex digits");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return fail("cannot open card code file " + path);
+  WipedString text;
+  text.text.resize(256);
+  const std::size_t got = std::fread(text.text.data(), 1, text.text.size(), f);
+  std::fclose(f);
+  text.text.resize(got);
+  return parse_card_code(text.text, "card code file " + path);
+}
+
+std::string state_after(CardAfterFailure state) {
+  switch (state) {
+    case CardAfterFailure::Untouched:
+    case CardAfterFailure::AdmRefused:
+      return "nothing was written to the card and nothing was stored";
+    case CardAfterFailure::PartlyWritten:
+      return "the card is partly written (some of its PIN, PUK and key files exist) but still opens with its old "
+             "ADM code; it cannot be enrolled as it is: put it aside. Nothing was stored";
+    case CardAfterFailure::IssuerCodeUnsure:
+      return "the card holds its keys, and may already hold a new ADM code that was not stored: it can no longer be "
+             "trusted; discard it. Nothing was stored";
+  }
+  return "nothing was stored";
+}
+
+int enrol_in_reader(const ReaderEnrolment& e, const CommonOptions& common, WipedString& pin, WipedString& puk,
+                    bool pin_generated, bool puk_generated) {
+  std::optional<SecretBytes> adm_code;
+  if (!e.code_hex.empty()) {
+    auto code = parse_card_code(e.code_hex, "--card-code-hex");
+    if (!code) return usage_error(code.error().message, "retailer enrol");
+    adm_code = std::move(*code);
+  } else if (!e.code_file.empty()) {
+    auto code = read_card_code_file(e.code_file);
+    if (!code) return refused(code.error().message);
+    adm_code = std::move(*code);
+  }
+
+  auto store = open_store(common);
+  if (!store) return refused(store.error().message);
+  ads::AuditLog audit(store->db, store->key);
+  ads::RetailerStore retailers(store->db, store->key, audit, actor_name());
+
+  auto pcsc = reader::PcscReader::open();
+  if (!pcsc) return refused(pcsc.error().message);
+  auto name = pcsc->pick_reader(e.reader);
+  if (!name) return refused(name.error().message);
+  auto card = pcsc->connect(*name);
+  if (!card) return refused(card.error().message);
+  reader::TransmitFn transmit = [&card](ByteView apdu) { return card->transmit(apdu); };
+
+  auto serial = read_card_serial(transmit);
+  if (!serial) return refused("cannot read the card's ICCID: " + serial.error().message + "; nothing was written");
+  if (auto ok = ads::check_retailer_serial(*serial); !ok) {
+    return refused("the card's ICCID " + *serial + " is not a retailer serial: " + ok.error().message);
+  }
+  auto existing = retailers.find(*serial);
+  if (!existing) return refused(existing.error().message);
+  if (existing->has_value()) {
+    return refused("retailer " + *serial + " is already enrolled; this card is someone's retailer card. Nothing was written");
+  }
+  if (e.from_stock) {
+    ads::CardStock stock(store->db, store->key, audit, actor_name());
+    auto code = stock.blank_master_code(*serial);
+    if (!code) return refused(code.error().message + "; nothing was written");
+    adm_code = std::move(*code);
+  }
+
+  if (pin_generated) pin.text = random_digits(kPinDigits);
+  if (puk_generated) puk.text = random_digits(kPukDigits);
+  auto pin_code = cardsim::encode_pin(pin.text);
+  auto puk_code = cardsim::encode_pin(puk.text);
+  if (!pin_code || !puk_code) return refused("the PIN/PUK cannot be encoded; nothing was written");
+  RetailerCardContent content;
+  content.pin = std::move(*pin_code);
+  content.puk = std::move(*puk_code);
+  content.keys.key_version = 1;
+  content.keys.k_ra = crypto::random_secret(16);
+  content.keys.k_ia = crypto::random_secret(16);
+  content.keys.k_s = crypto::random_secret(16);
+  content.keys.k_d = crypto::random_secret(16);
+  content.issuer_code = crypto::random_secret(ads::kIssuerCodeSize);
+
+  const WriteOutcome written = write_retailer_card(transmit, adm_code->view(), content);
+  if (!written.ok) {
+    return refused("card " + *serial + " in reader '" + *name + "': " + written.failure.message + "; " +
+                   state_after(written.failure.card) + ".");
+  }
+  const auto& k = content.keys;
+  ads::RetailerKeys stored_keys{k.key_version, k.k_ra, k.k_ia, k.k_s, k.k_d};
+  if (auto enrolled = retailers.enrol(*serial, stored_keys, content.issuer_code.view()); !enrolled) {
+    return refused(enrolled.error().message + "; the card in reader '" + *name +
+                   "' is written and its ADM code changed, but nothing was stored: it can never be used; discard it");
+  }
+
+  std::cout << "serial " << *serial << "\n";
+  if (pin_generated) std::cout << "pin " << pin.text << "\n";
+  if (puk_generated) std::cout << "puk " << puk.text << "\n";
+  std::cout.flush();
+  std::cerr << "adsctl: retailer " << *serial << " enrolled (key version " << int{k.key_version}
+            << "); the card in reader '" << *name << "' holds its keys, read back after VERIFY CHV1.\n";
+  if (pin_generated || puk_generated) {
+    std::cerr << "adsctl: the PIN/PUK above are shown only this once and are not stored: hand them to the retailer.\n";
+  }
+  std::cerr << "adsctl: take the card out of the reader now (its PIN and ADM code are verified until it is reset).\n";
+  return kExitOk;
+}
+
 int run_enrol(const std::vector<std::string>& args) {
   const Command command{
-      "retailer enrol", "--card-image OUT.json [--serial S] [--pin PIN] [--puk PUK]",
+      "retailer enrol",
+      "--card-image OUT.json [--serial S] | --reader NAME (--card-code-hex H | --card-code-file F | --from-stock)"
+      " [--pin PIN] [--puk PUK]",
       "Enrols a retailer card: generates its keys K_RA, K_IA, K_S, K_D and its issuer code, stores them\n"
       "sealed under the master key, and writes the card image (mode 0600) to load into the retailer card.\n"
       "Without --serial a 19-digit serial is generated; without --pin / --puk a random 6-digit PIN and\n"
-      "8-digit PUK are generated and printed once (they are not stored anywhere)."};
+      "8-digit PUK are generated and printed once (they are not stored anywhere).\n"
+      "With --reader the blank SIM in that PC/SC reader becomes the retailer card: its ICCID is the serial,\n"
+      "its current ADM code is given (--card-code-hex / --card-code-file: 16 hex digits) or found in the\n"
+      "imported stock (--from-stock). The ADM code is presented once, never retried."};
   CommonOptions common;
-  std::string serial_opt, card_image;
-  WipedString pin, puk;
+  std::string serial_opt, card_image, reader_name, code_file;
+  WipedString pin, puk, code_hex;
   po::options_description options("Options");
   options.add_options()
-      ("card-image", po::value(&card_image)->required(), "where to write the retailer card image (JSON, mode 0600)")
+      ("card-image", po::value(&card_image), "where to write the retailer card image (JSON, mode 0600)")
+      ("reader", po::value(&reader_name), "write the blank SIM in this PC/SC reader instead of an image")
+      ("card-code-hex", po::value(&code_hex.text), "with --reader: the card's current ADM code, 16 hex digits")
+      ("card-code-file", po::value(&code_file), "with --reader: a file (mode 0600) holding that code in hex")
+      ("from-stock", po::bool_switch(), "with --reader: take the card's master code from the imported batches")
       ("serial", po::value(&serial_opt), "retailer card serial, 10 to 20 digits (default: generated)")
       ("pin", po::value(&pin.text), "retailer PIN, 4 to 8 digits (default: random 6 digits, printed once)")
       ("puk", po::value(&puk.text), "retailer PUK, 8 digits (default: random 8 digits, printed once)");
@@ -63,6 +207,22 @@ int run_enrol(const std::vector<std::string>& args) {
   }
   if (!serial_generated) {
     if (auto ok = ads::check_retailer_serial(serial_opt); !ok) return usage_error(ok.error().message, command.name);
+  }
+  if (vm.count("reader")) {
+    if (!card_image.empty() || !serial_generated) {
+      return usage_error("--reader takes the serial from the card and writes no image: drop --card-image / --serial",
+                         command.name);
+    }
+    const int sources = int{!code_hex.text.empty()} + int{!code_file.empty()} + int{vm["from-stock"].as<bool>()};
+    if (sources != 1) {
+      return usage_error("--reader needs exactly one of --card-code-hex, --card-code-file, --from-stock", command.name);
+    }
+    ReaderEnrolment e{reader_name, code_hex.text, code_file, vm["from-stock"].as<bool>()};
+    return enrol_in_reader(e, common, pin, puk, pin_generated, puk_generated);
+  }
+  if (card_image.empty()) return usage_error("give --card-image OUT.json or --reader NAME", command.name);
+  if (!code_hex.text.empty() || !code_file.empty() || vm["from-stock"].as<bool>()) {
+    return usage_error("--card-code-hex / --card-code-file / --from-stock go with --reader", command.name);
   }
   struct stat st {};
   if (::lstat(card_image.c_str(), &st) == 0) {

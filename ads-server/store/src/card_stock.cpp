@@ -404,6 +404,34 @@ Result<CardOpening> CardStock::lookup_card_for(std::string_view retailer_serial,
   return std::move(lookup->opening);
 }
 
+Result<SecretBytes> CardStock::blank_master_code(std::string_view iccid) {
+  const std::string id(iccid);
+  if (!check_iccid(iccid)) return fail("card " + id.substr(0, 24) + " is not an ICCID of any imported batch");
+  auto stmt = db_.prepare(
+      "SELECT c.state, c.attempts, b.kind, b.name, b.sealed_secret, c.sealed_master_code, "
+      "  c.sealed_issuer_code IS NULL FROM cards c JOIN card_batches b ON b.id = c.batch_id WHERE c.iccid = ?1",
+      "look up blank card");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, iccid);
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return unknown_card(iccid);
+  const auto state = parse_card_state(stmt->column_text(0));
+  if (state != CardState::Blank || stmt->column_int(1) != 0 || stmt->column_int(6) == 0) {
+    return fail("card " + id + " is " + std::string(to_string(state.value_or(CardState::Spoiled))) +
+                " in the stock and was already used; only a blank, never-tried card can be enrolled from stock");
+  }
+  const std::string batch = stmt->column_text(3);
+  if (stmt->column_text(2) == "secret") {
+    auto secret = open_column(key_, kBatchSecretColumn, batch, stmt->column_blob(4));
+    if (!secret || secret->size() != kBatchSecretSize) return tampered("batch secret", "batch " + batch);
+    return derive_master_code(secret->view(), iccid);
+  }
+  auto code = open_column(key_, kMasterCodeColumn, iccid, stmt->column_blob(5));
+  if (!code || code->size() != kCardCodeSize) return tampered("master code", "card " + id);
+  return std::move(code).value();
+}
+
 Result<int> CardStock::begin_personalisation(std::string_view iccid, CardPurpose purpose) {
   return db_.with_transaction([&]() -> Result<int> {
     auto card = read_card_row(db_, iccid, "begin personalisation: look up card");

@@ -116,6 +116,9 @@ class CardStock {
   Result<CardLookup> inspect_card_for(std::string_view retailer_serial, std::string_view iccid, CardPurpose purpose);
   // The same, a refusal becoming an error with its message.
   Result<CardOpening> lookup_card_for(std::string_view retailer_serial, std::string_view iccid, CardPurpose purpose);
+  // The manufacturer master code of a card that is still blank and was never tried, whatever its batch's
+  // assignment: `adsctl retailer enrol --reader --from-stock` opens such a card to make it a retailer card.
+  Result<SecretBytes> blank_master_code(std::string_view iccid);
 
   // Own transaction. NewCard: blank or failed -> in_progress, attempts + 1. Modification: personalised ->
   // in_progress. Refuses any other state, so two sessions cannot run a script on one card. Returns attempts.

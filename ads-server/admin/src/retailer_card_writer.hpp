@@ -1,0 +1,59 @@
+#pragma once
+// Turns a blank SIM in a reader into a retailer card (docs/cards.md §1.2, §2), over any transmit
+// function (the PC/SC adapter in production, a card engine in a test): no I/O of its own.
+//
+// Order, chosen so that the only irreversible step comes last: VERIFY ADM1 once with the card's
+// current code (never retried: ADM tries never come back); CREATE + UPDATE 3F00/0000 (PIN) and 0001
+// (PUK); CREATE DF 7F50 and EF 6F01; UPDATE the key file; VERIFY CHV1 with the PIN and READ BINARY
+// 6F01, compared in constant time; only then UPDATE 3F00/000A with the issuer code. Until that last
+// UPDATE the card still opens with its old ADM code.
+#include <cstdint>
+#include <string>
+
+#include "cardperso/cardsim/card_builders.hpp"
+#include "cardperso/common/bytes.hpp"
+#include "cardperso/common/result.hpp"
+#include "cardperso/common/secret_bytes.hpp"
+#include "cardperso/reader/apdu_exchange.hpp"
+
+namespace cardperso::adsctl {
+
+// SELECT 3F00, SELECT 2FE2, READ BINARY 10: the card's ICCID as digits, which becomes the retailer serial.
+Result<std::string> read_card_serial(const reader::TransmitFn& transmit);
+
+struct RetailerCardContent {
+  SecretBytes pin;          // 8 bytes, cardsim::encode_pin form
+  SecretBytes puk;          // 8 bytes, same form
+  cardsim::RetailerKeys keys;
+  SecretBytes issuer_code;  // 8 bytes: the card's new ADM1
+};
+
+// Where a failed write left the card, for the operator.
+enum class CardAfterFailure {
+  Untouched,        // nothing was written; the old ADM code still opens it (AdmRefused: one try fewer)
+  AdmRefused,       // VERIFY ADM1 was refused; nothing written
+  PartlyWritten,    // some files were created/written; the old ADM code still opens it
+  IssuerCodeUnsure, // UPDATE 000A was sent but its answer is unknown: the card may hold the new issuer code
+};
+
+struct WriteFailure {
+  CardAfterFailure card = CardAfterFailure::Untouched;
+  std::string message;  // what happened and what to do; never a code or a key
+};
+
+// Writes everything. On failure, says what state the card is in.
+// An ok result means the card now holds the PIN, PUK, keys and issuer code, and read the keys back.
+struct WriteOutcome {
+  bool ok = false;
+  WriteFailure failure;
+};
+WriteOutcome write_retailer_card(const reader::TransmitFn& transmit, ByteView adm_code,
+                                 const RetailerCardContent& content);
+
+// The CREATE FILE APDU (CLA A0, INS E0) for a DF or a transparent EF with GSM access conditions
+// (tag 86: read/update nibble, increase, rehabilitate/invalidate), as perso/src/script_builder.cpp
+// builds them.
+Bytes create_df_apdu(std::uint16_t fid);
+Bytes create_transparent_ef_apdu(std::uint16_t fid, std::uint16_t size, std::uint8_t read, std::uint8_t update);
+
+}  // namespace cardperso::adsctl
