@@ -1,0 +1,407 @@
+// cardperso-simread: reads a GSM SIM back through PC/SC and decodes what personalisation wrote, so a
+// test (or an integrator holding a card) can check a card against the issuer's records.
+//   cardperso-simread [--reader NAME] [--pin-file FILE | --pin-fd N] [--json]
+//                     [--run-gsm RANDHEX] [--verify-adm-hex CODE]
+// Reads EF_ICCID, then (after VERIFY CHV1 when a PIN is given) IMSI, MSISDN record 1, SPN, PLMNsel,
+// SST, ACC and AD. The PIN is read from a file or an inherited descriptor, never from the command line
+// (argv is visible to every user), kept in SecretBytes and never printed. A wrong PIN stops the run
+// after one try and says how many are left. --verify-adm-hex sends VERIFY ADM1 exactly once and prints
+// the status word: ADM1 has few tries and no unblock, so the tool never retries it.
+// Exit codes: 0 read, 1 usage error, 2 failed (no reader, no card, wrong PIN, not a SIM).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cardperso/common/secret_bytes.hpp"
+#include "cardperso/perso/sim_encoding.hpp"
+#include "cardperso/reader/apdu_exchange.hpp"
+#include "cardperso/reader/pcsc_reader.hpp"
+
+namespace po = boost::program_options;
+using namespace cardperso;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kMaxPinDigits = 8;
+constexpr std::size_t kCodeSize = 8;
+constexpr std::size_t kRandSize = 16;
+constexpr std::size_t kDirCodeStatusByte = 18;  // GSM 11.11 §9.2.1: CHV1 status in the MF/DF response
+constexpr std::size_t kEfRecordLengthByte = 14;
+
+struct Options {
+  std::string reader;
+  std::string pin_file;
+  int pin_fd = -1;
+  bool json_output = false;
+  std::optional<Bytes> rand;
+  std::optional<SecretBytes> adm_code;
+};
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string sw_hex(std::uint16_t sw) { return fmt::format("{:04X}", sw); }
+
+// Reads at most 64 bytes: a PIN line, not a file to slurp. The first line, trailing CR/LF/spaces cut.
+Result<SecretBytes> read_pin(int fd, const std::string& what) {
+  SecretBytes buffer(64);
+  std::size_t got = 0;
+  while (got < buffer.size()) {
+    ssize_t n = ::read(fd, buffer.data() + got, buffer.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(fmt::format("cannot read the PIN from {}: {}", what, std::strerror(errno)));
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  std::size_t len = 0;
+  while (len < got && buffer[len] != '\n' && buffer[len] != '\r' && buffer[len] != ' ') ++len;
+  if (len < 4 || len > kMaxPinDigits)
+    return fail(fmt::format("the PIN in {} must be 4 to 8 digits on the first line", what));
+  for (std::size_t i = 0; i < len; ++i)
+    if (buffer[i] < '0' || buffer[i] > '9') return fail(fmt::format("the PIN in {} must be digits only", what));
+  // GSM 11.11: CHV as ASCII digits padded with FF to 8 bytes.
+  SecretBytes pin(kCodeSize);
+  for (std::size_t i = 0; i < kCodeSize; ++i) pin[i] = i < len ? buffer[i] : 0xFF;
+  return pin;
+}
+
+Result<SecretBytes> load_pin(const Options& o) {
+  if (!o.pin_file.empty()) {
+    int fd = ::open(o.pin_file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(fmt::format("cannot open the PIN file {}: {}", o.pin_file, std::strerror(errno)));
+    auto pin = read_pin(fd, "file " + o.pin_file);
+    ::close(fd);
+    return pin;
+  }
+  auto pin = read_pin(o.pin_fd, fmt::format("descriptor {}", o.pin_fd));
+  ::close(o.pin_fd);
+  return pin;
+}
+
+class Card {
+ public:
+  explicit Card(reader::PcscCard& card) : card_(card) {}
+
+  Result<reader::ApduResponse> send(const Bytes& command) {
+    const reader::TransmitFn transmit = [this](ByteView c) { return card_.transmit(c); };
+    return reader::exchange_apdu(transmit, command);
+  }
+  Result<reader::ApduResponse> select(std::uint16_t fid) {
+    return send(Bytes{0xA0, 0xA4, 0x00, 0x00, 0x02, static_cast<std::uint8_t>(fid >> 8), static_cast<std::uint8_t>(fid)});
+  }
+  // Selects MF, then each FID of path; nullopt data when a file is missing (9404) or unreadable.
+  struct Read {
+    std::optional<Bytes> data;
+    std::string note;  // why there is no data
+  };
+  Result<Read> read_transparent(std::initializer_list<std::uint16_t> path) {
+    auto sel = select_path(path);
+    if (!sel) return sel.error();
+    if (!sel->ok()) return Read{std::nullopt, missing_note(sel->sw)};
+    if (sel->data.size() < 4) return fail("the card's SELECT response is too short for an EF");
+    const std::size_t size = get_u16(sel->data, 2);
+    if (size == 0 || size > 255) return fail(fmt::format("EF size {} is not one READ BINARY", size));
+    auto r = send(Bytes{0xA0, 0xB0, 0x00, 0x00, static_cast<std::uint8_t>(size)});
+    if (!r) return r.error();
+    if (!r->ok()) return Read{std::nullopt, access_note(r->sw)};
+    return Read{r->data, ""};
+  }
+  Result<Read> read_record(std::initializer_list<std::uint16_t> path, std::uint8_t record) {
+    auto sel = select_path(path);
+    if (!sel) return sel.error();
+    if (!sel->ok()) return Read{std::nullopt, missing_note(sel->sw)};
+    if (sel->data.size() <= kEfRecordLengthByte) return fail("the card's SELECT response is too short for an EF");
+    const std::uint8_t length = sel->data[kEfRecordLengthByte];
+    if (length == 0) return fail("EF is not a record file");
+    auto r = send(Bytes{0xA0, 0xB2, record, 0x04, length});
+    if (!r) return r.error();
+    if (!r->ok()) return Read{std::nullopt, access_note(r->sw)};
+    return Read{r->data, ""};
+  }
+  // CHV1 tries left from the MF's SELECT response (b1..b4 of the CHV1 status byte).
+  Result<int> chv1_tries_left() {
+    auto mf = select(0x3F00);
+    if (!mf) return mf.error();
+    if (!mf->ok() || mf->data.size() <= kDirCodeStatusByte)
+      return fail(fmt::format("SELECT MF answered {}; is this a GSM SIM (class A0)?", sw_hex(mf->sw)));
+    return mf->data[kDirCodeStatusByte] & 0x0F;
+  }
+
+ private:
+  Result<reader::ApduResponse> select_path(std::initializer_list<std::uint16_t> path) {
+    auto mf = select(0x3F00);
+    if (!mf) return mf.error();
+    if (!mf->ok()) return fail(fmt::format("SELECT MF answered {}; is this a GSM SIM (class A0)?", sw_hex(mf->sw)));
+    reader::ApduResponse last = *mf;
+    for (auto fid : path) {
+      auto r = select(fid);
+      if (!r) return r.error();
+      last = *r;
+      if (!r->ok()) break;
+    }
+    return last;
+  }
+  static std::string missing_note(std::uint16_t sw) {
+    return sw == 0x9404 ? "no such file" : "SELECT answered " + sw_hex(sw);
+  }
+  static std::string access_note(std::uint16_t sw) {
+    return sw == 0x9804 ? "access denied (needs the PIN)" : "read answered " + sw_hex(sw);
+  }
+
+  reader::PcscCard& card_;
+};
+
+std::optional<Options> parse(int argc, char** argv, int& exit_code) {
+  Options o;
+  std::string rand_hex, adm_hex;
+  po::options_description desc(
+      "cardperso-simread: read a GSM SIM back through PC/SC (ICCID, IMSI, MSISDN, SPN, PLMNsel, SST, ACC, AD)\n"
+      "Exit codes: 0 read, 1 usage error, 2 failed (no reader, no card, wrong PIN).\nOptions");
+  desc.add_options()("help,h", "show this help")("reader", po::value(&o.reader), "reader name (default: the first)")(
+      "pin-file", po::value(&o.pin_file), "file whose first line is the card's PIN (VERIFY CHV1 before reading)")(
+      "pin-fd", po::value(&o.pin_fd), "read the PIN from this inherited file descriptor instead")(
+      "json", "print one JSON object instead of lines")(
+      "run-gsm", po::value(&rand_hex), "RUN GSM ALGORITHM with this 16-byte RAND (hex); prints SRES and Kc")(
+      "verify-adm-hex", po::value(&adm_hex),
+      "VERIFY ADM1 once with this 8-byte code (hex) and print the status word (each wrong try costs one of 3)");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "cardperso-simread: " << e.what() << " (see --help)\n";
+    exit_code = 1;
+    return std::nullopt;
+  }
+  if (vm.count("help")) {
+    std::cout << desc;
+    exit_code = 0;
+    return std::nullopt;
+  }
+  o.json_output = vm.count("json") > 0;
+  auto usage = [&](const std::string& text) {
+    std::cerr << "cardperso-simread: " << text << " (see --help)\n";
+    exit_code = 1;
+    return std::nullopt;
+  };
+  if (vm.count("pin-file") && vm.count("pin-fd")) return usage("give the PIN with --pin-file or --pin-fd, not both");
+  if (vm.count("pin-fd") && o.pin_fd < 0) return usage("--pin-fd must be a file descriptor number (0 or more)");
+  if (vm.count("run-gsm")) {
+    auto r = from_hex(rand_hex);
+    if (!r || r->size() != kRandSize) return usage("--run-gsm needs 32 hex digits (a 16-byte RAND)");
+    o.rand = std::move(*r);
+  }
+  if (vm.count("verify-adm-hex")) {
+    auto c = from_hex(adm_hex);
+    if (!c || c->size() != kCodeSize) return usage("--verify-adm-hex needs 16 hex digits (an 8-byte ADM1 code)");
+    o.adm_code = SecretBytes(ByteView(*c));
+    secure_wipe(c->data(), c->size());
+  }
+  return o;
+}
+
+// Collects the output both as text lines and as JSON, printed at the end in one form.
+class Report {
+ public:
+  void add(const std::string& key, const std::string& label, json value, const std::string& text) {
+    doc_[key] = std::move(value);
+    lines_.push_back(fmt::format("{:<16}{}", label, text));
+  }
+  void missing(const std::string& key, const std::string& label, const std::string& note) {
+    doc_[key] = nullptr;
+    lines_.push_back(fmt::format("{:<16}({})", label, note));
+  }
+  void print(bool as_json) const {
+    if (as_json) {
+      std::cout << doc_.dump() << std::endl;
+    } else {
+      for (const auto& l : lines_) std::cout << l << "\n";
+      std::cout.flush();
+    }
+  }
+
+ private:
+  json doc_ = json::object();
+  std::vector<std::string> lines_;
+};
+
+int failed(const std::string& text) {
+  std::cerr << "cardperso-simread: " << text << "\n";
+  return 2;
+}
+
+int read_card(Card& card, const Options& o, const std::optional<SecretBytes>& pin, Report& out) {
+  auto tries = card.chv1_tries_left();
+  if (!tries) return failed(tries.error().message);
+  auto iccid_ef = card.read_transparent({0x2FE2});
+  if (!iccid_ef) return failed(iccid_ef.error().message);
+  if (!iccid_ef->data) return failed("cannot read EF_ICCID (" + iccid_ef->note + "); is this a GSM SIM?");
+  auto iccid = perso::decode_iccid(*iccid_ef->data);
+  if (!iccid) return failed("the card's ICCID is not valid: " + iccid.error().message);
+  out.add("iccid", "ICCID", *iccid, *iccid);
+
+  if (o.adm_code) {
+    auto r = card.send([&] {
+      Bytes c{0xA0, 0x20, 0x00, 0x0A, static_cast<std::uint8_t>(kCodeSize)};
+      c.insert(c.end(), o.adm_code->view().begin(), o.adm_code->view().end());
+      return c;
+    }());
+    if (!r) return failed(r.error().message);
+    out.add("adm_verify_sw", "ADM1 verify", sw_hex(r->sw), sw_hex(r->sw));
+  }
+  if (pin) {
+    Bytes command{0xA0, 0x20, 0x00, 0x01, static_cast<std::uint8_t>(kCodeSize)};
+    command.insert(command.end(), pin->view().begin(), pin->view().end());
+    auto r = card.send(command);
+    secure_wipe(command.data(), command.size());
+    if (!r) return failed(r.error().message);
+    if (r->sw == 0x9840) return failed("the PIN is blocked (CHV1 has no tries left); unblock it with the PUK");
+    if (r->sw == 0x9804) {
+      auto left = card.chv1_tries_left();
+      return failed(left ? fmt::format("wrong PIN: {} tries left", *left) : "wrong PIN");
+    }
+    if (r->sw == 0x9802) return failed("the card has no PIN yet (VERIFY CHV1 answered 9802); is it personalised?");
+    if (r->sw != 0x9000) return failed("VERIFY CHV1 answered " + sw_hex(r->sw));
+    tries = card.chv1_tries_left();
+    if (!tries) return failed(tries.error().message);
+  }
+  out.add("chv1_tries_left", "CHV1 tries left", *tries, std::to_string(*tries));
+
+  auto imsi = card.read_transparent({0x7F20, 0x6F07});
+  if (!imsi) return failed(imsi.error().message);
+  if (imsi->data) {
+    auto v = perso::decode_imsi(*imsi->data);
+    if (!v) return failed("EF_IMSI: " + v.error().message);
+    out.add("imsi", "IMSI", *v, *v);
+  } else {
+    out.missing("imsi", "IMSI", imsi->note);
+  }
+
+  auto msisdn = card.read_record({0x7F10, 0x6F40}, 1);
+  if (!msisdn) return failed(msisdn.error().message);
+  if (msisdn->data) {
+    auto v = perso::decode_msisdn_record(*msisdn->data);
+    if (!v) return failed("EF_MSISDN record 1: " + v.error().message);
+    out.add("msisdn", "MSISDN", v->number, v->number + (v->alpha.empty() ? "" : " (" + v->alpha + ")"));
+  } else {
+    out.missing("msisdn", "MSISDN", msisdn->note);
+  }
+
+  auto spn = card.read_transparent({0x7F20, 0x6F46});
+  if (!spn) return failed(spn.error().message);
+  if (spn->data) {
+    auto v = perso::decode_spn(*spn->data);
+    if (!v) return failed("EF_SPN: " + v.error().message);
+    out.add("spn", "SPN", v->name, fmt::format("\"{}\" (display condition {:02X})", v->name, v->display_condition));
+  } else {
+    out.missing("spn", "SPN", spn->note);
+  }
+
+  auto plmnsel = card.read_transparent({0x7F20, 0x6F30});
+  if (!plmnsel) return failed(plmnsel.error().message);
+  if (plmnsel->data) {
+    auto v = perso::decode_plmnsel(*plmnsel->data);
+    if (!v) return failed("EF_PLMNsel: " + v.error().message);
+    json list = json::array();
+    std::string text;
+    for (const auto& p : *v) {
+      list.push_back(perso::to_string(p));
+      text += (text.empty() ? "" : " ") + perso::to_string(p);
+    }
+    out.add("plmnsel", "PLMNsel", list, text);
+  } else {
+    out.missing("plmnsel", "PLMNsel", plmnsel->note);
+  }
+
+  auto sst = card.read_transparent({0x7F20, 0x6F38});
+  if (!sst) return failed(sst.error().message);
+  if (sst->data) {
+    const auto services = perso::decode_sst(*sst->data);
+    std::string text;
+    for (int s : services) text += (text.empty() ? "" : " ") + std::to_string(s);
+    out.add("sst", "SST services", services, text);
+  } else {
+    out.missing("sst", "SST services", sst->note);
+  }
+
+  auto acc = card.read_transparent({0x7F20, 0x6F78});
+  if (!acc) return failed(acc.error().message);
+  if (acc->data) {
+    const std::string h = upper(to_hex(*acc->data));
+    out.add("acc", "ACC", h, h);
+  } else {
+    out.missing("acc", "ACC", acc->note);
+  }
+
+  auto ad = card.read_transparent({0x7F20, 0x6FAD});
+  if (!ad) return failed(ad.error().message);
+  if (ad->data) {
+    const std::string h = upper(to_hex(*ad->data));
+    out.add("ad", "AD", h, ad->data->size() >= 4 ? fmt::format("{} (MNC length {})", h, (*ad->data)[3] & 0x0F) : h);
+  } else {
+    out.missing("ad", "AD", ad->note);
+  }
+
+  if (o.rand) {
+    auto df = card.select(0x7F20);
+    if (!df) return failed(df.error().message);
+    if (!df->ok()) return failed("SELECT DF_GSM answered " + sw_hex(df->sw) + "; the card has no GSM application");
+    Bytes command{0xA0, 0x88, 0x00, 0x00, static_cast<std::uint8_t>(kRandSize)};
+    command.insert(command.end(), o.rand->begin(), o.rand->end());
+    auto r = card.send(command);
+    if (!r) return failed(r.error().message);
+    if (r->sw == 0x9804) return failed("RUN GSM ALGORITHM answered 9804: give the PIN (--pin-file)");
+    if (!r->ok() || r->data.size() != 12)
+      return failed(fmt::format("RUN GSM ALGORITHM answered {} with {} bytes (expected 9000 with SRES and Kc, 12 bytes)",
+                                sw_hex(r->sw), r->data.size()));
+    const std::string sres = upper(to_hex(ByteView(r->data).first(4)));
+    const std::string kc = upper(to_hex(ByteView(r->data).subspan(4)));
+    out.add("sres", "SRES", sres, sres);
+    out.add("kc", "Kc", kc, kc);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int exit_code = 0;
+  auto options = parse(argc, argv, exit_code);
+  if (!options) return exit_code;
+
+  std::optional<SecretBytes> pin;
+  if (!options->pin_file.empty() || options->pin_fd >= 0) {
+    auto loaded = load_pin(*options);
+    if (!loaded) {
+      std::cerr << "cardperso-simread: " << loaded.error().message << "\n";
+      return 1;
+    }
+    pin = std::move(*loaded);
+  }
+
+  auto pcsc = reader::PcscReader::open();
+  if (!pcsc) return failed(pcsc.error().message);
+  auto name = pcsc->pick_reader(options->reader);
+  if (!name) return failed(name.error().message);
+  auto connected = pcsc->connect(*name);
+  if (!connected) return failed(connected.error().message);
+  Card card(*connected);
+  Report report;
+  report.add("reader", "Reader", *name, *name);
+  if (int rc = read_card(card, *options, pin, report); rc != 0) return rc;
+  report.print(options->json_output);
+  return 0;
+}
