@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCARDPERSO_TESTS=OFF > /dev/null
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCARDPERSO_TESTS=OFF -DCARDPERSO_BENCH=OFF > /dev/null
 cmake --build build/release -j "$(nproc)"
 exec tests/tools/pcsc-sandbox -- bash scripts/demo-scenario.sh "$PWD/build/release"
