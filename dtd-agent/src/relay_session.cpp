@@ -169,7 +169,7 @@ asio::awaitable<void> RelaySession::from_ste(proto::Frame frame) {
     if (is_type(frame, MessageType::H1) && is_clear(frame)) {
       if (!ads_) {
         spdlog::warn("H1 from the STE refused: the ADS link is down");
-        co_await to_ste(error_frame(Channel::SteAds, 0, ErrorCode::Internal, kAdsUnreachable));
+        co_await to_ste(error_frame(Channel::SteAds, 0, ErrorCode::AdsUnreachable, kAdsUnreachable));
         co_return;
       }
       in_progress_ = 0;
@@ -299,7 +299,7 @@ asio::awaitable<void> RelaySession::to_ads(const proto::Frame& frame) {
   if (!ads_) {
     // The ADS link is down: a channel-1 frame of a session cannot arrive, so the STE learns it now.
     if (frame.header.channel == Channel::SteAds && !is_type(frame, MessageType::Error) && ste_)
-      co_await to_ste(error_frame(Channel::SteAds, frame.header.session, ErrorCode::Internal, kAdsUnreachable));
+      co_await to_ste(error_frame(Channel::SteAds, frame.header.session, ErrorCode::AdsUnreachable, kAdsUnreachable));
     else
       spdlog::debug("frame type 0x{:02x} for the ADS dropped: no ADS link", frame.header.type);
     co_return;
@@ -341,7 +341,7 @@ asio::awaitable<void> RelaySession::end_session_for(const std::string& why, bool
   in_progress_.reset();
   // The STE still there but the ADS gone: the STE must not wait for an answer that cannot come.
   if (!ads_reachable && ste_)
-    co_await to_ste(error_frame(Channel::SteAds, session, ErrorCode::Internal, kAdsUnreachable));
+    co_await to_ste(error_frame(Channel::SteAds, session, ErrorCode::AdsUnreachable, kAdsUnreachable));
   if (established) {
     // Sealed Terminate on channel 2 (when the ADS is there); the ADS then ends channel 1 as well.
     close_reason_ = why;

@@ -20,6 +20,7 @@ std::string_view describe(ErrorCode code) {
     case ErrorCode::Busy: return "busy or rate limited; retry later";
     case ErrorCode::UnexpectedMessage: return "unexpected message in this state";
     case ErrorCode::UnknownSession: return "unknown session";
+    case ErrorCode::AdsUnreachable: return "the DTD cannot reach the ADS; retry when it is back";
   }
   return "unknown error code";
 }

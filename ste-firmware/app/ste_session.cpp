@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <deque>
 
 #include "cardperso/proto/link.hpp"
@@ -17,19 +16,6 @@ using proto::ErrorCode;
 using proto::MessageType;
 using Clock = proto::Clock;
 
-bool mentions(std::string_view text, std::string_view word) {
-  auto it = std::search(text.begin(), text.end(), word.begin(), word.end(),
-                        [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
-  return it != text.end();
-}
-
-bool says_ads_unreachable(std::string_view text) {
-  if (!mentions(text, "ads")) return false;
-  for (std::string_view w : {"unreachable", "not connected", "unavailable", "no connection", "cannot reach", "down"})
-    if (mentions(text, w)) return true;
-  return false;
-}
-
 std::chrono::milliseconds until(Clock::time_point deadline, Clock::time_point now) {
   auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
   return std::max(left, std::chrono::milliseconds{1});
@@ -37,9 +23,9 @@ std::chrono::milliseconds until(Clock::time_point deadline, Clock::time_point no
 
 }  // namespace
 
-std::string refusal_reason(ErrorCode code, std::string_view text) {
-  if (says_ads_unreachable(text)) return "ADS unreachable";
+std::string refusal_reason(ErrorCode code) {
   switch (code) {
+    case ErrorCode::AdsUnreachable: return "ADS unreachable";
     case ErrorCode::UnknownRetailer: return "unknown retailer";
     case ErrorCode::RetailerRevoked: return "retailer revoked";
     case ErrorCode::RetailerLocked: return "retailer locked";
@@ -90,7 +76,7 @@ net::asio::awaitable<SessionOutcome> greet_dtd(net::FramedStream link, std::stri
     if (type == MessageType::Error) {
       auto err = proto::ErrorMessage::decode(f.payload);
       if (!err) co_return SessionOutcome{false, "DTD link lost", "malformed Error from the DTD: " + err.error().message};
-      co_return SessionOutcome{false, refusal_reason(err->code, err->text),
+      co_return SessionOutcome{false, refusal_reason(err->code),
                                fmt::format("the DTD refused the link: {} ({})", err->text, proto::describe(err->code))};
     }
     spdlog::warn("ignoring link-control message type 0x{:02x} from the DTD before its hello answer", f.header.type);
@@ -171,7 +157,7 @@ struct SteSession::Impl {
       outcome = SessionOutcome{false, "session ended by the ADS", c.reason};
       return;
     }
-    outcome = SessionOutcome{false, refusal_reason(c.code, c.reason), c.reason};
+    outcome = SessionOutcome{false, refusal_reason(c.code), c.reason};
   }
 
   void on_link_control(const proto::Frame& f) {
@@ -183,7 +169,7 @@ struct SteSession::Impl {
         refuse("DTD link lost", "malformed Error from the DTD: " + err.error().message, ErrorCode::BadFrame, true);
         return;
       }
-      refuse(refusal_reason(err->code, err->text),
+      refuse(refusal_reason(err->code),
              fmt::format("the DTD ended the session: {} ({})", err->text, proto::describe(err->code)), err->code, true);
       return;
     }

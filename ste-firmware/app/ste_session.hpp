@@ -35,9 +35,9 @@ struct SessionOutcome {
   std::string detail;   // for the log; never a secret
 };
 
-// The display reason for a refusal code and the text that came with it (an Error message's text or
-// a Close reason). A DTD that cannot reach the ADS says so in its text.
-std::string refusal_reason(proto::ErrorCode code, std::string_view text);
+// The display reason for a refusal code (of an Error message or a Close). The code alone decides: a
+// peer's free text is logged, never interpreted, so no text can make the display say something else.
+std::string refusal_reason(proto::ErrorCode code);
 
 // SteHello on channel 0; waits up to `wait` for LinkHelloAck. An Error or a closed link refuses; a
 // DTD that stays silent is tolerated (its ack, if any, is skipped later by the session).

@@ -232,6 +232,7 @@ TEST_F(DtdRelayTest, HandshakeWhileTheAdsIsDownIsAnsweredWithAdsUnreachable) {
   ASSERT_TRUE(is(f, MessageType::Error));
   auto e = proto::ErrorMessage::decode(f.payload);
   ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->code, proto::ErrorCode::AdsUnreachable);
   EXPECT_EQ(e->text, "ADS unreachable");
 }
 

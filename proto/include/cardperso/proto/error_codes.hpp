@@ -23,6 +23,7 @@ enum class ErrorCode : std::uint16_t {
   Busy = 13,                     // rate limited or too many sessions; retry later
   UnexpectedMessage = 14,        // a well-formed message the state machine did not expect
   UnknownSession = 15,           // frame for a session id this side does not know
+  AdsUnreachable = 16,           // sent by the DTD: it has no link to the ADS now; retry when it is back
 };
 
 // Short English description, for logs and the retailer's display.
