@@ -37,6 +37,7 @@ struct Options {
   std::string log_level = "info";
   std::chrono::milliseconds apdu_delay{0};
   std::chrono::milliseconds connect_timeout{10000};
+  std::optional<std::uint64_t> remove_after_apdus;  // pull the card when APDU N+1 arrives, once
 };
 
 void event(const std::string& what) {
@@ -47,6 +48,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   Options options;
   int port = 35963;
   int delay_ms = 0;
+  long long remove_after = -1;
   double connect_timeout_s = 10;
   po::options_description desc("card-sim: a virtual SIM card plugged into pcscd through vpcd\nOptions");
   desc.add_options()("help,h", "show this help")(
@@ -55,7 +57,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       "vpcd-port", po::value(&port)->default_value(35963), "vpcd port (35963 = reader 'Virtual PCD 00 00', 35964 = '00 01')")(
       "log-level", po::value(&options.log_level)->default_value("info"), "trace, debug, info, warn, error")(
       "apdu-delay-ms", po::value(&delay_ms)->default_value(0), "delay every APDU answer (to test removal mid-exchange)")(
-      "connect-timeout", po::value(&connect_timeout_s)->default_value(10), "seconds to keep retrying the connection to vpcd");
+      "connect-timeout", po::value(&connect_timeout_s)->default_value(10), "seconds to keep retrying the connection to vpcd")(
+      "remove-after-apdus", po::value(&remove_after),
+      "answer N APDUs, then pull the card when the next one arrives, before executing it (once; "
+      "`insert` puts it back): a deterministic pull mid-script");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -72,13 +77,15 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     return std::nullopt;
   }
   if (port <= 0 || port > 65535 || delay_ms < 0 || delay_ms > 600000 || connect_timeout_s < 0 ||
-      connect_timeout_s > 3600) {
-    std::cerr << "card-sim: --vpcd-port must be 1..65535, --apdu-delay-ms 0..600000, --connect-timeout 0..3600\n";
+      connect_timeout_s > 3600 || (vm.count("remove-after-apdus") && (remove_after < 0 || remove_after > 1000000))) {
+    std::cerr << "card-sim: --vpcd-port must be 1..65535, --apdu-delay-ms 0..600000, --connect-timeout 0..3600, "
+                 "--remove-after-apdus 0..1000000\n";
     exit_code = 2;
     return std::nullopt;
   }
   options.endpoint.port = static_cast<std::uint16_t>(port);
   options.apdu_delay = std::chrono::milliseconds(delay_ms);
+  if (vm.count("remove-after-apdus")) options.remove_after_apdus = static_cast<std::uint64_t>(remove_after);
   options.connect_timeout = std::chrono::milliseconds(static_cast<long>(connect_timeout_s * 1000));
   return options;
 }
@@ -155,6 +162,15 @@ class Program {
         return false;
       }
       if (!*message) return true;
+      if (std::holds_alternative<VpcdApdu>(**message)) {
+        if (options_.remove_after_apdus && apdus_received_ == *options_.remove_after_apdus) {
+          options_.remove_after_apdus.reset();
+          spdlog::info("card removed before APDU {} (--remove-after-apdus)", apdus_received_ + 1);
+          remove_card();
+          return false;
+        }
+        ++apdus_received_;
+      }
       if (options_.apdu_delay.count() > 0 && std::holds_alternative<VpcdApdu>(**message)) {
         held_apdu_ = std::move(**message);
         held_until_ = Clock::now() + options_.apdu_delay;
@@ -207,13 +223,8 @@ class Program {
   std::optional<int> command(std::string line) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
     if (line == "remove") {
-      if (link_.connected()) {
-        link_.close();
-        held_apdu_.reset();  // the card is gone before it could answer
-        card_.power_off();
-        spdlog::info("card removed");
-      }
-      event("removed");
+      if (link_.connected()) spdlog::info("card removed");
+      remove_card();
     } else if (line == "insert") {
       if (!insert()) return 1;
     } else if (line == "quit") {
@@ -223,6 +234,15 @@ class Program {
       event("unknown-command");
     }
     return std::nullopt;
+  }
+
+  void remove_card() {
+    if (link_.connected()) {
+      link_.close();
+      held_apdu_.reset();  // the card is gone before it could answer
+      card_.power_off();
+    }
+    event("removed");
   }
 
   int finish(int code) {
@@ -237,6 +257,7 @@ class Program {
   VpcdLink link_;
   std::optional<VpcdMessage> held_apdu_;
   Clock::time_point held_until_{};
+  std::uint64_t apdus_received_ = 0;  // since the program started, over every insertion
 };
 
 }  // namespace

@@ -9,8 +9,14 @@ namespace {
 constexpr std::uint8_t kScriptMagic[4] = {'C', 'P', 'S', 'C'};
 constexpr std::uint8_t kResultMagic[4] = {'C', 'P', 'S', 'R'};
 constexpr std::uint8_t kVersion = 1;
+// Version 2 adds the step flag b4 ("exists" fallback). A script without a fallback is still
+// written as version 1, so an STE that predates the flag runs it unchanged. Version 2 also knows b5
+// (the VERIFY ADM alternative code of step 1).
+constexpr std::uint8_t kVersionFallback = 2;
+constexpr std::size_t kMaxFallbackApdu = 16;
 
-constexpr std::uint8_t kStepSecret = 0x01, kStepPlaceholder = 0x02, kStepWantResponse = 0x04;
+constexpr std::uint8_t kStepSecret = 0x01, kStepPlaceholder = 0x02, kStepWantResponse = 0x04,
+                       kStepExistsFallback = 0x08, kStepRefusedFallback = 0x10;
 constexpr std::uint8_t kPromptPin = 0x01, kPromptPinConfirm = 0x02, kPromptPuk = 0x04;
 
 bool printable(std::string_view s) {
@@ -55,6 +61,45 @@ bool is_adm_verify(ByteView apdu) {
   return apdu.size() >= 4 && apdu[1] == 0x20 && apdu[3] != 0x01 && apdu[3] != 0x02;
 }
 
+std::optional<std::uint16_t> created_fid(ByteView apdu) {
+  if (apdu.size() < 7 || apdu[1] != 0xE0 || apdu.size() != 5u + apdu[4]) return std::nullopt;
+  const ByteView data = apdu.subspan(5);
+  if (data[0] != 0x62 || data[1] != data.size() - 2) return std::nullopt;
+  for (std::size_t at = 2; at + 2 <= data.size();) {
+    const std::uint8_t tag = data[at], len = data[at + 1];
+    if (at + 2 + len > data.size()) return std::nullopt;
+    if (tag == 0x83) return len == 2 ? std::optional<std::uint16_t>(get_u16(data, at + 2)) : std::nullopt;
+    at += 2 + std::size_t{len};
+  }
+  return std::nullopt;
+}
+
+Bytes select_fid_apdu(std::uint8_t cla, std::uint16_t fid) {
+  Bytes apdu{cla, 0xA4, 0x00, 0x00, 0x02};
+  put_u16(apdu, fid);
+  return apdu;
+}
+
+bool select_succeeded(std::uint16_t sw) { return (sw >> 8) == 0x9F || (sw >> 8) == 0x61 || sw == 0x9000; }
+
+bool step_accepts(const ScriptStep& step, std::uint16_t sw) {
+  if (std::any_of(step.expect.begin(), step.expect.end(), [sw](const SwPattern& e) { return e.matches(sw); })) return true;
+  if (!step.if_refused.empty() && sw == kSwCodeRefused) return true;  // the alternative code opened the card
+  return !step.if_exists.empty() && select_succeeded(sw);
+}
+
+bool opened_by_alternative(const ScriptResult& result) {
+  const bool past_step_1 = result.outcome == ScriptOutcome::Completed || result.failed_step > 0;
+  return past_step_1 && !result.status_words.empty() && result.status_words[0] == kSwCodeRefused;
+}
+
+namespace {
+bool uses_version_2(const Script& s) {
+  return std::any_of(s.steps.begin(), s.steps.end(),
+                     [](const ScriptStep& st) { return !st.if_exists.empty() || !st.if_refused.empty(); });
+}
+}  // namespace
+
 Result<void> validate_script(const Script& s) {
   if (s.steps.empty() || s.steps.size() > kMaxScriptSteps)
     return fail("script: must have 1.." + std::to_string(kMaxScriptSteps) + " steps");
@@ -76,6 +121,31 @@ Result<void> validate_script(const Script& s) {
       if (!st.secret) return bad_step(i, "an ADM VERIFY must be marked secret");
     }
     if (st.want_response && ++responses > 1) return bad_step(i, "only one step may ask for its response");
+    if (!st.if_exists.empty()) {
+      // Strict: the fallback may only turn "this file exists" into "select that file", never run
+      // any other command, so a tampered or buggy script cannot hide a write behind it.
+      const auto fid = created_fid(a);
+      if (!fid) return bad_step(i, "an 'exists' fallback is only allowed on a CREATE FILE step");
+      if (st.if_exists != select_fid_apdu(a[0], *fid))
+        return bad_step(i, "the 'exists' fallback must be a SELECT of the FID the step creates");
+      if (std::any_of(st.expect.begin(), st.expect.end(), [](const SwPattern& e) { return e.matches(kSwFileExists); }))
+        return bad_step(i, "a step with an 'exists' fallback must not expect 6A89");
+      if (st.want_response) return bad_step(i, "a step with an 'exists' fallback cannot ask for its response");
+    }
+    if (!st.if_refused.empty()) {
+      // Strict: the alternative may only present another ADM code to the same reference, on step 1,
+      // so a script cannot use it to hide any other command.
+      const ByteView alt = st.if_refused.view();
+      if (i != 0) return bad_step(i, "a VERIFY alternative is only allowed on step 1");
+      if (!is_adm_verify(a)) return bad_step(i, "a VERIFY alternative is only allowed on a VERIFY ADM step");
+      if (alt.size() != a.size() || !std::equal(a.begin(), a.begin() + 5, alt.begin()))
+        return bad_step(i, "the VERIFY alternative must be a VERIFY of the same ADM reference and length");
+      if (!st.secret) return bad_step(i, "a step with a VERIFY alternative must be marked secret");
+      if (st.placeholder || st.want_response || !st.if_exists.empty())
+        return bad_step(i, "a step with a VERIFY alternative can have no placeholder, response or other fallback");
+      if (std::any_of(st.expect.begin(), st.expect.end(), [](const SwPattern& e) { return e.matches(kSwCodeRefused); }))
+        return bad_step(i, "a step with a VERIFY alternative must not expect 9804");
+    }
     if (st.placeholder) {
       const Placeholder& p = *st.placeholder;
       if (p.kind != PlaceholderKind::CustomerPin && p.kind != PlaceholderKind::CustomerPuk)
@@ -98,14 +168,16 @@ Result<void> validate_script(const Script& s) {
 Result<SecretBytes> encode_script(const Script& s) {
   if (auto v = validate_script(s); !v) return v.error();
   Bytes out(kScriptMagic, kScriptMagic + 4);
-  out.push_back(kVersion);
+  out.push_back(uses_version_2(s) ? kVersionFallback : kVersion);
   out.push_back(static_cast<std::uint8_t>((s.prompts.pin ? kPromptPin : 0) |
                                           (s.prompts.pin_confirm ? kPromptPinConfirm : 0) |
                                           (s.prompts.puk ? kPromptPuk : 0)));
   put_u16(out, static_cast<std::uint16_t>(s.steps.size()));
   for (const auto& st : s.steps) {
     out.push_back(static_cast<std::uint8_t>((st.secret ? kStepSecret : 0) | (st.placeholder ? kStepPlaceholder : 0) |
-                                            (st.want_response ? kStepWantResponse : 0)));
+                                            (st.want_response ? kStepWantResponse : 0) |
+                                            (st.if_exists.empty() ? 0 : kStepExistsFallback) |
+                                            (st.if_refused.empty() ? 0 : kStepRefusedFallback)));
     put_u16(out, static_cast<std::uint16_t>(st.apdu.size()));
     out.insert(out.end(), st.apdu.data(), st.apdu.data() + st.apdu.size());
     out.push_back(static_cast<std::uint8_t>(st.expect.size()));
@@ -118,6 +190,14 @@ Result<SecretBytes> encode_script(const Script& s) {
       out.push_back(st.placeholder->offset);
       out.push_back(st.placeholder->length);
       out.push_back(st.placeholder->padding);
+    }
+    if (!st.if_exists.empty()) {
+      out.push_back(static_cast<std::uint8_t>(st.if_exists.size()));
+      out.insert(out.end(), st.if_exists.begin(), st.if_exists.end());
+    }
+    if (!st.if_refused.empty()) {
+      out.push_back(static_cast<std::uint8_t>(st.if_refused.size()));
+      out.insert(out.end(), st.if_refused.data(), st.if_refused.data() + st.if_refused.size());
     }
     out.push_back(static_cast<std::uint8_t>(st.label.size()));
     out.insert(out.end(), st.label.begin(), st.label.end());
@@ -137,7 +217,7 @@ Result<Script> decode_script(ByteView bytes) {
   std::uint8_t version = 0, prompts = 0;
   std::uint16_t count = 0;
   if (!r.bytes(4, magic) || !std::equal(magic.begin(), magic.end(), kScriptMagic)) return fail("script: bad magic");
-  if (!r.u8(version) || version != kVersion) return fail("script: unsupported version");
+  if (!r.u8(version) || (version != kVersion && version != kVersionFallback)) return fail("script: unsupported version");
   if (!r.u8(prompts) || (prompts & ~(kPromptPin | kPromptPinConfirm | kPromptPuk)))
     return fail("script: truncated or unknown prompt flags");
   if (!r.u16(count) || count == 0 || count > kMaxScriptSteps) return fail("script: step count missing or out of range");
@@ -149,7 +229,9 @@ Result<Script> decode_script(ByteView bytes) {
     std::uint16_t apdu_len = 0;
     ByteView apdu, label;
     if (!r.u8(flags)) return bad_step(i, "truncated");
-    if (flags & ~(kStepSecret | kStepPlaceholder | kStepWantResponse)) return bad_step(i, "unknown flags");
+    const std::uint8_t known = kStepSecret | kStepPlaceholder | kStepWantResponse |
+                               (version >= kVersionFallback ? kStepExistsFallback | kStepRefusedFallback : 0);
+    if (flags & ~known) return bad_step(i, "unknown flags");
     if (!r.u16(apdu_len) || apdu_len < 5 || apdu_len > 261) return bad_step(i, "APDU length missing or out of 5..261");
     if (!r.bytes(apdu_len, apdu)) return bad_step(i, "truncated APDU");
     st.apdu = SecretBytes(apdu);
@@ -167,6 +249,19 @@ Result<Script> decode_script(ByteView bytes) {
       p.kind = static_cast<PlaceholderKind>(kind);
       st.placeholder = p;
     }
+    if (flags & kStepExistsFallback) {
+      std::uint8_t len = 0;
+      ByteView fallback;
+      if (!r.u8(len) || len < 5 || len > kMaxFallbackApdu || !r.bytes(len, fallback))
+        return bad_step(i, "'exists' fallback missing, truncated or not 5.." + std::to_string(kMaxFallbackApdu) + " bytes");
+      st.if_exists.assign(fallback.begin(), fallback.end());
+    }
+    if (flags & kStepRefusedFallback) {
+      std::uint8_t len = 0;
+      ByteView alt;
+      if (!r.u8(len) || len < 5 || !r.bytes(len, alt)) return bad_step(i, "VERIFY alternative missing or truncated");
+      st.if_refused = SecretBytes(alt);
+    }
     if (!r.u8(label_len) || !r.bytes(label_len, label)) return bad_step(i, "truncated label");
     st.label.assign(label.begin(), label.end());
     st.secret = (flags & kStepSecret) != 0;
@@ -174,6 +269,9 @@ Result<Script> decode_script(ByteView bytes) {
     s.steps.push_back(std::move(st));
   }
   if (r.left() != 0) return fail("script: " + std::to_string(r.left()) + " bytes after the last step");
+  // One encoding per script: version 2 only when a step needs it (encode_script's choice).
+  if (version == kVersionFallback && !uses_version_2(s))
+    return fail("script: version 2 without a fallback; such a script is version 1");
   if (auto v = validate_script(s); !v) return v.error();
   return s;
 }

@@ -123,6 +123,9 @@ class Composer {
                static_cast<std::uint8_t>(fcp.size())};
     apdu.insert(apdu.end(), fcp.begin(), fcp.end());
     step(apdu, {kSwOk}, "create " + file_label(f));
+    // Idempotent against an earlier run cut short: the file may exist already (6A89); then it is
+    // selected instead, and everything written to it after this step is rewritten in full.
+    script.steps.back().if_exists = select_fid_apdu(kCla, f.fids.back());
     if (f.kind == FileKind::Df) {
       cur_df_ = f.fids;
       cur_ef_.clear();
@@ -313,6 +316,8 @@ Result<void> check_code_file_placement(const CardProfile& p, const ProfileFile& 
 Result<Script> build_personalisation_script(const CardProfile& profile, const PersoValues& v) {
   const bool personalise = v.mode == PersoMode::Personalise;
   if (v.opening_code.size() != kCodeSize) return fail("opening code must be 8 bytes");
+  if (!v.opening_alternative.empty() && (v.opening_alternative.size() != kCodeSize || !personalise))
+    return fail("an alternative opening code is 8 bytes, for a personalisation only");
   if (personalise && v.issuer_code.size() != kCodeSize) return fail("issuer code must be 8 bytes to personalise");
   if (!v.issuer_code.empty() && v.issuer_code.size() != kCodeSize) return fail("issuer code must be 8 bytes");
   if (!v.rand.empty() && v.rand.size() != 16) return fail("RAND must be 16 bytes");
@@ -345,7 +350,16 @@ Result<Script> build_personalisation_script(const CardProfile& profile, const Pe
 
   Composer c;
   c.verify(profile.adm.verify_p2, v.opening_code.view(),
-           personalise ? "verify ADM1 (manufacturer master code)" : "verify ADM1 (issuer code)");
+           !v.opening_alternative.empty()
+               ? (v.opening_is_issuer_code ? "verify ADM1 (issuer code, else master code)"
+                                           : "verify ADM1 (master code, else issuer code)")
+           : personalise && !v.opening_is_issuer_code ? "verify ADM1 (manufacturer master code)"
+                                                      : "verify ADM1 (issuer code)");
+  if (!v.opening_alternative.empty()) {
+    SecretBytes alt(c.script.steps[0].apdu.view());
+    std::copy(v.opening_alternative.data(), v.opening_alternative.data() + kCodeSize, alt.data() + 5);
+    c.script.steps[0].if_refused = std::move(alt);
+  }
   if (adm_file->create && personalise) c.create(*adm_file);
   if (!v.issuer_code.empty()) c.write(*adm_file, v.issuer_code.view(), 1, true);
 
@@ -394,6 +408,13 @@ std::size_t count_apdus(const Script& script) {
   std::size_t n = script.steps.size();
   for (const auto& s : script.steps)
     if (s.want_response) ++n;
+  return n;
+}
+
+std::size_t count_max_apdus(const Script& script) {
+  std::size_t n = count_apdus(script);
+  for (const auto& s : script.steps)
+    if (!s.if_exists.empty() || !s.if_refused.empty()) ++n;
   return n;
 }
 

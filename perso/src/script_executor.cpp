@@ -80,7 +80,44 @@ ScriptResult execute_script(const Script& script, const KeypadEntries& entries, 
       result.reason = step_name(i, step) + ": the card answered without a status word";
       return result;
     }
-    const std::uint16_t sw = get_u16(*answer, answer->size() - 2);
+    std::uint16_t sw = get_u16(*answer, answer->size() - 2);
+    if (sw == kSwFileExists && !step.if_exists.empty()) {
+      // An earlier run that was cut short created this file: select it, as the CREATE would have,
+      // so the steps after it (the file's value) rewrite it. The step's status word is the SELECT's.
+      auto selected = transmit(step.if_exists);
+      if (!selected) {
+        result.outcome = ScriptOutcome::TransmitFailed;
+        result.reason = step_name(i, step) + ": file exists; SELECT: " + selected.error().message;
+        return result;
+      }
+      sw = selected->size() >= 2 ? get_u16(*selected, selected->size() - 2) : 0;
+      result.status_words.push_back(sw);
+      if (!select_succeeded(sw)) {
+        result.outcome = ScriptOutcome::UnexpectedStatus;
+        result.reason = step_name(i, step) + ": file exists; SELECT answered " + sw_hex(sw) + ", expected 9Fxx";
+        return result;
+      }
+      continue;
+    }
+    if (sw == kSwCodeRefused && !step.if_refused.empty()) {
+      // A retry that could not know which ADM1 code the card holds: present the other one, once. A
+      // correct VERIFY resets the card's ADM counter, so the wrong guess costs nothing lasting.
+      auto again = transmit(step.if_refused.view());
+      if (!again) {
+        result.outcome = ScriptOutcome::TransmitFailed;
+        result.reason = step_name(i, step) + ": first code refused; alternative: " + again.error().message;
+        return result;
+      }
+      const std::uint16_t alt_sw = again->size() >= 2 ? get_u16(*again, again->size() - 2) : 0;
+      if (std::any_of(step.expect.begin(), step.expect.end(), [alt_sw](const SwPattern& e) { return e.matches(alt_sw); })) {
+        result.status_words.push_back(kSwCodeRefused);  // says: the alternative opened the card
+        continue;
+      }
+      result.status_words.push_back(alt_sw);
+      result.outcome = ScriptOutcome::UnexpectedStatus;
+      result.reason = step_name(i, step) + ": both codes refused; the alternative answered " + sw_hex(alt_sw);
+      return result;
+    }
     result.status_words.push_back(sw);
     if (std::none_of(step.expect.begin(), step.expect.end(), [sw](const SwPattern& e) { return e.matches(sw); })) {
       result.outcome = ScriptOutcome::UnexpectedStatus;

@@ -10,6 +10,7 @@
 
 #include "cardperso/common/crypto.hpp"
 #include "cardperso/common/milenage.hpp"
+#include "cardperso/perso/script.hpp"
 #include "cardperso/perso/sim_encoding.hpp"
 #include "personalisation_fixture.hpp"
 
@@ -402,7 +403,7 @@ TEST_F(Personalisation, PersonalisedCardIsRefusedAgainButCanBeModified) {
   EXPECT_EQ(read.doc.value("sres", ""), upper_hex(triplet.sres));
 }
 
-// g. The card is pulled while the script runs: recorded failed at the step reached, numbers released.
+// g. The card is pulled while the script runs: recorded failed at the step reached, numbers kept for it.
 TEST_F(Personalisation, CardPulledMidScriptIsRecordedFailedAtTheStepReached) {
   const std::string iccid = standard_stock(1).at(0);
   const std::string image = card_image("cards", iccid);
@@ -433,13 +434,109 @@ TEST_F(Personalisation, CardPulledMidScriptIsRecordedFailedAtTheStepReached) {
   EXPECT_EQ(row.failed_step.rfind(std::to_string(step) + "/43 ", 0), 0u) << row.failed_step;
   EXPECT_NE(row.failure_reason.find("removed"), std::string::npos) << row.failure_reason;
   EXPECT_TRUE(records(iccid).empty());
-  expect_allocations({"imsi released", "msisdn released"});
+  expect_allocations({"imsi reserved", "msisdn reserved"});  // the card may carry them: kept for its retry
   EXPECT_EQ(receipt_count(), 0u);
   expect_no_number_lost();
 }
 
+// g2. The card pulled mid-script (deterministically: card-sim --remove-after-apdus, before the 21st
+// APDU of the script, with the issuer code and the first files already on the card), put back for the
+// shop's next request: the ADS opens it with the issuer code it knows the card took, every file the
+// first run created answers 6A89 and is selected instead, every value is written again, and the card
+// is personalised on its second attempt.
+TEST_F(Personalisation, CardPulledMidScriptIsPersonalisedOnTheRetry) {
+  const std::string iccid = standard_stock(1).at(0);
+  const std::string image = card_image("cards", iccid);
+  ASSERT_TRUE(start_personalisation({"--customer", customer_file("Alice Example", "1990-02-28"), "--customer",
+                                     customer_file("Alice Example", "1990-02-28")},
+                                    keypad_for(2)));
+  remove_retailer_card();
+  constexpr std::size_t kIccidRead = 5;  // SELECT 3F00, GET RESPONSE, SELECT 2FE2, GET RESPONSE, READ BINARY
+  constexpr std::size_t kPullAt = 20;    // the card answers 20 APDUs of the script, then it is gone
+  auto* card = insert_customer_card(image, 1, {"--remove-after-apdus", std::to_string(kIccidRead + kPullAt)});
+  ASSERT_NE(card, nullptr);
+  const std::string reason = card_outcome(card, "Personalisation failed: (.*)$");
+  EXPECT_NE(reason.find("step " + std::to_string(kPullAt + 1) + " "), std::string::npos) << reason;
+
+  auto answered = [](const std::vector<TappedApdu>& apdus) {
+    return static_cast<std::size_t>(std::count_if(apdus.begin(), apdus.end(), [](auto& a) { return !a.response.empty(); }));
+  };
+  const auto first_all = apdus_of(1);
+  const auto first = script_apdus(first_all);
+  EXPECT_EQ(answered(first_all) - answered(first), kIccidRead);
+  ASSERT_EQ(answered(first), kPullAt);
+  const auto created = static_cast<std::size_t>(
+      std::count_if(first.begin(), first.end(), [](auto& a) { return a.command[1] == 0xE0 && !a.response.empty(); }));
+  EXPECT_EQ(created, 10u);  // the 4 code files, DF_TELECOM and its 4 EFs, DF_GSM
+  CardRow row = card_row(iccid);
+  EXPECT_EQ(row.state, "failed");
+  EXPECT_EQ(row.attempts, 1);
+  EXPECT_EQ(row.failed_step.rfind(std::to_string(kPullAt + 1) + "/43 ", 0), 0u) << row.failed_step;
+  EXPECT_TRUE(row.has_issuer_code);  // the card took the pending code at step 3: the retry opens with it
+  EXPECT_TRUE(records(iccid).empty());
+
+  ASSERT_TRUE(wait_display_count("Insert customer card", 2, 30s)) << display_text();
+  reinsert(card);
+  const std::string msisdn = card_outcome(card, "Card personalised: MSISDN (\\d+)$");
+  ASSERT_FALSE(msisdn.empty());
+  expect_session_completed();
+
+  // The retry as the card saw it: VERIFY ADM1 passes (the issuer code), one 6A89 + SELECT per file
+  // the first run had created, every other APDU as on a fresh card.
+  const auto retry = script_apdus(apdus_of(2));
+  ASSERT_FALSE(retry.empty());
+  EXPECT_EQ(get_u16(retry[0].response, retry[0].response.size() - 2), 0x9000);
+  std::size_t exists = 0;
+  for (std::size_t i = 0; i < retry.size(); ++i) {
+    const auto& r = retry[i].response;
+    if (r.size() < 2 || get_u16(r, r.size() - 2) != 0x6A89) continue;
+    ++exists;
+    ASSERT_EQ(retry[i].command[1], 0xE0);
+    ASSERT_LT(i + 1, retry.size());
+    EXPECT_EQ(retry[i + 1].command[1], 0xA4);  // SELECT of the FID the CREATE named
+    const auto fid = perso::created_fid(retry[i].command);  // FCP tag 83
+    ASSERT_TRUE(fid.has_value());
+    EXPECT_EQ(to_hex(retry[i + 1].command), to_hex(perso::select_fid_apdu(0xA0, *fid)));
+    EXPECT_EQ(get_u16(retry[i + 1].response, retry[i + 1].response.size() - 2) >> 8, 0x9F);
+  }
+  EXPECT_EQ(exists, created);
+  EXPECT_EQ(retry.size(), kScriptApdus + created);
+
+  row = card_row(iccid);
+  EXPECT_EQ(row.state, "personalised");
+  EXPECT_EQ(row.attempts, 2);
+  const auto recs = records(iccid);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].msisdn, msisdn);
+  EXPECT_NE(receipt_of(iccid).find("Outcome: personalised"), std::string::npos);
+  expect_allocations({"imsi committed", "msisdn committed"});  // the first attempt's numbers, kept for the card
+  expect_no_number_lost();
+  EXPECT_TRUE(wait_no_open_session(10s));
+
+  // Read back through PC/SC with the PIN typed for the retry: the values and keys of the record.
+  reinsert(card);
+  const Bytes rand = crypto::random_bytes(16);
+  auto read = simread({"--run-gsm", upper_hex(rand)}, kCustomerPin);
+  ASSERT_EQ(read.exit_code, 0) << read.err;
+  EXPECT_EQ(read.doc.value("iccid", ""), iccid);
+  EXPECT_EQ(read.doc.value("imsi", ""), recs[0].imsi);
+  EXPECT_EQ(read.doc.value("msisdn", ""), recs[0].msisdn);
+  EXPECT_EQ(read.doc.value("spn", ""), recs[0].spn);
+  EXPECT_EQ(read.doc.value("chv1_tries_left", -1), 3);
+  const KeysFromStore keys = keys_of(iccid, 1);
+  const auto triplet = milenage::gsm(keys.ki.view(), keys.opc.view(), rand);
+  EXPECT_EQ(read.doc.value("sres", ""), upper_hex(triplet.sres));
+  EXPECT_EQ(read.doc.value("kc", ""), upper_hex(triplet.kc));
+  // The issuer code the ADS recorded opens the card.
+  const SecretBytes issuer = opening_code(iccid, true);
+  auto adm = simread({"--verify-adm-hex", upper_hex(issuer.view())});
+  ASSERT_EQ(adm.exit_code, 0) << adm.err;
+  EXPECT_EQ(adm.doc.value("adm_verify_sw", ""), "9000");
+}
+
 // h. The card's proof is wrong (its RUN GSM answer altered on the contacts, as a clone would answer):
-// the ADS does not mark it personalised, records the failure and releases the numbers. The card did
+// the ADS does not mark it personalised, records the failure and keeps the numbers for the card (the
+// test name predates that: the card carries them). The card did
 // take its new issuer code, and the ADS knows it: a retry would open the card.
 TEST_F(Personalisation, ProofMismatchIsRecordedFailedAndReleasesTheNumbers) {
   const std::string iccid = standard_stock(1).at(0);
@@ -463,7 +560,7 @@ TEST_F(Personalisation, ProofMismatchIsRecordedFailedAndReleasesTheNumbers) {
   EXPECT_NE(row.failure_reason.find("proof mismatch"), std::string::npos) << row.failure_reason;
   EXPECT_TRUE(row.has_issuer_code);
   EXPECT_TRUE(records(iccid).empty());
-  expect_allocations({"imsi released", "msisdn released"});
+  expect_allocations({"imsi reserved", "msisdn reserved"});  // the card may carry them: kept for its retry
   EXPECT_EQ(receipt_count(), 0u);
   expect_no_number_lost();
 

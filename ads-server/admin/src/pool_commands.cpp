@@ -1,4 +1,4 @@
-// adsctl pool add | list: the IMSI and MSISDN ranges the ADS hands numbers out from.
+// adsctl pool add | list | release-retired: the IMSI and MSISDN ranges the ADS hands numbers out from.
 #include <iomanip>
 #include <iostream>
 
@@ -42,7 +42,8 @@ int run_add(const std::vector<std::string>& args) {
 int run_list(const std::vector<std::string>& args) {
   const Command command{"pool list", "",
                         "Lists the number pools: range, numbers never used, reserved (personalisation running),\n"
-                        "committed (on a card) and released (given back, handed out again first)."};
+                        "committed (on a card), released (given back, handed out again first) and retired (maybe on\n"
+                        "a spoiled card: never handed out again until `adsctl pool release-retired`)."};
   CommonOptions common;
   po::options_description options("Options");
   add_common_options(options, common);
@@ -55,19 +56,42 @@ int run_list(const std::vector<std::string>& args) {
   auto all = pools.list();
   if (!all) return refused(all.error().message);
   std::cout << std::left << std::setw(5) << "ID" << std::setw(8) << "KIND" << std::setw(36) << "RANGE" << std::setw(10)
-            << "UNUSED" << std::setw(10) << "RESERVED" << std::setw(10) << "COMMITTED" << "RELEASED\n";
+            << "UNUSED" << std::setw(10) << "RESERVED" << std::setw(10) << "COMMITTED" << std::setw(10) << "RELEASED"
+            << "RETIRED\n";
   for (const auto& p : *all) {
     std::cout << std::left << std::setw(5) << p.id << std::setw(8) << ads::to_string(p.kind) << std::setw(36)
               << (p.value_of(p.first) + ".." + p.value_of(p.last)) << std::setw(10) << p.never_used() << std::setw(10)
-              << p.reserved << std::setw(10) << p.committed << p.released << "\n";
+              << p.reserved << std::setw(10) << p.committed << std::setw(10) << p.released << p.retired << "\n";
   }
   return kExitOk;
 }
 
+int run_release_retired(const std::vector<std::string>& args) {
+  const Command command{"pool release-retired", "--iccid ICCID",
+                        "Gives the numbers retired with a spoiled card back to the pool. Only once the card is\n"
+                        "destroyed: it may carry them, and a number must never be on two cards. Audited."};
+  CommonOptions common;
+  std::string iccid;
+  po::options_description options("Options");
+  options.add_options()("iccid", po::value(&iccid)->required(), "the spoiled card, destroyed");
+  add_common_options(options, common);
+  po::variables_map vm;
+  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
+  auto store = open_store(common);
+  if (!store) return refused(store.error().message);
+  ads::AuditLog audit(store->db, store->key);
+  ads::NumberPools pools(store->db, audit, actor_name());
+  auto n = pools.release_retired(iccid);
+  if (!n) return refused(n.error().message);
+  std::cout << *n << " retired number(s) of card " << iccid << " released\n";
+  return kExitOk;
+}
+
 void print_pool_help() {
-  std::cout << "Usage: adsctl pool <add|list> [options]\n\n"
-               "  add    add an IMSI or MSISDN range\n"
-               "  list   list the ranges and how their numbers are used\n\n"
+  std::cout << "Usage: adsctl pool <add|list|release-retired> [options]\n\n"
+               "  add              add an IMSI or MSISDN range\n"
+               "  list             list the ranges and how their numbers are used\n"
+               "  release-retired  give back the numbers of a destroyed spoiled card\n\n"
                "Run `adsctl pool <subcommand> --help` for the options of each.\n";
 }
 
@@ -86,6 +110,7 @@ int run_pool(const std::vector<std::string>& args) {
   }
   if (sub == "add") return run_add(rest);
   if (sub == "list") return run_list(rest);
+  if (sub == "release-retired") return run_release_retired(rest);
   return usage_error("unknown subcommand '" + sub + "'", "pool");
 }
 

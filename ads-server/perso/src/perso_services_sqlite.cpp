@@ -41,6 +41,11 @@ Result<CardRecords::Numbers> SqlitePersoServices::reserve_numbers(std::string_vi
   return records_.reserve_numbers(iccid);
 }
 
+Result<SecretBytes> SqlitePersoServices::pending_issuer_code(std::string_view iccid) {
+  std::lock_guard lock(mutex_);
+  return stock_.pending_issuer_code(iccid);
+}
+
 Result<CurrentRecord> SqlitePersoServices::current_record(std::string_view iccid) {
   std::lock_guard lock(mutex_);
   auto history = records_.history(iccid);

@@ -178,7 +178,7 @@ PersoActions PersoSession::refuse_card(PersoActions out, const std::string& icci
 // The card is in progress but no APDU went out: give it back (numbers released) and refuse it.
 static PersoActions release_and_refuse(PersoServices& services, PersoActions out, const std::string& iccid,
                                        const std::string& reason) {
-  if (auto r = services.mark_failed(iccid, CardFailure{"none (before the script)", reason, false, std::nullopt}); !r)
+  if (auto r = services.mark_failed(iccid, CardFailure{"none (before the script)", reason, false, std::nullopt, true}); !r)
     out.push_back(error("card " + iccid + ": cannot record the failure: " + r.error().message));
   return out;
 }
@@ -200,7 +200,16 @@ PersoActions PersoSession::prepare_new_card(PersoActions out, const std::string&
   card.msisdn = numbers->msisdn;
   card.ki = crypto::random_secret(kKeySize);
   card.opc = crypto::random_secret(kKeySize);
-  card.issuer_code = crypto::random_secret(kCodeSize);
+  // Chosen once and stored before the script leaves: whatever happens to this attempt, the ADS knows
+  // the code the card may take, and a retry writes the same one (docs/personalisation.md §5).
+  auto pending = services_.pending_issuer_code(iccid);
+  if (!pending) {
+    out = release_and_refuse(services_, std::move(out), iccid, pending.error().message);
+    return refuse_card(std::move(out), iccid, "the server could not prepare the card's issuer code; try again");
+  }
+  card.issuer_code = std::move(*pending);
+  card.opened_with = opening.code_kind;
+  card.has_alternative = opening.has_alternative();
   card.rand = crypto::random_bytes(kKeySize);
   card.spn = config.spn;
 
@@ -218,6 +227,8 @@ PersoActions PersoSession::prepare_new_card(PersoActions out, const std::string&
   values.mnc_length = config.mnc_length;
   values.issuer_code = card.issuer_code;
   values.opening_code = opening.code;
+  values.opening_is_issuer_code = opening.code_kind == OpeningCode::Issuer;  // a retry (docs/personalisation.md §5)
+  if (opening.has_alternative()) values.opening_alternative = SecretBytes(opening.alternative.view());
   values.mode = perso::PersoMode::Personalise;
   values.rand = card.rand;
   auto hex_plmns = plmnsel_hex(config.profile, plmns);
@@ -302,35 +313,39 @@ PersoActions PersoSession::on_script_result(ByteView plaintext) {
   state_ = State::AwaitCustomer;
   RunningCard& card = *card_;
   const std::size_t n = card.step_labels.size();
+  const bool new_card = card.purpose == CardPurpose::NewCard;
   auto result = perso::decode_script_result(plaintext);
   if (!result)
-    return card_failed({}, std::nullopt, "malformed script result: " + result.error().message, false, false);
+    return card_failed({}, std::nullopt, "malformed script result: " + result.error().message, false,
+                       new_card ? std::optional<CodeOnCard>(CodeOnCard::Unknown) : std::nullopt);
   const std::string reason = printable_text(result->reason, perso::kMaxResultReason);
+  const std::optional<CodeOnCard> on_card = new_card ? code_after(card, *result) : std::nullopt;
   switch (result->outcome) {
     case perso::ScriptOutcome::Refused:
-      return card_failed({}, std::nullopt, "the STE did not run the script: " + reason, false, false);
+      return card_failed({}, std::nullopt, "the STE did not run the script: " + reason, false, std::nullopt, true);
     case perso::ScriptOutcome::UnexpectedStatus:
     case perso::ScriptOutcome::TransmitFailed: {
       const std::size_t step = result->failed_step;
-      if (step >= n) return card_failed({}, std::nullopt, "inconsistent script result: failed step out of range", false, false);
+      if (step >= n)
+        return card_failed({}, std::nullopt, "inconsistent script result: failed step out of range", false,
+                           new_card ? std::optional<CodeOnCard>(CodeOnCard::Unknown) : std::nullopt);
       const bool unexpected = result->outcome == perso::ScriptOutcome::UnexpectedStatus;
-      // Step 0 is always VERIFY ADM1 with the opening code: a card that refuses it is not retried.
+      // Step 0 is always VERIFY ADM1 with the opening code(s): a card that refuses it is not retried.
       const bool code_refused = unexpected && step == 0;
-      const bool issuer_on_card = card.issuer_code_step && step > *card.issuer_code_step;
       std::string why = reason;
       if (why.empty())
         why = unexpected && !result->status_words.empty()
                   ? fmt::format("status word {:04X}", result->status_words.back())
                   : std::string("the card or reader failed");
-      return card_failed({}, step, why, code_refused, issuer_on_card);
+      return card_failed({}, step, why, code_refused, on_card, step == 0);
     }
     case perso::ScriptOutcome::Completed: break;
   }
   if (n == 0 || result->failed_step != n || result->status_words.size() != n)
     return card_failed({}, std::nullopt, "inconsistent script result: completed but not every step answered", false,
-                       card.issuer_code_step.has_value());
+                       new_card ? std::optional<CodeOnCard>(CodeOnCard::UnknownPendingFirst) : std::nullopt);
   if (auto proof = perso::check_proof(*result, card.ki.view(), card.opc.view(), card.rand); !proof)
-    return card_failed({}, n - 1, "proof mismatch: " + proof.error().message, false, card.issuer_code_step.has_value());
+    return card_failed({}, n - 1, "proof mismatch: " + proof.error().message, false, on_card);
 
   if (card.purpose == CardPurpose::NewCard) {
     PersonalisationRecord record;
@@ -344,7 +359,7 @@ PersoActions PersoSession::on_script_result(ByteView plaintext) {
     record.personal_data_json = card.customer_json;
     if (auto r = services_.record_personalisation(record); !r)
       return card_failed({error("card " + card.iccid + ": cannot record it: " + r.error().message)}, n - 1,
-                         "the card could not be recorded (server error)", false, true);
+                         "the card could not be recorded (server error)", false, on_card);
     return card_recorded({}, 1);
   }
   ModificationRecord record;
@@ -357,7 +372,7 @@ PersoActions PersoSession::on_script_result(ByteView plaintext) {
   auto version = services_.record_modification(record);
   if (!version)
     return card_failed({error("card " + card.iccid + ": cannot record the modification: " + version.error().message)},
-                       n - 1, "the modification could not be recorded (server error)", false, false);
+                       n - 1, "the modification could not be recorded (server error)", false, std::nullopt);
   return card_recorded({}, *version);
 }
 
@@ -366,12 +381,30 @@ std::string PersoSession::step_name_of(const RunningCard& card, std::optional<st
   return fmt::format("{}/{} {}", *step + 1, card.step_labels.size(), card.step_labels[*step]);
 }
 
+// What a new card holds after a result that went past step 1 or stopped there: the code that opened it
+// while the script stopped before the issuer-code update, the pending code once past it, either when
+// the update itself may or may not have happened (docs/personalisation.md §5, outcome table).
+std::optional<CodeOnCard> PersoSession::code_after(const RunningCard& card, const perso::ScriptResult& result) {
+  const bool by_alternative = card.has_alternative && perso::opened_by_alternative(result);
+  const bool opened_by_pending = (card.opened_with == OpeningCode::Issuer) != by_alternative;
+  const CodeOnCard opener = opened_by_pending ? CodeOnCard::Pending : CodeOnCard::Master;
+  if (result.outcome == perso::ScriptOutcome::Completed) return CodeOnCard::Pending;
+  if (result.outcome == perso::ScriptOutcome::Refused) return std::nullopt;
+  const std::size_t step = result.failed_step;
+  if (step == 0) return std::nullopt;  // stopped at VERIFY: the card holds what it held
+  if (!card.issuer_code_step || step < *card.issuer_code_step) return opener;
+  if (step > *card.issuer_code_step) return CodeOnCard::Pending;
+  // The update itself: refused (the card kept the opener), or cut off with its fate unknown, which
+  // only matters when the card did not already hold the pending code.
+  if (result.outcome == perso::ScriptOutcome::UnexpectedStatus || opener == CodeOnCard::Pending) return opener;
+  return CodeOnCard::Unknown;
+}
+
 PersoActions PersoSession::card_failed(PersoActions out, std::optional<std::size_t> step, const std::string& reason,
-                                       bool code_refused, bool issuer_code_on_card) {
+                                       bool code_refused, std::optional<CodeOnCard> code_on_card, bool nothing_written) {
   RunningCard card = std::move(*card_);
   card_.reset();
-  CardFailure failure{step_name_of(card, step), reason, code_refused, std::nullopt};
-  if (issuer_code_on_card && !card.issuer_code.empty()) failure.issuer_code_on_card = card.issuer_code.view();
+  CardFailure failure{step_name_of(card, step), reason, code_refused, code_on_card, nothing_written};
   auto marked = services_.mark_failed(card.iccid, failure);
   if (!marked)
     out.push_back(error("card " + card.iccid + ": cannot record the failure: " + marked.error().message));
@@ -419,7 +452,11 @@ PersoActions PersoSession::on_closed(std::string_view why) {
     RunningCard card = std::move(*card_);
     card_.reset();
     const std::string reason = "session ended before the script result: " + printable_text(why, 200);
-    auto marked = services_.mark_failed(card.iccid, CardFailure{"unknown", reason, false, std::nullopt});
+    // The script may have run in full, in part or not at all.
+    std::optional<CodeOnCard> on_card;
+    if (card.purpose == CardPurpose::NewCard)
+      on_card = card.opened_with == OpeningCode::Issuer && !card.has_alternative ? CodeOnCard::Pending : CodeOnCard::Unknown;
+    auto marked = services_.mark_failed(card.iccid, CardFailure{"unknown", reason, false, on_card, false});
     if (!marked) out.push_back(error("card " + card.iccid + ": cannot record the failure: " + marked.error().message));
     out.push_back(warn(fmt::format("card {} failed at step unknown: {}", card.iccid, reason)));
   }

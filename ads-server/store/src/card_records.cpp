@@ -281,9 +281,9 @@ Result<int> CardRecords::record_modification(const ModificationRecord& r) {
 
 Result<CardRecords::Numbers> CardRecords::reserve_numbers(std::string_view iccid) {
   return db_.with_transaction([&]() -> Result<Numbers> {
-    auto imsi = pools_.allocate(NumberKind::Imsi, iccid);
+    auto imsi = pools_.reserve_for_card(NumberKind::Imsi, iccid);  // a retry gets its own back
     if (!imsi) return imsi.error();
-    auto msisdn = pools_.allocate(NumberKind::Msisdn, iccid);
+    auto msisdn = pools_.reserve_for_card(NumberKind::Msisdn, iccid);
     if (!msisdn) return msisdn.error();
     return Numbers{std::move(imsi).value(), std::move(msisdn).value()};
   });

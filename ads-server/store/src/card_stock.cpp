@@ -9,6 +9,7 @@
 #include "cardperso/ads/store/card_codes.hpp"
 #include "cardperso/ads/store/csv_batch.hpp"
 #include "cardperso/ads/store/number_pools.hpp"
+#include "cardperso/common/crypto.hpp"
 
 namespace cardperso::ads {
 
@@ -63,12 +64,23 @@ struct CardRow {
   CardState state = CardState::Blank;
   int attempts = 0;
   bool has_records = false;
+  bool has_pending = false;  // a pending issuer code is stored: a NewCard script was built
 };
+
+std::string_view code_on_card_text(CodeOnCard c) {
+  switch (c) {
+    case CodeOnCard::Master: return "master";
+    case CodeOnCard::Pending: return "pending";
+    case CodeOnCard::Unknown: return "unknown";
+    case CodeOnCard::UnknownPendingFirst: return "unknown_pending_first";
+  }
+  return "unknown";
+}
 
 Result<std::optional<CardRow>> read_card_row(Database& db, std::string_view iccid, std::string_view what) {
   auto stmt = db.prepare(
-      "SELECT state, attempts, EXISTS (SELECT 1 FROM card_records r WHERE r.iccid = c.iccid) FROM cards c "
-      "WHERE iccid = ?1",
+      "SELECT state, attempts, EXISTS (SELECT 1 FROM card_records r WHERE r.iccid = c.iccid), "
+      "  sealed_pending_code IS NOT NULL FROM cards c WHERE iccid = ?1",
       what);
   if (!stmt) return stmt.error();
   stmt->bind(1, iccid);
@@ -79,6 +91,7 @@ Result<std::optional<CardRow>> read_card_row(Database& db, std::string_view icci
   r.state = parse_card_state(stmt->column_text(0)).value_or(CardState::Spoiled);
   r.attempts = static_cast<int>(stmt->column_int(1));
   r.has_records = stmt->column_int(2) != 0;
+  r.has_pending = stmt->column_int(3) != 0;
   return std::optional<CardRow>{r};
 }
 
@@ -342,7 +355,8 @@ Result<CardLookup> CardStock::inspect_card_for(std::string_view retailer_serial,
   if (!check_iccid(iccid)) return refuse(CardRefusal::UnknownIccid, "card " + id.substr(0, 24) + " is not an ICCID of any imported batch");
   auto stmt = db_.prepare(
       "SELECT c.state, c.attempts, b.kind, b.name, b.retailer_serial, b.sealed_secret, c.sealed_master_code, "
-      "  c.sealed_issuer_code FROM cards c JOIN card_batches b ON b.id = c.batch_id WHERE c.iccid = ?1",
+      "  c.sealed_issuer_code, c.sealed_pending_code, c.code_on_card "
+      "FROM cards c JOIN card_batches b ON b.id = c.batch_id WHERE c.iccid = ?1",
       "look up card");
   if (!stmt) return stmt.error();
   stmt->bind(1, iccid);
@@ -377,21 +391,53 @@ Result<CardLookup> CardStock::inspect_card_for(std::string_view retailer_serial,
   out.opening.iccid = id;
   out.opening.state = state;
   out.opening.attempts = attempts;
-  if (!stmt->column_is_null(7)) {  // personalised, or a failed attempt after the card took its issuer code
+  auto master_code = [&]() -> Result<SecretBytes> {
+    if (secret_batch) {
+      auto secret = open_column(key_, kBatchSecretColumn, batch, stmt->column_blob(5));
+      if (!secret || secret->size() != kBatchSecretSize) return tampered("batch secret", "batch " + batch);
+      return derive_master_code(secret->view(), iccid);
+    }
+    auto code = open_column(key_, kMasterCodeColumn, iccid, stmt->column_blob(6));
+    if (!code || code->size() != kCardCodeSize) return tampered("master code", "card " + id);
+    return std::move(code).value();
+  };
+  if (state == CardState::Personalised) {
+    if (stmt->column_is_null(7)) return tampered("issuer code", "card " + id);  // a personalised card always has one
     auto code = open_column(key_, kIssuerCodeColumn, iccid, stmt->column_blob(7));
     if (!code || code->size() != kCardCodeSize) return tampered("issuer code", "card " + id);
     out.opening.code_kind = OpeningCode::Issuer;
     out.opening.code = std::move(code).value();
-  } else if (state == CardState::Personalised) {
-    return tampered("issuer code", "card " + id);  // a personalised card always has one
-  } else if (secret_batch) {
-    auto secret = open_column(key_, kBatchSecretColumn, batch, stmt->column_blob(5));
-    if (!secret || secret->size() != kBatchSecretSize) return tampered("batch secret", "batch " + batch);
-    out.opening.code = derive_master_code(secret->view(), iccid);
+    return out;
+  }
+  // Blank or failed: the master code, the pending issuer code, or both (the likelier first).
+  const std::string on_card = stmt->column_text(9);
+  const bool pending_known = !stmt->column_is_null(8);
+  std::optional<SecretBytes> pending;
+  if (pending_known) {
+    auto code = open_column(key_, kIssuerCodeColumn, iccid, stmt->column_blob(8));
+    if (!code || code->size() != kCardCodeSize) return tampered("pending issuer code", "card " + id);
+    pending = std::move(code).value();
+  }
+  if (!pending || on_card == "master") {
+    auto code = master_code();
+    if (!code) return code.error();
+    out.opening.code = std::move(*code);
+    return out;
+  }
+  if (on_card == "pending") {
+    out.opening.code_kind = OpeningCode::Issuer;
+    out.opening.code = std::move(*pending);
+    return out;
+  }
+  auto master = master_code();
+  if (!master) return master.error();
+  if (on_card == "unknown_pending_first") {
+    out.opening.code_kind = OpeningCode::Issuer;
+    out.opening.code = std::move(*pending);
+    out.opening.alternative = std::move(*master);
   } else {
-    auto code = open_column(key_, kMasterCodeColumn, iccid, stmt->column_blob(6));
-    if (!code || code->size() != kCardCodeSize) return tampered("master code", "card " + id);
-    out.opening.code = std::move(code).value();
+    out.opening.code = std::move(*master);
+    out.opening.alternative = std::move(*pending);
   }
   return out;
 }
@@ -482,31 +528,74 @@ Result<CardState> CardStock::fail_in_transaction(std::string_view iccid, const C
   } else if (c.has_records) {
     next = CardState::Personalised;  // a failed modification: the card keeps its last record
   }
-  if (failure.issuer_code_on_card && failure.issuer_code_on_card->size() != kCardCodeSize) {
-    return fail("an issuer code is 8 bytes");
-  }
+  // A modification keeps the card's record and code; a new card's knowledge of its code moves only
+  // when a script was built for it (otherwise it cannot hold anything but what it held).
+  std::optional<CodeOnCard> on_card;
+  if (!c.has_records && failure.code_on_card && (c.has_pending || *failure.code_on_card == CodeOnCard::Master))
+    on_card = failure.code_on_card;
   auto update = db_.prepare(
       "UPDATE cards SET state = ?2, failed_step = ?3, failure_reason = ?4, updated_at = ?5, "
-      "  sealed_issuer_code = coalesce(?6, sealed_issuer_code) WHERE iccid = ?1",
+      "  code_on_card = coalesce(?6, code_on_card) WHERE iccid = ?1",
       "mark card failed: update");
   if (!update) return update.error();
   update->bind(1, iccid).bind(2, to_string(next)).bind(3, cut(failure.step)).bind(4, cut(failure.reason)).bind(
       5, to_unix(clock_()));
-  if (failure.issuer_code_on_card) {
-    update->bind(6, ByteView(seal_column(key_, kIssuerCodeColumn, iccid, *failure.issuer_code_on_card)));
+  if (on_card) {
+    update->bind(6, code_on_card_text(*on_card));
   } else {
     update->bind_null(6);
   }
   if (auto r = update->run(); !r) return r.error();
+  // Numbers: the card may carry them unless this was its first attempt and it wrote nothing. Then they
+  // stay reserved for its retry, or, once it is spoiled, are retired: never on two cards.
   NumberPools pools(db_, audit_, actor_, clock_);
-  auto released = pools.release_reserved(iccid);
-  if (!released) return released.error();
+  const bool untouched = c.has_records || (failure.nothing_written && c.attempts <= 1);
+  int released = 0, retired = 0;
+  if (untouched) {
+    auto n = pools.release_reserved(iccid);
+    if (!n) return n.error();
+    released = *n;
+  } else if (next == CardState::Spoiled) {
+    auto n = pools.retire_reserved(iccid);
+    if (!n) return n.error();
+    retired = *n;
+  }
   auto logged = audit_.append(actor_, next == CardState::Spoiled ? "card_spoiled" : "card_failed", iccid,
                               "step=" + cut(failure.step) + " reason=" + cut(failure.reason) +
                                   (failure.code_refused ? " code_refused" : "") +
-                                  " numbers_released=" + std::to_string(*released));
+                                  (on_card ? " code_on_card=" + std::string(code_on_card_text(*on_card)) : "") +
+                                  " numbers_released=" + std::to_string(released) +
+                                  " numbers_retired=" + std::to_string(retired));
   if (!logged) return logged.error();
   return next;
+}
+
+Result<SecretBytes> CardStock::pending_issuer_code(std::string_view iccid) {
+  return db_.with_transaction([&]() -> Result<SecretBytes> {
+    auto stmt = db_.prepare(
+        "SELECT state, sealed_pending_code, EXISTS (SELECT 1 FROM card_records r WHERE r.iccid = c.iccid) "
+        "FROM cards c WHERE iccid = ?1",
+        "pending issuer code: look up card");
+    if (!stmt) return stmt.error();
+    stmt->bind(1, iccid);
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return unknown_card(iccid);
+    if (stmt->column_text(0) != "in_progress" || stmt->column_int(2) != 0)
+      return fail("card " + std::string(iccid) + " is not being personalised; it has no pending issuer code");
+    if (!stmt->column_is_null(1)) {
+      auto code = open_column(key_, kIssuerCodeColumn, iccid, stmt->column_blob(1));
+      if (!code || code->size() != kCardCodeSize) return tampered("pending issuer code", "card " + std::string(iccid));
+      return std::move(code).value();
+    }
+    SecretBytes code = crypto::random_secret(kCardCodeSize);
+    auto update = db_.prepare("UPDATE cards SET sealed_pending_code = ?2 WHERE iccid = ?1",
+                              "pending issuer code: store it");
+    if (!update) return update.error();
+    update->bind(1, iccid).bind(2, ByteView(seal_column(key_, kIssuerCodeColumn, iccid, code.view())));
+    if (auto r = update->run(); !r) return r.error();
+    return code;
+  });
 }
 
 Result<CardState> CardStock::mark_failed(std::string_view iccid, const CardFailure& failure) {
@@ -525,7 +614,7 @@ Result<int> CardStock::fail_interrupted() {
       iccids.push_back(stmt->column_text(0));
     }
     for (const auto& iccid : iccids) {
-      auto r = fail_in_transaction(iccid, CardFailure{"unknown", "server restarted", false, std::nullopt});
+      auto r = fail_in_transaction(iccid, CardFailure{"unknown", "server restarted", false, CodeOnCard::Unknown, false});
       if (!r) return r.error();
     }
     return static_cast<int>(iccids.size());
@@ -544,8 +633,8 @@ Result<void> CardStock::mark_personalised(std::string_view iccid, ByteView issue
                 "; only a card whose first personalisation is running can be marked personalised");
   }
   auto update = db_.prepare(
-      "UPDATE cards SET state = 'personalised', sealed_issuer_code = ?2, failed_step = NULL, failure_reason = NULL, "
-      "updated_at = ?3 WHERE iccid = ?1",
+      "UPDATE cards SET state = 'personalised', sealed_issuer_code = ?2, sealed_pending_code = NULL, "
+      "failed_step = NULL, failure_reason = NULL, updated_at = ?3 WHERE iccid = ?1",
       "mark card personalised: update");
   if (!update) return update.error();
   update->bind(1, iccid).bind(2, ByteView(seal_column(key_, kIssuerCodeColumn, iccid, issuer_code))).bind(

@@ -153,9 +153,43 @@ CREATE TRIGGER card_records_no_delete BEFORE DELETE ON card_records
 BEGIN SELECT RAISE(ABORT, 'card_records are append-only'); END;
 )sql";
 
+// Interrupted personalisations are recoverable (docs/personalisation.md §5):
+// - cards.sealed_pending_code: the issuer code a NewCard script writes, chosen once, before the first
+//   script leaves, and reused by every retry (sealed like sealed_issuer_code, under the same label);
+// - cards.code_on_card: what the ADS knows of the ADM1 code a failed card holds: its master code, the
+//   pending code, or either ('unknown': the retry presents both, the likelier first);
+// - number state 'retired': the number may be on a spoiled card; it is never handed out again.
+//   SQLite cannot change a CHECK in place, so number_allocations is rebuilt.
+// A failed card that took its issuer code under the old rules has it in sealed_issuer_code: it moves.
+constexpr const char* kRecoverableRetries = R"sql(
+ALTER TABLE cards ADD COLUMN sealed_pending_code BLOB;
+ALTER TABLE cards ADD COLUMN code_on_card TEXT NOT NULL DEFAULT 'master'
+  CHECK (code_on_card IN ('master', 'pending', 'unknown', 'unknown_pending_first'));
+UPDATE cards SET sealed_pending_code = sealed_issuer_code, sealed_issuer_code = NULL, code_on_card = 'pending'
+  WHERE state = 'failed' AND sealed_issuer_code IS NOT NULL;
+
+CREATE TABLE number_allocations_v3 (
+  kind    TEXT NOT NULL CHECK (kind IN ('imsi', 'msisdn')),
+  value   TEXT NOT NULL,
+  pool_id INTEGER NOT NULL REFERENCES number_pools (id),
+  iccid   TEXT REFERENCES cards (iccid),
+  state   TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'released', 'retired')),
+  at      INTEGER NOT NULL,
+  PRIMARY KEY (kind, value),
+  CHECK ((state = 'released') = (iccid IS NULL))
+) STRICT;
+INSERT INTO number_allocations_v3 (kind, value, pool_id, iccid, state, at)
+  SELECT kind, value, pool_id, iccid, state, at FROM number_allocations;
+DROP TABLE number_allocations;
+ALTER TABLE number_allocations_v3 RENAME TO number_allocations;
+CREATE INDEX number_allocations_card ON number_allocations (iccid);
+CREATE INDEX number_allocations_free ON number_allocations (kind, value) WHERE state = 'released';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {"retailers, sessions, audit log", kRetailersSessionsAudit},
     {"card stock, number pools, card records, subscribers, decisions", kStockNumbersRecords},
+    {"recoverable retries: pending issuer code, code on card, retired numbers", kRecoverableRetries},
     // Further tables: one more line here; released entries are never edited.
 };
 

@@ -24,6 +24,7 @@ void require_transaction(Database& db, const char* what) {
 NumberState parse_state(const std::string& s) {
   if (s == "committed") return NumberState::Committed;
   if (s == "released") return NumberState::Released;
+  if (s == "retired") return NumberState::Retired;
   return NumberState::Reserved;  // the CHECK constraint admits nothing else
 }
 
@@ -52,6 +53,7 @@ std::string_view to_string(NumberState state) {
     case NumberState::Reserved: return "reserved";
     case NumberState::Committed: return "committed";
     case NumberState::Released: return "released";
+    case NumberState::Retired: return "retired";
   }
   return "reserved";
 }
@@ -117,7 +119,8 @@ Result<std::vector<NumberPool>> NumberPools::list() {
       "SELECT p.id, p.kind, p.prefix, p.width, p.first, p.last, p.next, p.created_at, "
       "  (SELECT count(*) FROM number_allocations a WHERE a.pool_id = p.id AND a.state = 'reserved'), "
       "  (SELECT count(*) FROM number_allocations a WHERE a.pool_id = p.id AND a.state = 'committed'), "
-      "  (SELECT count(*) FROM number_allocations a WHERE a.pool_id = p.id AND a.state = 'released') "
+      "  (SELECT count(*) FROM number_allocations a WHERE a.pool_id = p.id AND a.state = 'released'), "
+      "  (SELECT count(*) FROM number_allocations a WHERE a.pool_id = p.id AND a.state = 'retired') "
       "FROM number_pools p ORDER BY p.kind, p.id",
       "list number pools");
   if (!stmt) return stmt.error();
@@ -138,6 +141,7 @@ Result<std::vector<NumberPool>> NumberPools::list() {
     p.reserved = stmt->column_int(8);
     p.committed = stmt->column_int(9);
     p.released = stmt->column_int(10);
+    p.retired = stmt->column_int(11);
     out.push_back(std::move(p));
   }
   return out;
@@ -210,6 +214,23 @@ Result<std::string> NumberPools::allocate(NumberKind kind, std::string_view icci
   return value;
 }
 
+Result<std::string> NumberPools::reserve_for_card(NumberKind kind, std::string_view iccid) {
+  require_transaction(db_, "NumberPools::reserve_for_card");
+  // `+kind` and `+value` keep the planner on the iccid index (a card has at most a few rows): left to
+  // itself it walks the (kind, value) primary key in order to skip the sort, which reads every number
+  // of the kind and made each reservation slower as the pool filled.
+  auto mine = db_.prepare(
+      "SELECT value FROM number_allocations WHERE +kind = ?1 AND iccid = ?2 AND state = 'reserved' "
+      "ORDER BY +value LIMIT 1",
+      "reserve number: find the card's own");
+  if (!mine) return mine.error();
+  mine->bind(1, to_string(kind)).bind(2, iccid);
+  auto own = mine->step();
+  if (!own) return own.error();
+  if (*own) return mine->column_text(0);
+  return allocate(kind, iccid);
+}
+
 Result<void> NumberPools::commit(NumberKind kind, std::string_view value, std::string_view iccid) {
   require_transaction(db_, "NumberPools::commit");
   auto update = db_.prepare(
@@ -230,7 +251,7 @@ Result<void> NumberPools::release(NumberKind kind, std::string_view value) {
   require_transaction(db_, "NumberPools::release");
   auto update = db_.prepare(
       "UPDATE number_allocations SET state = 'released', iccid = NULL, at = ?3 "
-      "WHERE kind = ?1 AND value = ?2 AND state <> 'released'",
+      "WHERE kind = ?1 AND value = ?2 AND state IN ('reserved', 'committed')",
       "release number");
   if (!update) return update.error();
   update->bind(1, to_string(kind)).bind(2, value).bind(3, to_unix(clock_()));
@@ -250,6 +271,42 @@ Result<int> NumberPools::release_reserved(std::string_view iccid) {
   update->bind(1, iccid).bind(2, to_unix(clock_()));
   if (auto r = update->run(); !r) return r.error();
   return db_.changes();
+}
+
+Result<int> NumberPools::retire_reserved(std::string_view iccid) {
+  require_transaction(db_, "NumberPools::retire_reserved");
+  auto update = db_.prepare(
+      "UPDATE number_allocations SET state = 'retired', at = ?2 WHERE iccid = ?1 AND state = 'reserved'",
+      "retire reserved numbers");
+  if (!update) return update.error();
+  update->bind(1, iccid).bind(2, to_unix(clock_()));
+  if (auto r = update->run(); !r) return r.error();
+  return db_.changes();
+}
+
+Result<int> NumberPools::release_retired(std::string_view iccid) {
+  return db_.with_transaction([&]() -> Result<int> {
+    auto card = db_.prepare("SELECT state FROM cards WHERE iccid = ?1", "release retired numbers: look up card");
+    if (!card) return card.error();
+    card->bind(1, iccid);
+    auto row = card->step();
+    if (!row) return row.error();
+    if (!*row) return fail("card " + std::string(iccid) + " is not in the stock");
+    if (card->column_text(0) != "spoiled")
+      return fail("card " + std::string(iccid) + " is " + card->column_text(0) +
+                  "; only a spoiled card's retired numbers can be released");
+    auto update = db_.prepare(
+        "UPDATE number_allocations SET state = 'released', iccid = NULL, at = ?2 WHERE iccid = ?1 AND state = 'retired'",
+        "release retired numbers");
+    if (!update) return update.error();
+    update->bind(1, iccid).bind(2, to_unix(clock_()));
+    if (auto r = update->run(); !r) return r.error();
+    const int n = db_.changes();
+    auto logged = audit_.append(actor_, "retired_numbers_released", iccid,
+                                "released=" + std::to_string(n) + " (the spoiled card was destroyed)");
+    if (!logged) return logged.error();
+    return n;
+  });
 }
 
 Result<std::vector<NumberAllocation>> NumberPools::numbers_of(std::string_view iccid) {

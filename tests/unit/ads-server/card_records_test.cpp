@@ -96,11 +96,13 @@ TEST_F(CardRecordsTest, AFailureMidWayCommitsNothing) {
   EXPECT_EQ(count("subscribers"), 0);
   EXPECT_EQ(count("card_records"), 0);
   EXPECT_EQ(count("audit_log"), audit_before);
-  // The session then fails the card: its numbers go back, none is lost.
+  // The session then fails the card: the card carries its numbers, so they stay reserved for its retry.
   ASSERT_EQ(test::raw_exec(db_path, "DROP TRIGGER injected"), "");
   EXPECT_EQ(must(stock->mark_failed(iccids[0], {"commit", "database refused the record", false, {}})),
             CardState::Failed);
-  EXPECT_EQ(test::raw_int(db_path, "SELECT count(*) FROM number_allocations WHERE state = 'released'"), 2);
+  EXPECT_EQ(test::raw_int(db_path, "SELECT count(*) FROM number_allocations WHERE state = 'reserved' AND iccid = '" +
+                                       iccids[0] + "'"),
+            2);
 }
 
 TEST_F(CardRecordsTest, AuditFailureAlsoRollsBack) {

@@ -106,15 +106,47 @@ TEST_F(CardStockTest, ThreeFailedAttemptsSpoilTheCard) {
   EXPECT_EQ(card->failure_reason, "card removed");
 }
 
-TEST_F(CardStockTest, FailureAfterTheCodeChangeOpensWithTheNewCodeNextTime) {
+TEST_F(CardStockTest, ThePendingIssuerCodeIsChosenOnceAndOpensTheRetry) {
   const auto iccids = secret_batch_for_a();
+  const SecretBytes master = must(stock->lookup_card_for(kRetailerA, iccids[0], CardPurpose::NewCard)).code;
+  EXPECT_FALSE(stock->pending_issuer_code(iccids[0]).ok());  // not in progress
   must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
-  const Bytes issuer = hex("1111111111111111");
-  EXPECT_EQ(must(stock->mark_failed(iccids[0], {"3/17", "card removed", false, ByteView(issuer)})), CardState::Failed);
+  const SecretBytes pending = must(stock->pending_issuer_code(iccids[0]));
+  ASSERT_EQ(pending.size(), 8u);
+  EXPECT_EQ(to_hex(must(stock->pending_issuer_code(iccids[0])).view()), to_hex(pending.view()));
+  // Past the code update: the retry opens with the pending code alone.
+  EXPECT_EQ(must(stock->mark_failed(iccids[0], {"5/17", "card removed", false, CodeOnCard::Pending})), CardState::Failed);
   auto opening = must(stock->lookup_card_for(kRetailerA, iccids[0], CardPurpose::NewCard));
   EXPECT_EQ(opening.code_kind, OpeningCode::Issuer);
-  EXPECT_EQ(to_hex(opening.code.view()), "1111111111111111");
+  EXPECT_EQ(to_hex(opening.code.view()), to_hex(pending.view()));
+  EXPECT_FALSE(opening.has_alternative());
   EXPECT_EQ(opening.state, CardState::Failed);
+  // The retry writes the same code.
+  must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
+  EXPECT_EQ(to_hex(must(stock->pending_issuer_code(iccids[0])).view()), to_hex(pending.view()));
+  // Not known (server restarted): master code first, the pending one as the alternative.
+  EXPECT_EQ(must(stock->fail_interrupted()), 1);
+  opening = must(stock->lookup_card_for(kRetailerA, iccids[0], CardPurpose::NewCard));
+  EXPECT_EQ(opening.code_kind, OpeningCode::Master);
+  EXPECT_EQ(to_hex(opening.code.view()), to_hex(master.view()));
+  EXPECT_EQ(to_hex(opening.alternative.view()), to_hex(pending.view()));
+  // Likelier the pending code: it comes first.
+  must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
+  EXPECT_EQ(must(stock->mark_failed(iccids[0], {"17/17", "x", false, CodeOnCard::UnknownPendingFirst})),
+            CardState::Spoiled);  // the third attempt
+  EXPECT_EQ(must(stock->inspect_card_for(kRetailerA, iccids[0], CardPurpose::NewCard)).refusal, CardRefusal::Spoiled);
+}
+
+TEST_F(CardStockTest, UnknownOrderPendingFirst) {
+  const auto iccids = secret_batch_for_a();
+  const SecretBytes master = must(stock->lookup_card_for(kRetailerA, iccids[0], CardPurpose::NewCard)).code;
+  must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
+  const SecretBytes pending = must(stock->pending_issuer_code(iccids[0]));
+  must(stock->mark_failed(iccids[0], {"unknown", "x", false, CodeOnCard::UnknownPendingFirst}));
+  auto opening = must(stock->lookup_card_for(kRetailerA, iccids[0], CardPurpose::NewCard));
+  EXPECT_EQ(opening.code_kind, OpeningCode::Issuer);
+  EXPECT_EQ(to_hex(opening.code.view()), to_hex(pending.view()));
+  EXPECT_EQ(to_hex(opening.alternative.view()), to_hex(master.view()));
 }
 
 TEST_F(CardStockTest, CsvBatchOpensWithItsSealedCodes) {
@@ -198,18 +230,40 @@ TEST_F(CardStockTest, SealedColumnsRefuseTampering) {
   EXPECT_FALSE(stock->lookup_card_for(kRetailerA, must(batch_iccid("8988213", 1)), CardPurpose::NewCard).ok());
 }
 
-TEST_F(CardStockTest, InterruptedPersonalisationsFailAtStartupAndReleaseTheirNumbers) {
+TEST_F(CardStockTest, InterruptedPersonalisationsFailAtStartupAndKeepTheirNumbers) {
   const auto iccids = secret_batch_for_a(2);
   add_pools();
   must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
   auto numbers = must(records->reserve_numbers(iccids[0]));
   EXPECT_EQ(must(stock->fail_interrupted()), 1);
   EXPECT_EQ(state_of(iccids[0]), CardState::Failed);
-  EXPECT_EQ(must(pools->numbers_of(iccids[0])).size(), 0u);
-  // The released numbers are the next ones handed out.
-  auto again = must(records->reserve_numbers(iccids[1]));
+  // The card may carry them: they stay reserved for it, and its retry gets them back.
+  EXPECT_EQ(must(pools->numbers_of(iccids[0])).size(), 2u);
+  auto other = must(records->reserve_numbers(iccids[1]));
+  EXPECT_NE(other.imsi, numbers.imsi);
+  EXPECT_NE(other.msisdn, numbers.msisdn);
+  must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
+  auto again = must(records->reserve_numbers(iccids[0]));
   EXPECT_EQ(again.imsi, numbers.imsi);
   EXPECT_EQ(again.msisdn, numbers.msisdn);
+  // Spoiled: retired, never handed out again, until an admin releases them.
+  EXPECT_EQ(must(stock->mark_failed(iccids[0], {"1/17", "both codes refused", true, std::nullopt, true})),
+            CardState::Spoiled);
+  for (const auto& n : must(pools->numbers_of(iccids[0]))) EXPECT_EQ(n.state, NumberState::Retired);
+  std::int64_t retired = 0;
+  for (const auto& p : must(pools->list())) retired += p.retired;
+  EXPECT_EQ(retired, 2);
+  EXPECT_EQ(must(pools->release_retired(iccids[0])), 2);
+  EXPECT_FALSE(pools->release_retired(iccids[1]).ok());  // not spoiled
+}
+
+TEST_F(CardStockTest, AFirstAttemptThatWroteNothingGivesItsNumbersBack) {
+  const auto iccids = secret_batch_for_a(1);
+  add_pools();
+  must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
+  must(records->reserve_numbers(iccids[0]));
+  EXPECT_EQ(must(stock->mark_failed(iccids[0], {"1/17", "card removed", false, std::nullopt, true})), CardState::Failed);
+  EXPECT_EQ(must(pools->numbers_of(iccids[0])).size(), 0u);
 }
 
 TEST_F(CardStockTest, ListCardsByState) {

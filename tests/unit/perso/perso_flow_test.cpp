@@ -236,6 +236,85 @@ TEST_F(PersoFlow, CardPulledMidScriptReportsTheStep) {
   EXPECT_EQ(sent.size(), 17u);
 }
 
+// A retry of a half-written card: every CREATE FILE the first run did answers 6A89 and is replaced
+// by a SELECT of that FID, so the values are rewritten into the right files. A fresh card pays
+// nothing for it: the fallback APDU goes out only when the file exists.
+TEST_F(PersoFlow, RetryOfAHalfWrittenCardSelectsTheFilesThatExistAndCompletes) {
+  auto script = build_personalisation_script(profile, values());
+  ASSERT_TRUE(script);
+  std::size_t creates = 0;
+  for (const auto& st : script->steps) {
+    if (st.apdu[1] != 0xE0) continue;
+    ++creates;
+    const auto fid = created_fid(st.apdu.view());
+    ASSERT_TRUE(fid) << st.label;
+    EXPECT_EQ(st.if_exists, select_fid_apdu(0xA0, *fid)) << st.label;
+  }
+  EXPECT_EQ(creates, 21u);  // 4 code files, 2 DFs, 15 EFs
+  pull_at = 30;             // among DF_GSM's EFs: CREATE at 28, UPDATE at 29, the card gone before step 30
+  ASSERT_EQ(execute_script(over_the_wire(*script), customer(), transmit()).outcome, ScriptOutcome::TransmitFailed);
+  std::size_t created_before = 0;
+  for (std::size_t i = 0; i < 30; ++i) created_before += script->steps[i].apdu[1] == 0xE0 ? 1 : 0;
+  ASSERT_EQ(created_before, 15u);  // 4 code files, DF_TELECOM + 4 EFs, DF_GSM + 5 EFs
+
+  // The issuer code went onto the card (step 3): the retry opens with it and writes a new one.
+  card.power_off();
+  card.power_on();
+  sent.clear();
+  pull_at.reset();
+  PersoValues again = values();
+  again.opening_code = secret_hex(kIssuer);
+  again.issuer_code = secret_hex("0102030405060708");
+  again.imsi = "001010000654321";
+  auto retry = build_personalisation_script(profile, again);
+  ASSERT_TRUE(retry);
+  auto result = execute_script(over_the_wire(*retry), KeypadEntries{ascii("9876"), ascii("9876"), ascii("87654321")},
+                               transmit());
+  ASSERT_EQ(result.outcome, ScriptOutcome::Completed) << result.reason;
+  EXPECT_EQ(result.status_words.size(), retry->steps.size());
+  EXPECT_EQ(sent.size(), count_apdus(*retry) + created_before);  // one SELECT per file that existed
+  EXPECT_EQ(count_apdus(*retry), 44u);
+  EXPECT_EQ(count_max_apdus(*retry), 44u + 21u);
+  for (std::size_t i = 0; i < retry->steps.size(); ++i) EXPECT_TRUE(step_accepts(retry->steps[i], result.status_words[i])) << i;
+  std::size_t selects_instead = 0;
+  for (std::size_t i = 0; i < retry->steps.size(); ++i)
+    if (retry->steps[i].apdu[1] == 0xE0 && (result.status_words[i] >> 8) == 0x9F) ++selects_instead;
+  EXPECT_EQ(selects_instead, created_before);
+  ASSERT_TRUE(check_proof(result, hex(kKi), hex(kOpc), hex(kRand)));
+
+  // The card holds the retry's values and codes, not the first run's.
+  card.power_off();
+  card.power_on();
+  EXPECT_EQ(sw_of(tx("A020000108 31323334FFFFFFFF")), 0x9804);  // the first run's PIN
+  EXPECT_EQ(sw_of(tx("A020000108 39383736FFFFFFFF")), 0x9000);
+  EXPECT_EQ(*decode_imsi(read_binary("047F206F07", 9)), "001010000654321");
+  EXPECT_EQ(sw_of(tx("A020000A08 a1b2c3d4e5f60718")), 0x9804);
+  EXPECT_EQ(sw_of(tx("A020000A08 0102030405060708")), 0x9000);
+}
+
+TEST_F(PersoFlow, ExistsFallbackThatDoesNotSelectStopsTheScript) {
+  // A card that answers 6A89 to a CREATE and then cannot select the file: the step fails with the
+  // SELECT's status word, nothing after it is sent.
+  auto script = build_personalisation_script(profile, values());
+  ASSERT_TRUE(script);
+  std::size_t first_create = 0;
+  while (script->steps[first_create].apdu[1] != 0xE0) ++first_create;
+  auto liar = [this, first_create](ByteView apdu) -> Result<Bytes> {
+    sent.emplace_back(apdu.begin(), apdu.end());
+    if (sent.size() == first_create + 1) return Bytes{0x6A, 0x89};
+    if (sent.size() == first_create + 2) return Bytes{0x6A, 0x82};
+    return card.transmit(apdu);
+  };
+  auto result = execute_script(*script, customer(), liar);
+  EXPECT_EQ(result.outcome, ScriptOutcome::UnexpectedStatus);
+  EXPECT_EQ(result.failed_step, first_create);
+  EXPECT_EQ(result.status_words.back(), 0x6A82);
+  EXPECT_EQ(result.reason, "step " + std::to_string(first_create + 1) + " (" + script->steps[first_create].label +
+                               "): file exists; SELECT answered 6A82, expected 9Fxx");
+  EXPECT_EQ(sent.size(), first_create + 2);
+  EXPECT_EQ(to_hex(sent.back()), to_hex(script->steps[first_create].if_exists));
+}
+
 TEST_F(PersoFlow, ModificationChangesSpnAndPlmnSelector) {
   ASSERT_EQ(personalise().outcome, ScriptOutcome::Completed);
   sent.clear();

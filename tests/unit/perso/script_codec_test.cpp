@@ -1,6 +1,8 @@
 // The script (P2) and script result (P3) codecs: round trips, strict decoding with reasons.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "cardperso/perso/script.hpp"
 
 using namespace cardperso;
@@ -77,6 +79,135 @@ TEST(ScriptCodec, StrictDecode) {
   EXPECT_EQ(decode_script(p3).error().message, "script step 0: APDU length does not match P3");
   Bytes big(kMaxScriptBytes + 1, 0);
   EXPECT_FALSE(decode_script(big));
+}
+
+TEST(ScriptCodec, ExistsFallbackRoundTripsAsVersion2AndIsCheckedStrictly) {
+  // Without a fallback a script is still written as version 1.
+  EXPECT_EQ(encoded(sample())[4], 1);
+  Script s = sample();
+  auto create = make_step("A0E000000A 6208 82027821 83027F10", {kSwOk}, "create 3F00/7F10");
+  ASSERT_EQ(created_fid(create.apdu.view()), std::optional<std::uint16_t>(0x7F10));
+  create.if_exists = hex("A0A40000027F10");
+  s.steps.insert(s.steps.begin() + 1, std::move(create));
+  const Bytes b = encoded(s);
+  EXPECT_EQ(b[4], 2);
+  auto d = decode_script(b);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->steps[1].if_exists, hex("A0A40000027F10"));
+  EXPECT_TRUE(d->steps[0].if_exists.empty());
+  for (std::size_t n = 0; n < b.size(); ++n) EXPECT_FALSE(decode_script(ByteView(b).first(n))) << n;
+
+  // Version 1 does not know the flag.
+  Bytes v1 = b;
+  v1[4] = 1;
+  EXPECT_EQ(decode_script(v1).error().message, "script step 1: unknown flags");
+  Bytes v3 = b;
+  v3[4] = 3;
+  EXPECT_EQ(decode_script(v3).error().message, "script: unsupported version");
+  // One encoding per script: a version-2 script with no fallback is refused.
+  Bytes v2 = encoded(sample());
+  v2[4] = 2;
+  EXPECT_EQ(decode_script(v2).error().message, "script: version 2 without a fallback; such a script is version 1");
+
+  // The status words a step may end with: its own, or for a fallback step the SELECT's success.
+  EXPECT_TRUE(step_accepts(d->steps[1], 0x9000));
+  EXPECT_TRUE(step_accepts(d->steps[1], 0x9F17));
+  EXPECT_FALSE(step_accepts(d->steps[1], 0x6A89));
+  EXPECT_FALSE(step_accepts(d->steps[1], 0x6A82));
+  EXPECT_TRUE(step_accepts(d->steps[2], 0x9F17));   // SELECT 000A expects 9Fxx
+  EXPECT_FALSE(step_accepts(d->steps[3], 0x9F17));  // an UPDATE without a fallback does not
+
+  // Only a CREATE FILE may carry one, and only a SELECT of the very FID it creates.
+  Script on_update = sample();
+  on_update.steps[2].if_exists = hex("A0A40000020000");
+  EXPECT_EQ(validate_script(on_update).error().message,
+            "script step 2: an 'exists' fallback is only allowed on a CREATE FILE step");
+  Script other_fid = s;
+  other_fid.steps[1].if_exists = hex("A0A40000027F20");
+  EXPECT_EQ(validate_script(other_fid).error().message,
+            "script step 1: the 'exists' fallback must be a SELECT of the FID the step creates");
+  Script not_select = s;
+  not_select.steps[1].if_exists = hex("A0D60000027F10");  // an UPDATE BINARY hidden behind 6A89
+  EXPECT_EQ(validate_script(not_select).error().message,
+            "script step 1: the 'exists' fallback must be a SELECT of the FID the step creates");
+  Script by_path = s;
+  by_path.steps[1].if_exists = hex("A0A40800027F10");
+  EXPECT_FALSE(validate_script(by_path));
+  Script expects_exists = s;
+  expects_exists.steps[1].expect.push_back(SwPattern{0x6A89, 0xFFFF});
+  EXPECT_EQ(validate_script(expects_exists).error().message,
+            "script step 1: a step with an 'exists' fallback must not expect 6A89");
+  // A fallback length out of range on the wire.
+  Bytes long_fallback = b;
+  const Bytes marker = hex("07A0A40000027F10");
+  auto at = std::search(long_fallback.begin(), long_fallback.end(), marker.begin(), marker.end());
+  ASSERT_NE(at, long_fallback.end());
+  *at = 0x20;
+  EXPECT_EQ(decode_script(long_fallback).error().message,
+            "script step 1: 'exists' fallback missing, truncated or not 5..16 bytes");
+}
+
+TEST(ScriptCodec, VerifyAlternativeRoundTripsOnStep1OnlyAndIsCheckedStrictly) {
+  Script s = sample();
+  const Bytes alt = hex("A020000A08 1112131415161718");
+  s.steps[0].if_refused = SecretBytes(ByteView(alt));
+  const Bytes b = encoded(s);
+  EXPECT_EQ(b[4], 2);  // a version-2 flag
+  auto d = decode_script(b);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_TRUE(d->steps[0].if_refused.view().size() == alt.size() &&
+              std::equal(alt.begin(), alt.end(), d->steps[0].if_refused.view().begin()));
+  EXPECT_TRUE(d->steps[1].if_refused.empty());
+  for (std::size_t n = 0; n < b.size(); ++n) EXPECT_FALSE(decode_script(ByteView(b).first(n))) << n;
+  Bytes v1 = b;
+  v1[4] = 1;
+  EXPECT_EQ(decode_script(v1).error().message, "script step 0: unknown flags");
+  // 9804 on step 1 means "the alternative opened the card"; on other steps nothing changes.
+  EXPECT_TRUE(step_accepts(d->steps[0], kSwCodeRefused));
+  EXPECT_FALSE(step_accepts(sample().steps[0], kSwCodeRefused));
+  ScriptResult went_on{ScriptOutcome::Completed, 4, {kSwCodeRefused, 0x9F17, 0x9000, 0x9F0C}, "", {}};
+  EXPECT_TRUE(opened_by_alternative(went_on));
+  ScriptResult stopped{ScriptOutcome::UnexpectedStatus, 0, {kSwCodeRefused}, "both refused", {}};
+  EXPECT_FALSE(opened_by_alternative(stopped));
+
+  auto refusal = [](Script bad) { return validate_script(bad).error().message; };
+  Script not_step_1 = sample();
+  not_step_1.steps.insert(not_step_1.steps.begin(), make_step("A0A4000002 3F00", {kSw9fAny}, "select MF"));
+  not_step_1.steps[1].if_refused = SecretBytes(ByteView(alt));
+  EXPECT_EQ(refusal(not_step_1), "script step 1: a VERIFY alternative is only allowed on step 1");
+  Script on_select = sample();
+  on_select.steps[0] = make_step("A0A4000002 3F00", {kSw9fAny}, "select MF", true);
+  on_select.steps[0].if_refused = SecretBytes(ByteView(alt));
+  EXPECT_EQ(refusal(on_select), "script step 0: a VERIFY alternative is only allowed on a VERIFY ADM step");
+  Script other_p2 = s;
+  other_p2.steps[0].if_refused = SecretBytes(ByteView(hex("A020000B08 1112131415161718")));
+  EXPECT_EQ(refusal(other_p2), "script step 0: the VERIFY alternative must be a VERIFY of the same ADM reference and length");
+  Script not_verify = s;
+  not_verify.steps[0].if_refused = SecretBytes(ByteView(hex("A0D6000008 1112131415161718")));  // a write behind 9804
+  EXPECT_EQ(refusal(not_verify), "script step 0: the VERIFY alternative must be a VERIFY of the same ADM reference and length");
+  Script not_secret = s;
+  not_secret.steps[0].secret = false;
+  EXPECT_EQ(refusal(not_secret), "script step 0: an ADM VERIFY must be marked secret");
+  Script expects_9804 = s;
+  expects_9804.steps[0].expect.push_back(SwPattern{kSwCodeRefused, 0xFFFF});
+  EXPECT_EQ(refusal(expects_9804), "script step 0: a step with a VERIFY alternative must not expect 9804");
+  // On the wire: a length that runs past the end is refused.
+  Bytes truncated = b;
+  const Bytes marker = hex("0DA020000A08");
+  auto at = std::search(truncated.begin(), truncated.end(), marker.begin(), marker.end());
+  ASSERT_NE(at, truncated.end());
+  *at = 0xF0;
+  EXPECT_FALSE(decode_script(truncated).ok());
+}
+
+TEST(ScriptCodec, CreatedFidReadsTag83Only) {
+  EXPECT_EQ(created_fid(hex("A0E000000D 620B 82024121 83026F07 8A0105")), std::optional<std::uint16_t>(0x6F07));
+  EXPECT_EQ(created_fid(hex("A0E000000E 620B 82024121 83026F07 8A0105")), std::nullopt);  // P3 lies
+  EXPECT_EQ(created_fid(hex("A0E000000D 620C 82024121 83026F07 8A0105")), std::nullopt);  // FCP length lies
+  EXPECT_EQ(created_fid(hex("A0E0000009 6207 82024121 8A0105")), std::nullopt);           // no tag 83
+  EXPECT_EQ(created_fid(hex("A0D600000D 620B 82024121 83026F07 8A0105")), std::nullopt);  // not CREATE FILE
+  EXPECT_EQ(created_fid(hex("A0E0000008 6206 82024121 8304")), std::nullopt);             // runs past the FCP
+  EXPECT_EQ(created_fid(hex("A0E000000B 6209 82024121 83036F0701")), std::nullopt);       // FID not 2 bytes
 }
 
 TEST(ScriptCodec, ValidationRules) {

@@ -30,6 +30,12 @@ struct SwPattern {
 };
 inline constexpr SwPattern kSwOk{0x9000, 0xFFFF};
 inline constexpr SwPattern kSw9fAny{0x9F00, 0xFF00};
+// CREATE FILE on a FID the current DF already holds (TS 102 222): what a retry of a half-written
+// card meets at every file the earlier run created.
+inline constexpr std::uint16_t kSwFileExists = 0x6A89;
+// VERIFY with a wrong code, tries left (GSM 11.11): what a retry meets when it guessed the wrong one of
+// the card's two possible ADM1 codes (docs/personalisation.md §5).
+inline constexpr std::uint16_t kSwCodeRefused = 0x9804;
 
 enum class PlaceholderKind : std::uint8_t { CustomerPin = 1, CustomerPuk = 2 };
 
@@ -50,6 +56,16 @@ struct ScriptStep {
   bool secret = false;        // carries a code or a key: never log the APDU
   bool want_response = false; // after 9Fxx/61xx fetch the data with GET RESPONSE and return it
   std::string label;          // e.g. "update 3F00/7F20/6F07 (IMSI)"
+  // Only on a CREATE FILE step: when the card answers 6A89 (the file exists, made by an earlier run
+  // that was cut short), send this SELECT of the same FID instead, which must answer 9Fxx (or
+  // 61xx / 9000), and go on. The card is then where a successful CREATE would have left it, so
+  // the next UPDATE rewrites that file. Empty: 6A89 stops the script like any unexpected word.
+  Bytes if_exists;
+  // Only on step 1, a VERIFY ADM: when the card answers 9804 (wrong code), present this VERIFY of the
+  // other possible code (same CLA/INS/P1/P2) once. A retry uses it when the ADS cannot know whether the
+  // card still holds its master code or already took its issuer code. The step's status word is then
+  // 9804 when the alternative opened the card (the script goes on), the alternative's word otherwise.
+  SecretBytes if_refused;
 };
 
 // What the STE asks on its keypad before it runs the script.
@@ -73,6 +89,15 @@ Result<void> validate_script(const Script& script);
 
 // Whether a command APDU is a VERIFY of an ADM code (INS 20, P2 not CHV1/CHV2).
 bool is_adm_verify(ByteView apdu);
+// The FID a CREATE FILE APDU (INS E0, FCP tag 62) creates: its tag 83. nullopt if it is not one.
+std::optional<std::uint16_t> created_fid(ByteView apdu);
+// The "exists" fallback of a CREATE FILE of `fid`: SELECT by FID with the same class byte.
+Bytes select_fid_apdu(std::uint8_t cla, std::uint16_t fid);
+// The status words a SELECT answers when it worked: 9Fxx (GSM 11.11), 61xx (UICC), 9000.
+bool select_succeeded(std::uint16_t sw);
+// Whether `sw`, recorded for `step` in a ScriptResult, is one the step may end with: an expected
+// word, or for a step with an "exists" fallback the fallback SELECT's success.
+bool step_accepts(const ScriptStep& step, std::uint16_t sw);
 
 enum class ScriptOutcome : std::uint8_t {
   Completed = 0,
@@ -92,6 +117,9 @@ struct ScriptResult {
   Bytes response;      // the want_response step's data (SRES || Kc)
   bool operator==(const ScriptResult&) const = default;
 };
+
+// Whether a result that went past step 1 says the card was opened by step 1's alternative code.
+bool opened_by_alternative(const ScriptResult& result);
 
 Bytes encode_script_result(const ScriptResult& result);
 Result<ScriptResult> decode_script_result(ByteView bytes);

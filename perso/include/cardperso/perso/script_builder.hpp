@@ -30,6 +30,9 @@ struct PersoValues {
   int mnc_length = 2;                      // EF_AD
   SecretBytes issuer_code;   // 8 bytes: the card's new ADM1 (Personalise; optional in Modify)
   SecretBytes opening_code;  // 8 bytes: the manufacturer master code, or the current issuer code
+  bool opening_is_issuer_code = false;  // Personalise: a retry of a card that took an issuer code (labels only)
+  // Personalise, a retry: the other code the card may hold (step 1's VERIFY alternative); empty: none.
+  SecretBytes opening_alternative;
   PersoMode mode = PersoMode::Personalise;
   Bytes rand;  // 16 bytes: the proof's RAND (required to personalise, optional to modify)
 };
@@ -38,6 +41,9 @@ Result<Script> build_personalisation_script(const CardProfile& profile, const Pe
 
 // APDUs the STE sends for a script: one per step plus the GET RESPONSE of a want_response step.
 std::size_t count_apdus(const Script& script);
+// The most the STE may send: count_apdus plus one fallback SELECT per CREATE FILE step whose file
+// already exists (a retry of a half-written card; docs/personalisation.md §5).
+std::size_t count_max_apdus(const Script& script);
 // APDUs the same personalisation takes when every file is reached from the MF one SELECT (and its
 // GET RESPONSE) at a time and each value is written on its own (docs/personalisation.md §3).
 std::size_t count_naive_apdus(const CardProfile& profile);

@@ -53,6 +53,9 @@ class PersoServices {
                                           CardPurpose purpose) = 0;
   virtual Result<int> begin_personalisation(std::string_view iccid, CardPurpose purpose) = 0;
   virtual Result<CardRecords::Numbers> reserve_numbers(std::string_view iccid) = 0;
+  // The issuer code a NewCard script writes: chosen once, stored before the script leaves, the same
+  // on every retry (CardStock::pending_issuer_code).
+  virtual Result<SecretBytes> pending_issuer_code(std::string_view iccid) = 0;
   virtual Result<CurrentRecord> current_record(std::string_view iccid) = 0;
   virtual Result<void> record_personalisation(const PersonalisationRecord& record) = 0;
   virtual Result<int> record_modification(const ModificationRecord& record) = 0;

@@ -97,6 +97,8 @@ class PersoSession {
     Bytes rand;
     std::vector<std::string> step_labels;
     std::optional<std::size_t> issuer_code_step;  // the step that writes the new issuer code
+    OpeningCode opened_with = OpeningCode::Master;  // step 1's code (an Issuer code: the pending one)
+    bool has_alternative = false;                   // step 1 may present the other code
     std::vector<WrittenFile> files;
   };
 
@@ -110,7 +112,8 @@ class PersoSession {
   PersoActions prepare_modification(PersoActions out, const std::string& iccid, const CardOpening& opening);
   PersoActions send_script(PersoActions out, RunningCard card, const perso::PersoValues& values);
   PersoActions card_failed(PersoActions out, std::optional<std::size_t> step, const std::string& reason,
-                           bool code_refused, bool issuer_code_on_card);
+                           bool code_refused, std::optional<CodeOnCard> code_on_card, bool nothing_written = false);
+  static std::optional<CodeOnCard> code_after(const RunningCard& card, const perso::ScriptResult& result);
   PersoActions card_recorded(PersoActions out, int version);
   PersoActions end(PersoActions out, proto::ErrorCode code, std::string reason);
   static std::string step_name_of(const RunningCard& card, std::optional<std::size_t> step);

@@ -8,6 +8,9 @@
 // Card states: blank -> in_progress -> personalised, or -> failed (retry allowed) -> ... After
 // kMaxPersonalisationAttempts failed attempts, or when the card refused its opening code (its ADM tries
 // are few and never come back, so the ADS does not try again), the card is spoiled: final.
+// A failed card keeps its reserved numbers and its pending issuer code (chosen once, before its first
+// script leaves): the retry rewrites the same values, and opens with whichever ADM1 code the card may
+// hold (docs/personalisation.md §5). A spoiled card's numbers are retired (number_pools.hpp).
 // A modification runs on a personalised card: in_progress while its script runs, then personalised again
 // (also when it fails: the card keeps its previous record; the failure is noted on the card).
 #include <cstdint>
@@ -77,6 +80,18 @@ struct CardOpening {
   OpeningCode code_kind = OpeningCode::Master;
   SecretBytes code;  // 8 bytes: what the STE presents as ADM1
   int attempts = 0;
+  // A retry where the ADS cannot know which code the card holds: the other one, presented once if
+  // the card refuses `code` with 9804 (step 1's VERIFY alternative). Empty: none.
+  SecretBytes alternative;
+  bool has_alternative() const { return !alternative.empty(); }
+};
+
+// What the ADS knows of the ADM1 code a failed card holds after an attempt.
+enum class CodeOnCard {
+  Master,               // the manufacturer master code: the attempt stopped before the code update
+  Pending,              // the pending issuer code: the attempt got past the code update
+  Unknown,              // either; the master code likelier (the failure step is not known to be after it)
+  UnknownPendingFirst,  // either; the pending code likelier
 };
 
 struct CardLookup {
@@ -89,8 +104,10 @@ struct CardLookup {
 struct CardFailure {
   std::string step;    // the script step reached, e.g. "3/17 UPDATE BINARY 6F07"
   std::string reason;  // e.g. "card removed"
-  bool code_refused = false;                      // the card refused its opening code: spoil, never retry
-  std::optional<ByteView> issuer_code_on_card;    // the card already took a new ADM1: the next try opens with it
+  bool code_refused = false;                // the card refused its opening code(s): spoil, never retry
+  std::optional<CodeOnCard> code_on_card;   // what this attempt left on the card; nullopt: as before it
+  bool nothing_written = false;             // this attempt wrote nothing to the card (before the script,
+                                            // or stopped at its VERIFY): on a first attempt, numbers go back
 };
 
 class CardStock {
@@ -123,11 +140,15 @@ class CardStock {
   // Own transaction. NewCard: blank or failed -> in_progress, attempts + 1. Modification: personalised ->
   // in_progress. Refuses any other state, so two sessions cannot run a script on one card. Returns attempts.
   Result<int> begin_personalisation(std::string_view iccid, CardPurpose purpose);
-  // Own transaction. in_progress -> failed (or spoiled, see above; personalised again for a modification);
-  // numbers still reserved for the card are released. Returns the new state.
+  // Own transaction, for a NewCard that is in_progress: the issuer code its script writes, chosen at
+  // random and stored sealed on the first call, the same one on every later call (every retry).
+  Result<SecretBytes> pending_issuer_code(std::string_view iccid);
+  // Own transaction. in_progress -> failed (or spoiled, see above; personalised again for a modification).
+  // The numbers reserved for the card stay reserved for it, unless a first attempt wrote nothing (released)
+  // or the card is spoiled (retired unless nothing could reach it). Returns the new state.
   Result<CardState> mark_failed(std::string_view iccid, const CardFailure& failure);
   // At startup: every in_progress card belonged to a session that died with the server: mark_failed
-  // with step "unknown", reason "server restarted". Returns how many.
+  // with step "unknown", reason "server restarted", code on card unknown. Returns how many.
   Result<int> fail_interrupted();
 
   // Inside the caller's transaction (CardRecords uses them): in_progress -> personalised, with the

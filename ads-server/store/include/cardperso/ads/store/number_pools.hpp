@@ -6,9 +6,14 @@
 // refuses a second allocation of the same number. A number is
 //   reserved  - allocated to a card whose personalisation is running,
 //   committed - written to a personalised card (its record says so),
-//   released  - given back (failed personalisation, number changed by a modification); it is reused:
-//               allocate() hands out the lowest released number before any fresh one.
-// So no number is lost: each is fresh, reserved, committed or released-and-reusable. Allocation runs in
+//   released  - given back (a personalisation that failed before the card could take it, a number
+//               changed by a modification); it is reused: allocate() hands out the lowest released
+//               number before any fresh one;
+//   retired   - it may be on a spoiled card, which is never personalised again: never handed out, so
+//               no number is ever on two cards. `adsctl pool` counts them; release_retired() gives them
+//               back once the card is known destroyed.
+// A failed card keeps its reserved numbers (it may carry them): its retry gets the same ones back.
+// So no number is lost: each is fresh, reserved, committed, retired or released-and-reusable. Allocation runs in
 // the caller's transaction, so a transaction that rolls back returns its numbers to the pool too.
 #include <cstdint>
 #include <optional>
@@ -27,7 +32,7 @@ enum class NumberKind { Imsi, Msisdn };
 std::string_view to_string(NumberKind kind);
 std::optional<NumberKind> parse_number_kind(std::string_view text);
 
-enum class NumberState { Reserved, Committed, Released };
+enum class NumberState { Reserved, Committed, Released, Retired };
 std::string_view to_string(NumberState state);
 
 struct NumberPool {
@@ -37,7 +42,7 @@ struct NumberPool {
   int width = 0;
   std::int64_t first = 0, last = 0, next = 0;
   Seconds created_at;
-  std::int64_t reserved = 0, committed = 0, released = 0;  // numbers of this pool in each state
+  std::int64_t reserved = 0, committed = 0, released = 0, retired = 0;  // numbers of this pool in each state
   std::int64_t never_used() const { return last + 1 - next; }
   std::string value_of(std::int64_t number) const;
 };
@@ -64,12 +69,19 @@ class NumberPools {
   // Reserves a number for the card: the lowest released one, else the next fresh one of the oldest pool
   // with numbers left. Fails clearly when every pool is used up.
   Result<std::string> allocate(NumberKind kind, std::string_view iccid);
+  // A personalisation's number: the one of this kind still reserved for the card by an earlier attempt
+  // (the card may carry it), else allocate().
+  Result<std::string> reserve_for_card(NumberKind kind, std::string_view iccid);
   // reserved (for this card) -> committed.
   Result<void> commit(NumberKind kind, std::string_view value, std::string_view iccid);
   // reserved or committed -> released (reusable).
   Result<void> release(NumberKind kind, std::string_view value);
   // Every number still reserved for the card -> released. Returns how many.
   Result<int> release_reserved(std::string_view iccid);
+  // Every number still reserved for the card -> retired (the card is spoiled and may carry them).
+  Result<int> retire_reserved(std::string_view iccid);
+  // Every number retired with the card -> released (the card was destroyed). Returns how many.
+  Result<int> release_retired(std::string_view iccid);
 
   Result<std::vector<NumberAllocation>> numbers_of(std::string_view iccid);
 
