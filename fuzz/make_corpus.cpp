@@ -2,6 +2,8 @@
 // format change (see docs/fuzzing.md); the output is committed under fuzz/corpus/. Each seed is a
 // small valid input in the target's own input layout, so the fuzzer starts past the first checks.
 #include <cstdio>
+#include <cstdlib>
+#include <iterator>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -9,6 +11,12 @@
 
 #include "card_fixture.hpp"
 #include "cardperso/cardsim/card_image.hpp"
+#include "cardperso/perso/card_profile.hpp"
+#include "cardperso/perso/script.hpp"
+#include "cardperso/cardsim/sim_card.hpp"
+#include "cardperso/perso/script_builder.hpp"
+#include "cardperso/perso/script_executor.hpp"
+#include "perso_fixture.hpp"
 #include "cardperso/proto/messages.hpp"
 #include "cardperso/proto/secure_channel.hpp"
 #include "secure_channel_fixture.hpp"
@@ -214,6 +222,58 @@ void vpcd_corpus() {
   write("vpcd_codec_fuzz", "unknown_control", with(hex("000103" "0000"), trailer));
 }
 
+std::string read_profile(const std::string& name) {
+  std::ifstream in(std::string(CARDPERSO_PROFILES_DIR) + "/" + name, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void profile_corpus() {
+  const std::string text = read_profile("gsm-sim-default.json");
+  if (text.empty()) {
+    std::fprintf(stderr, "fuzz_make_corpus: cannot read %s/gsm-sim-default.json\n", CARDPERSO_PROFILES_DIR);
+    std::exit(1);
+  }
+  write("profile_fuzz", "gsm_sim_default", view(text));
+  write("profile_fuzz", "minimal",
+        view(std::string(R"({"name":"min","version":1,"files":[)"
+                         R"({"path":"3F00/0000","type":"ef","structure":"transparent","size":8,)"
+                         R"("access":{"read":"NEV","update":"ADM"},"create":true}],)"
+                         R"("codes":{"chv1":{"file":"3F00/0000","from":"keypad","entry":"customer_pin"}}})")));
+}
+
+// The script the ADS builds for the fuzz blank SIM from the default profile, and a modification.
+void script_corpus() {
+  auto profile = perso::parse_card_profile(read_profile("gsm-sim-default.json"));
+  if (!profile) {
+    std::fprintf(stderr, "fuzz_make_corpus: default profile: %s\n", profile.error().message.c_str());
+    std::exit(1);
+  }
+  auto values = fuzz_perso::values();
+  auto personalise = perso::build_personalisation_script(*profile, values);
+  values.mode = perso::PersoMode::Modify;
+  values.opening_code = fuzz_perso::secret_hex("a1a2a3a4a5a6a7a8");
+  values.msisdn = "+41790000002";
+  values.rand.clear();
+  auto modify = perso::build_personalisation_script(*profile, values);
+  for (auto* s : {&personalise, &modify}) {
+    if (!*s) {
+      std::fprintf(stderr, "fuzz_make_corpus: script: %s\n", s->error().message.c_str());
+      std::exit(1);
+    }
+  }
+  // The seed must run to its end on the target's blank SIM, or the fuzzer starts at the first step.
+  cardsim::SimCard card(fuzz_cards::blank_sim());
+  card.power_on();
+  const auto run = perso::execute_script(*personalise, fuzz_perso::keypad(),
+                                         [&card](ByteView apdu) -> Result<Bytes> { return card.transmit(apdu); });
+  if (run.outcome != perso::ScriptOutcome::Completed) {
+    std::fprintf(stderr, "fuzz_make_corpus: the seed script does not complete: %s\n", run.reason.c_str());
+    std::exit(1);
+  }
+  write("script_fuzz", "personalise_default", perso::encode_script(*personalise).value().view());
+  write("script_fuzz", "modify_msisdn", perso::encode_script(*modify).value().view());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -229,5 +289,7 @@ int main(int argc, char** argv) {
   fcp_corpus();
   card_image_corpus();
   vpcd_corpus();
+  profile_corpus();
+  script_corpus();
   return 0;
 }
