@@ -48,7 +48,7 @@ class PersonalisationFixture : public SecureSessionFixture {
  protected:
   static constexpr const char* kOtherSerial = "8944100000000000025";
   static constexpr const char* kIccidPrefix = "8988211";
-  static constexpr const char* kCustomerPin = "739182";
+  static constexpr const char* kCustomerPin = "73918264";  // 8 digits: see kRetailerPin
   static constexpr const char* kCustomerPuk = "48151623";
 
   void SetUp() override;

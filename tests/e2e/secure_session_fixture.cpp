@@ -10,6 +10,7 @@
 
 #include "cardperso/cardsim/card_image.hpp"
 #include "cardperso/common/crypto.hpp"
+#include "run_secrets.hpp"
 
 namespace cardperso::e2e {
 
@@ -78,11 +79,12 @@ void SecureSessionFixture::SetUp() {
   master_key_ = file("ads-master.key");
   ads_log_ = file("ads.log");
   dtd_log_ = file("dtd.log");
+  card_stderr_dir_ = dir_;  // card-sim stderr into the run directory, for the secret scan
   auto init = adsctl({"init"});
   ASSERT_EQ(init.exit_code, 0) << "adsctl init: " << init.err;
 }
 
-void SecureSessionFixture::TearDown() {
+void SecureSessionFixture::stop_programs() {
   // STE first, then DTD, then the ADS (SIGTERM: it closes its sessions and the database).
   for (auto& s : ste_runs_) s->kill_now();
   if (dtd_) dtd_->kill_now();
@@ -90,7 +92,46 @@ void SecureSessionFixture::TearDown() {
     ads_->send_signal(SIGTERM);
     if (!ads_->wait_exit(Millis(5000))) ads_->kill_now();
   }
-  if (HasFailure() || !env_path("CARDPERSO_E2E_VERBOSE").empty()) {
+  for (auto& sim : sims_) sim->terminate();  // its last image write done, its output complete
+}
+
+void SecureSessionFixture::scan_for_secrets() {
+  if (secrets_scanned_ || dir_.empty()) return;
+  secrets_scanned_ = true;
+  RunSecrets run = collect_run_secrets(dir_, db_, master_key_);
+  for (const auto& problem : run.problems) {
+    if (sealed_rows_tampered_ && problem.ends_with("does not open")) continue;
+    ADD_FAILURE() << "secret scan: cannot gather the run's secrets: " << problem;
+  }
+  auto summary = scan_directory(run.scanner, dir_, [&](const std::string& f) { return run.secret_stores.count(f) > 0; });
+  // What was only ever in memory: the programs' stdout, card-sim events, the tools' stdout.
+  std::vector<std::pair<std::string, std::string>> outputs = captured_;
+  for (const auto& s : ste_runs_) outputs.emplace_back(s->name() + " stdout", s->stdout_text());
+  if (dtd_) outputs.emplace_back("dtd-agent stdout", dtd_->stdout_text());
+  if (ads_) outputs.emplace_back("ads-server stdout", ads_->stdout_text());
+  for (std::size_t i = 0; i < sims_.size(); ++i)
+    outputs.emplace_back("card-sim " + std::to_string(i + 1) + " stdout", sims_[i]->output());
+  std::size_t output_bytes = 0;
+  for (const auto& [name, text] : outputs) {
+    output_bytes += text.size();
+    for (auto& f : run.scanner.scan(name, text)) summary.findings.push_back(std::move(f));
+  }
+  for (const auto& f : summary.findings) ADD_FAILURE() << "secret scan: " << describe(f);
+  secret_found_ = !summary.findings.empty();
+  std::cout << "secret scan: " << summary.files << " files (" << summary.bytes << " bytes) and " << outputs.size()
+            << " captured outputs (" << output_bytes << " bytes) scanned for " << run.scanner.secrets()
+            << " secrets in " << run.scanner.patterns() << " forms (" << run.sealed_columns
+            << " sealed values opened, " << run.card_images << " card images, " << run.scanner.duplicates()
+            << " values seen in two sources); " << summary.skipped.size() << " secret stores not scanned; "
+            << summary.findings.size() << " findings" << std::endl;
+}
+
+void SecureSessionFixture::TearDown() {
+  stop_programs();
+  scan_for_secrets();
+  if (secret_found_) {
+    std::cerr << "(the programs' output is not printed: the secret scan found a secret in it)\n";
+  } else if (HasFailure() || !env_path("CARDPERSO_E2E_VERBOSE").empty()) {
     auto dump = [](const std::string& title, const std::string& text) {
       std::cerr << "----- " << title << " -----\n" << text << (text.empty() || text.back() == '\n' ? "" : "\n");
     };
@@ -111,12 +152,15 @@ RunResult SecureSessionFixture::adsctl(std::vector<std::string> args) {
   std::vector<std::string> argv = {bin_.adsctl};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--db", db_, "--master-key", master_key_});
-  return run_program(argv, file("adsctl-" + std::to_string(++run_counter_) + ".err"));
+  const std::string name = "adsctl-" + std::to_string(++run_counter_);
+  auto r = run_program(argv, file(name + ".err"));
+  captured_.emplace_back(name + " stdout", r.out);
+  return r;
 }
 
 std::string SecureSessionFixture::enrol(const std::string& serial) {
   const std::string image = file("retailer-" + serial + ".json");
-  auto r = adsctl({"retailer", "enrol", "--serial", serial, "--pin", kPin, "--puk", "12345678", "--card-image", image});
+  auto r = adsctl({"retailer", "enrol", "--serial", serial, "--pin", kPin, "--puk", kRetailerPuk, "--card-image", image});
   EXPECT_EQ(r.exit_code, 0) << "adsctl retailer enrol: " << r.err;
   return image;
 }

@@ -23,8 +23,13 @@ struct SessionRow {
   std::string reason;
 };
 
+// The retailer PIN and PUK of the e2e runs: 8 digits, so the secret scan (secret_scan.hpp) can look
+// for them anywhere in a log without matching by chance.
+inline constexpr const char* kRetailerPin = "80417263";
+inline constexpr const char* kRetailerPuk = "30571946";
+
 struct SteOptions {
-  std::vector<std::string> keypad = {"1234"};  // one entry per line of the keypad script
+  std::vector<std::string> keypad = {kRetailerPin};  // one entry per line of the keypad script
   std::string echo_test;                       // empty: no --echo-test
   std::vector<std::string> extra_args;
 };
@@ -32,7 +37,7 @@ struct SteOptions {
 class SecureSessionFixture : public testing::PcscFixture {
  protected:
   static constexpr const char* kSerial = "8944100000000000017";
-  static constexpr const char* kPin = "1234";
+  static constexpr const char* kPin = kRetailerPin;
 
   void SetUp() override;
   void TearDown() override;
@@ -71,6 +76,21 @@ class SecureSessionFixture : public testing::PcscFixture {
   // Waits until no session row is open; true when none is.
   bool wait_no_open_session(Millis timeout);
   std::int64_t failed_auth_count(const std::string& serial);
+
+  // --- the secret scan (docs/security.md "Secrets") -------------------------------------------------
+  // Stops the programs and card-sims (idempotent), so every log is complete.
+  void stop_programs();
+  // Greps every file of the run directory but the secret stores, every captured stdout and card-sim
+  // output, for every secret the run used (run_secrets.hpp), in every form (secret_scan.hpp). A
+  // finding fails the test naming kind, form, file and line. Runs once, from TearDown. Prints
+  // "secret scan: N files ..." on stdout.
+  void scan_for_secrets();
+  // Set by a test that edits a sealed column on purpose: that row then does not open, which the scan
+  // would otherwise report.
+  bool sealed_rows_tampered_ = false;
+  bool secrets_scanned_ = false;
+  bool secret_found_ = false;  // a finding: the failure dump of the logs is then left out
+  std::vector<std::pair<std::string, std::string>> captured_;  // stdout of adsctl/mkcards/... runs
 
   std::string db_, master_key_;
   std::string ads_log_, dtd_log_, ste_log_;

@@ -15,7 +15,8 @@ extern char** environ;
 
 namespace cardperso::testing {
 
-CardSimProcess::CardSimProcess(std::string program, std::string image, int port, std::vector<std::string> extra_args) {
+CardSimProcess::CardSimProcess(std::string program, std::string image, int port, std::vector<std::string> extra_args,
+                               const std::string& stderr_path) {
   int in_pipe[2];
   int out_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
@@ -29,6 +30,8 @@ CardSimProcess::CardSimProcess(std::string program, std::string image, int port,
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  if (!stderr_path.empty())
+    posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   int rc = ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(in_pipe[0]);
@@ -67,7 +70,21 @@ bool CardSimProcess::wait_for_event(const std::string& event, std::chrono::milli
     ssize_t n = ::read(stdout_fd_, buffer, sizeof buffer);
     if (n <= 0) return false;
     pending_.append(buffer, static_cast<std::size_t>(n));
+    output_.append(buffer, static_cast<std::size_t>(n));
   }
+}
+
+std::string CardSimProcess::output() {
+  while (stdout_fd_ >= 0) {
+    pollfd p{stdout_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) break;
+    char buffer[512];
+    ssize_t n = ::read(stdout_fd_, buffer, sizeof buffer);
+    if (n <= 0) break;
+    pending_.append(buffer, static_cast<std::size_t>(n));
+    output_.append(buffer, static_cast<std::size_t>(n));
+  }
+  return output_;
 }
 
 void CardSimProcess::send_command(const std::string& line) {

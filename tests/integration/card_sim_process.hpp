@@ -13,7 +13,9 @@ class CardSimProcess {
  public:
   // program: path of card-sim; image: the image file it serves (and rewrites); port 35963 = reader
   // "Virtual PCD 00 00", 35964 = "Virtual PCD 00 01".
-  CardSimProcess(std::string program, std::string image, int port, std::vector<std::string> extra_args = {});
+  // stderr_path: file that receives card-sim's stderr (appended); empty = the test's own stderr.
+  CardSimProcess(std::string program, std::string image, int port, std::vector<std::string> extra_args = {},
+                 const std::string& stderr_path = {});
   ~CardSimProcess();  // SIGTERM, then SIGKILL after 2 s
   CardSimProcess(const CardSimProcess&) = delete;
   CardSimProcess& operator=(const CardSimProcess&) = delete;
@@ -25,12 +27,16 @@ class CardSimProcess {
   int terminate();
   void kill_hard();  // SIGKILL: the card vanishes without a goodbye
   pid_t pid() const { return pid_; }
+  // Everything card-sim wrote to stdout so far (reads what is waiting, without blocking), for the
+  // e2e secret scan.
+  std::string output();
 
  private:
   pid_t pid_ = -1;
   int stdin_fd_ = -1;
   int stdout_fd_ = -1;
   std::string pending_;
+  std::string output_;  // every stdout byte read
 };
 
 }  // namespace cardperso::testing

@@ -28,7 +28,8 @@ std::string PcscFixture::write_image(const cardsim::CardImage& image, const std:
 }
 
 CardSimProcess* PcscFixture::start_card(const std::string& image_path, int slot, std::vector<std::string> extra_args) {
-  sims_.push_back(std::make_unique<CardSimProcess>(CARDPERSO_CARD_SIM_PATH, image_path, 35963 + slot, std::move(extra_args)));
+  sims_.push_back(std::make_unique<CardSimProcess>(CARDPERSO_CARD_SIM_PATH, image_path, 35963 + slot, std::move(extra_args),
+                                                   next_card_stderr_path()));
   CardSimProcess* sim = sims_.back().get();
   if (!sim->wait_for_event("inserted", std::chrono::seconds(10))) {
     ADD_FAILURE() << "card-sim did not report 'inserted'";
@@ -40,6 +41,11 @@ CardSimProcess* PcscFixture::start_card(const std::string& image_path, int slot,
     return nullptr;
   }
   return sim;
+}
+
+std::string PcscFixture::next_card_stderr_path() {
+  if (card_stderr_dir_.empty()) return {};
+  return card_stderr_dir_ + "/card-sim-" + std::to_string(sims_.size() + 1) + ".stderr";
 }
 
 std::optional<reader::PcscCard> PcscFixture::connect(const std::string& reader_name) {

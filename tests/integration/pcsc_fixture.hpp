@@ -34,6 +34,11 @@ class PcscFixture : public ::testing::Test {
   // exchange_apdu with the T=0 completion; a transport error fails the test and returns SW 0000.
   reader::ApduResponse run(reader::PcscCard& card, const std::string& apdu_hex);
 
+  // Where the next card-sim's stderr goes: "" (default) = the test's stderr; the e2e fixtures set
+  // card_stderr_dir_ so their secret scan reads it (<dir>/card-sim-<n>.stderr).
+  std::string next_card_stderr_path();
+  std::string card_stderr_dir_;
+
   std::string dir_;
   std::optional<reader::PcscReader> pcsc_;
   std::vector<std::unique_ptr<CardSimProcess>> sims_;

@@ -4,7 +4,9 @@ namespace cardperso::ads {
 
 SqliteDirectory::SqliteDirectory(Database& db, const MasterKey& key, LockoutPolicy policy, std::string actor,
                                  Clock clock)
-    : clock_(clock),
+    : db_(db),
+      actor_(actor),
+      clock_(clock),
       audit_(db, key, clock),
       retailers_(db, key, audit_, std::move(actor), policy, clock),
       sessions_(db, clock) {}
@@ -12,7 +14,16 @@ SqliteDirectory::SqliteDirectory(Database& db, const MasterKey& key, LockoutPoli
 Result<proto::RetailerLookup> SqliteDirectory::lookup(std::string_view serial, std::uint8_t key_version) {
   std::lock_guard lock(mutex_);
   auto found = retailers_.find(serial);
-  if (!found) return found.error();
+  if (!found) {
+    // The issuer must see an altered row in the audit log, not only in a server log that rotates.
+    auto logged = db_.with_transaction([&]() -> Result<void> {
+      auto entry = audit_.append(actor_, "retailer_row_unreadable", serial, found.error().message);
+      if (!entry) return entry.error();
+      return {};
+    });
+    if (!logged) return fail(found.error().message + " (and the audit entry failed: " + logged.error().message + ")");
+    return found.error();
+  }
   proto::RetailerLookup out;
   if (!found->has_value()) return out;  // NotFound
   RetailerRecord& record = **found;

@@ -21,6 +21,8 @@ class SqliteDirectory final : public RetailerDirectory, public SessionJournal {
   SqliteDirectory(Database& db, const MasterKey& key, LockoutPolicy policy, std::string actor = "ads-server",
                   Clock clock = system_now);
 
+  // A retailer row whose sealed keys or code do not open (edited in the file, or sealed under another
+  // key) fails the lookup and leaves a "retailer_row_unreadable" audit entry naming the serial.
   Result<proto::RetailerLookup> lookup(std::string_view serial, std::uint8_t key_version) override;
   Result<AuthFailureOutcome> record_auth_failure(std::string_view serial) override;
   Result<void> record_auth_success(std::string_view serial) override;
@@ -29,6 +31,8 @@ class SqliteDirectory final : public RetailerDirectory, public SessionJournal {
 
  private:
   std::mutex mutex_;
+  Database& db_;
+  std::string actor_;
   Clock clock_;
   AuditLog audit_;
   RetailerStore retailers_;
