@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cardperso/common/logging.hpp"
+#include "cardperso/common/process_hardening.hpp"
 #include "cardperso/dtd/customer_desk.hpp"
 #include "cardperso/dtd/relay_session.hpp"
 #include "cardperso/dtd/ste_link.hpp"
@@ -87,10 +88,13 @@ int run(dtd::DtdOptions options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A DTD holds SK_D and customer details only: a small secure heap is plenty.
+  const auto hardening = cardperso::harden_process({.secure_heap_bytes = 256 * 1024, .secure_heap_min_block = 16});
   auto parsed = cardperso::dtd::parse_dtd_options(argc, argv);
   if (auto* code = std::get_if<int>(&parsed)) return *code;
   const auto& options = std::get<cardperso::dtd::DtdOptions>(parsed);
   cardperso::init_logging("dtd-agent", options.log_level, options.log_file);
+  cardperso::log_hardening(hardening);
   try {
     return run(options);
   } catch (const std::exception& e) {

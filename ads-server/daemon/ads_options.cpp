@@ -26,6 +26,9 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
   long long handshake_ms = 30'000, idle_ms = 900'000, lockout_window_s = 3600;
   int lockout_failures = 5;
   std::size_t max_sessions = o.connection.max_sessions;
+  long long hello_timeout_ms = o.connection.hello_timeout.count(), link_timeout_ms = o.connection.link_timeout.count(),
+            keepalive_ms = o.connection.keepalive_interval.count();
+  double hello_rate = o.hello_rate.rate_per_second, hello_burst = o.hello_rate.burst;
   po::options_description desc("Usage: ads-server --db PATH --master-key PATH --listen HOST:PORT [options]\n\n"
                                "The issuer's server: authenticates retailer terminals (STE) relayed by DTD\n"
                                "agents and runs their secure sessions. Create the database and the key with\n"
@@ -37,6 +40,14 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
       ("master-key", po::value(&o.key_path)->required(), "the master key file (from `adsctl init`)")
       ("listen", po::value(&listen)->required(), "HOST:PORT to accept DTD connections on; port 0 picks a free port")
       ("max-connections", po::value(&o.max_connections)->default_value(1024), "DTD connections at once")
+      ("max-connections-per-address", po::value(&o.max_connections_per_address)->default_value(o.max_connections_per_address),
+       "DTD connections at once from one source address (IPv6: one /64); 0 = no cap")
+      ("hello-rate", po::value(&hello_rate)->default_value(hello_rate, "5"),
+       "new connections (hellos) per second per source address; over it: Error Busy and close; 0 = no limit")
+      ("hello-burst", po::value(&hello_burst)->default_value(hello_burst, "20"), "hellos a source may make at once before --hello-rate applies")
+      ("hello-timeout-ms", po::value(&hello_timeout_ms)->default_value(hello_timeout_ms), "from accept until the DTD's LinkHello")
+      ("link-timeout-ms", po::value(&link_timeout_ms)->default_value(link_timeout_ms), "a DTD link silent this long is closed")
+      ("keepalive-ms", po::value(&keepalive_ms)->default_value(keepalive_ms), "send a Keepalive after this much silence; below --link-timeout-ms")
       ("max-sessions-per-link", po::value(&max_sessions)->default_value(max_sessions), "sessions at once on one DTD link")
       ("handshake-timeout-ms", po::value(&handshake_ms)->default_value(30'000), "from H1 to an established session")
       ("idle-timeout-ms", po::value(&idle_ms)->default_value(900'000), "silence allowed on an established session")
@@ -72,6 +83,13 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
   if (o.max_connections == 0) return usage_error("--max-connections must be at least 1");
   if (max_sessions == 0) return usage_error("--max-sessions-per-link must be at least 1");
   if (handshake_ms <= 0 || idle_ms <= 0) return usage_error("timeouts must be positive");
+  if (hello_timeout_ms <= 0 || link_timeout_ms <= 0 || keepalive_ms <= 0)
+    return usage_error("--hello-timeout-ms, --link-timeout-ms and --keepalive-ms must be positive");
+  if (keepalive_ms >= link_timeout_ms)
+    return usage_error("--keepalive-ms must be below --link-timeout-ms (or every quiet link would time out)");
+  if (!(hello_rate >= 0) || hello_rate > 1e6) return usage_error("--hello-rate must be between 0 (no limit) and 1000000");
+  if (hello_rate > 0 && (!(hello_burst >= 1) || hello_burst > 1e6))
+    return usage_error("--hello-burst must be between 1 and 1000000");
   if (lockout_failures < 1) return usage_error("--lockout-failures must be at least 1");
   if (lockout_window_s <= 0) return usage_error("--lockout-window-s must be positive");
   if (o.mnc_length != 2 && o.mnc_length != 3) return usage_error("--mnc-length must be 2 or 3");
@@ -79,6 +97,11 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
     return usage_error("--assess-command must be an absolute path (no shell, no PATH search)");
   if (o.spn.empty() || o.spn.size() > 16) return usage_error("--spn must be 1 to 16 characters");
   o.connection.max_sessions = max_sessions;
+  o.connection.hello_timeout = std::chrono::milliseconds(hello_timeout_ms);
+  o.connection.link_timeout = std::chrono::milliseconds(link_timeout_ms);
+  o.connection.keepalive_interval = std::chrono::milliseconds(keepalive_ms);
+  o.hello_rate.rate_per_second = hello_rate;
+  o.hello_rate.burst = hello_burst;
   o.connection.timeouts.handshake = std::chrono::milliseconds(handshake_ms);
   o.connection.timeouts.idle = std::chrono::milliseconds(idle_ms);
   o.lockout.max_failures = lockout_failures;

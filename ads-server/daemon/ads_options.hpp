@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cardperso/ads/net/connection_session.hpp"
+#include "cardperso/ads/net/hello_rate_limiter.hpp"
 #include "cardperso/ads/store/retailer_store.hpp"
 #include "cardperso/net/endpoint.hpp"
 
@@ -18,6 +19,8 @@ struct AdsOptions {
   std::string key_path;
   net::Endpoint listen;
   std::size_t max_connections = 1024;
+  std::size_t max_connections_per_address = 64;  // 0: no cap (see net/source_address.hpp)
+  HelloRateOptions hello_rate;                   // rate_per_second 0: no limit
   ConnectionOptions connection;
   LockoutPolicy lockout;
   // Personalisation. profile_path empty: look for the shipped profile (see find_default_profile).

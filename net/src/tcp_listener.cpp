@@ -1,9 +1,12 @@
 #include "cardperso/net/tcp_listener.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <exception>
 #include <vector>
+
+#include "cardperso/net/source_address.hpp"
 
 namespace cardperso::net {
 namespace {
@@ -35,6 +38,7 @@ Result<std::shared_ptr<TcpListener>> TcpListener::open(asio::io_context& io, con
                                                        ListenerOptions options, ConnectionHandler handler) {
   if (!handler) throw std::invalid_argument("TcpListener::open: no connection handler");
   if (options.max_connections == 0) return fail("max_connections is 0; the listener could serve nobody");
+  if (options.refusal_log_interval.count() <= 0) return fail("refusal_log_interval must be positive");
   error_code ec;
   tcp::resolver resolver(io);
   const auto results = resolver.resolve(where.host, std::to_string(where.port), tcp::resolver::passive, ec);
@@ -51,8 +55,12 @@ Result<std::shared_ptr<TcpListener>> TcpListener::open(asio::io_context& io, con
   if (acceptor.bind(endpoint, ec); ec) return step("bind");
   if (acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) return step("listen");
   auto listener = std::make_shared<TcpListener>(io, std::move(acceptor), std::move(options), std::move(handler));
-  spdlog::info("listening on {} (at most {} connections)", describe(listener->local_),
-               listener->options_.max_connections);
+  if (listener->options_.max_connections_per_source > 0)
+    spdlog::info("listening on {} (at most {} connections, {} per source address)", describe(listener->local_),
+                 listener->options_.max_connections, listener->options_.max_connections_per_source);
+  else
+    spdlog::info("listening on {} (at most {} connections)", describe(listener->local_),
+                 listener->options_.max_connections);
   return listener;
 }
 
@@ -82,8 +90,27 @@ asio::awaitable<void> TcpListener::accept_loop(std::shared_ptr<TcpListener> self
     const std::string who = peer_ec ? std::string("unknown peer") : describe(peer);
     if (self->active_.load() >= self->options_.max_connections) {
       ++self->refused_;
-      spdlog::warn("refusing connection from {}: {} connections already open (max {})", who,
-                   self->active_.load(), self->options_.max_connections);
+      self->log_refusal(fmt::format("refusing connection from {}: {} connections already open (max {})", who,
+                                    self->active_.load(), self->options_.max_connections));
+      socket.close(peer_ec);
+      continue;
+    }
+    const std::string source = peer_ec ? std::string() : source_key(peer.address());
+    const std::size_t cap = self->options_.max_connections_per_source;
+    bool over_cap = false;
+    {
+      std::lock_guard lock(self->sessions_mutex_);
+      if (cap > 0 && !source.empty()) {
+        auto& open_from_source = self->per_source_[source];
+        if (open_from_source >= cap) over_cap = true;
+        else ++open_from_source;
+      }
+    }
+    if (over_cap) {
+      ++self->refused_;
+      ++self->refused_per_source_;
+      self->log_refusal(fmt::format("refusing connection from {}: {} connections from {} already open (max {} per "
+                                    "source address)", who, cap, source, cap));
       socket.close(peer_ec);
       continue;
     }
@@ -93,8 +120,11 @@ asio::awaitable<void> TcpListener::accept_loop(std::shared_ptr<TcpListener> self
     {
       std::lock_guard lock(self->sessions_mutex_);
       self->sessions_.emplace(id, stream);
+      if (cap > 0 && !source.empty()) self->session_source_.emplace(id, source);
     }
-    spdlog::info("connection {} from {} ({} open)", id, who, self->active_.load());
+    // debug, like the end line: at info a flood would write two lines per connection (the ADS logs
+    // each DTD link once its hello is admitted).
+    spdlog::debug("connection {} from {} ({} open)", id, who, self->active_.load());
     const auto executor = stream.get_executor();
     asio::co_spawn(executor, run_session(self, id, std::move(stream)), asio::detached);
   }
@@ -109,7 +139,7 @@ asio::awaitable<void> TcpListener::run_session(std::shared_ptr<TcpListener> self
     spdlog::error("connection {} from {}: handler failed: {}", id, stream.peer(), e.what());
   }
   stream.close();
-  spdlog::info("connection {} from {} ended", id, stream.peer());
+  spdlog::debug("connection {} from {} ended", id, stream.peer());
   self->session_ended(id);
 }
 
@@ -117,10 +147,30 @@ void TcpListener::session_ended(std::uint64_t id) {
   {
     std::lock_guard lock(sessions_mutex_);
     sessions_.erase(id);
+    if (auto it = session_source_.find(id); it != session_source_.end()) {
+      if (auto count = per_source_.find(it->second); count != per_source_.end() && --count->second == 0)
+        per_source_.erase(count);
+      session_source_.erase(it);
+    }
   }
   --active_;
   // idle_signal_ lives on the listener's strand; this runs on the session's.
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] { self->idle_signal_.cancel(); });
+}
+
+void TcpListener::log_refusal(const std::string& what) {
+  const auto now = std::chrono::steady_clock::now();
+  const bool logged_before = last_refusal_log_ != std::chrono::steady_clock::time_point{};
+  if (logged_before && now - last_refusal_log_ < options_.refusal_log_interval) {
+    ++refusals_not_logged_;  // counted in the next line
+    return;
+  }
+  if (refusals_not_logged_ > 0)
+    spdlog::warn("{} ({} more refused since the previous line, not logged one by one)", what, refusals_not_logged_);
+  else
+    spdlog::warn("{}", what);
+  last_refusal_log_ = now;
+  refusals_not_logged_ = 0;
 }
 
 void TcpListener::close_all_sessions() {

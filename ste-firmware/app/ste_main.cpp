@@ -20,6 +20,7 @@
 #include <string>
 
 #include "cardperso/common/logging.hpp"
+#include "cardperso/common/process_hardening.hpp"
 #include "cardperso/net/asio.hpp"
 #include "cardperso/net/endpoint.hpp"
 #include "cardperso/net/serial_link.hpp"
@@ -208,6 +209,7 @@ int run(int argc, char** argv) {
   if (!config) return exit_code;
   try {
     init_logging("ste-firmware", log_level, log_file);
+    log_hardening(last_hardening_report());
   } catch (const std::exception& e) {
     std::cerr << "ste-firmware: cannot open the log file " << log_file << ": " << e.what() << "\n";
     return kExitUsage;
@@ -238,4 +240,8 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace cardperso::ste
 
-int main(int argc, char** argv) { return cardperso::ste::run(argc, argv); }
+int main(int argc, char** argv) {
+  // The STE holds the PIN and the retailer card's session keys: a small secure heap is plenty.
+  cardperso::harden_process({.secure_heap_bytes = 256 * 1024, .secure_heap_min_block = 16});
+  return cardperso::ste::run(argc, argv);
+}

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "cardperso/common/process_hardening.hpp"
 #include "command_line.hpp"
 
 namespace {
@@ -33,6 +34,8 @@ void print_tool_help() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // adsctl handles master keys, batch secrets and card codes; it logs nothing, so no report is shown.
+  cardperso::harden_process({.secure_heap_bytes = 1024 * 1024, .secure_heap_min_block = 16});
   using namespace cardperso::adsctl;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
