@@ -1,5 +1,9 @@
 // ads-server: the issuer's central server. Opens the store, accepts DTD links and serves sessions
 // until SIGTERM/SIGINT. The io_context runs on this one thread.
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -8,6 +12,7 @@
 #include "ads_options.hpp"
 #include "cardperso/ads/perso/perso_services_sqlite.hpp"
 #include "cardperso/ads/store/card_stock.hpp"
+#include "cardperso/ads/store/group_commit.hpp"
 #include "perso_setup.hpp"
 #include "cardperso/ads/net/connection_session.hpp"
 #include "cardperso/ads/net/sqlite_directory.hpp"
@@ -16,6 +21,7 @@
 #include "cardperso/ads/store/migrations.hpp"
 #include "cardperso/ads/store/session_store.hpp"
 #include "cardperso/common/logging.hpp"
+#include "cardperso/common/process_hardening.hpp"
 #include "cardperso/net/shutdown_signals.hpp"
 #include "cardperso/net/tcp_listener.hpp"
 
@@ -36,7 +42,27 @@ int refuse(const std::string& message) {
   return kExitRefused;
 }
 
+// Each DTD link is a descriptor; the usual soft limit of 1024 would cap the shops far below the
+// connection limit. Raise the soft limit to the hard one, as far as the process may.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("cannot read the open-file limit: {}", std::strerror(errno));
+    return;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    const auto before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      spdlog::warn("cannot raise the open-file limit from {} to {}: {}", before, limit.rlim_max, std::strerror(errno));
+      return;
+    }
+  }
+  spdlog::info("open-file limit: {} (links beyond it are refused at accept)", static_cast<unsigned long long>(limit.rlim_cur));
+}
+
 int run(const ads::AdsOptions& options) {
+  raise_descriptor_limit();
   for (const auto& [path, what] : {std::pair{options.db_path, "database"}, std::pair{options.key_path, "master key"}}) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) return refuse("the " + std::string(what) + " " + path + " does not exist; run adsctl init first");
@@ -63,26 +89,26 @@ int run(const ads::AdsOptions& options) {
   auto setup = ads::load_perso_setup(options);
   if (!setup) return refuse(setup.error().message);
   spdlog::info("{}", setup->summary);
-  // The personalisation services get their own connection to the database file.
-  std::optional<ads::Database> perso_db;
+  // The personalisation services share the directory's connection, so one group commit (one
+  // flush) covers the journal, the retailer counters, the card stock, the records and the audit.
   std::optional<ads::SqlitePersoServices> perso;
-  if (setup->config) {
-    auto opened = ads::open_ads_database(options.db_path, ads::OpenMode::MustExist);
-    if (!opened) return refuse(opened.error().message);
-    perso_db.emplace(std::move(*opened));
-    perso.emplace(*perso_db, *key, std::move(*setup->config), std::move(setup->policy));
-  }
+  if (setup->config) perso.emplace(*db, *key, std::move(*setup->config), std::move(setup->policy));
   asio::thread_pool blocking_pool(kBlockingThreads);
   ads::SqliteDirectory directory(*db, *key, options.lockout);
 
   asio::io_context io;
+  // From here on every store write joins the group transaction of the current io turn.
+  ads::GroupCommit group(*db, io.get_executor());
   auto server = std::make_shared<ads::ServerContext>(directory, directory, options.connection);
+  server->group = &group;
   if (perso) {
     server->perso = &*perso;
     server->blocking_pool = &blocking_pool;
   }
   net::ListenerOptions listener_options;
   listener_options.max_connections = options.max_connections;
+  listener_options.max_connections_per_source = options.max_connections_per_address;
+  if (options.hello_rate.rate_per_second > 0) server->hello_limiter = std::make_shared<ads::HelloRateLimiter>(options.hello_rate);
   auto listener = net::TcpListener::open(io, options.listen, listener_options, [server](net::FramedStream s) {
     return ads::serve_dtd_connection(server, std::move(s));
   });
@@ -92,7 +118,7 @@ int run(const ads::AdsOptions& options) {
   std::cout << "listening on " << net::Endpoint{local.address().to_string(), local.port()}.to_string() << std::endl;
 
   net::ShutdownSignals signals(io, [&](int) {
-    server->stopping = true;
+    server->request_stop();
     (*listener)->stop(kShutdownGrace, [&] {
       signals.cancel();
       io.stop();
@@ -100,6 +126,9 @@ int run(const ads::AdsOptions& options) {
   });
   io.run();
   blocking_pool.join();
+  if (auto committed = group.finish(); !committed)
+    spdlog::error("the last records could not be made durable: {}", committed.error().message);
+  spdlog::info("group commit: {} commits, {} flushes, {} failed", group.commits(), group.flushes(), group.failures());
   spdlog::info("ads-server stopped: {} sessions established, {} refused", server->sessions_established.load(),
                server->sessions_refused.load());
   return 0;
@@ -108,10 +137,12 @@ int run(const ads::AdsOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const auto hardening = cardperso::harden_process();  // before any key is read
   auto parsed = cardperso::ads::parse_ads_options(argc, argv);
   if (auto* code = std::get_if<int>(&parsed)) return *code;
   const auto& options = std::get<cardperso::ads::AdsOptions>(parsed);
   cardperso::init_logging("ads-server", options.log_level, options.log_file);
+  cardperso::log_hardening(hardening);
   try {
     return run(options);
   } catch (const std::exception& e) {

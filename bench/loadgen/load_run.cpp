@@ -249,6 +249,13 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
 asio::awaitable<void> shop_loop(std::shared_ptr<LoadState> st, std::size_t index) {
   Shop& shop = *st->shops[index];
   std::size_t connect_failures = 0;
+  // Open loop: shop i starts sessions at run_started + (i + k * shops) / rate, so the whole fleet
+  // offers `rate` sessions/s evenly spread, whatever the server's latency.
+  const bool paced = st->plan->rate > 0;
+  const auto period = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(paced ? static_cast<double>(st->shops.size()) / st->plan->rate : 0.0));
+  auto planned = st->run_started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                                       paced ? static_cast<double>(index) / st->plan->rate : 0.0));
   while (!st->stop) {
     if (!shop.link) {
       auto opened = co_await open_link(st->plan->ads, st->name_prefix + std::to_string(index + 1), st->plan->timeout);
@@ -262,7 +269,25 @@ asio::awaitable<void> shop_loop(std::shared_ptr<LoadState> st, std::size_t index
     }
     if (st->plan->mode == LoadMode::Personalise && shop.end_serial - shop.next_serial < st->plan->cards_per_session)
       break;  // this shop's stock of blank cards is used up
+    if (paced) {
+      const auto now = Clock::now();
+      if (now < planned) {
+        co_await sleep_for(std::chrono::ceil<std::chrono::milliseconds>(planned - now));
+        if (st->stop) break;
+      }
+    }
     auto r = co_await run_session(st->plan, &shop, fmt::format("{}-{}", index + 1, ++shop.sessions));
+    if (paced) {
+      // Latency from the planned start: a late start is the server's delay too (no coordinated omission).
+      const auto late = r.started - planned;
+      r.started = std::min(r.started, planned);
+      if (late > std::chrono::milliseconds(1) && st->measuring && !st->ended) {
+        ++st->report.late_starts;
+        st->report.worst_late =
+            std::max(st->report.worst_late, std::chrono::duration_cast<std::chrono::microseconds>(late));
+      }
+      planned += period;
+    }
     account(*st, shop, r);
   }
   if (shop.link) shop.link->close();

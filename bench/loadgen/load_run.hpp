@@ -41,6 +41,7 @@ struct LoadPlan {
   std::chrono::milliseconds hold{5'000};
   std::chrono::milliseconds timeout{10'000};
   std::size_t cards_per_session = 0;
+  double rate = 0;  // sessions/s over all shops (open loop); 0: back to back
   bool progress = true;
 };
 
@@ -73,6 +74,10 @@ struct LoadReport {
   std::size_t cards_ok = 0;
   std::size_t round_trip_mismatches = 0;  // sessions whose counts differ from the expected ones
   std::size_t sessions_uncounted = 0;     // ended in the warm-up or after the window
+  // Open loop (--rate): counted sessions that started later than planned because the shop's previous
+  // session had not ended yet, and the worst such delay. Session latency runs from the planned start.
+  std::size_t late_starts = 0;
+  std::chrono::microseconds worst_late{0};
   std::map<std::string, std::size_t> errors;
   std::vector<std::string> first_errors;
   LatencyHistogram session, round_trip, handshake, card;

@@ -48,6 +48,18 @@ rlim_t raise_descriptor_limit() {
 // Interrupted (Ctrl-C, timeout): take the ads-server down too, so it is not left running orphaned.
 volatile sig_atomic_t g_server_pid = 0;
 
+// Whether `program --help` mentions `flag` (an ads-server of this tree may or may not have it yet).
+bool help_mentions(const std::string& program, const std::string& flag) {
+  const std::string command = "'" + program + "' --help 2>/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return false;
+  std::string text;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) text.append(buffer, n);
+  ::pclose(pipe);
+  return text.find(flag) != std::string::npos;
+}
+
 void on_interrupt(int signal_number) {
   if (g_server_pid > 0) kill(static_cast<pid_t>(g_server_pid), SIGTERM);
   ::signal(signal_number, SIG_DFL);
@@ -136,6 +148,7 @@ int run(const LoadOptions& o) {
   plan.hold = o.hold;
   plan.timeout = o.timeout;
   plan.cards_per_session = o.mode == LoadMode::Personalise ? o.cards_per_session : 0;
+  plan.rate = o.rate;
   plan.batch_secret = fixture->batch_secret;
   std::map<std::string, cardsim::CardImage> images;
   for (const auto& s : fixture->shops) {
@@ -159,6 +172,14 @@ int run(const LoadOptions& o) {
   if (o.max_sessions_per_link > 0) {
     server_argv.push_back("--max-sessions-per-link");
     server_argv.push_back(std::to_string(o.max_sessions_per_link));
+  }
+  // Every shop connects from 127.0.0.1: a per-address hello rate limit or connection cap would
+  // refuse most of them. Passed only when this ads-server has the flags.
+  for (const char* flag : {"--hello-rate", "--max-connections-per-address"}) {
+    if (help_mentions(o.ads_server, flag)) {
+      server_argv.push_back(flag);
+      server_argv.push_back("0");
+    }
   }
   server_argv.insert(server_argv.end(), o.server_args.begin(), o.server_args.end());
   auto server = ListeningChild::start(server_argv, std::chrono::seconds(30));
@@ -283,6 +304,11 @@ int run(const LoadOptions& o) {
     summary["sessions_per_s"] = rounded(sessions_s, 1);
     summary["personalisations_per_s"] = rounded(perso_s, 1);
     summary["round_trips_per_s"] = rounded(rts_s, 1);
+    if (o.rate > 0) {
+      summary["offered_rate"] = o.rate;
+      summary["late_starts"] = r.late_starts;
+      summary["worst_late_us"] = r.worst_late.count();
+    }
     summary["latency_us"] = {{"session", to_json(session_lat)},
                              {"round_trip", to_json(rt_lat)},
                              {"handshake", to_json(hs_lat)},
@@ -341,6 +367,10 @@ int run(const LoadOptions& o) {
     fmt::print("  {} sessions ({} failed) in {:.3f} s: {:.1f} sessions/s, {:.1f} personalisations/s, {:.0f} round "
                "trips/s\n",
                r.sessions_ok, r.sessions_failed, secs, sessions_s, perso_s, rts_s);
+    if (o.rate > 0)
+      fmt::print("  open loop at {:.0f} sessions/s offered: {} sessions started late (worst {:.1f} ms); session "
+                 "latency runs from the planned start\n",
+                 o.rate, r.late_starts, static_cast<double>(r.worst_late.count()) / 1000.0);
     fmt::print("  session:    {}\n", describe(session_lat));
     fmt::print("  handshake:  {}\n", describe(hs_lat));
     if (plan.cards_per_session > 0) fmt::print("  card:       {}\n", describe(card_lat));

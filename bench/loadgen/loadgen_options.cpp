@@ -33,6 +33,9 @@ Result<std::optional<LoadOptions>> parse_load_options(int argc, char** argv) {
       "handshake (handshake + Terminate), personalise (handshake, cards, Terminate) or idle (connect and hold)")(
       "shops,s", po::value(&o.shops)->default_value(o.shops), "concurrent shops, one TCP link each")(
       "sessions,n", po::value(&o.sessions)->default_value(0), "sessions in total after the warm-up (0: use --duration)")(
+      "rate", po::value(&o.rate)->default_value(0),
+      "open loop: start this many sessions/s in total, evenly paced over the shops (0: every shop runs its "
+      "sessions back to back, a closed loop)")(
       "duration-ms", po::value(&duration_ms)->default_value(duration_ms), "measured run length when --sessions is 0")(
       "cards-per-session", po::value(&o.cards_per_session)->default_value(o.cards_per_session),
       "personalise: customer cards per session")(
@@ -73,6 +76,7 @@ Result<std::optional<LoadOptions>> parse_load_options(int argc, char** argv) {
   if (warmup_ms < 0 || warmup_ms > 600'000) return fail("--warmup-ms must be 0..600000");
   if (hold_ms < 0 || hold_ms > 3'600'000) return fail("--hold-ms must be 0..3600000");
   if (timeout_ms <= 0 || timeout_ms > 600'000) return fail("--timeout-ms must be 1..600000");
+  if (o.rate < 0 || o.rate > 1e6) return fail("--rate must be 0..1000000 sessions/s");
   if (o.retailers > o.shops) return fail("--retailers cannot exceed --shops");
   o.duration = std::chrono::milliseconds(duration_ms);
   o.warmup = std::chrono::milliseconds(warmup_ms);

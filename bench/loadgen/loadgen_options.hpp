@@ -18,6 +18,7 @@ struct LoadOptions {
   std::size_t shops = 100;
   std::size_t sessions = 0;                  // 0: run for `duration` instead
   std::chrono::milliseconds duration{10'000};
+  double rate = 0;                           // sessions/s over all shops, open loop (0: back to back)
   std::size_t cards_per_session = 1;         // personalise mode
   std::chrono::milliseconds warmup{1'000};   // sessions finished in this first stretch are not counted
   std::chrono::milliseconds hold{5'000};     // idle mode: how long the shops stay connected

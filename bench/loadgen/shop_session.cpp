@@ -43,12 +43,18 @@ struct ShopSession::Terminal {
     slot.on_wait_absent = [this] { slot.remove(); };
     slot.on_wait_present = [this] { insert_next(); };
   }
+  ~Terminal() {
+    if (card && keeper) keeper(std::move(*card));
+  }
+  Terminal(const Terminal&) = delete;
+  Terminal& operator=(const Terminal&) = delete;
   static ste::PersoFlowOptions options() {
     ste::PersoFlowOptions o;
     o.retailer_card_in_reader = false;
     return o;
   }
   void insert_next() {
+    if (card && keeper) keeper(std::move(*card));
     card = blanks();
     if (!card) return;  // the flow then ends the session: no card inserted
     cardsim::SimCard* c = &*card;
@@ -57,6 +63,7 @@ struct ShopSession::Terminal {
   }
 
   BlankCardSource blanks;
+  CardKeeper keeper;
   std::optional<cardsim::SimCard> card;
   ste::MemoryCardSlot slot;
   FixedKeypad keypad;
@@ -71,6 +78,10 @@ ShopSession::ShopSession(SessionPlan plan, cardsim::SimCard& retailer_card, prot
 }
 
 ShopSession::~ShopSession() = default;
+
+void ShopSession::keep_cards(CardKeeper keeper) {
+  if (terminal_) terminal_->keeper = std::move(keeper);
+}
 
 std::size_t ShopSession::apdus_to_customer_cards() const { return terminal_ ? terminal_->slot.total_apdus() : 0; }
 

@@ -25,6 +25,9 @@ namespace cardperso::bench {
 
 // Hands out the next blank SIM of the shop's stock (nullopt when it is used up).
 using BlankCardSource = std::function<std::optional<cardsim::SimCard>()>;
+// Takes back a card the terminal is done with (tests/crash keeps every card, as a shop keeps the
+// physical ones whatever happened to the ADS).
+using CardKeeper = std::function<void(cardsim::SimCard)>;
 
 struct SessionPlan {
   std::size_t cards = 0;  // 0: handshake only
@@ -39,6 +42,10 @@ class ShopSession {
   ~ShopSession();
   ShopSession(const ShopSession&) = delete;
   ShopSession& operator=(const ShopSession&) = delete;
+
+  // Optional, before start(): each inserted card is handed to `keeper` when the next one is inserted
+  // and when the session ends (also when it fails half-way). Without it the cards are dropped.
+  void keep_cards(CardKeeper keeper);
 
   // Signs on with the retailer card and starts the handshake. Frames for the ADS in out().
   void start(proto::TimePoint now);

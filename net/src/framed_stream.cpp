@@ -298,6 +298,11 @@ asio::awaitable<Result<void>> FramedStream::write_frame(const proto::FrameHeader
 }
 
 void FramedStream::close() { impl_->close(); }
+void FramedStream::interrupt_read() {
+  if (!impl_->reading || impl_->closed) return;
+  impl_->read_timed_out = true;
+  impl_->cancel_io();  // a write in progress sees operation_aborted and retries
+}
 bool FramedStream::is_open() const { return !impl_->closed; }
 const std::string& FramedStream::peer() const { return impl_->options.peer; }
 asio::any_io_executor FramedStream::get_executor() const { return impl_->read_timer.get_executor(); }

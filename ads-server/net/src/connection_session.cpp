@@ -11,6 +11,7 @@
 
 #include "cardperso/ads/net/close_reason.hpp"
 #include "cardperso/ads/perso/perso_session.hpp"
+#include "cardperso/net/source_address.hpp"
 #include "cardperso/proto/link.hpp"
 #include "cardperso/proto/messages.hpp"
 
@@ -86,10 +87,30 @@ class Connection {
   Clock::time_point last_received_ = Clock::now();
   bool link_broken_ = false;
   bool link_closing_ = false;
+  // GroupCommit::mark() taken before this turn's handler made its writes.
+  GroupCommit::Mark durability_mark_{};
 };
 
 net::asio::awaitable<void> Connection::send(const proto::Frame& frame) {
   if (link_broken_) co_return;
+  if (server_->group != nullptr) {
+    // No frame leaves before the writes made while producing it are durable.
+    auto durable = co_await server_->group->durable(durability_mark_);
+    if (link_broken_) co_return;
+    if (!durable) {
+      spdlog::error("DTD {} at {}: frame for session {} held back: {}; ending the link and its sessions", dtd_name_,
+                    stream_.peer(), frame.header.session, durable.error().message);
+      if (frame.header.session != 0) {
+        // Reports nothing as done, so it needs no durable write behind it.
+        const auto error = proto::make_frame(
+            frame.header.channel, frame.header.session,
+            proto::ErrorMessage::make(ErrorCode::Internal, "the server could not save its records; the session is ended"));
+        (void)co_await stream_.write_frame(error.header, error.payload);
+      }
+      link_broken_ = true;
+      co_return;
+    }
+  }
   auto written = co_await stream_.write_frame(frame.header, frame.payload);
   if (!written) {
     spdlog::warn("DTD {} at {}: {}", dtd_name_, stream_.peer(), written.error().message);
@@ -105,6 +126,21 @@ net::asio::awaitable<void> Connection::send_error(Channel channel, std::uint32_t
 }
 
 net::asio::awaitable<bool> Connection::hello() {
+  if (server_->hello_limiter && server_->hello_limiter->enabled()) {
+    if (auto source = net::source_key_of_peer(stream_.peer())) {
+      const auto verdict = server_->hello_limiter->admit(*source, std::chrono::steady_clock::now());
+      if (!verdict.allowed) {
+        if (verdict.log_refusals > 0)
+          spdlog::warn("too many connections from {}: {} hello(s) refused since the previous line (limit {}/s, "
+                       "burst {}); at most one line per {} ms", *source, verdict.log_refusals,
+                       server_->hello_limiter->options().rate_per_second, server_->hello_limiter->options().burst,
+                       server_->hello_limiter->options().log_interval.count());
+        co_await send_error(Channel::LinkControl, 0, ErrorCode::Busy,
+                            fmt::format("too many connections from {}; retry later", *source));
+        co_return false;
+      }
+    }
+  }
   auto first = co_await stream_.read_frame(options_.hello_timeout);
   if (!first) {
     spdlog::warn("DTD at {} sent no LinkHello: {}", stream_.peer(), first.error().message);
@@ -138,17 +174,33 @@ net::asio::awaitable<bool> Connection::hello() {
 
 milliseconds Connection::next_wait(Clock::time_point now) const {
   auto until = std::min(last_sent_ + options_.keepalive_interval, last_received_ + options_.link_timeout);
-  until = std::min(until, now + options_.stop_poll);
   for (const auto& [id, s] : sessions_)
     if (auto d = s->handshake.deadline()) until = std::min(until, *d);
   const auto wait = std::chrono::ceil<milliseconds>(until - now);
   return std::max(wait, milliseconds(1));
 }
 
+// Registers the connection's read interrupter for the shutdown request while it runs.
+class InterrupterRegistration {
+ public:
+  InterrupterRegistration(ServerContext& server, std::function<void()> interrupt)
+      : server_(server), id_(server.add_interrupter(std::move(interrupt))) {}
+  ~InterrupterRegistration() { server_.remove_interrupter(id_); }
+  InterrupterRegistration(const InterrupterRegistration&) = delete;
+  InterrupterRegistration& operator=(const InterrupterRegistration&) = delete;
+
+ private:
+  ServerContext& server_;
+  std::uint64_t id_;
+};
+
 net::asio::awaitable<void> Connection::run() {
+  InterrupterRegistration registration(*server_, [this] { stream_.interrupt_read(); });
+  if (server_->group != nullptr) durability_mark_ = server_->group->mark();
   if (!co_await hello()) co_return;
   std::string why = "peer closed";
   while (!link_broken_ && !link_closing_) {
+    if (server_->group != nullptr) durability_mark_ = server_->group->mark();
     if (server_->stopping.load()) {
       co_await terminate_all("server shutting down");
       spdlog::info("DTD {} at {}: link closed, server shutting down", dtd_name_, stream_.peer());
@@ -164,6 +216,8 @@ net::asio::awaitable<void> Connection::run() {
     }
     if (now - last_sent_ >= options_.keepalive_interval)
       co_await send(proto::make_frame(Channel::LinkControl, 0, proto::Keepalive{}));
+    // Checked again with no suspension before the read starts, so request_stop cannot be missed.
+    if (server_->stopping.load() || link_broken_) continue;
     auto frame = co_await stream_.read_frame(next_wait(Clock::now()));
     if (!frame) {
       if (frame.failure() == net::ReadFailure::Timeout) continue;
@@ -172,6 +226,9 @@ net::asio::awaitable<void> Connection::run() {
       break;
     }
     last_received_ = Clock::now();
+    // Taken again after the wait, so a commit that failed while this link was idle is not held
+    // against the writes this frame is about to make.
+    if (server_->group != nullptr) durability_mark_ = server_->group->mark();
     co_await on_frame(std::move(*frame));
     erase_closed();
   }
@@ -401,6 +458,23 @@ void Connection::erase_closed() {
 }
 
 }  // namespace
+
+void ServerContext::request_stop() {
+  stopping = true;
+  // Copied: an interrupted read resumes later, never inside this loop, but stay safe anyway.
+  std::vector<std::function<void()>> interrupts;
+  interrupts.reserve(interrupters_.size());
+  for (const auto& [id, interrupt] : interrupters_) interrupts.push_back(interrupt);
+  for (const auto& interrupt : interrupts) interrupt();
+}
+
+std::uint64_t ServerContext::add_interrupter(std::function<void()> interrupt) {
+  const auto id = next_interrupter_++;
+  interrupters_.emplace(id, std::move(interrupt));
+  return id;
+}
+
+void ServerContext::remove_interrupter(std::uint64_t id) { interrupters_.erase(id); }
 
 net::asio::awaitable<void> serve_dtd_connection(std::shared_ptr<ServerContext> server, net::FramedStream stream) {
   auto connection = std::make_shared<Connection>(std::move(server), std::move(stream));

@@ -11,9 +11,20 @@
 
 namespace cardperso::ads {
 
+namespace detail {
+struct CachedStatement {
+  sqlite3_stmt* stmt = nullptr;
+  bool in_use = false;    // a Statement holds it; a second prepare of the same text gets a fresh one
+  bool orphaned = false;  // its Database closed while a Statement held it: that Statement finalizes it
+};
+}  // namespace detail
+
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
+// Every SQL text in the code base is a constant, so the cache stays small; the bound only keeps a
+// future caller that builds SQL text at run time from growing it without end.
+constexpr std::size_t kMaxCachedStatements = 512;
 
 std::string advice_for(int rc) {
   switch (rc & 0xFF) {
@@ -46,18 +57,24 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
 
 // ---- Statement ----
 
-Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::string what) : db_(db), stmt_(stmt), what_(std::move(what)) {}
+Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::string what, std::shared_ptr<detail::CachedStatement> cached)
+    : db_(db), stmt_(stmt), cached_(std::move(cached)), what_(std::move(what)) {}
 
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), stmt_(other.stmt_), what_(std::move(other.what_)), bind_error_(std::move(other.bind_error_)) {
+    : db_(other.db_),
+      stmt_(other.stmt_),
+      cached_(std::move(other.cached_)),
+      what_(std::move(other.what_)),
+      bind_error_(std::move(other.bind_error_)) {
   other.stmt_ = nullptr;
 }
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
-    sqlite3_finalize(stmt_);
+    release();
     db_ = other.db_;
     stmt_ = other.stmt_;
+    cached_ = std::move(other.cached_);
     what_ = std::move(other.what_);
     bind_error_ = std::move(other.bind_error_);
     other.stmt_ = nullptr;
@@ -65,7 +82,21 @@ Statement& Statement::operator=(Statement&& other) noexcept {
   return *this;
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() { release(); }
+
+void Statement::release() noexcept {
+  if (stmt_ == nullptr) return;
+  if (cached_ && !cached_->orphaned) {
+    // Reset also ends a read in progress, so a cached statement never pins a WAL snapshot.
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    cached_->in_use = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+  cached_.reset();
+  stmt_ = nullptr;
+}
 
 void Statement::note_bind(int rc, int index) {
   if (rc != SQLITE_OK && !bind_error_) {
@@ -206,28 +237,78 @@ Result<Database> Database::open(const std::string& path, OpenMode mode) {
   return db;
 }
 
-Database::Database(Database&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) { other.db_ = nullptr; }
+Database::Database(Database&& other) noexcept
+    : db_(other.db_),
+      path_(std::move(other.path_)),
+      cache_(std::move(other.cache_)),
+      group_(other.group_),
+      group_open_(other.group_open_),
+      in_savepoint_(other.in_savepoint_) {
+  other.db_ = nullptr;
+  other.group_ = nullptr;
+  other.group_open_ = false;
+}
 
 Database& Database::operator=(Database&& other) noexcept {
   if (this != &other) {
-    sqlite3_close_v2(db_);
+    close();
     db_ = other.db_;
     path_ = std::move(other.path_);
+    cache_ = std::move(other.cache_);
+    group_ = other.group_;
+    group_open_ = other.group_open_;
+    in_savepoint_ = other.in_savepoint_;
     other.db_ = nullptr;
+    other.group_ = nullptr;
+    other.group_open_ = false;
   }
   return *this;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() { close(); }
+
+void Database::close() noexcept {
+  if (cache_) {
+    for (auto& [sql, cached] : *cache_) {
+      if (cached->in_use)
+        cached->orphaned = true;  // sqlite3_close_v2 keeps the connection until that Statement finalizes it
+      else
+        sqlite3_finalize(cached->stmt);
+    }
+    cache_->clear();
+  }
+  sqlite3_close_v2(db_);
+  db_ = nullptr;
+}
 
 Result<Statement> Database::prepare(std::string_view sql, std::string_view what) {
+  std::shared_ptr<detail::CachedStatement>* slot = nullptr;
+  if (auto it = cache_->find(sql); it != cache_->end()) {
+    if (!it->second->in_use) {
+      it->second->in_use = true;
+      return Statement(db_, it->second->stmt, std::string(what), it->second);
+    }
+    // The same text is in use further up the stack: that one keeps the cache entry.
+  } else if (cache_->size() < kMaxCachedStatements) {
+    slot = &(*cache_)[std::string(sql)];
+  }
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &stmt, nullptr);
+  const unsigned flags = slot != nullptr ? SQLITE_PREPARE_PERSISTENT : 0;
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), flags, &stmt, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(stmt);
+    if (slot != nullptr) cache_->erase(cache_->find(sql));
     return sqlite_error(db_, rc, std::string(what) + " (prepare)");
   }
-  return Statement(db_, stmt, std::string(what));
+  if (slot == nullptr) return Statement(db_, stmt, std::string(what));
+  *slot = std::make_shared<detail::CachedStatement>(detail::CachedStatement{stmt, true, false});
+  return Statement(db_, stmt, std::string(what), *slot);
+}
+
+Result<void> Database::run_cached(std::string_view sql, std::string_view what) {
+  auto stmt = prepare(sql, what);
+  if (!stmt) return stmt.error();
+  return stmt->run();
 }
 
 Result<void> Database::exec(std::string_view sql, std::string_view what) {
@@ -246,13 +327,63 @@ int Database::changes() const { return sqlite3_changes(db_); }
 Result<void> Database::begin_immediate() {
   if (in_transaction()) throw std::logic_error("Database::with_transaction called inside a transaction");
   // IMMEDIATE takes the write lock now, so a read-then-write inside fn cannot fail half-way with BUSY.
-  return exec("BEGIN IMMEDIATE", "begin transaction");
+  return run_cached("BEGIN IMMEDIATE", "begin transaction");
 }
 
-Result<void> Database::commit() { return exec("COMMIT", "commit transaction"); }
+Result<void> Database::commit() { return run_cached("COMMIT", "commit transaction"); }
 
 void Database::rollback() noexcept {
   if (in_transaction()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Database::set_group(TransactionGroupListener* listener) {
+  if (group_open_) throw std::logic_error("Database::set_group called while a group transaction is open");
+  group_ = listener;
+}
+
+Result<void> Database::begin_savepoint() {
+  if (in_savepoint_) throw std::logic_error("Database::with_transaction called inside a transaction");
+  if (!group_open_) {
+    if (in_transaction()) throw std::logic_error("Database::with_transaction (group mode) inside a foreign transaction");
+    if (auto begun = run_cached("BEGIN IMMEDIATE", "begin group transaction"); !begun) return begun;
+    group_open_ = true;
+    group_->on_group_opened();
+  } else if (!in_transaction()) {
+    return fail("database error: the shared transaction was rolled back after an earlier error, so this operation "
+                "was not done; retry it");
+  }
+  if (auto saved = run_cached("SAVEPOINT ads_call", "begin transaction (savepoint)"); !saved) return saved;
+  in_savepoint_ = true;
+  return {};
+}
+
+Result<void> Database::release_savepoint() {
+  auto released = run_cached("RELEASE ads_call", "end transaction (release savepoint)");
+  if (released) in_savepoint_ = false;
+  return released;
+}
+
+void Database::rollback_savepoint() noexcept {
+  in_savepoint_ = false;
+  // After some errors (disk full, I/O error) SQLite has already rolled the whole transaction back;
+  // commit_group() reports that to everyone waiting on the group.
+  if (!in_transaction()) return;
+  sqlite3_exec(db_, "ROLLBACK TO ads_call; RELEASE ads_call", nullptr, nullptr, nullptr);
+}
+
+Result<void> Database::commit_group() {
+  if (!group_open_) return {};
+  if (in_savepoint_) throw std::logic_error("Database::commit_group called inside with_transaction");
+  group_open_ = false;
+  if (!in_transaction()) {
+    return fail("database error: SQLite rolled the shared transaction back after an error, so the writes of this "
+                "group were lost; check the disk (space, I/O errors)");
+  }
+  if (auto committed = run_cached("COMMIT", "commit group transaction"); !committed) {
+    rollback();
+    return fail(committed.error().message + "; the writes of this group were rolled back");
+  }
+  return {};
 }
 
 }  // namespace cardperso::ads

@@ -278,13 +278,40 @@ TEST_F(AdsRawLinkTest, ShutdownEndsOpenSessionsAndRecordsThem) {
   auto out = std::make_shared<RawOutcome>();
   asio::co_spawn(io, raw_link(ads.endpoint(), true, {h1(kSerial)}, 2s, out), asio::detached);
   ASSERT_TRUE(run_until(io, [&] { return !out->frames.empty() && !ads.sessions().empty(); }, 2s));
-  ads.server->stopping = true;
+  ads.server->request_stop();
   ASSERT_TRUE(run_until(io, [&] { return out->finished; }, 3s));
   ASSERT_TRUE(out->ended.has_value());  // the ADS closed the link
   bool told = false;
   for (const auto& f : out->frames)
     if (auto e = error_in(f); e && f.header.channel == proto::Channel::SteAds && f.header.session != 0) told = true;
   EXPECT_TRUE(told);
+  EXPECT_EQ(ads.sessions().front().reason, "refused: server shutting down");
+}
+
+// With group commit (as the daemon runs): the journal row that H1 wrote is committed, and visible
+// to another connection, by the time H2 reaches the DTD; shutdown still ends the session.
+TEST_F(AdsRawLinkTest, WithGroupCommitH2ArrivesAfterItsJournalRowIsCommitted) {
+  ads.enrol(kSerial, make_keys(0x11));
+  ads::GroupCommit group(*ads.db, io.get_executor());
+  ads.server->group = &group;
+  auto out = std::make_shared<RawOutcome>();
+  asio::co_spawn(io, raw_link(ads.endpoint(), true, {h1(kSerial)}, 3s, out), asio::detached);
+  std::int64_t rows_when_h2 = -1;
+  ASSERT_TRUE(run_until(io, [&] {
+    for (const auto& f : out->frames)
+      if (f.header.type == static_cast<std::uint8_t>(proto::MessageType::H2)) {
+        rows_when_h2 = ads::test::raw_int(ads.dir.file("ads.db"), "SELECT count(*) FROM sessions");
+        return true;
+      }
+    return false;
+  }, 2s));
+  EXPECT_EQ(rows_when_h2, 1);
+  EXPECT_GE(group.commits(), 1u);
+  ads.server->request_stop();
+  ASSERT_TRUE(run_until(io, [&] { return out->finished; }, 3s));
+  ASSERT_TRUE(out->ended.has_value());  // ended by the shutdown request, not by the 3 s limit
+  ads.server->group = nullptr;
+  EXPECT_TRUE(group.commit_now().ok());
   EXPECT_EQ(ads.sessions().front().reason, "refused: server shutting down");
 }
 

@@ -94,7 +94,7 @@ struct AdsUnderTest {
     listener->start();
   }
   ~AdsUnderTest() {
-    server->stopping = true;
+    server->request_stop();
     listener->stop(0ms);
   }
 

@@ -124,5 +124,71 @@ TEST_F(SqliteDbTest, NestedTransactionIsAProgrammerError) {
   EXPECT_FALSE(db->in_transaction());
 }
 
+// ---- statement cache ----
+
+TEST_F(SqliteDbTest, PreparedStatementIsReusedAndResetBetweenUses) {
+  const auto before = db->cached_statements();
+  EXPECT_EQ(count(), 0);
+  const auto after_first = db->cached_statements();
+  EXPECT_EQ(after_first, before + 1);
+  must(insert("a"));
+  must(insert("b"));
+  EXPECT_EQ(count(), 2);  // the reused statement was reset, so it counts again
+  EXPECT_EQ(db->cached_statements(), after_first + 1);  // one more text (the insert), reused for "b"
+}
+
+TEST_F(SqliteDbTest, ReusedStatementHasNoBindingsLeftFromItsLastUse) {
+  must(insert("a"));
+  auto again = must(db->prepare("INSERT INTO t (name) VALUES (?1)", "insert without a name"));
+  auto ran = again.run();  // ?1 is NULL again, which the NOT NULL column refuses
+  ASSERT_FALSE(ran);
+  EXPECT_NE(ran.error().message.find("insert without a name"), std::string::npos) << ran.error().message;
+  EXPECT_NE(ran.error().message.find("NOT NULL"), std::string::npos) << ran.error().message;
+}
+
+TEST_F(SqliteDbTest, SameTextInUseGetsAFreshStatement) {
+  must(insert("a"));
+  must(insert("b"));
+  const std::string sql = "SELECT name FROM t ORDER BY name";
+  auto outer = must(db->prepare(sql, "outer"));
+  ASSERT_TRUE(must(outer.step()));
+  EXPECT_EQ(outer.column_text(0), "a");
+  const auto cached = db->cached_statements();
+  {
+    auto inner = must(db->prepare(sql, "inner"));  // the cached one is busy: an uncached one
+    ASSERT_TRUE(must(inner.step()));
+    EXPECT_EQ(inner.column_text(0), "a");
+    ASSERT_TRUE(must(inner.step()));
+    EXPECT_EQ(inner.column_text(0), "b");
+  }
+  EXPECT_EQ(db->cached_statements(), cached);
+  ASSERT_TRUE(must(outer.step()));  // the outer statement was not disturbed
+  EXPECT_EQ(outer.column_text(0), "b");
+  EXPECT_FALSE(must(outer.step()));
+}
+
+TEST_F(SqliteDbTest, ErrorsStillNameTheOperationWithTheCache) {
+  must(insert("a"));
+  auto dup = insert("a");
+  ASSERT_FALSE(dup);
+  EXPECT_NE(dup.error().message.find("insert test row"), std::string::npos) << dup.error().message;
+  EXPECT_NE(dup.error().message.find("UNIQUE"), std::string::npos) << dup.error().message;
+  must(insert("b"));  // the statement that failed is usable again
+  EXPECT_EQ(count(), 2);
+  const auto cached = db->cached_statements();
+  auto bad = db->prepare("SELEKT 1", "read nonsense");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("read nonsense (prepare)"), std::string::npos) << bad.error().message;
+  EXPECT_EQ(db->cached_statements(), cached);  // a failed prepare is not cached
+}
+
+TEST_F(SqliteDbTest, StatementMayOutliveItsDatabase) {
+  must(insert("a"));
+  auto stmt = must(db->prepare("SELECT name FROM t", "read after close"));
+  ASSERT_TRUE(must(stmt.step()));
+  db.reset();  // the connection stays until the statement is finalized
+  EXPECT_EQ(stmt.column_text(0), "a");
+}
+
 }  // namespace
 }  // namespace cardperso::ads

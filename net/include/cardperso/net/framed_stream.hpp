@@ -64,6 +64,9 @@ class FramedStream {
 
   // Closes the connection; pending reads and writes end with an error. Idempotent.
   void close();
+  // Ends the read in progress, if any, as if its timeout had passed (ReadFailure::Timeout); the
+  // connection stays open and a write in progress carries on. For a shutdown without polling.
+  void interrupt_read();
   bool is_open() const;
   const std::string& peer() const;
   asio::any_io_executor get_executor() const;

@@ -2,11 +2,22 @@
 // One SQLite connection, set up for an issuer's records: WAL, synchronous=FULL (a commit that
 // returned is on disk), foreign keys enforced, a busy timeout. Data only ever enters SQL through bound
 // parameters. Every SQLite error becomes a Result error naming the operation that failed.
+//
+// prepare() keeps one persistent prepared statement per SQL text and hands it out again once the
+// previous Statement for that text is gone (the parser was most of a session's SQLite CPU).
+//
+// Group mode (set_group): with_transaction no longer commits on its own. The first call of a cycle
+// opens one shared transaction (BEGIN IMMEDIATE) and tells the listener, which commits the group
+// later with commit_group() (one flush for every writer of the cycle). Each call runs inside its own
+// SAVEPOINT, so a call that fails undoes only its own writes. GroupCommit also switches the
+// connection to synchronous=NORMAL while in group mode and flushes the WAL itself, off the io thread.
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "cardperso/common/bytes.hpp"
 #include "cardperso/common/result.hpp"
@@ -15,6 +26,10 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace cardperso::ads {
+
+namespace detail {
+struct CachedStatement;  // one persistent sqlite3_stmt of the cache and whether a Statement holds it
+}
 
 class Statement {
  public:
@@ -44,13 +59,24 @@ class Statement {
 
  private:
   friend class Database;
-  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string what);
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string what, std::shared_ptr<detail::CachedStatement> cached = {});
   void note_bind(int rc, int index);
+  void release() noexcept;  // finalize, or reset and give back to the cache
 
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+  std::shared_ptr<detail::CachedStatement> cached_;
   std::string what_;
   std::optional<Error> bind_error_;
+};
+
+// Told when a group transaction opens, so it can arrange the commit (GroupCommit posts it).
+class TransactionGroupListener {
+ public:
+  virtual void on_group_opened() = 0;
+
+ protected:
+  ~TransactionGroupListener() = default;
 };
 
 enum class OpenMode {
@@ -75,8 +101,20 @@ class Database {
 
   // BEGIN IMMEDIATE; fn(); COMMIT when fn returned success, ROLLBACK when it returned an error or
   // threw. Transactions do not nest: calling this inside one is a programmer error.
+  // In group mode: SAVEPOINT (opening the group transaction first when none is open); fn();
+  // RELEASE on success, ROLLBACK TO on error or throw. Nothing is durable until commit_group().
   template <class F>
   auto with_transaction(F&& fn) -> decltype(fn());
+
+  // Group mode on (listener != nullptr) or off. Switch it only while no group is open.
+  void set_group(TransactionGroupListener* listener);
+  bool group_mode() const { return group_ != nullptr; }
+  bool group_open() const { return group_open_; }
+  // COMMIT the group transaction (nothing to do when none is open). On failure the group's writes
+  // are rolled back and the error says so. A group that SQLite rolled back by itself after an error
+  // (disk full, I/O error) is reported here as failed too.
+  Result<void> commit_group();
+  std::size_t cached_statements() const { return cache_ ? cache_->size() : 0; }
 
   bool in_transaction() const;
   std::int64_t last_insert_rowid() const;
@@ -85,13 +123,29 @@ class Database {
   sqlite3* handle() { return db_; }
 
  private:
-  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  struct TransparentHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using Cache = std::unordered_map<std::string, std::shared_ptr<detail::CachedStatement>, TransparentHash,
+                                   std::equal_to<>>;
+
+  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)), cache_(std::make_unique<Cache>()) {}
+  void close() noexcept;
   Result<void> begin_immediate();
   Result<void> commit();
   void rollback() noexcept;
+  Result<void> begin_savepoint();
+  Result<void> release_savepoint();
+  void rollback_savepoint() noexcept;
+  Result<void> run_cached(std::string_view sql, std::string_view what);
 
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::unique_ptr<Cache> cache_;
+  TransactionGroupListener* group_ = nullptr;
+  bool group_open_ = false;
+  bool in_savepoint_ = false;
 };
 
 // "what: message (code name)" plus advice for the errors an operator can act on.
@@ -99,6 +153,24 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what);
 
 template <class F>
 auto Database::with_transaction(F&& fn) -> decltype(fn()) {
+  if (group_ != nullptr) {
+    if (auto begun = begin_savepoint(); !begun) return begun.error();
+    try {
+      auto result = fn();
+      if (!result) {
+        rollback_savepoint();
+        return result;
+      }
+      if (auto released = release_savepoint(); !released) {
+        rollback_savepoint();
+        return released.error();
+      }
+      return result;
+    } catch (...) {
+      rollback_savepoint();
+      throw;
+    }
+  }
   if (auto begun = begin_immediate(); !begun) return begun.error();
   try {
     auto result = fn();
