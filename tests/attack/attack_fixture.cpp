@@ -46,21 +46,6 @@ std::vector<std::string> query_rows(sqlite3* db, const std::string& sql) {
   return rows;
 }
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? v : "";
-}
-
-std::string cell(std::string text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
-    else out += c;
-  }
-  return out;
-}
-
 }  // namespace
 
 int AttackFixture::open_shop(ShopOptions options) {
@@ -195,16 +180,7 @@ std::vector<std::string> AttackFixture::fired_notes() const {
 std::size_t AttackFixture::fired_count() const { return fired_notes().size(); }
 
 void AttackFixture::TearDown() {
-  const std::string dir = env("CARDPERSO_SECURITY_ROWS");
-  if (!dir.empty() && !row_.attack.empty()) {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string observed;
-    for (const auto& o : row_.observed) observed += (observed.empty() ? "" : "; ") + o;
-    std::filesystem::create_directories(dir);
-    std::ofstream out(dir + "/" + info->name() + ".md");
-    out << "| " << cell(row_.attack) << " | " << cell(row_.where) << " | " << cell(row_.expected) << " | "
-        << cell(observed) << " | " << (HasFailure() ? "**FAIL**" : "pass") << " |\n";
-  }
+  write_security_row(row_, ::testing::UnitTest::GetInstance()->current_test_info()->name(), HasFailure());
   ste_relay_.reset();
   ads_relay_.reset();
   SecureSessionFixture::TearDown();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hostile_relay.hpp"
+#include "security_row.hpp"
 #include "secure_session_fixture.hpp"
 
 namespace cardperso::attack {
@@ -72,10 +73,7 @@ class AttackFixture : public e2e::SecureSessionFixture {
   std::unique_ptr<HostileRelay> ste_relay_, ads_relay_;
 
  private:
-  struct Row {
-    std::string attack, where, expected;
-    std::vector<std::string> observed;
-  } row_;
+  SecurityRow row_;
   mutable std::mutex fired_mutex_;
   std::vector<std::string> fired_;
 };

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "hostile_relay.hpp"
+#include "security_row.hpp"
 #include "personalisation_fixture.hpp"
 
 using namespace cardperso;
@@ -27,29 +28,12 @@ namespace {
 
 constexpr std::uint8_t kP1 = 0x23, kP2 = 0x24, kP3 = 0x25, kP4 = 0x26;
 
-std::string cell(std::string text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
-    else out += c;
-  }
-  return out;
-}
-
 class P2Replay : public PersonalisationFixture {
  protected:
   void TearDown() override {
-    const char* dir = std::getenv("CARDPERSO_SECURITY_ROWS");
-    if (dir != nullptr && *dir != '\0' && !attack_.empty()) {
-      const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-      std::string observed;
-      for (const auto& o : observed_) observed += (observed.empty() ? "" : "; ") + o;
-      std::filesystem::create_directories(dir);
-      std::ofstream(std::string(dir) + "/" + info->test_suite_name() + info->name() + ".md")
-          << "| " << cell(attack_) << " | DTD↔ADS | " << cell(expected_) << " | " << cell(observed) << " | "
-          << (HasFailure() ? "**FAIL**" : "pass") << " |\n";
-    }
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    write_security_row(SecurityRow{attack_, "DTD↔ADS", expected_, observed_},
+                       std::string(info->test_suite_name()) + info->name(), HasFailure());
     relay_.reset();
     PersonalisationFixture::TearDown();
   }
