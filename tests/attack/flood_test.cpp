@@ -27,6 +27,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// How much the ADS may grow while it refuses a flood. Under AddressSanitizer freed memory sits in
+// its quarantine (256 MiB by default) instead of being reused, so a sanitizer build's RSS grows with
+// everything allocated and freed, not with what is held: there the bound only catches a runaway.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long kMaxFloodGrowthKib = 384 * 1024;
+#else
+constexpr long kMaxFloodGrowthKib = 64 * 1024;
+#endif
+
 using Clock = std::chrono::steady_clock;
 
 std::string read_proc(const std::string& path) {
@@ -262,7 +271,8 @@ TEST_F(Flood, OneAddressFloodingTheAdsDoesNotStopAShop) {
   EXPECT_GT(flood.busy_answers, 0) << "no connection was answered Error Busy";
   EXPECT_LE(flood.hello_acks, 20 + static_cast<int>(5 * (flood.seconds + 2)))
       << "more hellos admitted than the bucket allows";
-  EXPECT_LT(rss_max - rss_before, 64 * 1024) << "the ADS grew by more than 64 MiB under the flood";
+  EXPECT_LT(rss_max - rss_before, kMaxFloodGrowthKib)
+      << "the ADS grew by more than " << kMaxFloodGrowthKib / 1024 << " MiB under the flood";
 
   EXPECT_TRUE(log_match(ads_log_, "too many connections from 127\\.0\\.0\\.2: [^\\n]*", 5s)) << ads_log();
   std::optional<std::string> busy_line;  // the last one: it counts the refusals of a whole interval
