@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "cardperso/cli/logged_run.hpp"
 #include "cardperso/common/logging.hpp"
 #include "cardperso/common/process_hardening.hpp"
 #include "cardperso/dtd/customer_desk.hpp"
@@ -93,12 +94,5 @@ int main(int argc, char** argv) {
   auto parsed = cardperso::dtd::parse_dtd_options(argc, argv);
   if (auto* code = std::get_if<int>(&parsed)) return *code;
   const auto& options = std::get<cardperso::dtd::DtdOptions>(parsed);
-  cardperso::init_logging("dtd-agent", options.log_level, options.log_file);
-  cardperso::log_hardening(hardening);
-  try {
-    return run(options);
-  } catch (const std::exception& e) {
-    spdlog::critical("internal error: {}", e.what());
-    return kExitRefused;
-  }
+  return cardperso::cli::run_logged("dtd-agent", options.log, hardening, [&options] { return run(options); });
 }

@@ -2,11 +2,9 @@
 
 #include <unistd.h>
 
-#include <boost/program_options.hpp>
-
 #include <algorithm>
-#include <array>
-#include <iostream>
+
+#include "cardperso/cli/command_line.hpp"
 
 namespace cardperso::dtd {
 
@@ -14,13 +12,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-constexpr std::array<const char*, 5> kLevels = {"trace", "debug", "info", "warn", "error"};
 constexpr const char* kDefaultSteListen = "127.0.0.1:7701";
-
-int usage_error(const std::string& message) {
-  std::cerr << "dtd-agent: " << message << "\nRun `dtd-agent --help` for the options.\n";
-  return 1;
-}
 
 std::string default_dtd_id() {
   char host[65] = {};
@@ -38,14 +30,14 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
   DtdOptions o;
   std::string ads, ste_listen, ste_tty, dtd_id = default_dtd_id(), echo;
   long long reconnect_max_ms = 5000;
-  po::options_description desc(
-      "Usage: dtd-agent --ads HOST:PORT (--ste-listen HOST:PORT | --ste-tty PATH) [options]\n\n"
-      "The retailer PC's relay: keeps a link to the issuer's server (ADS), serves one secure terminal (STE)\n"
-      "on TCP (default 127.0.0.1:7701) or a tty, and relays their session unchanged. With --ste-listen\n"
-      "it prints `ste link on HOST:PORT` once it accepts. Exit codes: 0 stopped by SIGTERM/SIGINT,\n"
-      "1 usage error, 2 cannot start.\n\nOptions");
-  desc.add_options()
-      ("help,h", "print this help")
+  cli::CommandLine cl(
+      {.name = "dtd-agent",
+       .usage = "--ads HOST:PORT (--ste-listen HOST:PORT | --ste-tty PATH) [options]",
+       .description = "The retailer PC's relay: keeps a link to the issuer's server (ADS), serves one secure terminal (STE)\n"
+                      "on TCP (default 127.0.0.1:7701) or a tty, and relays their session unchanged. With --ste-listen\n"
+                      "it prints `ste link on HOST:PORT` once it accepts.",
+       .exit_codes = "0 stopped by SIGTERM/SIGINT (or done, with --exit-after-last), 1 usage error, 2 cannot start"});
+  cl.options().add_options()
       ("ads", po::value(&ads)->required(), "HOST:PORT of the ADS")
       ("ste-listen", po::value(&ste_listen), "HOST:PORT to accept the STE on; port 0 picks a free port")
       ("ste-tty", po::value(&ste_tty), "tty device of the STE link (serial line or socat pty)")
@@ -59,29 +51,19 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
       ("receipt-dir", po::value(&o.receipt_dir), "also write each card's receipt to DIR/receipt-<iccid>.txt")
       ("exit-after-last", po::bool_switch(&o.exit_after_last),
        "after the last request: end the session (Terminate) and exit 0 (unattended runs)")
-      ("reconnect-max-ms", po::value(&reconnect_max_ms)->default_value(5000), "longest wait between ADS connection attempts")
-      ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn or error")
-      ("log-file", po::value(&o.log_file), "also write the log to this file");
+      ("reconnect-max-ms", po::value(&reconnect_max_ms)->default_value(5000), "longest wait between ADS connection attempts");
+  cli::add_log_options(cl.options(), o.log);
   po::variables_map vm;
-  try {
-    auto parsed = po::command_line_parser(argc, argv).options(desc).run();
-    po::store(parsed, vm);
-    // Requests go to the ADS in the order the retailer gave them, --customer and --modify mixed.
-    for (const auto& opt : parsed.options) {
-      if (opt.string_key != "customer" && opt.string_key != "modify") continue;
-      for (const auto& file : opt.value) {
-        auto r = opt.string_key == "customer" ? load_customer_file(file) : load_modification_file(file);
-        if (!r) return usage_error("--" + opt.string_key + ": " + r.error().message);
-        o.requests.push_back(std::move(*r));
-      }
+  if (auto stop = cl.parse(argc, argv, vm)) return *stop;
+  auto usage_error = [&cl](const std::string& message) { return cl.usage_error(message); };
+  // Requests go to the ADS in the order the retailer gave them, --customer and --modify mixed.
+  for (const auto& opt : cl.given()) {
+    if (opt.string_key != "customer" && opt.string_key != "modify") continue;
+    for (const auto& file : opt.value) {
+      auto r = opt.string_key == "customer" ? load_customer_file(file) : load_modification_file(file);
+      if (!r) return usage_error("--" + opt.string_key + ": " + r.error().message);
+      o.requests.push_back(std::move(*r));
     }
-    if (vm.count("help") != 0U) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return usage_error(e.what());
   }
   auto ads_endpoint = net::parse_endpoint(ads);
   if (!ads_endpoint) return usage_error("--ads: " + ads_endpoint.error().message);
@@ -108,8 +90,6 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
     return usage_error("--exit-after-last needs at least one --customer or --modify file");
   if (reconnect_max_ms < 1) return usage_error("--reconnect-max-ms must be at least 1");
   o.relay.ads.reconnect_max = std::chrono::milliseconds(reconnect_max_ms);
-  if (std::find(kLevels.begin(), kLevels.end(), o.log_level) == kLevels.end())
-    return usage_error("--log-level must be one of trace, debug, info, warn, error");
   return o;
 }
 

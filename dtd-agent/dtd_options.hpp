@@ -5,6 +5,7 @@
 #include <variant>
 #include <vector>
 
+#include "cardperso/cli/log_options.hpp"
 #include "cardperso/dtd/customer_input.hpp"
 #include "cardperso/dtd/relay_session.hpp"
 #include "cardperso/net/endpoint.hpp"
@@ -15,8 +16,7 @@ struct DtdOptions {
   RelayOptions relay;
   std::optional<net::Endpoint> ste_listen;  // exactly one of these two
   std::optional<std::string> ste_tty;
-  std::string log_level = "info";
-  std::string log_file;
+  cli::LogOptions log;
   std::vector<CustomerRequest> requests;  // --customer / --modify, in command-line order
   std::string receipt_dir;                // --receipt-dir
   bool exit_after_last = false;           // --exit-after-last

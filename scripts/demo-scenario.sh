@@ -10,8 +10,8 @@ build=${1:?usage: demo-scenario.sh BUILD_DIR}
 src=$(cd "$(dirname "$0")/.." && pwd)
 bin() { find "$build" -type f -name "$1" -perm -u+x | head -n 1; }
 ADSCTL=$(bin adsctl); ADS=$(bin ads-server); DTD=$(bin dtd-agent); STE=$(bin ste-firmware)
-CARDSIM=$(bin card-sim); MKCARDS=$(bin cardperso-mkcards); SIMREAD=$(bin cardperso-simread)
-for b in ADSCTL ADS DTD STE CARDSIM MKCARDS SIMREAD; do
+CARDSIM=$(bin card-sim); MKCARDS=$(bin cardperso-mkcards); SIMREAD=$(bin cardperso-simread); APDU=$(bin cardperso-apdu)
+for b in ADSCTL ADS DTD STE CARDSIM MKCARDS SIMREAD APDU; do
   [[ -n ${!b} ]] || { echo "demo: program for $b not built in $build" >&2; exit 1; }
 done
 
@@ -71,6 +71,8 @@ echo remove >&3
 "$CARDSIM" --image "$work/stock/$iccid.json" < "$work/customer.in" > "$work/customer-sim.out" 2>&1 & pids+=($!)
 exec 4> "$work/customer.in"
 wait_line "$work/ste.out" 'Remove customer card|failed|refused' 60 > /dev/null
+# Take the new SIM out when the terminal asks, as the clerk would; the terminal then ends the session.
+grep -q 'Remove customer card' "$work/ste.out" && echo remove >&4
 wait "$ste_pid" || { echo "demo: ste-firmware failed" >&2; cat "$work/ste.out" >&2; exit 1; }
 wait "$dtd_pid" || true
 cat "$work/ste.out"
@@ -79,6 +81,8 @@ say "The receipt the DTD printed"
 cat "$work/receipts/receipt-$iccid.txt"
 
 say "The new SIM read back through PC/SC (CHV1 = the customer's new PIN)"
+echo insert >&4
+"$APDU" --reader "Virtual PCD 00 00" --wait 10 > /dev/null  # until pcscd has seen the card again
 printf '1357\n' > "$work/pin"
 "$SIMREAD" --reader "Virtual PCD 00 00" --pin-file "$work/pin" --run-gsm 0123456789abcdef0123456789abcdef
 

@@ -20,6 +20,7 @@
 #include "cardperso/ads/store/master_key.hpp"
 #include "cardperso/ads/store/migrations.hpp"
 #include "cardperso/ads/store/session_store.hpp"
+#include "cardperso/cli/logged_run.hpp"
 #include "cardperso/common/logging.hpp"
 #include "cardperso/common/process_hardening.hpp"
 #include "cardperso/net/shutdown_signals.hpp"
@@ -141,12 +142,5 @@ int main(int argc, char** argv) {
   auto parsed = cardperso::ads::parse_ads_options(argc, argv);
   if (auto* code = std::get_if<int>(&parsed)) return *code;
   const auto& options = std::get<cardperso::ads::AdsOptions>(parsed);
-  cardperso::init_logging("ads-server", options.log_level, options.log_file);
-  cardperso::log_hardening(hardening);
-  try {
-    return run(options);
-  } catch (const std::exception& e) {
-    spdlog::critical("internal error: {}", e.what());
-    return kExitRefused;
-  }
+  return cardperso::cli::run_logged("ads-server", options.log, hardening, [&options] { return run(options); });
 }

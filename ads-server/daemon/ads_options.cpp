@@ -1,24 +1,11 @@
 #include "ads_options.hpp"
 
-#include <boost/program_options.hpp>
-
-#include <array>
-#include <iostream>
+#include "cardperso/cli/command_line.hpp"
+#include "cardperso/cli/log_options.hpp"
 
 namespace cardperso::ads {
 
 namespace po = boost::program_options;
-
-namespace {
-
-constexpr std::array<const char*, 5> kLevels = {"trace", "debug", "info", "warn", "error"};
-
-int usage_error(const std::string& message) {
-  std::cerr << "ads-server: " << message << "\nRun `ads-server --help` for the options.\n";
-  return 1;
-}
-
-}  // namespace
 
 std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
   AdsOptions o;
@@ -29,13 +16,13 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
   long long hello_timeout_ms = o.connection.hello_timeout.count(), link_timeout_ms = o.connection.link_timeout.count(),
             keepalive_ms = o.connection.keepalive_interval.count();
   double hello_rate = o.hello_rate.rate_per_second, hello_burst = o.hello_rate.burst;
-  po::options_description desc("Usage: ads-server --db PATH --master-key PATH --listen HOST:PORT [options]\n\n"
-                               "The issuer's server: authenticates retailer terminals (STE) relayed by DTD\n"
-                               "agents and runs their secure sessions. Create the database and the key with\n"
-                               "`adsctl init` first. Prints `listening on HOST:PORT` once it accepts connections.\n"
-                               "Exit codes: 0 stopped by SIGTERM/SIGINT, 1 usage error, 2 cannot start.\n\nOptions");
-  desc.add_options()
-      ("help,h", "print this help")
+  cli::CommandLine cl({.name = "ads-server",
+                       .usage = "--db PATH --master-key PATH --listen HOST:PORT [options]",
+                       .description = "The issuer's server: authenticates retailer terminals (STE) relayed by DTD\n"
+                                      "agents and runs their secure sessions. Create the database and the key with\n"
+                                      "`adsctl init` first. Prints `listening on HOST:PORT` once it accepts connections.",
+                       .exit_codes = "0 stopped by SIGTERM/SIGINT, 1 usage error, 2 cannot start"});
+  cl.options().add_options()
       ("db", po::value(&o.db_path)->required(), "the ADS database (from `adsctl init`)")
       ("master-key", po::value(&o.key_path)->required(), "the master key file (from `adsctl init`)")
       ("listen", po::value(&listen)->required(), "HOST:PORT to accept DTD connections on; port 0 picks a free port")
@@ -61,25 +48,14 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
       ("spn", po::value(&o.spn)->default_value("cardperso"), "service provider name written to new cards")
       ("plmn", po::value(&o.plmns)->composing(), "PLMN selector entry MCCMNC or MCC/MNC, repeatable, in order of "
        "preference (default: the home PLMN of each card's IMSI)")
-      ("mnc-length", po::value(&o.mnc_length)->default_value(2), "MNC digits of the IMSIs (2 or 3), written to EF_AD")
-      ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn or error")
-      ("log-file", po::value(&o.log_file), "also write the log to this file");
+      ("mnc-length", po::value(&o.mnc_length)->default_value(2), "MNC digits of the IMSIs (2 or 3), written to EF_AD");
+  cli::add_log_options(cl.options(), o.log);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-    if (vm.count("help") != 0U) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return usage_error(e.what());
-  }
+  if (auto stop = cl.parse(argc, argv, vm)) return *stop;
+  auto usage_error = [&cl](const std::string& message) { return cl.usage_error(message); };
   auto endpoint = net::parse_endpoint(listen);
   if (!endpoint) return usage_error("--listen: " + endpoint.error().message);
   o.listen = *endpoint;
-  if (std::find(kLevels.begin(), kLevels.end(), o.log_level) == kLevels.end())
-    return usage_error("--log-level must be one of trace, debug, info, warn, error");
   if (o.max_connections == 0) return usage_error("--max-connections must be at least 1");
   if (max_sessions == 0) return usage_error("--max-sessions-per-link must be at least 1");
   if (handshake_ms <= 0 || idle_ms <= 0) return usage_error("timeouts must be positive");

@@ -10,6 +10,7 @@
 #include "cardperso/ads/net/connection_session.hpp"
 #include "cardperso/ads/net/hello_rate_limiter.hpp"
 #include "cardperso/ads/store/retailer_store.hpp"
+#include "cardperso/cli/log_options.hpp"
 #include "cardperso/net/endpoint.hpp"
 
 namespace cardperso::ads {
@@ -30,8 +31,7 @@ struct AdsOptions {
   std::string spn = "cardperso";
   std::vector<std::string> plmns;  // MCCMNC / MCC/MNC; none: the home PLMN of each card's IMSI
   int mnc_length = 2;
-  std::string log_level = "info";
-  std::string log_file;
+  cli::LogOptions log;
 };
 
 // The options, or an exit code to return at once (0 after --help, 1 after a usage error, which is

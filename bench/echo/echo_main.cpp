@@ -147,13 +147,9 @@ int run_load(const EchoOptions& o) {
 int main(int argc, char** argv) {
   try {
     auto options = parse_echo_options(argc, argv);
-    if (!options) {
-      std::fprintf(stderr, "cardperso-echo-bench: %s\n", options.error().message.c_str());
-      return 2;
-    }
-    if (!*options) return 0;
+    if (auto* code = std::get_if<int>(&options)) return *code;
     raise_descriptor_limit();
-    const EchoOptions& o = **options;
+    const EchoOptions& o = std::get<EchoOptions>(options);
     if (o.server_mode) return run_echo_server(o.listen, o.max_connections);
     return run_load(o);
   } catch (const std::exception& e) {

@@ -1,9 +1,7 @@
 #include "echo_options.hpp"
 
 #include <charconv>
-#include <iostream>
-
-#include <boost/program_options.hpp>
+#include "cardperso/cli/command_line.hpp"
 
 #include "cardperso/proto/frame.hpp"
 
@@ -58,15 +56,16 @@ Result<std::vector<Exchange>> parse_exchanges(std::string_view text) {
   return out;
 }
 
-Result<std::optional<EchoOptions>> parse_echo_options(int argc, char** argv) {
+std::variant<EchoOptions, int> parse_echo_options(int argc, char** argv) {
   EchoOptions o;
   std::string exchanges, connect, listen;
   std::size_t timeout_ms = 10'000;
-  po::options_description desc(
-      "usage: cardperso-echo-bench [options]          spawn an echo server, load it, report\n"
-      "       cardperso-echo-bench server [options]   the echo server alone (prints its port)\n"
-      "options");
-  desc.add_options()("help,h", "this text")(
+  std::string mode;
+  cli::CommandLine cl({.name = "cardperso-echo-bench",
+                       .usage = "[server] [options]",
+                       .description = "Spawns an echo server, loads it with sessions of fixed frame sizes and reports;\n"
+                                      "`cardperso-echo-bench server` is the echo server alone (prints its port)."});
+  cl.options().add_options()(
       "profile", po::value(&o.profile)->default_value(o.profile),
       "handshake (2 round trips), personalisation (4: handshake + P1..P4) or perso-only (2)")(
       "exchanges", po::value(&exchanges), "custom session: REQUEST:RESPONSE frame sizes, e.g. 80:70,70:70")(
@@ -77,48 +76,35 @@ Result<std::optional<EchoOptions>> parse_echo_options(int argc, char** argv) {
       "timeout-ms", po::value(&timeout_ms)->default_value(timeout_ms), "deadline of every read")(
       "listen", po::value(&listen)->default_value("127.0.0.1:0"), "server: address to listen on")(
       "max-connections", po::value(&o.max_connections)->default_value(o.max_connections),
-      "server: connections at once");
-  po::options_description hidden;
-  std::string mode;
-  hidden.add_options()("mode", po::value(&mode));
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("mode", 1);
+      "server: connections at once")(
+      "mode", po::value(&mode), "server: run the echo server alone (also the first positional word)");
+  cl.positional().add("mode", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return fail(std::string(e.what()) + "; see --help");
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return std::optional<EchoOptions>{};
-  }
-  if (!mode.empty() && mode != "server") return fail("unknown mode '" + mode + "'; the only mode is 'server'");
+  if (auto stop = cl.parse(argc, argv, vm)) return *stop;
+  auto usage = [&cl](const std::string& message) { return cl.usage_error(message); };
+  if (!mode.empty() && mode != "server") return usage("unknown mode '" + mode + "'; the only mode is 'server'");
   o.server_mode = mode == "server";
   auto parsed_listen = net::parse_endpoint(listen);
-  if (!parsed_listen) return fail("--listen: " + parsed_listen.error().message);
+  if (!parsed_listen) return usage("--listen: " + parsed_listen.error().message);
   o.listen = *parsed_listen;
-  if (o.server_mode) return std::optional<EchoOptions>{std::move(o)};
+  if (o.server_mode) return o;
 
   auto ex = exchanges.empty() ? profile_exchanges(o.profile) : parse_exchanges(exchanges);
-  if (!ex) return fail((exchanges.empty() ? "--profile: " : "--exchanges: ") + ex.error().message);
+  if (!ex) return usage((exchanges.empty() ? "--profile: " : "--exchanges: ") + ex.error().message);
   o.exchanges = std::move(*ex);
   if (!exchanges.empty()) o.profile = "custom";
-  if (o.connections == 0 || o.connections > 20'000) return fail("--connections must be 1..20000");
-  if (o.sessions == 0) return fail("--sessions must be at least 1");
-  if (timeout_ms == 0 || timeout_ms > 600'000) return fail("--timeout-ms must be 1..600000");
+  if (o.connections == 0 || o.connections > 20'000) return usage("--connections must be 1..20000");
+  if (o.sessions == 0) return usage("--sessions must be at least 1");
+  if (timeout_ms == 0 || timeout_ms > 600'000) return usage("--timeout-ms must be 1..600000");
   o.timeout = std::chrono::milliseconds(timeout_ms);
   if (!connect.empty()) {
     auto to = net::parse_endpoint(connect);
-    if (!to) return fail("--connect: " + to.error().message);
+    if (!to) return usage("--connect: " + to.error().message);
     o.connect = *to;
   } else if (o.server_pid != 0) {
-    return fail("--server-pid goes with --connect");
+    return usage("--server-pid goes with --connect");
   }
-  return std::optional<EchoOptions>{std::move(o)};
+  return o;
 }
 
 }  // namespace cardperso::bench

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <variant>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,6 @@ struct EchoOptions {
 };
 
 // Ok(nullopt) when --help was asked for (usage already printed).
-Result<std::optional<EchoOptions>> parse_echo_options(int argc, char** argv);
+std::variant<EchoOptions, int> parse_echo_options(int argc, char** argv);
 
 }  // namespace cardperso::bench

@@ -405,14 +405,10 @@ int run(const LoadOptions& o) {
 int main(int argc, char** argv) {
   try {
     auto options = parse_load_options(argc, argv);
-    if (!options) {
-      std::fprintf(stderr, "cardperso-loadgen: %s\n", options.error().message.c_str());
-      return 2;
-    }
-    if (!*options) return 0;
+    if (auto* code = std::get_if<int>(&options)) return *code;
     // The terminal and relay libraries log each card at info; a load test wants only trouble.
     spdlog::set_level(spdlog::level::warn);
-    return run(**options);
+    return run(std::get<LoadOptions>(options));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cardperso-loadgen: %s\n", e.what());
     return 2;

@@ -1,8 +1,6 @@
 #include "loadgen_options.hpp"
 
-#include <iostream>
-
-#include <boost/program_options.hpp>
+#include "cardperso/cli/command_line.hpp"
 
 namespace cardperso::bench {
 namespace po = boost::program_options;
@@ -16,19 +14,18 @@ std::string_view to_string(LoadMode mode) {
   return "?";
 }
 
-Result<std::optional<LoadOptions>> parse_load_options(int argc, char** argv) {
+std::variant<LoadOptions, int> parse_load_options(int argc, char** argv) {
   LoadOptions o;
   o.ads_server = CARDPERSO_LOADGEN_ADS_SERVER;
   o.adsctl = CARDPERSO_LOADGEN_ADSCTL;
   o.echo_bench = CARDPERSO_LOADGEN_ECHO_BENCH;
   std::string mode = "handshake";
   long duration_ms = 10'000, warmup_ms = 1'000, hold_ms = 5'000, timeout_ms = 10'000;
-  po::options_description desc(
-      "usage: cardperso-loadgen [options]\n"
-      "Sets up a fresh ADS database, starts ads-server, runs the echo baseline, then S simulated shops\n"
-      "(DTD relay + STE cores + in-memory cards) on one thread against it. Last line: JSON summary.\n"
-      "options");
-  desc.add_options()("help,h", "this text")(
+  cli::CommandLine cl({.name = "cardperso-loadgen",
+                       .usage = "[options]",
+                       .description = "Sets up a fresh ADS database, starts ads-server, runs the echo baseline, then S simulated shops\n"
+                                      "(DTD relay + STE cores + in-memory cards) on one thread against it. Last line: JSON summary."});
+  cl.options().add_options()(
       "mode", po::value(&mode)->default_value(mode),
       "handshake (handshake + Terminate), personalise (handshake, cards, Terminate) or idle (connect and hold)")(
       "shops,s", po::value(&o.shops)->default_value(o.shops), "concurrent shops, one TCP link each")(
@@ -54,37 +51,29 @@ Result<std::optional<LoadOptions>> parse_load_options(int argc, char** argv) {
       "adsctl", po::value(&o.adsctl)->default_value(o.adsctl), "adsctl program")(
       "echo-bench", po::value(&o.echo_bench)->default_value(o.echo_bench), "cardperso-echo-bench program");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return fail(std::string(e.what()) + "; see --help");
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return std::optional<LoadOptions>{};
-  }
+  if (auto stop = cl.parse(argc, argv, vm)) return *stop;
+  auto usage = [&cl](const std::string& message) { return cl.usage_error(message); };
   if (mode == "handshake") o.mode = LoadMode::Handshake;
   else if (mode == "personalise" || mode == "personalize") o.mode = LoadMode::Personalise;
   else if (mode == "idle") o.mode = LoadMode::Idle;
-  else return fail("--mode must be handshake, personalise or idle");
-  if (o.shops == 0 || o.shops > 50'000) return fail("--shops must be 1..50000");
-  if (o.cards_per_session == 0 || o.cards_per_session > 1000) return fail("--cards-per-session must be 1..1000");
+  else return usage("--mode must be handshake, personalise or idle");
+  if (o.shops == 0 || o.shops > 50'000) return usage("--shops must be 1..50000");
+  if (o.cards_per_session == 0 || o.cards_per_session > 1000) return usage("--cards-per-session must be 1..1000");
   if (o.mode == LoadMode::Personalise && o.sessions == 0)
-    return fail("personalise mode needs --sessions (the stock of blank cards is imported up front)");
-  if (duration_ms <= 0 || duration_ms > 3'600'000) return fail("--duration-ms must be 1..3600000");
-  if (warmup_ms < 0 || warmup_ms > 600'000) return fail("--warmup-ms must be 0..600000");
-  if (hold_ms < 0 || hold_ms > 3'600'000) return fail("--hold-ms must be 0..3600000");
-  if (timeout_ms <= 0 || timeout_ms > 600'000) return fail("--timeout-ms must be 1..600000");
-  if (o.rate < 0 || o.rate > 1e6) return fail("--rate must be 0..1000000 sessions/s");
-  if (o.retailers > o.shops) return fail("--retailers cannot exceed --shops");
+    return usage("personalise mode needs --sessions (the stock of blank cards is imported up front)");
+  if (duration_ms <= 0 || duration_ms > 3'600'000) return usage("--duration-ms must be 1..3600000");
+  if (warmup_ms < 0 || warmup_ms > 600'000) return usage("--warmup-ms must be 0..600000");
+  if (hold_ms < 0 || hold_ms > 3'600'000) return usage("--hold-ms must be 0..3600000");
+  if (timeout_ms <= 0 || timeout_ms > 600'000) return usage("--timeout-ms must be 1..600000");
+  if (o.rate < 0 || o.rate > 1e6) return usage("--rate must be 0..1000000 sessions/s");
+  if (o.retailers > o.shops) return usage("--retailers cannot exceed --shops");
   o.duration = std::chrono::milliseconds(duration_ms);
   o.warmup = std::chrono::milliseconds(warmup_ms);
   o.hold = std::chrono::milliseconds(hold_ms);
   o.timeout = std::chrono::milliseconds(timeout_ms);
   o.baseline = vm.count("no-baseline") == 0 && o.mode != LoadMode::Idle;
   o.keep_work_dir = vm.count("keep-work-dir") != 0;
-  return std::optional<LoadOptions>{std::move(o)};
+  return o;
 }
 
 }  // namespace cardperso::bench

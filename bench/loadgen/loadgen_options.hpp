@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <variant>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,6 @@ struct LoadOptions {
 };
 
 // Ok(nullopt) when --help was asked for (usage already printed).
-Result<std::optional<LoadOptions>> parse_load_options(int argc, char** argv);
+std::variant<LoadOptions, int> parse_load_options(int argc, char** argv);
 
 }  // namespace cardperso::bench

@@ -10,7 +10,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <boost/program_options.hpp>
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -20,6 +19,8 @@
 #include <string>
 
 #include "cardperso/cardsim/card_image.hpp"
+#include "cardperso/cli/command_line.hpp"
+#include "cardperso/cli/log_options.hpp"
 #include "cardperso/cardsim/sim_card.hpp"
 #include "cardperso/common/logging.hpp"
 #include "vpcd_link.hpp"
@@ -34,7 +35,7 @@ namespace {
 struct Options {
   std::string image_path;
   VpcdEndpoint endpoint;
-  std::string log_level = "info";
+  cli::LogOptions log;
   std::chrono::milliseconds apdu_delay{0};
   std::chrono::milliseconds connect_timeout{10000};
   std::optional<std::uint64_t> remove_after_apdus;  // pull the card when APDU N+1 arrives, once
@@ -50,37 +51,30 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   int delay_ms = 0;
   long long remove_after = -1;
   double connect_timeout_s = 10;
-  po::options_description desc("card-sim: a virtual SIM card plugged into pcscd through vpcd\nOptions");
-  desc.add_options()("help,h", "show this help")(
+  cli::CommandLine cl({.name = "card-sim",
+                       .usage = "--image PATH [options]",
+                       .description = "A virtual SIM or retailer card plugged into pcscd through the vpcd driver.\n"
+                                      "stdin commands: remove | insert | quit\n"
+                                      "stdout events: inserted | removed | quit"});
+  cl.options().add_options()(
       "image", po::value(&options.image_path)->required(), "card image file (JSON); rewritten after every change")(
       "vpcd-host", po::value(&options.endpoint.host)->default_value("127.0.0.1"), "host where vpcd listens")(
       "vpcd-port", po::value(&port)->default_value(35963), "vpcd port (35963 = reader 'Virtual PCD 00 00', 35964 = '00 01')")(
-      "log-level", po::value(&options.log_level)->default_value("info"), "trace, debug, info, warn, error")(
       "apdu-delay-ms", po::value(&delay_ms)->default_value(0), "delay every APDU answer (to test removal mid-exchange)")(
       "connect-timeout", po::value(&connect_timeout_s)->default_value(10), "seconds to keep retrying the connection to vpcd")(
       "remove-after-apdus", po::value(&remove_after),
       "answer N APDUs, then pull the card when the next one arrives, before executing it (once; "
       "`insert` puts it back): a deterministic pull mid-script");
+  cli::add_log_options(cl.options(), options.log);
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\nstdin commands: remove | insert | quit\n"
-                << "stdout events: inserted | removed | quit\n";
-      exit_code = 0;
-      return std::nullopt;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "card-sim: " << e.what() << " (see --help)\n";
-    exit_code = 2;
+  if (auto stop = cl.parse(argc, argv, vm)) {
+    exit_code = *stop;
     return std::nullopt;
   }
   if (port <= 0 || port > 65535 || delay_ms < 0 || delay_ms > 600000 || connect_timeout_s < 0 ||
       connect_timeout_s > 3600 || (vm.count("remove-after-apdus") && (remove_after < 0 || remove_after > 1000000))) {
-    std::cerr << "card-sim: --vpcd-port must be 1..65535, --apdu-delay-ms 0..600000, --connect-timeout 0..3600, "
-                 "--remove-after-apdus 0..1000000\n";
-    exit_code = 2;
+    exit_code = cl.usage_error("--vpcd-port must be 1..65535, --apdu-delay-ms 0..600000, --connect-timeout 0..3600, "
+                               "--remove-after-apdus 0..1000000");
     return std::nullopt;
   }
   options.endpoint.port = static_cast<std::uint16_t>(port);
@@ -95,7 +89,7 @@ class Program {
   Program(Options options, SimCard card) : options_(std::move(options)), card_(std::move(card)) {}
 
   int run(int signal_fd) {
-    if (!insert()) return 1;
+    if (!insert()) return cli::kExitFailed;
     bool stdin_open = true;
     std::string stdin_buffer;
     for (;;) {
@@ -112,7 +106,7 @@ class Program {
       if (rc < 0 && errno == EINTR) continue;
       if (rc < 0) {
         spdlog::error("poll failed: {}", std::strerror(errno));
-        return finish(1);
+        return finish(cli::kExitFailed);
       }
       if (fds[0].revents & POLLIN) {
         signalfd_siginfo info{};
@@ -144,7 +138,7 @@ class Program {
       if (fds[2].fd >= 0 && link_.connected() && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
         if (auto received = link_.receive(); !received) {
           lost_connection(received.error().message);
-          if (!insert()) return finish(1);
+          if (!insert()) return finish(cli::kExitFailed);
           continue;
         }
         drain();
@@ -226,7 +220,7 @@ class Program {
       if (link_.connected()) spdlog::info("card removed");
       remove_card();
     } else if (line == "insert") {
-      if (!insert()) return 1;
+      if (!insert()) return cli::kExitFailed;
     } else if (line == "quit") {
       return 0;
     } else if (!line.empty()) {
@@ -266,12 +260,12 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   auto options = parse_options(argc, argv, exit_code);
   if (!options) return exit_code;
-  init_logging("card-sim", options->log_level);
+  init_logging("card-sim", options->log.level, options->log.file);
 
   auto image = load_image(options->image_path);
   if (!image) {
     spdlog::error("{}", image.error().message);
-    return 1;
+    return cli::kExitFailed;
   }
   // SIGTERM/SIGINT arrive through a signalfd in the poll loop, so the image is saved in a normal
   // code path rather than in a signal handler.
@@ -283,7 +277,7 @@ int main(int argc, char** argv) {
   int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC);
   if (signal_fd < 0) {
     spdlog::error("signalfd failed: {}", std::strerror(errno));
-    return 1;
+    return cli::kExitFailed;
   }
   ::signal(SIGPIPE, SIG_IGN);
   Program program(*options, SimCard(std::move(*image)));

@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <boost/program_options.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -11,6 +10,8 @@
 
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/cardsim/card_image.hpp"
+#include "cardperso/cli/command_line.hpp"
+#include "cardperso/cli/subcommands.hpp"
 #include "cardperso/common/crypto.hpp"
 #include "mkcards_show.hpp"
 
@@ -23,14 +24,9 @@ namespace {
 
 constexpr std::size_t kSecretSize = 16;
 
-int usage_error(const std::string& message) {
-  std::cerr << "cardperso-mkcards: " << message << "\n";
-  return 2;
-}
-
 int failure(const std::string& message) {
   std::cerr << "cardperso-mkcards: " << message << "\n";
-  return 1;
+  return cli::kExitFailed;
 }
 
 Result<std::string> read_small_file(const std::string& path, std::size_t limit) {
@@ -87,43 +83,22 @@ bool digits_only(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
-// Parses the options of one subcommand; prints its help when asked. Returns nullopt to exit with *code.
-std::optional<po::variables_map> parse(const po::options_description& opts, const std::vector<std::string>& args,
-                                       const std::string& usage, int& code) {
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).run(), vm);
-    if (vm.count("help")) {
-      std::cout << usage << "\n" << opts << "\n";
-      code = 0;
-      return std::nullopt;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    code = usage_error(std::string(e.what()) + " (see --help)");
-    return std::nullopt;
-  }
-  return vm;
-}
-
-int blank_batch(const std::vector<std::string>& args) {
+int blank_batch(const std::vector<std::string>& args, const std::string& name) {
   std::string secret_file, prefix, out_dir;
   std::uint64_t first = 0, count = 0;
-  po::options_description opts("blank-batch options");
-  opts.add_options()("help,h", "show this help")(
+  cli::CommandLine cl({.name = name,
+                       .usage = "--secret-file F [--new-secret] --iccid-prefix P --first N --count C --out DIR",
+                       .description = "Makes blank SIM images; prints the ICCIDs made."});
+  cl.options().add_options()(
       "secret-file", po::value(&secret_file)->required(), "batch secret: 32 hex digits or 16 raw bytes")(
       "new-secret", "create the secret file (mode 0600) if it does not exist")(
       "iccid-prefix", po::value(&prefix)->required(), "leading ICCID digits, e.g. 8988211")(
       "first", po::value(&first)->required(), "serial number of the first card")(
       "count", po::value(&count)->required(), "number of cards (1..100000)")(
       "out", po::value(&out_dir)->required(), "directory for the images <iccid>.json");
-  int code = 0;
-  auto vm = parse(opts,
-                  args,
-                  "usage: cardperso-mkcards blank-batch --secret-file F [--new-secret] --iccid-prefix P "
-                  "--first N --count C --out DIR\nMakes blank SIM images; prints the ICCIDs made.",
-                  code);
-  if (!vm) return code;
+  po::variables_map vm;
+  if (auto stop = cl.parse(args, vm)) return *stop;
+  auto usage_error = [&cl](const std::string& message) { return cl.usage_error(message); };
   if (!digits_only(prefix) || prefix.size() < 2 || prefix.size() >= 18)
     return usage_error("--iccid-prefix must be 2..17 digits");
   if (count == 0 || count > 100000) return usage_error("--count must be 1..100000");
@@ -133,7 +108,7 @@ int blank_batch(const std::vector<std::string>& args) {
   if (first >= limit || count > limit - first)
     return usage_error("--first/--count do not fit in " + std::to_string(serial_digits) + " serial digits");
 
-  if (vm->count("new-secret") && !fs::exists(secret_file)) {
+  if (vm.count("new-secret") && !fs::exists(secret_file)) {
     if (auto made = create_secret(secret_file); !made) return failure(made.error().message);
     std::cerr << "created batch secret " << secret_file << "\n";
   }
@@ -180,22 +155,21 @@ Result<RetailerKeys> read_keys(const std::string& path) {
   return keys;
 }
 
-int retailer(const std::vector<std::string>& args) {
+int retailer(const std::vector<std::string>& args, const std::string& name) {
   std::string serial, pin, puk, issuer_hex, keys_file, out;
-  po::options_description opts("retailer options");
-  opts.add_options()("help,h", "show this help")("serial", po::value(&serial)->required(), "card serial (EF 2FE2)")(
+  cli::CommandLine cl({.name = name,
+                       .usage = "--serial S --pin P --puk U --issuer-code-hex X --keys-file F --out FILE",
+                       .description = "Makes a retailer card image holding the four retailer keys."});
+  cl.options().add_options()("serial", po::value(&serial)->required(), "card serial (EF 2FE2)")(
       "pin", po::value(&pin)->required(), "retailer PIN, 4..8 digits")(
       "puk", po::value(&puk)->required(), "PUK, 4..8 digits")(
       "issuer-code-hex", po::value(&issuer_hex)->required(), "ADM1 issuer code, 16 hex digits")(
       "keys-file", po::value(&keys_file)->required(),
       "JSON {\"key_version\":1,\"k_ra\":hex,\"k_ia\":hex,\"k_s\":hex,\"k_d\":hex}")(
       "out", po::value(&out)->required(), "image file to write (never overwritten)");
-  int code = 0;
-  auto vm = parse(opts, args,
-                  "usage: cardperso-mkcards retailer --serial S --pin P --puk U --issuer-code-hex X "
-                  "--keys-file F --out FILE",
-                  code);
-  if (!vm) return code;
+  po::variables_map vm;
+  if (auto stop = cl.parse(args, vm)) return *stop;
+  auto usage_error = [&cl](const std::string& message) { return cl.usage_error(message); };
   auto issuer = from_hex(issuer_hex);
   if (!issuer || issuer->size() != 8) return usage_error("--issuer-code-hex must be 16 hex digits");
   SecretBytes issuer_code(*issuer);
@@ -214,54 +188,32 @@ int retailer(const std::vector<std::string>& args) {
   return 0;
 }
 
-int show(const std::vector<std::string>& args) {
+int show(const std::vector<std::string>& args, const std::string& name) {
   std::string file;
-  po::options_description opts("show options");
-  opts.add_options()("help,h", "show this help")("file", po::value(&file)->required(), "card image");
-  po::positional_options_description pos;
-  pos.add("file", 1);
+  cli::CommandLine cl({.name = name,
+                       .usage = "FILE",
+                       .description = "Prints a card image's file tree; codes and keys are not shown."});
+  cl.options().add_options()("file", po::value(&file)->required(), "card image");
+  cl.positional().add("file", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    if (vm.count("help")) {
-      std::cout << "usage: cardperso-mkcards show FILE\nPrints the file tree; codes and keys are not shown.\n"
-                << opts << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return usage_error(std::string(e.what()) + " (see --help)");
-  }
+  if (auto stop = cl.parse(args, vm)) return *stop;
   auto image = load_image(file);
   if (!image) return failure(image.error().message);
   std::cout << describe_image(*image);
   return 0;
 }
 
-const char* const kUsage =
-    "usage: cardperso-mkcards <command> [options]\n"
-    "commands:\n"
-    "  blank-batch  make a batch of blank SIM images (master code from a batch secret)\n"
-    "  retailer     make a retailer card image\n"
-    "  show         print a card image without its secrets\n"
-    "Each command takes --help.\n";
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) return usage_error(std::string("a command is required\n") + kUsage);
-  const std::string command = argv[1];
-  std::vector<std::string> args(argv + 2, argv + argc);
-  try {
-    if (command == "--help" || command == "-h" || command == "help") {
-      std::cout << kUsage;
-      return 0;
-    }
-    if (command == "blank-batch") return blank_batch(args);
-    if (command == "retailer") return retailer(args);
-    if (command == "show") return show(args);
-  } catch (const std::exception& e) {
-    return failure(e.what());
-  }
-  return usage_error("unknown command \"" + command + "\"\n" + kUsage);
+  const cli::SubcommandProgram program{
+      .name = "cardperso-mkcards",
+      .description = "Makes virtual card images for card-sim (blank SIM batches, retailer cards) and shows them.",
+      .footer = "Exit codes: 0 done, 1 usage error, 2 refused or failed.",
+      .commands = {
+          {"blank-batch", "", "make a batch of blank SIM images (master code from a batch secret)", blank_batch},
+          {"retailer", "", "make a retailer card image", retailer},
+          {"show", "FILE", "print a card image without its secrets", show},
+      }};
+  return cli::run_subcommands(program, std::vector<std::string>(argv + 1, argv + argc));
 }

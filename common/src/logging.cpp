@@ -3,9 +3,14 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace cardperso {
+
+bool is_log_level(std::string_view level) {
+  return std::find(kLogLevels.begin(), kLogLevels.end(), level) != kLogLevels.end();
+}
 
 void init_logging(const std::string& program, const std::string& level, const std::string& file) {
   std::vector<spdlog::sink_ptr> sinks;

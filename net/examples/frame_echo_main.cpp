@@ -7,9 +7,12 @@
 //   cardperso-echo selftest [--size 256] [--count 10000]
 #include <chrono>
 #include <cstdio>
-#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "cardperso/cli/command_line.hpp"
+#include "cardperso/cli/subcommands.hpp"
 #include "cardperso/common/logging.hpp"
 #include "cardperso/net/shutdown_signals.hpp"
 #include "cardperso/net/tcp_connector.hpp"
@@ -20,6 +23,7 @@ namespace {
 using namespace cardperso;
 using namespace cardperso::net;
 using namespace std::chrono_literals;
+namespace po = boost::program_options;
 
 asio::awaitable<void> echo_frames(FramedStream stream) {
   for (;;) {
@@ -68,86 +72,105 @@ asio::awaitable<void> run_client(Endpoint to, std::size_t size, std::size_t coun
   if (stop_when_done) stop_when_done->stop(1s);
 }
 
-std::map<std::string, std::string> parse_flags(int argc, char** argv, int first) {
-  std::map<std::string, std::string> flags;
-  for (int i = first; i + 1 < argc; i += 2) flags[argv[i]] = argv[i + 1];
-  if ((argc - first) % 2 != 0) throw std::invalid_argument(std::string("missing value after ") + argv[argc - 1]);
-  return flags;
-}
-
-std::size_t number(const std::map<std::string, std::string>& flags, const std::string& name, std::size_t fallback) {
-  const auto it = flags.find(name);
-  return it == flags.end() ? fallback : static_cast<std::size_t>(std::stoull(it->second));
-}
-
-Endpoint endpoint(const std::map<std::string, std::string>& flags, const std::string& name) {
-  const auto it = flags.find(name);
-  if (it == flags.end()) throw std::invalid_argument(name + " is required");
-  auto parsed = parse_endpoint(it->second);
-  if (!parsed.ok()) throw std::invalid_argument(parsed.error().message);
-  return *parsed;
-}
-
 int print_report(const Report& r, std::size_t size) {
   if (!r.ok) {
     std::fprintf(stderr, "cardperso-echo: failed after %zu round trips: %s\n", r.round_trips, r.error.c_str());
-    return 1;
+    return cli::kExitFailed;
   }
   std::printf("%zu round trips of %zu-byte payloads in %.3f s: %.0f round trips/s\n", r.round_trips, size, r.seconds,
               static_cast<double>(r.round_trips) / r.seconds);
   return 0;
 }
 
-int usage() {
-  std::fprintf(stderr,
-               "usage: cardperso-echo server --listen HOST:PORT [--max-connections N]\n"
-               "       cardperso-echo client --connect HOST:PORT [--size BYTES] [--count N]\n"
-               "       cardperso-echo selftest [--size BYTES] [--count N]\n");
-  return 2;
+// Options every mode shares.
+struct Sizes {
+  std::size_t size = 256;
+  std::size_t count = 10000;
+};
+
+void add_sizes(cli::CommandLine& cl, Sizes& sizes) {
+  cl.options().add_options()
+      ("size", po::value(&sizes.size)->default_value(sizes.size), "payload bytes per frame (at most 64 KiB)")
+      ("count", po::value(&sizes.count)->default_value(sizes.count), "round trips to make");
+}
+
+std::optional<int> check_sizes(const cli::CommandLine& cl, const Sizes& sizes) {
+  if (sizes.size > proto::kMaxPayload) return cl.usage_error("--size is above the 64 KiB frame limit");
+  return std::nullopt;
+}
+
+int server(const std::vector<std::string>& args, const std::string& name) {
+  cli::CommandLine cl({.name = name, .usage = "--listen HOST:PORT [--max-connections N]",
+                       .description = "Echoes every frame back until SIGTERM/SIGINT."});
+  std::string listen;
+  std::size_t max_connections = 64;
+  cl.options().add_options()
+      ("listen", po::value(&listen)->required(), "HOST:PORT to accept on; port 0 picks a free port")
+      ("max-connections", po::value(&max_connections)->default_value(max_connections), "connections at once");
+  po::variables_map vm;
+  if (auto stop = cl.parse(args, vm)) return *stop;
+  auto at = parse_endpoint(listen);
+  if (!at) return cl.usage_error("--listen: " + at.error().message);
+  init_logging("cardperso-echo", "info");
+  asio::io_context io;
+  auto listener =
+      TcpListener::open(io, *at, ListenerOptions{.max_connections = max_connections, .stream = {}}, &echo_frames);
+  if (!listener.ok()) return cl.failed(listener.error().message);
+  (*listener)->start();
+  ShutdownSignals signals(io, [&](int) { (*listener)->stop(2s, [&] { signals.cancel(); }); });
+  io.run();
+  return cli::kExitOk;
+}
+
+int client(const std::vector<std::string>& args, const std::string& name) {
+  cli::CommandLine cl({.name = name, .usage = "--connect HOST:PORT [--size BYTES] [--count N]",
+                       .description = "Makes COUNT sequential round trips to an echo server and prints the rate."});
+  std::string connect;
+  Sizes sizes;
+  cl.options().add_options()("connect", po::value(&connect)->required(), "HOST:PORT of the echo server");
+  add_sizes(cl, sizes);
+  po::variables_map vm;
+  if (auto stop = cl.parse(args, vm)) return *stop;
+  if (auto bad = check_sizes(cl, sizes)) return *bad;
+  auto at = parse_endpoint(connect);
+  if (!at) return cl.usage_error("--connect: " + at.error().message);
+  init_logging("cardperso-echo", "warn");
+  asio::io_context io;
+  auto report = std::make_shared<Report>();
+  asio::co_spawn(asio::make_strand(io), run_client(*at, sizes.size, sizes.count, report, nullptr), asio::detached);
+  io.run();
+  return print_report(*report, sizes.size);
+}
+
+int selftest(const std::vector<std::string>& args, const std::string& name) {
+  cli::CommandLine cl({.name = name, .usage = "[--size BYTES] [--count N]",
+                       .description = "Runs a server and a client in one process on 127.0.0.1."});
+  Sizes sizes;
+  add_sizes(cl, sizes);
+  po::variables_map vm;
+  if (auto stop = cl.parse(args, vm)) return *stop;
+  if (auto bad = check_sizes(cl, sizes)) return *bad;
+  init_logging("cardperso-echo", "warn");
+  asio::io_context io;
+  auto listener = TcpListener::open(io, Endpoint{"127.0.0.1", 0}, ListenerOptions{}, &echo_frames);
+  if (!listener.ok()) return cl.failed(listener.error().message);
+  (*listener)->start();
+  const Endpoint at{"127.0.0.1", (*listener)->local_endpoint().port()};
+  auto report = std::make_shared<Report>();
+  asio::co_spawn(asio::make_strand(io), run_client(at, sizes.size, sizes.count, report, *listener), asio::detached);
+  io.run();
+  return print_report(*report, sizes.size);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) return usage();
-  try {
-    const std::string mode = argv[1];
-    const auto flags = parse_flags(argc, argv, 2);
-    const std::size_t size = number(flags, "--size", 256);
-    const std::size_t count = number(flags, "--count", 10000);
-    if (size > proto::kMaxPayload) throw std::invalid_argument("--size is above the 64 KiB frame limit");
-    init_logging("cardperso-echo", mode == "server" ? "info" : "warn");
-    asio::io_context io;
-    if (mode == "server") {
-      auto listener = TcpListener::open(io, endpoint(flags, "--listen"),
-                                        ListenerOptions{.max_connections = number(flags, "--max-connections", 64),
-                                                        .stream = {}},
-                                        &echo_frames);
-      if (!listener.ok()) throw std::runtime_error(listener.error().message);
-      (*listener)->start();
-      ShutdownSignals signals(io, [&](int) { (*listener)->stop(2s, [&] { signals.cancel(); }); });
-      io.run();
-      return 0;
-    }
-    auto report = std::make_shared<Report>();
-    if (mode == "client") {
-      asio::co_spawn(asio::make_strand(io), run_client(endpoint(flags, "--connect"), size, count, report, nullptr),
-                     asio::detached);
-      io.run();
-      return print_report(*report, size);
-    }
-    if (mode == "selftest") {
-      auto listener = TcpListener::open(io, Endpoint{"127.0.0.1", 0}, ListenerOptions{}, &echo_frames);
-      if (!listener.ok()) throw std::runtime_error(listener.error().message);
-      (*listener)->start();
-      const Endpoint at{"127.0.0.1", (*listener)->local_endpoint().port()};
-      asio::co_spawn(asio::make_strand(io), run_client(at, size, count, report, *listener), asio::detached);
-      io.run();
-      return print_report(*report, size);
-    }
-    return usage();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cardperso-echo: %s\n", e.what());
-    return 2;
-  }
+  const cli::SubcommandProgram program{
+      .name = "cardperso-echo",
+      .description = "The Asio baseline for the load generator: frames echoed over TCP, no protocol logic.",
+      .footer = "Exit codes: 0 done, 1 usage error, 2 failed.",
+      .commands = {{"server", "--listen HOST:PORT", "echo frames until stopped", server},
+                   {"client", "--connect HOST:PORT", "round trips against a server", client},
+                   {"selftest", "", "server and client in one process", selftest}}};
+  return cli::run_subcommands(program, std::vector<std::string>(argv + 1, argv + argc));
 }

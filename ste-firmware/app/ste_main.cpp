@@ -10,7 +10,6 @@
 // at a time, nothing else runs on that io_context, and the DTD link has no traffic of ours in flight
 // then (what the DTD sends waits in the socket buffer and is read by the session). During the
 // session itself no card call is made, so every link read has its timeout.
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -19,6 +18,9 @@
 #include <optional>
 #include <string>
 
+#include "cardperso/cli/command_line.hpp"
+#include "cardperso/cli/log_options.hpp"
+#include "cardperso/cli/logged_run.hpp"
 #include "cardperso/common/logging.hpp"
 #include "cardperso/common/process_hardening.hpp"
 #include "cardperso/net/asio.hpp"
@@ -41,9 +43,9 @@ namespace {
 
 using net::asio::awaitable;
 
-constexpr int kExitOk = 0;
-constexpr int kExitUsage = 1;
-constexpr int kExitRefused = 2;
+using cli::kExitOk;
+using cli::kExitUsage;
+constexpr int kExitRefused = cli::kExitFailed;
 constexpr auto kConnectTimeout = std::chrono::milliseconds{5'000};
 // How long the DTD gets to answer SteHello before the terminal goes on without the answer.
 constexpr auto kHelloWait = std::chrono::milliseconds{5'000};
@@ -141,15 +143,16 @@ void on_done(int* exit_code, std::exception_ptr error, int code) {
   *exit_code = code;
 }
 
-std::optional<Config> parse(int argc, char** argv, std::string* log_level, std::string* log_file, int* exit_code) {
-  po::options_description desc(
-      "ste-firmware: secure terminal (PIN pad + PC/SC reader) for retailer sign-on and the secure session\n"
-      "Usage: ste-firmware (--dtd HOST:PORT | --dtd-tty PATH) [options]\nOptions");
+std::optional<Config> parse(int argc, char** argv, cli::LogOptions* log, int* exit_code) {
+  cli::CommandLine cl({.name = "ste-firmware",
+                       .usage = "(--dtd HOST:PORT | --dtd-tty PATH) [options]",
+                       .description = "The secure terminal (PIN pad + PC/SC reader): retailer sign-on with the retailer card,\n"
+                                      "the secure session with the ADS through the DTD, and the customer cards it asks for."});
   std::string dtd, keypad, echo;
   long card_timeout_s = 60;
   long response_timeout_ms = 30'000;
   Config config;
-  desc.add_options()("help", "show this help and exit")(
+  cl.options().add_options()(
       "dtd", po::value(&dtd), "the DTD's STE link over TCP, HOST:PORT")(
       "dtd-tty", po::value(&config.dtd_tty), "the DTD's STE link over a tty (serial line or pty)")(
       "reader", po::value(&config.reader), "PC/SC reader name (default: the first reader)")(
@@ -157,26 +160,15 @@ std::optional<Config> parse(int argc, char** argv, std::string* log_level, std::
       "card-timeout-s", po::value(&card_timeout_s)->default_value(60), "how long to wait for the retailer card")(
       "response-timeout-ms", po::value(&response_timeout_ms)->default_value(30'000),
       "how long to wait for any answer from the DTD/ADS")(
-      "echo-test", po::value(&echo), "after the handshake, send a sealed Echo(TEXT) to the ADS and wait for it back")(
-      "log-level", po::value(log_level)->default_value("info"), "trace|debug|info|warn|error")(
-      "log-file", po::value(log_file), "also log to this file");
+      "echo-test", po::value(&echo), "after the handshake, send a sealed Echo(TEXT) to the ADS and wait for it back");
+  cli::add_log_options(cl.options(), *log);
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "ste-firmware: " << e.what() << "\n" << desc << "\n";
-    *exit_code = kExitUsage;
-    return std::nullopt;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    *exit_code = kExitOk;
+  if (auto stop = cl.parse(argc, argv, vm)) {
+    *exit_code = *stop;
     return std::nullopt;
   }
   auto usage = [&](const std::string& message) {
-    std::cerr << "ste-firmware: " << message << "\n" << desc << "\n";
-    *exit_code = kExitUsage;
+    *exit_code = cl.usage_error(message);
     return std::nullopt;
   };
   if (vm.count("dtd") == vm.count("dtd-tty")) return usage("give exactly one of --dtd HOST:PORT or --dtd-tty PATH");
@@ -189,9 +181,6 @@ std::optional<Config> parse(int argc, char** argv, std::string* log_level, std::
   if (card_timeout_s <= 0 || card_timeout_s > 86'400) return usage("--card-timeout-s must be 1..86400");
   if (response_timeout_ms <= 0 || response_timeout_ms > 3'600'000)
     return usage("--response-timeout-ms must be 1..3600000");
-  const std::string& level = *log_level;
-  if (level != "trace" && level != "debug" && level != "info" && level != "warn" && level != "error")
-    return usage("--log-level must be trace, debug, info, warn or error");
   if (vm.count("echo-test")) {
     if (echo.empty() || echo.size() > proto::kMaxPlaintext) return usage("--echo-test needs a non-empty TEXT");
     config.echo_text = echo;
@@ -202,24 +191,12 @@ std::optional<Config> parse(int argc, char** argv, std::string* log_level, std::
   return config;
 }
 
-int run(int argc, char** argv) {
-  std::string log_level, log_file;
-  int exit_code = kExitUsage;
-  auto config = parse(argc, argv, &log_level, &log_file, &exit_code);
-  if (!config) return exit_code;
-  try {
-    init_logging("ste-firmware", log_level, log_file);
-    log_hardening(last_hardening_report());
-  } catch (const std::exception& e) {
-    std::cerr << "ste-firmware: cannot open the log file " << log_file << ": " << e.what() << "\n";
-    return kExitUsage;
-  }
-
+int run_with(Config config) {
   std::unique_ptr<Keypad> keypad;
-  if (config->keypad_script.empty()) {
+  if (config.keypad_script.empty()) {
     keypad = make_tty_keypad();
   } else {
-    auto script = make_script_keypad(config->keypad_script);
+    auto script = make_script_keypad(config.keypad_script);
     if (!script) {
       std::cerr << "ste-firmware: --keypad-script: " << script.error().message << "\n";
       return kExitUsage;
@@ -229,12 +206,21 @@ int run(int argc, char** argv) {
   auto display = make_console_display();
 
   net::asio::io_context io;
-  exit_code = kExitRefused;
-  net::asio::co_spawn(io, run_terminal(std::move(*config), display.get(), keypad.get()),
+  int exit_code = kExitRefused;
+  net::asio::co_spawn(io, run_terminal(std::move(config), display.get(), keypad.get()),
                       [&exit_code](std::exception_ptr error, int code) { on_done(&exit_code, error, code); });
   io.run();
   spdlog::info("ste-firmware exiting with code {}", exit_code);
   return exit_code;
+}
+
+int run(int argc, char** argv) {
+  cli::LogOptions log;
+  int exit_code = kExitUsage;
+  auto config = parse(argc, argv, &log, &exit_code);
+  if (!config) return exit_code;
+  return cli::run_logged("ste-firmware", log, last_hardening_report(),
+                         [&config] { return run_with(std::move(*config)); });
 }
 
 }  // namespace

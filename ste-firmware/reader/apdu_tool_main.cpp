@@ -3,11 +3,11 @@
 //   cardperso-apdu [--reader NAME] [--wait SECONDS] [--raw] A0A40000023F00 A0C0000016 ...
 // Prints one line per command: the response data and SW in hex. With --raw no GET RESPONSE / Le
 // correction is done, so each line is exactly what the card sent.
-#include <boost/program_options.hpp>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "cardperso/cli/command_line.hpp"
 #include "cardperso/reader/apdu_exchange.hpp"
 #include "cardperso/reader/pcsc_reader.hpp"
 
@@ -29,82 +29,69 @@ int main(int argc, char** argv) {
   std::string reader_name;
   double wait_seconds = 0;
   std::vector<std::string> apdus;
-  po::options_description desc("cardperso-apdu: send APDUs to a card through PC/SC\nOptions");
-  desc.add_options()("help,h", "show this help")("list", "list the readers and exit")(
+  cli::CommandLine cl({.name = "cardperso-apdu",
+                       .usage = "[--list] [--reader NAME] [--wait SECONDS] [--atr] [--raw] APDU...",
+                       .description = "Sends APDUs (hex) to a card through PC/SC and prints each answer's data and SW in hex.\n"
+                                      "With --raw no GET RESPONSE / Le correction is done: each line is what the card sent."});
+  cl.options().add_options()("list", "list the readers and exit")(
       "reader", po::value(&reader_name), "reader name (default: the first reader)")(
       "wait", po::value(&wait_seconds)->default_value(0), "wait up to SECONDS for a card")(
       "atr", "print the card's ATR first")("raw", "no GET RESPONSE / 6Cxx handling")(
       "apdu", po::value(&apdus)->composing(), "APDU in hex (also positional)");
-  po::positional_options_description positional;
-  positional.add("apdu", -1);
+  cl.positional().add("apdu", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "cardperso-apdu: " << e.what() << " (see --help)\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc;
-    return 0;
-  }
-  if (wait_seconds < 0 || wait_seconds > 86400) {
-    std::cerr << "cardperso-apdu: --wait must be between 0 and 86400 seconds\n";
-    return 2;
-  }
+  if (auto stop = cl.parse(argc, argv, vm)) return *stop;
+  if (wait_seconds < 0 || wait_seconds > 86400) return cl.usage_error("--wait must be between 0 and 86400 seconds");
 
   auto pcsc = PcscReader::open();
   if (!pcsc) {
     std::cerr << "cardperso-apdu: " << pcsc.error().message << "\n";
-    return 1;
+    return cli::kExitFailed;
   }
   if (vm.count("list")) {
     auto names = pcsc->list_readers();
     if (!names) {
       std::cerr << "cardperso-apdu: " << names.error().message << "\n";
-      return 1;
+      return cli::kExitFailed;
     }
     if (names->empty()) std::cerr << "cardperso-apdu: no reader found\n";
     for (const auto& n : *names) std::cout << n << "\n";
-    return names->empty() ? 1 : 0;
+    return names->empty() ? cli::kExitFailed : cli::kExitOk;
   }
   std::vector<Bytes> commands;
   for (const auto& text : apdus) {
     auto bytes = from_hex(text);
-    if (!bytes || bytes->size() < 4) {
-      std::cerr << "cardperso-apdu: '" << text << "' is not an APDU in hex (at least 4 bytes: CLA INS P1 P2)\n";
-      return 2;
-    }
+    if (!bytes || bytes->size() < 4)
+      return cl.usage_error("'" + text + "' is not an APDU in hex (at least 4 bytes: CLA INS P1 P2)");
     commands.push_back(std::move(*bytes));
   }
 
   auto reader = pcsc->pick_reader(reader_name);
   if (!reader) {
     std::cerr << "cardperso-apdu: " << reader.error().message << "\n";
-    return 1;
+    return cli::kExitFailed;
   }
   if (wait_seconds > 0) {
     auto present = pcsc->wait_for_card_present(*reader, std::chrono::milliseconds(static_cast<long>(wait_seconds * 1000)));
     if (!present) {
       std::cerr << "cardperso-apdu: " << present.error().message << "\n";
-      return 1;
+      return cli::kExitFailed;
     }
     if (!*present) {
       std::cerr << "cardperso-apdu: no card in reader '" << *reader << "' after " << wait_seconds << " s\n";
-      return 1;
+      return cli::kExitFailed;
     }
   }
   auto card = pcsc->connect(*reader);
   if (!card) {
     std::cerr << "cardperso-apdu: " << card.error().message << "\n";
-    return 1;
+    return cli::kExitFailed;
   }
   if (vm.count("atr")) {
     auto atr = card->atr();
     if (!atr) {
       std::cerr << "cardperso-apdu: " << atr.error().message << "\n";
-      return 1;
+      return cli::kExitFailed;
     }
     std::cout << "ATR " << upper_hex(*atr) << std::endl;
   }
@@ -126,7 +113,7 @@ int main(int argc, char** argv) {
     }
     if (!line) {
       std::cerr << "cardperso-apdu: " << line.error().message << "\n";
-      return 1;
+      return cli::kExitFailed;
     }
     std::cout << upper_hex(*line) << std::endl;
   }

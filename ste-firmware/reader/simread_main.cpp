@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "cardperso/cli/command_line.hpp"
 #include "cardperso/common/secret_bytes.hpp"
 #include "cardperso/perso/sim_encoding.hpp"
 #include "cardperso/reader/apdu_exchange.hpp"
@@ -167,10 +167,11 @@ class Card {
 std::optional<Options> parse(int argc, char** argv, int& exit_code) {
   Options o;
   std::string rand_hex, adm_hex;
-  po::options_description desc(
-      "cardperso-simread: read a GSM SIM back through PC/SC (ICCID, IMSI, MSISDN, SPN, PLMNsel, SST, ACC, AD)\n"
-      "Exit codes: 0 read, 1 usage error, 2 failed (no reader, no card, wrong PIN).\nOptions");
-  desc.add_options()("help,h", "show this help")("reader", po::value(&o.reader), "reader name (default: the first)")(
+  cli::CommandLine cl({.name = "cardperso-simread",
+                       .usage = "[--reader NAME] [--pin-file PATH | --pin-fd N] [--json] [--run-gsm RAND] [--verify-adm-hex CODE]",
+                       .description = "Reads a GSM SIM back through PC/SC: ICCID, IMSI, MSISDN, SPN, PLMNsel, SST, ACC, AD.",
+                       .exit_codes = "0 read, 1 usage error, 2 failed (no reader, no card, wrong PIN, not a SIM)"});
+  cl.options().add_options()("reader", po::value(&o.reader), "reader name (default: the first)")(
       "pin-file", po::value(&o.pin_file), "file whose first line is the card's PIN (VERIFY CHV1 before reading)")(
       "pin-fd", po::value(&o.pin_fd), "read the PIN from this inherited file descriptor instead")(
       "json", "print one JSON object instead of lines")(
@@ -178,23 +179,13 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code) {
       "verify-adm-hex", po::value(&adm_hex),
       "VERIFY ADM1 once with this 8-byte code (hex) and print the status word (each wrong try costs one of 3)");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "cardperso-simread: " << e.what() << " (see --help)\n";
-    exit_code = 1;
-    return std::nullopt;
-  }
-  if (vm.count("help")) {
-    std::cout << desc;
-    exit_code = 0;
+  if (auto stop = cl.parse(argc, argv, vm)) {
+    exit_code = *stop;
     return std::nullopt;
   }
   o.json_output = vm.count("json") > 0;
   auto usage = [&](const std::string& text) {
-    std::cerr << "cardperso-simread: " << text << " (see --help)\n";
-    exit_code = 1;
+    exit_code = cl.usage_error(text);
     return std::nullopt;
   };
   if (vm.count("pin-file") && vm.count("pin-fd")) return usage("give the PIN with --pin-file or --pin-fd, not both");

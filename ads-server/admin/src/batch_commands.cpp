@@ -11,56 +11,44 @@ namespace cardperso::adsctl {
 
 namespace {
 
-int run_import_secret(const std::vector<std::string>& args) {
-  const Command command{
-      "batch import-secret", "--name N --secret-file F --iccid-prefix P --first N --count C",
+int run_import_secret(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "--name N --secret-file F --iccid-prefix P --first N --count C",
       "Imports a batch of blank cards made from one batch secret: ICCIDs prefix || serial || Luhn digit for\n"
       "serials first .. first+count-1, exactly as `cardperso-mkcards blank-batch` numbers them. The secret is\n"
-      "stored sealed under the master key; each card's master code is derived from it when needed."};
-  CommonOptions common;
+      "stored sealed under the master key; each card's master code is derived from it when needed.");
   std::string name, secret_file, prefix;
   std::uint64_t first = 0, count = 0;
-  po::options_description options("Options");
-  options.add_options()
+  command.options().add_options()
       ("name", po::value(&name)->required(), "batch name (1 to 64 printable characters, unique)")
       ("secret-file", po::value(&secret_file)->required(), "batch secret: 32 hex digits or 16 raw bytes, mode 0600")
       ("iccid-prefix", po::value(&prefix)->required(), "leading ICCID digits (2 to 17), e.g. 8988211")
       ("first", po::value(&first)->required(), "serial number of the first card")
       ("count", po::value(&count)->required(), "number of cards (1 to 100000)");
-  add_common_options(options, common);
-  po::variables_map vm;
-  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
+  if (auto stop = command.parse(args)) return *stop;
   auto secret = read_batch_secret_file(secret_file);
   if (!secret) return refused(secret.error().message);
-  auto store = open_store(common);
-  if (!store) return refused(store.error().message);
-  ads::AuditLog audit(store->db, store->key);
-  ads::CardStock stock(store->db, store->key, audit, actor_name());
+  Store* store = command.open_store();
+  if (store == nullptr) return kExitRefused;
+  ads::CardStock stock(store->db, store->key, store->audit, actor_name());
   auto id = stock.import_secret_batch(name, secret->view(), prefix, first, count);
   if (!id) return refused(id.error().message + "; nothing was imported");
   std::cout << "batch " << name << " imported: " << count << " cards\n";
   return kExitOk;
 }
 
-int run_import_csv(const std::vector<std::string>& args) {
-  const Command command{
-      "batch import-csv", "--name N --file F",
+int run_import_csv(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "--name N --file F",
       "Imports a manufacturer's card file in pySim-prog CSV form: a header naming iccid and one of adm1,\n"
       "pin_adm (ASCII digits, padded with FF to 8 bytes) or pin_adm_hex (16 hex digits). Other columns are\n"
-      "ignored. The whole file is one transaction: any error imports nothing. Codes are stored sealed."};
-  CommonOptions common;
+      "ignored. The whole file is one transaction: any error imports nothing. Codes are stored sealed.");
   std::string name, file;
-  po::options_description options("Options");
-  options.add_options()
+  command.options().add_options()
       ("name", po::value(&name)->required(), "batch name (1 to 64 printable characters, unique)")
       ("file", po::value(&file)->required(), "the CSV file");
-  add_common_options(options, common);
-  po::variables_map vm;
-  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
-  auto store = open_store(common);
-  if (!store) return refused(store.error().message);
-  ads::AuditLog audit(store->db, store->key);
-  ads::CardStock stock(store->db, store->key, audit, actor_name());
+  if (auto stop = command.parse(args)) return *stop;
+  Store* store = command.open_store();
+  if (store == nullptr) return kExitRefused;
+  ads::CardStock stock(store->db, store->key, store->audit, actor_name());
   auto id = stock.import_csv_batch(name, file);
   if (!id) return refused(id.error().message);
   auto batches = stock.list_batches();
@@ -74,39 +62,29 @@ int run_import_csv(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int run_assign(const std::vector<std::string>& args) {
-  const Command command{"batch assign", "--name N --retailer SERIAL",
-                        "Assigns a batch to a retailer: only that retailer may personalise its cards."};
-  CommonOptions common;
+int run_assign(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "--name N --retailer SERIAL",
+                        "Assigns a batch to a retailer: only that retailer may personalise its cards.");
   std::string name, retailer;
-  po::options_description options("Options");
-  options.add_options()
+  command.options().add_options()
       ("name", po::value(&name)->required(), "batch name")
       ("retailer", po::value(&retailer)->required(), "retailer card serial");
-  add_common_options(options, common);
-  po::variables_map vm;
-  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
-  auto store = open_store(common);
-  if (!store) return refused(store.error().message);
-  ads::AuditLog audit(store->db, store->key);
-  ads::CardStock stock(store->db, store->key, audit, actor_name());
+  if (auto stop = command.parse(args)) return *stop;
+  Store* store = command.open_store();
+  if (store == nullptr) return kExitRefused;
+  ads::CardStock stock(store->db, store->key, store->audit, actor_name());
   if (auto done = stock.assign_batch(name, retailer); !done) return refused(done.error().message);
   std::cout << "batch " << name << " assigned to retailer " << retailer << "\n";
   return kExitOk;
 }
 
-int run_list(const std::vector<std::string>& args) {
-  const Command command{"batch list", "",
-                        "Lists the batches: kind, retailer, and how many cards are in each state. Never secrets."};
-  CommonOptions common;
-  po::options_description options("Options");
-  add_common_options(options, common);
-  po::variables_map vm;
-  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
-  auto store = open_store(common);
-  if (!store) return refused(store.error().message);
-  ads::AuditLog audit(store->db, store->key);
-  ads::CardStock stock(store->db, store->key, audit, actor_name());
+int run_list(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "",
+                        "Lists the batches: kind, retailer, and how many cards are in each state. Never secrets.");
+  if (auto stop = command.parse(args)) return *stop;
+  Store* store = command.open_store();
+  if (store == nullptr) return kExitRefused;
+  ads::CardStock stock(store->db, store->key, store->audit, actor_name());
   auto batches = stock.list_batches();
   if (!batches) return refused(batches.error().message);
   std::cout << std::left << std::setw(20) << "NAME" << std::setw(8) << "KIND" << std::setw(22) << "RETAILER"
@@ -121,33 +99,13 @@ int run_list(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-void print_batch_help() {
-  std::cout << "Usage: adsctl batch <import-secret|import-csv|assign|list> [options]\n\n"
-               "  import-secret   import blank cards made from a batch secret and an ICCID range\n"
-               "  import-csv      import blank cards from a manufacturer's pySim-prog CSV file\n"
-               "  assign          assign a batch to a retailer\n"
-               "  list            list batches and their cards' states\n\n"
-               "Run `adsctl batch <subcommand> --help` for the options of each.\n";
-}
-
 }  // namespace
 
-int run_batch(const std::vector<std::string>& args) {
-  if (args.empty()) {
-    print_batch_help();
-    return kExitUsage;
-  }
-  const std::string& sub = args.front();
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (sub == "--help" || sub == "-h") {
-    print_batch_help();
-    return kExitOk;
-  }
-  if (sub == "import-secret") return run_import_secret(rest);
-  if (sub == "import-csv") return run_import_csv(rest);
-  if (sub == "assign") return run_assign(rest);
-  if (sub == "list") return run_list(rest);
-  return usage_error("unknown subcommand '" + sub + "'", "batch");
+std::vector<cli::Subcommand> batch_commands() {
+  return {{"batch import-secret", "", "import blank cards from a batch secret and an ICCID range", run_import_secret},
+          {"batch import-csv", "", "import blank cards from a manufacturer's pySim-prog CSV file", run_import_csv},
+          {"batch assign", "", "assign a batch to a retailer", run_assign},
+          {"batch list", "", "list batches and their cards' states", run_list}};
 }
 
 }  // namespace cardperso::adsctl

@@ -13,23 +13,17 @@ namespace cardperso::adsctl {
 
 namespace {
 
-int run_show(const std::vector<std::string>& args) {
-  const Command command{"card show", "ICCID",
+int run_show(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "ICCID",
                         "Shows a card: batch, retailer, state, attempts, last failure, record versions and numbers.\n"
-                        "Never its Ki, OPc, codes or the subscriber's personal data."};
-  CommonOptions common;
+                        "Never its Ki, OPc, codes or the subscriber's personal data.");
   std::string iccid;
-  po::options_description options("Options");
-  options.add_options()("iccid", po::value(&iccid)->required(), "the card's ICCID (also as the first argument)");
-  add_common_options(options, common);
-  po::positional_options_description positional;
-  positional.add("iccid", 1);
-  po::variables_map vm;
-  if (auto stop = parse(command, args, options, positional, common, vm)) return *stop;
-  auto store = open_store(common);
-  if (!store) return refused(store.error().message);
-  ads::AuditLog audit(store->db, store->key);
-  ads::CardStock stock(store->db, store->key, audit, actor_name());
+  command.options().add_options()("iccid", po::value(&iccid)->required(), "the card's ICCID (also as the first argument)");
+  command.positional().add("iccid", 1);
+  if (auto stop = command.parse(args)) return *stop;
+  Store* store = command.open_store();
+  if (store == nullptr) return kExitRefused;
+  ads::CardStock stock(store->db, store->key, store->audit, actor_name());
   auto card = stock.find_card(iccid);
   if (!card) return refused(card.error().message);
   if (!card->has_value()) return refused("card " + iccid + " is not in any imported batch");
@@ -43,7 +37,7 @@ int run_show(const std::vector<std::string>& args) {
   if (!c.failed_step.empty() || !c.failure_reason.empty()) {
     std::cout << "last failure step " << c.failed_step << ": " << c.failure_reason << "\n";
   }
-  ads::CardRecords records(store->db, store->key, audit, actor_name());
+  ads::CardRecords records(store->db, store->key, store->audit, actor_name());
   auto history = records.history(iccid);
   if (!history) return refused(history.error().message);
   for (const auto& v : *history) {
@@ -52,7 +46,7 @@ int run_show(const std::vector<std::string>& args) {
     if (v.session_id) std::cout << "  session " << *v.session_id;
     std::cout << "\n";
   }
-  ads::NumberPools pools(store->db, audit, actor_name());
+  ads::NumberPools pools(store->db, store->audit, actor_name());
   auto numbers = pools.numbers_of(iccid);
   if (!numbers) return refused(numbers.error().message);
   for (const auto& n : *numbers) {
@@ -61,32 +55,27 @@ int run_show(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int run_list(const std::vector<std::string>& args) {
-  const Command command{"card list", "[--state S] [--limit N]",
+int run_list(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "[--state S] [--limit N]",
                         "Lists cards by ICCID, optionally only those in one state\n"
-                        "(blank, in_progress, personalised, failed, spoiled)."};
-  CommonOptions common;
+                        "(blank, in_progress, personalised, failed, spoiled).");
   std::string state;
   int limit = 1000;
-  po::options_description options("Options");
-  options.add_options()
+  command.options().add_options()
       ("state", po::value(&state), "only cards in this state")
       ("limit", po::value(&limit)->default_value(limit), "at most this many cards (1 to 1000000)");
-  add_common_options(options, common);
-  po::variables_map vm;
-  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
+  if (auto stop = command.parse(args)) return *stop;
   std::optional<ads::CardState> wanted;
   if (!state.empty()) {
     wanted = ads::parse_card_state(state);
     if (!wanted) {
-      return usage_error("--state must be blank, in_progress, personalised, failed or spoiled", command.name);
+      return command.usage_error("--state must be blank, in_progress, personalised, failed or spoiled");
     }
   }
-  if (limit < 1 || limit > 1000000) return usage_error("--limit must be 1 to 1000000", command.name);
-  auto store = open_store(common);
-  if (!store) return refused(store.error().message);
-  ads::AuditLog audit(store->db, store->key);
-  ads::CardStock stock(store->db, store->key, audit, actor_name());
+  if (limit < 1 || limit > 1000000) return command.usage_error("--limit must be 1 to 1000000");
+  Store* store = command.open_store();
+  if (store == nullptr) return kExitRefused;
+  ads::CardStock stock(store->db, store->key, store->audit, actor_name());
   auto cards = stock.list_cards(wanted, limit);
   if (!cards) return refused(cards.error().message);
   std::cout << std::left << std::setw(22) << "ICCID" << std::setw(20) << "BATCH" << std::setw(14) << "STATE"
@@ -98,29 +87,11 @@ int run_list(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-void print_card_help() {
-  std::cout << "Usage: adsctl card <show|list> [options]\n\n"
-               "  show ICCID   a card's state, record versions and numbers\n"
-               "  list         cards, optionally by state\n\n"
-               "Run `adsctl card <subcommand> --help` for the options of each.\n";
-}
-
 }  // namespace
 
-int run_card(const std::vector<std::string>& args) {
-  if (args.empty()) {
-    print_card_help();
-    return kExitUsage;
-  }
-  const std::string& sub = args.front();
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (sub == "--help" || sub == "-h") {
-    print_card_help();
-    return kExitOk;
-  }
-  if (sub == "show") return run_show(rest);
-  if (sub == "list") return run_list(rest);
-  return usage_error("unknown subcommand '" + sub + "'", "card");
+std::vector<cli::Subcommand> card_commands() {
+  return {{"card show", "ICCID", "a card's state, record versions and numbers", run_show},
+          {"card list", "[--state S]", "list cards, optionally by state", run_list}};
 }
 
 }  // namespace cardperso::adsctl

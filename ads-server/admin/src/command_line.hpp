@@ -1,66 +1,82 @@
 #pragma once
-// What every adsctl subcommand shares: exit codes, --db / --master-key / --help, parsing with a clear
-// usage error, opening the database with its key, and how results are printed.
-#include <boost/program_options.hpp>
-
+// What every adsctl subcommand shares: --db / --master-key on top of the common command line,
+// opening the database with its key and audit log, and how results are printed. The command table
+// (main.cpp) lists every command once; the help is generated from it.
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "cardperso/ads/store/audit_log.hpp"
 #include "cardperso/ads/store/clock.hpp"
 #include "cardperso/ads/store/master_key.hpp"
 #include "cardperso/ads/store/sqlite_db.hpp"
+#include "cardperso/cli/command_line.hpp"
+#include "cardperso/cli/subcommands.hpp"
 #include "cardperso/common/result.hpp"
 
 namespace cardperso::adsctl {
 
 namespace po = boost::program_options;
-
-enum ExitCode : int { kExitOk = 0, kExitUsage = 1, kExitRefused = 2 };
+using cli::kExitOk;
+using cli::kExitUsage;
+inline constexpr int kExitRefused = cli::kExitFailed;
 
 struct CommonOptions {
   std::string db_path = "./ads.db";
   std::string key_path = "./ads-master.key";
-  bool help = false;
 };
 
-struct Command {
-  std::string name;         // "retailer enrol"
-  std::string synopsis;     // "--serial S --card-image OUT.json"
-  std::string description;  // one paragraph
-};
-
-// Adds --db, --master-key and --help to `options`.
-void add_common_options(po::options_description& options, CommonOptions& common);
-
-// Parses args. Returns an exit code when the command must stop here (help printed: 0; usage error
-// printed: 1), or nothing to go on.
-std::optional<int> parse(const Command& command, const std::vector<std::string>& args, po::options_description& options,
-                         const po::positional_options_description& positional, const CommonOptions& common,
-                         po::variables_map& vm);
-
-void print_help(const Command& command, const po::options_description& options);
-
-struct OpenedStore {
+// An open database with the master key that belongs to it and its audit log. Not movable: the
+// audit log refers to the other two.
+struct Store {
+  Store(ads::Database opened_db, ads::MasterKey loaded_key)
+      : db(std::move(opened_db)), key(std::move(loaded_key)), audit(db, key) {}
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
   ads::Database db;
   ads::MasterKey key;
+  ads::AuditLog audit;
 };
-// Opens an existing database (migrating it), loads the master key and checks that they belong together.
-Result<OpenedStore> open_store(const CommonOptions& common);
+
+// One run of one command: its options (the command's own plus --db, --master-key, --help,
+// --version) and, once parsed, the store it works on.
+class Invocation {
+ public:
+  Invocation(const std::string& full_name, std::string usage, std::string description);
+
+  po::options_description& options() { return cl_.options(); }
+  po::positional_options_description& positional() { return cl_.positional(); }
+  // Returns the exit code to stop with (help, version, usage error printed), or nothing to go on.
+  std::optional<int> parse(const std::vector<std::string>& args);
+  const po::variables_map& vm() const { return vm_; }
+  const CommonOptions& common() const { return common_; }
+
+  int usage_error(const std::string& message) const { return cl_.usage_error(message); }
+  // Opens the existing database (migrating it), loads the master key and checks that they belong
+  // together. On failure prints why and returns nullptr: return kExitRefused.
+  Store* open_store();
+
+ private:
+  cli::CommandLine cl_;
+  CommonOptions common_;
+  po::variables_map vm_;
+  std::optional<Store> store_;
+};
 
 // "adsctl:<login name>", written to the audit log.
 std::string actor_name();
 // UTC, "2024-05-01 12:00:00Z".
 std::string format_time(ads::Seconds t);
 
+// "adsctl: MESSAGE" on stderr; returns kExitRefused.
 int refused(const std::string& message);
-int usage_error(const std::string& message, const std::string& command_name);
 
-int run_init(const std::vector<std::string>& args);
-int run_retailer(const std::vector<std::string>& args);
-int run_audit(const std::vector<std::string>& args);
-int run_batch(const std::vector<std::string>& args);
-int run_pool(const std::vector<std::string>& args);
-int run_card(const std::vector<std::string>& args);
+// Each module's entries of the command table.
+std::vector<cli::Subcommand> init_commands();
+std::vector<cli::Subcommand> retailer_commands();
+std::vector<cli::Subcommand> audit_commands();
+std::vector<cli::Subcommand> batch_commands();
+std::vector<cli::Subcommand> pool_commands();
+std::vector<cli::Subcommand> card_commands();
 
 }  // namespace cardperso::adsctl

@@ -15,39 +15,33 @@ bool exists(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;
 }
-}  // namespace
-
-int run_init(const std::vector<std::string>& args) {
-  const Command command{"init", "[--db PATH] [--master-key PATH]",
+int run_init(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "[--db PATH] [--master-key PATH]",
                         "Creates a new ADS database (schema version " + std::to_string(ads::latest_schema_version()) +
                             ") and a new random master key (mode 0600). Refuses to overwrite either.\n"
-                            "Back up the master key apart from the database: without it no stored key can be read."};
-  CommonOptions common;
-  po::options_description options("Options");
-  add_common_options(options, common);
-  po::variables_map vm;
-  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
+                            "Back up the master key apart from the database: without it no stored key can be read.");
+  if (auto stop = command.parse(args)) return *stop;
 
   // Check both first, so a refusal leaves nothing half-created.
-  if (exists(common.db_path)) return refused("database " + common.db_path + " already exists; refusing to overwrite it");
-  if (exists(common.key_path)) {
-    return refused("master key file " + common.key_path + " already exists; refusing to overwrite it");
+  if (exists(command.common().db_path)) return refused("database " + command.common().db_path + " already exists; refusing to overwrite it");
+  if (exists(command.common().key_path)) {
+    return refused("master key file " + command.common().key_path + " already exists; refusing to overwrite it");
   }
-  auto key = ads::MasterKey::create_file(common.key_path);
+  auto key = ads::MasterKey::create_file(command.common().key_path);
   if (!key) return refused(key.error().message);
   auto undo = [&](const std::string& message) {
     // Only files this run created are removed.
-    ::unlink(common.key_path.c_str());
-    ::unlink(common.db_path.c_str());
-    ::unlink((common.db_path + "-wal").c_str());
-    ::unlink((common.db_path + "-shm").c_str());
+    ::unlink(command.common().key_path.c_str());
+    ::unlink(command.common().db_path.c_str());
+    ::unlink((command.common().db_path + "-wal").c_str());
+    ::unlink((command.common().db_path + "-shm").c_str());
     return refused(message + "; nothing was created");
   };
-  auto db = ads::open_ads_database(common.db_path, ads::OpenMode::CreateNew);
+  auto db = ads::open_ads_database(command.common().db_path, ads::OpenMode::CreateNew);
   if (!db) {
     // CreateNew failed before creating the file only if it appeared meanwhile: keep someone else's file.
-    if (db.error().message.find("already exists") != std::string::npos) {
-      ::unlink(common.key_path.c_str());
+    if (db.error().code == Errc::AlreadyExists) {
+      ::unlink(command.common().key_path.c_str());
       return refused(db.error().message);
     }
     return undo(db.error().message);
@@ -55,16 +49,23 @@ int run_init(const std::vector<std::string>& args) {
   ads::AuditLog audit(*db, *key);
   auto bound = db->with_transaction([&]() -> Result<void> {
     if (auto r = ads::bind_master_key(*db, *key); !r) return r;
-    auto logged = audit.append(actor_name(), "ads_initialised", common.db_path,
+    auto logged = audit.append(actor_name(), "ads_initialised", command.common().db_path,
                                "schema_version=" + std::to_string(ads::latest_schema_version()));
     if (!logged) return logged.error();
     return {};
   });
   if (!bound) return undo(bound.error().message);
-  std::cerr << "adsctl: created database " << common.db_path << " (schema version " << ads::latest_schema_version()
-            << ") and master key " << common.key_path << " (mode 0600).\n"
+  std::cerr << "adsctl: created database " << command.common().db_path << " (schema version " << ads::latest_schema_version()
+            << ") and master key " << command.common().key_path << " (mode 0600).\n"
             << "Back up the master key on separate media; keep it away from the database backups.\n";
   return kExitOk;
 }
 
+}  // namespace
+
+std::vector<cli::Subcommand> init_commands() {
+  return {{"init", "", "create the database and the master key", run_init}};
+}
+
 }  // namespace cardperso::adsctl
+

@@ -10,49 +10,38 @@ namespace cardperso::adsctl {
 
 namespace {
 
-int run_add(const std::vector<std::string>& args) {
-  const Command command{
-      "pool add", "--kind imsi|msisdn --prefix DIGITS --first DIGITS --last DIGITS",
+int run_add(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "--kind imsi|msisdn --prefix DIGITS --first DIGITS --last DIGITS",
       "Adds a number pool: values prefix || number, the number zero-padded to the digits of --last, for\n"
       "first <= number <= last. E.g. --kind imsi --prefix 00101 --first 0000000001 --last 0000009999.\n"
-      "A pool that shares a value with another pool of its kind is refused."};
-  CommonOptions common;
+      "A pool that shares a value with another pool of its kind is refused.");
   std::string kind, prefix, first, last;
-  po::options_description options("Options");
-  options.add_options()
+  command.options().add_options()
       ("kind", po::value(&kind)->required(), "imsi or msisdn")
       ("prefix", po::value(&prefix)->default_value(""), "leading digits of every value (IMSI: MCC+MNC, ...)")
       ("first", po::value(&first)->required(), "first number of the range (digits)")
       ("last", po::value(&last)->required(), "last number of the range (digits; its length is the width)");
-  add_common_options(options, common);
-  po::variables_map vm;
-  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
+  if (auto stop = command.parse(args)) return *stop;
   auto k = ads::parse_number_kind(kind);
-  if (!k) return usage_error("--kind must be imsi or msisdn", command.name);
-  auto store = open_store(common);
-  if (!store) return refused(store.error().message);
-  ads::AuditLog audit(store->db, store->key);
-  ads::NumberPools pools(store->db, audit, actor_name());
+  if (!k) return command.usage_error("--kind must be imsi or msisdn");
+  Store* store = command.open_store();
+  if (store == nullptr) return kExitRefused;
+  ads::NumberPools pools(store->db, store->audit, actor_name());
   auto id = pools.add_pool(*k, prefix, first, last);
   if (!id) return refused(id.error().message);
   std::cout << kind << " pool " << *id << " added\n";
   return kExitOk;
 }
 
-int run_list(const std::vector<std::string>& args) {
-  const Command command{"pool list", "",
+int run_list(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "",
                         "Lists the number pools: range, numbers never used, reserved (personalisation running),\n"
                         "committed (on a card), released (given back, handed out again first) and retired (maybe on\n"
-                        "a spoiled card: never handed out again until `adsctl pool release-retired`)."};
-  CommonOptions common;
-  po::options_description options("Options");
-  add_common_options(options, common);
-  po::variables_map vm;
-  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
-  auto store = open_store(common);
-  if (!store) return refused(store.error().message);
-  ads::AuditLog audit(store->db, store->key);
-  ads::NumberPools pools(store->db, audit, actor_name());
+                        "a spoiled card: never handed out again until `adsctl pool release-retired`).");
+  if (auto stop = command.parse(args)) return *stop;
+  Store* store = command.open_store();
+  if (store == nullptr) return kExitRefused;
+  ads::NumberPools pools(store->db, store->audit, actor_name());
   auto all = pools.list();
   if (!all) return refused(all.error().message);
   std::cout << std::left << std::setw(5) << "ID" << std::setw(8) << "KIND" << std::setw(36) << "RANGE" << std::setw(10)
@@ -66,52 +55,28 @@ int run_list(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int run_release_retired(const std::vector<std::string>& args) {
-  const Command command{"pool release-retired", "--iccid ICCID",
+int run_release_retired(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "--iccid ICCID",
                         "Gives the numbers retired with a spoiled card back to the pool. Only once the card is\n"
-                        "destroyed: it may carry them, and a number must never be on two cards. Audited."};
-  CommonOptions common;
+                        "destroyed: it may carry them, and a number must never be on two cards. Audited.");
   std::string iccid;
-  po::options_description options("Options");
-  options.add_options()("iccid", po::value(&iccid)->required(), "the spoiled card, destroyed");
-  add_common_options(options, common);
-  po::variables_map vm;
-  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
-  auto store = open_store(common);
-  if (!store) return refused(store.error().message);
-  ads::AuditLog audit(store->db, store->key);
-  ads::NumberPools pools(store->db, audit, actor_name());
+  command.options().add_options()("iccid", po::value(&iccid)->required(), "the spoiled card, destroyed");
+  if (auto stop = command.parse(args)) return *stop;
+  Store* store = command.open_store();
+  if (store == nullptr) return kExitRefused;
+  ads::NumberPools pools(store->db, store->audit, actor_name());
   auto n = pools.release_retired(iccid);
   if (!n) return refused(n.error().message);
   std::cout << *n << " retired number(s) of card " << iccid << " released\n";
   return kExitOk;
 }
 
-void print_pool_help() {
-  std::cout << "Usage: adsctl pool <add|list|release-retired> [options]\n\n"
-               "  add              add an IMSI or MSISDN range\n"
-               "  list             list the ranges and how their numbers are used\n"
-               "  release-retired  give back the numbers of a destroyed spoiled card\n\n"
-               "Run `adsctl pool <subcommand> --help` for the options of each.\n";
-}
-
 }  // namespace
 
-int run_pool(const std::vector<std::string>& args) {
-  if (args.empty()) {
-    print_pool_help();
-    return kExitUsage;
-  }
-  const std::string& sub = args.front();
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (sub == "--help" || sub == "-h") {
-    print_pool_help();
-    return kExitOk;
-  }
-  if (sub == "add") return run_add(rest);
-  if (sub == "list") return run_list(rest);
-  if (sub == "release-retired") return run_release_retired(rest);
-  return usage_error("unknown subcommand '" + sub + "'", "pool");
+std::vector<cli::Subcommand> pool_commands() {
+  return {{"pool add", "", "add an IMSI or MSISDN range", run_add},
+          {"pool list", "", "list number ranges and how their numbers are used", run_list},
+          {"pool release-retired", "--iccid ICCID", "give back the numbers of a destroyed spoiled card", run_release_retired}};
 }
 
 }  // namespace cardperso::adsctl

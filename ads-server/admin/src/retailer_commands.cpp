@@ -84,12 +84,12 @@ std::string state_after(CardAfterFailure state) {
   return "nothing was stored";
 }
 
-int enrol_in_reader(const ReaderEnrolment& e, const CommonOptions& common, WipedString& pin, WipedString& puk,
+int enrol_in_reader(const ReaderEnrolment& e, Invocation& command, WipedString& pin, WipedString& puk,
                     bool pin_generated, bool puk_generated) {
   std::optional<SecretBytes> adm_code;
   if (!e.code_hex.empty()) {
     auto code = parse_card_code(e.code_hex, "--card-code-hex");
-    if (!code) return usage_error(code.error().message, "retailer enrol");
+    if (!code) return command.usage_error(code.error().message);
     adm_code = std::move(*code);
   } else if (!e.code_file.empty()) {
     auto code = read_card_code_file(e.code_file);
@@ -97,10 +97,9 @@ int enrol_in_reader(const ReaderEnrolment& e, const CommonOptions& common, Wiped
     adm_code = std::move(*code);
   }
 
-  auto store = open_store(common);
-  if (!store) return refused(store.error().message);
-  ads::AuditLog audit(store->db, store->key);
-  ads::RetailerStore retailers(store->db, store->key, audit, actor_name());
+  Store* store = command.open_store();
+  if (store == nullptr) return kExitRefused;
+  ads::RetailerStore retailers(store->db, store->key, store->audit, actor_name());
 
   auto pcsc = reader::PcscReader::open();
   if (!pcsc) return refused(pcsc.error().message);
@@ -121,7 +120,7 @@ int enrol_in_reader(const ReaderEnrolment& e, const CommonOptions& common, Wiped
     return refused("retailer " + *serial + " is already enrolled; this card is someone's retailer card. Nothing was written");
   }
   if (e.from_stock) {
-    ads::CardStock stock(store->db, store->key, audit, actor_name());
+    ads::CardStock stock(store->db, store->key, store->audit, actor_name());
     auto code = stock.blank_master_code(*serial);
     if (!code) return refused(code.error().message + "; nothing was written");
     adm_code = std::move(*code);
@@ -167,10 +166,8 @@ int enrol_in_reader(const ReaderEnrolment& e, const CommonOptions& common, Wiped
   return kExitOk;
 }
 
-int run_enrol(const std::vector<std::string>& args) {
-  const Command command{
-      "retailer enrol",
-      "--card-image OUT.json [--serial S] | --reader NAME (--card-code-hex H | --card-code-file F | --from-stock)"
+int run_enrol(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "--card-image OUT.json [--serial S] | --reader NAME (--card-code-hex H | --card-code-file F | --from-stock)"
       " [--pin PIN] [--puk PUK]",
       "Enrols a retailer card: generates its keys K_RA, K_IA, K_S, K_D and its issuer code, stores them\n"
       "sealed under the master key, and writes the card image (mode 0600) to load into the retailer card.\n"
@@ -178,12 +175,10 @@ int run_enrol(const std::vector<std::string>& args) {
       "8-digit PUK are generated and printed once (they are not stored anywhere).\n"
       "With --reader the blank SIM in that PC/SC reader becomes the retailer card: its ICCID is the serial,\n"
       "its current ADM code is given (--card-code-hex / --card-code-file: 16 hex digits) or found in the\n"
-      "imported stock (--from-stock). The ADM code is presented once, never retried."};
-  CommonOptions common;
+      "imported stock (--from-stock). The ADM code is presented once, never retried.");
   std::string serial_opt, card_image, reader_name, code_file;
   WipedString pin, puk, code_hex;
-  po::options_description options("Options");
-  options.add_options()
+  command.options().add_options()
       ("card-image", po::value(&card_image), "where to write the retailer card image (JSON, mode 0600)")
       ("reader", po::value(&reader_name), "write the blank SIM in this PC/SC reader instead of an image")
       ("card-code-hex", po::value(&code_hex.text), "with --reader: the card's current ADM code, 16 hex digits")
@@ -192,47 +187,43 @@ int run_enrol(const std::vector<std::string>& args) {
       ("serial", po::value(&serial_opt), "retailer card serial, 10 to 20 digits (default: generated)")
       ("pin", po::value(&pin.text), "retailer PIN, 4 to 8 digits (default: random 6 digits, printed once)")
       ("puk", po::value(&puk.text), "retailer PUK, 8 digits (default: random 8 digits, printed once)");
-  add_common_options(options, common);
-  po::variables_map vm;
-  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
+  if (auto stop = command.parse(args)) return *stop;
 
   const bool pin_generated = pin.text.empty();
   const bool puk_generated = puk.text.empty();
   const bool serial_generated = serial_opt.empty();
   if (!pin_generated && (!all_digits(pin.text) || pin.text.size() < 4 || pin.text.size() > 8)) {
-    return usage_error("--pin must be 4 to 8 digits", command.name);
+    return command.usage_error("--pin must be 4 to 8 digits");
   }
   if (!puk_generated && (!all_digits(puk.text) || puk.text.size() != kPukDigits)) {
-    return usage_error("--puk must be 8 digits", command.name);
+    return command.usage_error("--puk must be 8 digits");
   }
   if (!serial_generated) {
-    if (auto ok = ads::check_retailer_serial(serial_opt); !ok) return usage_error(ok.error().message, command.name);
+    if (auto ok = ads::check_retailer_serial(serial_opt); !ok) return command.usage_error(ok.error().message);
   }
-  if (vm.count("reader")) {
+  if (command.vm().count("reader")) {
     if (!card_image.empty() || !serial_generated) {
-      return usage_error("--reader takes the serial from the card and writes no image: drop --card-image / --serial",
-                         command.name);
+      return command.usage_error("--reader takes the serial from the card and writes no image: drop --card-image / --serial");
     }
-    const int sources = int{!code_hex.text.empty()} + int{!code_file.empty()} + int{vm["from-stock"].as<bool>()};
+    const int sources = int{!code_hex.text.empty()} + int{!code_file.empty()} + int{command.vm()["from-stock"].as<bool>()};
     if (sources != 1) {
-      return usage_error("--reader needs exactly one of --card-code-hex, --card-code-file, --from-stock", command.name);
+      return command.usage_error("--reader needs exactly one of --card-code-hex, --card-code-file, --from-stock");
     }
-    ReaderEnrolment e{reader_name, code_hex.text, code_file, vm["from-stock"].as<bool>()};
-    return enrol_in_reader(e, common, pin, puk, pin_generated, puk_generated);
+    ReaderEnrolment e{reader_name, code_hex.text, code_file, command.vm()["from-stock"].as<bool>()};
+    return enrol_in_reader(e, command, pin, puk, pin_generated, puk_generated);
   }
-  if (card_image.empty()) return usage_error("give --card-image OUT.json or --reader NAME", command.name);
-  if (!code_hex.text.empty() || !code_file.empty() || vm["from-stock"].as<bool>()) {
-    return usage_error("--card-code-hex / --card-code-file / --from-stock go with --reader", command.name);
+  if (card_image.empty()) return command.usage_error("give --card-image OUT.json or --reader NAME");
+  if (!code_hex.text.empty() || !code_file.empty() || command.vm()["from-stock"].as<bool>()) {
+    return command.usage_error("--card-code-hex / --card-code-file / --from-stock go with --reader");
   }
   struct stat st {};
   if (::lstat(card_image.c_str(), &st) == 0) {
     return refused("card image " + card_image + " already exists; choose another path (it may be another card's)");
   }
 
-  auto store = open_store(common);
-  if (!store) return refused(store.error().message);
-  ads::AuditLog audit(store->db, store->key);
-  ads::RetailerStore retailers(store->db, store->key, audit, actor_name());
+  Store* store = command.open_store();
+  if (store == nullptr) return kExitRefused;
+  ads::RetailerStore retailers(store->db, store->key, store->audit, actor_name());
 
   const std::string serial = serial_generated ? generate_retailer_serial() : serial_opt;
   if (pin_generated) pin.text = random_digits(kPinDigits);
@@ -276,18 +267,13 @@ int run_enrol(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int run_list(const std::vector<std::string>& args) {
-  const Command command{"retailer list", "", "Lists the retailer cards: serial, status, key version, failed "
-                                             "authentications in the current window, enrolment time. Never keys."};
-  CommonOptions common;
-  po::options_description options("Options");
-  add_common_options(options, common);
-  po::variables_map vm;
-  if (auto stop = parse(command, args, options, {}, common, vm)) return *stop;
-  auto store = open_store(common);
-  if (!store) return refused(store.error().message);
-  ads::AuditLog audit(store->db, store->key);
-  ads::RetailerStore retailers(store->db, store->key, audit, actor_name());
+int run_list(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "", "Lists the retailer cards: serial, status, key version, failed "
+                                             "authentications in the current window, enrolment time. Never keys.");
+  if (auto stop = command.parse(args)) return *stop;
+  Store* store = command.open_store();
+  if (store == nullptr) return kExitRefused;
+  ads::RetailerStore retailers(store->db, store->key, store->audit, actor_name());
   auto all = retailers.list();
   if (!all) return refused(all.error().message);
   std::cout << std::left << std::setw(22) << "SERIAL" << std::setw(9) << "STATUS" << std::setw(5) << "KV" << std::setw(10)
@@ -300,60 +286,35 @@ int run_list(const std::vector<std::string>& args) {
 }
 
 // revoke and unlock: one serial, one change.
-int run_status_change(const std::vector<std::string>& args, bool revoke) {
-  const Command command =
-      revoke ? Command{"retailer revoke", "SERIAL",
-                       "Revokes a retailer card for good: the server refuses it from now on. A revoked card is\n"
-                       "never unlocked; enrol a new card instead."}
-             : Command{"retailer unlock", "SERIAL",
-                       "Clears the lock set after repeated failed authentications, and the failure count."};
-  CommonOptions common;
+int run_status_change(const std::vector<std::string>& args, const std::string& command_name, bool revoke) {
+  Invocation command(command_name, "SERIAL",
+                     revoke ? "Revokes a retailer card for good: the server refuses it from now on. A revoked card is\n"
+                              "never unlocked; enrol a new card instead."
+                            : "Clears the lock set after repeated failed authentications, and the failure count.");
   std::string serial;
-  po::options_description options("Options");
-  options.add_options()("serial", po::value(&serial)->required(), "retailer card serial (also the first argument)");
-  add_common_options(options, common);
-  po::positional_options_description positional;
-  positional.add("serial", 1);
-  po::variables_map vm;
-  if (auto stop = parse(command, args, options, positional, common, vm)) return *stop;
-  if (auto ok = ads::check_retailer_serial(serial); !ok) return usage_error(ok.error().message, command.name);
-  auto store = open_store(common);
-  if (!store) return refused(store.error().message);
-  ads::AuditLog audit(store->db, store->key);
-  ads::RetailerStore retailers(store->db, store->key, audit, actor_name());
+  command.options().add_options()("serial", po::value(&serial)->required(), "retailer card serial (also the first argument)");
+  command.positional().add("serial", 1);
+  if (auto stop = command.parse(args)) return *stop;
+  if (auto ok = ads::check_retailer_serial(serial); !ok) return command.usage_error(ok.error().message);
+  Store* store = command.open_store();
+  if (store == nullptr) return kExitRefused;
+  ads::RetailerStore retailers(store->db, store->key, store->audit, actor_name());
   auto done = revoke ? retailers.revoke(serial) : retailers.unlock(serial);
   if (!done) return refused(done.error().message);
   std::cerr << "adsctl: retailer " << serial << (revoke ? " revoked.\n" : " unlocked; its failure count is cleared.\n");
   return kExitOk;
 }
 
-void print_retailer_help() {
-  std::cout << "Usage: adsctl retailer <enrol|list|revoke|unlock> [options]\n\n"
-               "  enrol    enrol a retailer card and write its card image\n"
-               "  list     list retailer cards\n"
-               "  revoke   revoke a retailer card for good\n"
-               "  unlock   clear a lock after failed authentications\n\n"
-               "Run `adsctl retailer <subcommand> --help` for the options of each.\n";
-}
-
 }  // namespace
 
-int run_retailer(const std::vector<std::string>& args) {
-  if (args.empty()) {
-    print_retailer_help();
-    return kExitUsage;
-  }
-  const std::string& sub = args.front();
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (sub == "--help" || sub == "-h") {
-    print_retailer_help();
-    return kExitOk;
-  }
-  if (sub == "enrol" || sub == "enroll") return run_enrol(rest);
-  if (sub == "list") return run_list(rest);
-  if (sub == "revoke") return run_status_change(rest, true);
-  if (sub == "unlock") return run_status_change(rest, false);
-  return usage_error("unknown subcommand '" + sub + "'", "retailer");
+std::vector<cli::Subcommand> retailer_commands() {
+  auto revoke = [](const std::vector<std::string>& args, const std::string& name) { return run_status_change(args, name, true); };
+  auto unlock = [](const std::vector<std::string>& args, const std::string& name) { return run_status_change(args, name, false); };
+  return {{"retailer enrol", "", "enrol a retailer card (to a card image or onto a card in a reader)", run_enrol},
+          {"retailer enroll", "", "the same as retailer enrol", run_enrol},
+          {"retailer list", "", "list retailer cards (never their keys)", run_list},
+          {"retailer revoke", "SERIAL", "revoke a retailer card for good", revoke},
+          {"retailer unlock", "SERIAL", "clear a lock after failed authentications", unlock}};
 }
 
 }  // namespace cardperso::adsctl

@@ -60,7 +60,7 @@ MasterKey MasterKey::from_bytes(ByteView key) {
 Result<MasterKey> MasterKey::create_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
-    if (errno == EEXIST) return fail("master key file " + path + " already exists; refusing to overwrite it");
+    if (errno == EEXIST) return fail(Errc::AlreadyExists, "master key file " + path + " already exists; refusing to overwrite it");
     return fail("cannot create master key file " + path + ": " + errno_text());
   }
   SecretBytes key = crypto::random_secret(kSize);

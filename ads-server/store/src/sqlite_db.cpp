@@ -180,7 +180,7 @@ namespace {
 Result<void> create_private_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
-    if (errno == EEXIST) return fail("database " + path + " already exists; refusing to overwrite it");
+    if (errno == EEXIST) return fail(Errc::AlreadyExists, "database " + path + " already exists; refusing to overwrite it");
     return fail("cannot create database " + path + ": " + std::strerror(errno));
   }
   ::close(fd);

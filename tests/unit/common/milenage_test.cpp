@@ -4,7 +4,7 @@
 
 using namespace cardperso;
 
-// 3GPP TS 35.207/35.208 test set 1 (reference/sim-facts.md §3).
+// 3GPP TS 35.207 §4 / TS 35.208 §4 test set 1.
 namespace {
 const Bytes K = hex("465b5ce8b199b49faa5f0a2ee238a6bc");
 const Bytes RAND = hex("23553cbe9637a89d218ae64dae47bf35");

@@ -7,8 +7,20 @@
 
 namespace cardperso {
 
+// What kind of failure, for a caller that must decide what to do next (keep a file, retry, refuse)
+// without reading the message, which is for people.
+enum class Errc {
+  Failed,         // anything not named below
+  InvalidInput,   // malformed or out-of-range input: fix the input
+  NotFound,       // the thing asked for does not exist
+  AlreadyExists,  // refused to create or overwrite something that exists
+  Unavailable,    // a service, device or peer is not there now: may work later
+  Corrupt,        // stored data failed its integrity check
+};
+
 struct Error {
   std::string message;
+  Errc code = Errc::Failed;
 };
 
 template <class T>
@@ -46,5 +58,6 @@ class [[nodiscard]] Result<void> {
 };
 
 inline Error fail(std::string message) { return Error{std::move(message)}; }
+inline Error fail(Errc code, std::string message) { return Error{std::move(message), code}; }
 
 }  // namespace cardperso

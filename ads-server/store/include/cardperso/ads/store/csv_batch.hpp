@@ -1,5 +1,5 @@
 #pragma once
-// A manufacturer's card file in pySim-prog CSV form (reference/sim-facts.md §1.2), parsed strictly:
+// A manufacturer's card file in pySim-prog CSV form (the column set of pySim-prog's `--read-csv`; docs/ads-storage.md "Stock"), parsed strictly:
 // the first line is the header (names lower-cased, unknown columns ignored); it must name `iccid` and
 // exactly one of `adm1`, `pin_adm`, `pin_adm_hex`. Fields may be double-quoted ("" inside quotes is a
 // quote). Every row must have the header's number of fields; blank lines are skipped. Every error
