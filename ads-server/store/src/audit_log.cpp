@@ -85,15 +85,10 @@ Result<std::vector<AuditEntry>> AuditLog::last(int n) {
       "read audit log");
   if (!stmt) return stmt.error();
   stmt->bind(1, std::int64_t{n});
-  std::vector<AuditEntry> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(AuditEntry{stmt->column_int(0), from_unix(stmt->column_int(1)), stmt->column_text(2),
-                             stmt->column_text(3), stmt->column_text(4), stmt->column_text(5)});
-  }
-  return out;
+  return stmt->collect([](const Statement& s) {
+    return AuditEntry{s.column_int(0),     from_unix(s.column_int(1)), s.column_text(2),
+                      s.column_text(3),    s.column_text(4),           s.column_text(5)};
+  });
 }
 
 Result<AuditVerification> AuditLog::verify() {

@@ -343,14 +343,7 @@ Result<std::vector<CardRecordVersion>> CardRecords::history(std::string_view icc
                           "read card history");
   if (!stmt) return stmt.error();
   stmt->bind(1, iccid);
-  std::vector<CardRecordVersion> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(read_version(*stmt));
-  }
-  return out;
+  return stmt->collect([](const Statement& s) { return read_version(s); });
 }
 
 Result<SubscriberKeys> CardRecords::keys_of(std::string_view iccid, int version) {

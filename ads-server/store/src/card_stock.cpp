@@ -287,26 +287,21 @@ Result<std::vector<BatchSummary>> CardStock::list_batches() {
       "FROM card_batches b LEFT JOIN cards c ON c.batch_id = b.id GROUP BY b.id ORDER BY b.id",
       "list batches");
   if (!stmt) return stmt.error();
-  std::vector<BatchSummary> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  return stmt->collect([](const Statement& s) {
     BatchSummary b;
-    b.id = stmt->column_int(0);
-    b.name = stmt->column_text(1);
-    b.kind = stmt->column_text(2) == "csv" ? BatchKind::Csv : BatchKind::Secret;
-    if (!stmt->column_is_null(3)) b.retailer_serial = stmt->column_text(3);
-    b.card_count = stmt->column_int(4);
-    b.created_at = from_unix(stmt->column_int(5));
-    b.blank = stmt->column_int(6);
-    b.in_progress = stmt->column_int(7);
-    b.personalised = stmt->column_int(8);
-    b.failed = stmt->column_int(9);
-    b.spoiled = stmt->column_int(10);
-    out.push_back(std::move(b));
-  }
-  return out;
+    b.id = s.column_int(0);
+    b.name = s.column_text(1);
+    b.kind = s.column_text(2) == "csv" ? BatchKind::Csv : BatchKind::Secret;
+    if (!s.column_is_null(3)) b.retailer_serial = s.column_text(3);
+    b.card_count = s.column_int(4);
+    b.created_at = from_unix(s.column_int(5));
+    b.blank = s.column_int(6);
+    b.in_progress = s.column_int(7);
+    b.personalised = s.column_int(8);
+    b.failed = s.column_int(9);
+    b.spoiled = s.column_int(10);
+    return b;
+  });
 }
 
 Result<std::optional<CardSummary>> CardStock::find_card(std::string_view iccid) {
@@ -333,14 +328,7 @@ Result<std::vector<CardSummary>> CardStock::list_cards(std::optional<CardState> 
     stmt->bind_null(1);
   }
   stmt->bind(2, std::int64_t{limit});
-  std::vector<CardSummary> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(read_card_summary(*stmt));
-  }
-  return out;
+  return stmt->collect([](const Statement& s) { return read_card_summary(s); });
 }
 
 Result<CardLookup> CardStock::inspect_card_for(std::string_view retailer_serial, std::string_view iccid,
@@ -606,18 +594,13 @@ Result<int> CardStock::fail_interrupted() {
   return db_.with_transaction([&]() -> Result<int> {
     auto stmt = db_.prepare("SELECT iccid FROM cards WHERE state = 'in_progress'", "fail interrupted cards");
     if (!stmt) return stmt.error();
-    std::vector<std::string> iccids;
-    for (;;) {
-      auto row = stmt->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      iccids.push_back(stmt->column_text(0));
-    }
-    for (const auto& iccid : iccids) {
+    auto iccids = stmt->collect([](const Statement& s) { return s.column_text(0); });
+    if (!iccids) return iccids.error();
+    for (const auto& iccid : *iccids) {
       auto r = fail_in_transaction(iccid, CardFailure{"unknown", "server restarted", false, CodeOnCard::Unknown, false});
       if (!r) return r.error();
     }
-    return static_cast<int>(iccids.size());
+    return static_cast<int>(iccids->size());
   });
 }
 

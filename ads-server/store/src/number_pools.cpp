@@ -124,27 +124,22 @@ Result<std::vector<NumberPool>> NumberPools::list() {
       "FROM number_pools p ORDER BY p.kind, p.id",
       "list number pools");
   if (!stmt) return stmt.error();
-  std::vector<NumberPool> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  return stmt->collect([](const Statement& s) {
     NumberPool p;
-    p.id = stmt->column_int(0);
-    p.kind = parse_number_kind(stmt->column_text(1)).value_or(NumberKind::Imsi);
-    p.prefix = stmt->column_text(2);
-    p.width = static_cast<int>(stmt->column_int(3));
-    p.first = stmt->column_int(4);
-    p.last = stmt->column_int(5);
-    p.next = stmt->column_int(6);
-    p.created_at = from_unix(stmt->column_int(7));
-    p.reserved = stmt->column_int(8);
-    p.committed = stmt->column_int(9);
-    p.released = stmt->column_int(10);
-    p.retired = stmt->column_int(11);
-    out.push_back(std::move(p));
-  }
-  return out;
+    p.id = s.column_int(0);
+    p.kind = parse_number_kind(s.column_text(1)).value_or(NumberKind::Imsi);
+    p.prefix = s.column_text(2);
+    p.width = static_cast<int>(s.column_int(3));
+    p.first = s.column_int(4);
+    p.last = s.column_int(5);
+    p.next = s.column_int(6);
+    p.created_at = from_unix(s.column_int(7));
+    p.reserved = s.column_int(8);
+    p.committed = s.column_int(9);
+    p.released = s.column_int(10);
+    p.retired = s.column_int(11);
+    return p;
+  });
 }
 
 Result<std::string> NumberPools::allocate(NumberKind kind, std::string_view iccid) {
@@ -314,20 +309,15 @@ Result<std::vector<NumberAllocation>> NumberPools::numbers_of(std::string_view i
                           "list a card's numbers");
   if (!stmt) return stmt.error();
   stmt->bind(1, iccid);
-  std::vector<NumberAllocation> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  return stmt->collect([](const Statement& s) {
     NumberAllocation a;
-    a.kind = parse_number_kind(stmt->column_text(0)).value_or(NumberKind::Imsi);
-    a.value = stmt->column_text(1);
-    if (!stmt->column_is_null(2)) a.iccid = stmt->column_text(2);
-    a.state = parse_state(stmt->column_text(3));
-    a.at = from_unix(stmt->column_int(4));
-    out.push_back(std::move(a));
-  }
-  return out;
+    a.kind = parse_number_kind(s.column_text(0)).value_or(NumberKind::Imsi);
+    a.value = s.column_text(1);
+    if (!s.column_is_null(2)) a.iccid = s.column_text(2);
+    a.state = parse_state(s.column_text(3));
+    a.at = from_unix(s.column_int(4));
+    return a;
+  });
 }
 
 }  // namespace cardperso::ads

@@ -154,14 +154,7 @@ Result<std::vector<RetailerSummary>> RetailerStore::list() {
   auto stmt = db_.prepare(std::string("SELECT ") + kSummaryColumns + " FROM retailers ORDER BY created_at, serial",
                           "list retailers");
   if (!stmt) return stmt.error();
-  std::vector<RetailerSummary> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(read_summary(*stmt));
-  }
-  return out;
+  return stmt->collect([](const Statement& s) { return read_summary(s); });
 }
 
 Result<void> RetailerStore::revoke(std::string_view serial) {

@@ -46,22 +46,17 @@ Result<std::vector<SessionRecord>> SessionStore::recent(int limit) {
       "list recent sessions");
   if (!stmt) return stmt.error();
   stmt->bind(1, std::int64_t{limit});
-  std::vector<SessionRecord> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  return stmt->collect([](const Statement& row) {
     SessionRecord s;
-    s.id = stmt->column_int(0);
-    s.retailer_serial = stmt->column_text(1);
-    s.peer = stmt->column_text(2);
-    s.started_at = from_unix(stmt->column_int(3));
-    if (auto ended = stmt->column_optional_int(4)) s.ended_at = from_unix(*ended);
-    if (!stmt->column_is_null(5)) s.outcome = stmt->column_text(5);
-    s.reason = stmt->column_text(6);
-    out.push_back(std::move(s));
-  }
-  return out;
+    s.id = row.column_int(0);
+    s.retailer_serial = row.column_text(1);
+    s.peer = row.column_text(2);
+    s.started_at = from_unix(row.column_int(3));
+    if (auto ended = row.column_optional_int(4)) s.ended_at = from_unix(*ended);
+    if (!row.column_is_null(5)) s.outcome = row.column_text(5);
+    s.reason = row.column_text(6);
+    return s;
+  });
 }
 
 Result<int> SessionStore::close_dangling() {

@@ -16,6 +16,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+#include <type_traits>
 #include <string_view>
 #include <unordered_map>
 
@@ -50,6 +52,17 @@ class Statement {
   Result<bool> step();
   // Steps to the end, for statements that return no rows.
   Result<void> run();
+  // Steps to the end and makes one value of every row with read(statement).
+  template <class Read>
+  auto collect(Read read) -> Result<std::vector<std::invoke_result_t<Read&, const Statement&>>> {
+    std::vector<std::invoke_result_t<Read&, const Statement&>> rows;
+    for (;;) {
+      auto row = step();
+      if (!row) return row.error();
+      if (!*row) return rows;
+      rows.push_back(read(static_cast<const Statement&>(*this)));
+    }
+  }
 
   bool column_is_null(int index) const;
   std::int64_t column_int(int index) const;
