@@ -14,12 +14,13 @@
 #include "access_control.hpp"
 #include "card_checks.hpp"
 #include "card_fixture.hpp"
-#include "cardperso/cardsim/card_layout.hpp"
+#include "cardperso/card/file_ids.hpp"
 #include "cardperso/cardsim/sim_card.hpp"
 #include "file_tree.hpp"
 
 using namespace cardperso;
 using namespace cardperso::cardsim;
+using namespace cardperso::card;
 using namespace fuzz_cards;
 
 namespace {

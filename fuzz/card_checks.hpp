@@ -13,7 +13,7 @@ namespace fuzz_cards {
 using namespace cardperso;
 using namespace cardperso::cardsim;
 
-// The status words the engine may answer (card-sim/src/status_words.hpp).
+// The status words the engine may answer (cardperso/card/status_words.hpp).
 inline bool known_status(std::uint8_t sw1, std::uint8_t sw2) {
   switch (sw1) {
     case 0x90: return sw2 == 0x00;

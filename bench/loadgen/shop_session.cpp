@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "cardperso/proto/perso_messages.hpp"
-#include "cardperso/reader/apdu_exchange.hpp"
+#include "cardperso/card/t0_exchange.hpp"
 #include "cardperso/ste/customer_card.hpp"
 #include "cardperso/ste/display.hpp"
 #include "cardperso/ste/keypad.hpp"
@@ -94,7 +94,7 @@ void ShopSession::fail_with(std::string kind, std::string detail) {
 void ShopSession::start(proto::TimePoint now) {
   now_ = now;
   retailer_card_.power_on();
-  const reader::TransmitFn transmit = [this](ByteView c) -> Result<Bytes> { return retailer_card_.transmit(c); };
+  const card::TransmitFn transmit = [this](ByteView c) -> Result<Bytes> { return retailer_card_.transmit(c); };
   auto serial = ste::read_serial(transmit);
   if (!serial) return fail_with("retailer-card", serial.error().message);
   const SecretBytes pin(

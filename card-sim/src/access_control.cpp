@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
-#include "cardperso/cardsim/card_layout.hpp"
+#include "cardperso/card/file_ids.hpp"
 #include "cardperso/common/crypto.hpp"
 #include "file_tree.hpp"
-#include "status_words.hpp"
+#include "cardperso/card/status_words.hpp"
 
 namespace cardperso::cardsim {
 
@@ -28,11 +28,11 @@ bool access_granted(std::uint8_t nibble, const SecurityState& s, bool chv1_is_di
 
 std::optional<std::uint16_t> code_file_fid(std::uint8_t key) {
   switch (key) {
-    case kKeyChv1: return kFidChv1;
-    case kKeyUnblock1: return kFidUnblock1;
-    case kKeyChv2: return kFidChv2;
-    case kKeyUnblock2: return kFidUnblock2;
-    case kKeyAdm1: return kFidAdm1;
+    case kKeyChv1: return card::kFidChv1;
+    case kKeyUnblock1: return card::kFidUnblock1;
+    case kKeyChv2: return card::kFidChv2;
+    case kKeyUnblock2: return card::kFidUnblock2;
+    case kKeyAdm1: return card::kFidAdm1;
     default: return std::nullopt;
   }
 }
@@ -40,9 +40,9 @@ std::optional<std::uint16_t> code_file_fid(std::uint8_t key) {
 int max_tries(std::uint8_t key) {
   switch (key) {
     case kKeyUnblock1:
-    case kKeyUnblock2: return kUnblockMaxTries;
-    case kKeyAdm1: return kAdmMaxTries;
-    default: return kChvMaxTries;
+    case kKeyUnblock2: return card::kUnblockMaxTries;
+    case kKeyAdm1: return card::kAdmMaxTries;
+    default: return card::kChvMaxTries;
   }
 }
 
@@ -57,7 +57,7 @@ bool is_secret_file(std::string_view path) {
   if (code_key_of_path(path)) return true;
   if (tree::parent_of(path) == "3F00/7F20") {
     const auto fid = tree::fid_of(path);
-    return fid == kFidKi || fid == kFidOpc;
+    return fid == card::kFidKi || fid == card::kFidOpc;
   }
   return false;
 }
@@ -71,7 +71,7 @@ const CardFile* code_file(const CardImage& image, std::uint8_t key) {
 
 bool code_initialised(const CardImage& image, std::uint8_t key) {
   const CardFile* f = code_file(image, key);
-  if (!f || f->type != FileType::Ef || f->data.size() != kCodeSize) return false;
+  if (!f || f->type != FileType::Ef || f->data.size() != card::kCodeSize) return false;
   return !std::all_of(f->data.begin(), f->data.end(), [](std::uint8_t b) { return b == 0xFF; });
 }
 
@@ -86,21 +86,21 @@ bool chv1_disabled(const CardImage& image) {
 }
 
 std::uint16_t present_code(CardImage& image, SecurityState& s, std::uint8_t key, ByteView code, bool& changed) {
-  if (!code_initialised(image, key)) return sw::kNoChvInitialised;
+  if (!code_initialised(image, key)) return card::sw::kNoChvInitialised;
   const int tries = tries_left(image, key);
-  if (tries <= 0) return sw::kBlocked;
+  if (tries <= 0) return card::sw::kBlocked;
   if (crypto::ct_equal(code_file(image, key)->data, code)) {
     if (tries != max_tries(key)) {
       image.tries_left[key] = max_tries(key);
       changed = true;
     }
     s.set(key, true);
-    return sw::kOk;
+    return card::sw::kOk;
   }
   image.tries_left[key] = tries - 1;
   changed = true;
   s.set(key, false);
-  return tries - 1 == 0 ? sw::kBlocked : sw::kAccessDenied;
+  return tries - 1 == 0 ? card::sw::kBlocked : card::sw::kAccessDenied;
 }
 
 void set_code(CardImage& image, std::uint8_t key, ByteView code) {

@@ -1,6 +1,6 @@
 #pragma once
 // Codes (CHV1/2, UNBLOCK1/2, ADM1), their retry counters and the GSM 11.11 access conditions.
-// A code's value lives only in its proprietary EF in the MF (card_layout.hpp).
+// A code's value lives only in its proprietary EF in the MF (cardperso/card/file_ids.hpp).
 #include <cstdint>
 #include <optional>
 #include <string_view>

@@ -4,7 +4,8 @@
 #include <stdexcept>
 
 #include "access_control.hpp"
-#include "cardperso/cardsim/card_layout.hpp"
+#include "cardperso/card/bcd_digits.hpp"
+#include "cardperso/card/file_ids.hpp"
 #include "file_tree.hpp"
 
 namespace cardperso::cardsim {
@@ -53,18 +54,8 @@ CardFile code_file(std::uint16_t fid, ByteView code) {
 // A retailer serial: digits are stored like an ICCID (without adding a Luhn digit), anything
 // else as its ASCII bytes.
 Bytes encode_serial(std::string_view serial) {
-  bool digits = !serial.empty() && serial.size() <= 20;
-  for (char c : serial) digits = digits && c >= '0' && c <= '9';
-  if (digits) {
-    std::string padded(serial);
-    padded.resize(20, 'F');
-    Bytes out;
-    for (std::size_t i = 0; i < padded.size(); i += 2) {
-      auto nibble = [](char c) { return static_cast<std::uint8_t>(c == 'F' ? 0xF : c - '0'); };
-      out.push_back(static_cast<std::uint8_t>(nibble(padded[i + 1]) << 4 | nibble(padded[i])));
-    }
-    return out;
-  }
+  const bool digits = !serial.empty() && serial.size() <= 2 * card::kEfIccidSize && card::all_digits(serial);
+  if (digits) return card::encode_swapped_bcd(serial, card::kEfIccidSize);
   if (serial.empty() || serial.size() > 32) throw std::invalid_argument("retailer serial must be 1..32 characters");
   for (char c : serial)
     if (c < 0x20 || c > 0x7E) throw std::invalid_argument("retailer serial must be printable ASCII");
@@ -73,27 +64,17 @@ Bytes encode_serial(std::string_view serial) {
 
 }  // namespace
 
-Result<SecretBytes> encode_pin(std::string_view digits) {
-  if (digits.size() < 4 || digits.size() > kCodeSize) return fail("a PIN/PUK must be 4 to 8 digits");
-  for (char c : digits)
-    if (c < '0' || c > '9') return fail("a PIN/PUK must be digits only");
-  SecretBytes code(kCodeSize);
-  for (std::size_t i = 0; i < kCodeSize; ++i)
-    code[i] = i < digits.size() ? static_cast<std::uint8_t>(digits[i]) : std::uint8_t{0xFF};
-  return code;
-}
-
 CardImage make_blank_sim(std::string_view iccid, ByteView master_code) {
   auto ef_iccid = encode_iccid(iccid);
   if (!ef_iccid) throw std::invalid_argument(ef_iccid.error().message);
-  if (master_code.size() != kCodeSize) throw std::invalid_argument("master code must be 8 bytes");
+  if (master_code.size() != card::kCodeSize) throw std::invalid_argument("master code must be 8 bytes");
   CardImage image;
   image.kind = "sim";
   image.atr = make_atr("CPSIM001");
   image.files.push_back(directory("3F00", FileType::Mf));
-  image.files.push_back(transparent(tree::child_of("3F00", kFidIccid), ac(0x0, 0xF), *ef_iccid));
-  image.files.push_back(code_file(kFidAdm1, master_code));
-  image.tries_left[kKeyAdm1] = kAdmMaxTries;
+  image.files.push_back(transparent(tree::child_of("3F00", card::kFidIccid), ac(0x0, 0xF), *ef_iccid));
+  image.files.push_back(code_file(card::kFidAdm1, master_code));
+  image.tries_left[kKeyAdm1] = card::kAdmMaxTries;
   return image;
 }
 
@@ -103,11 +84,11 @@ CardImage make_retailer_card(std::string_view serial, std::string_view pin, std:
   if (!pin_code) throw std::invalid_argument("retailer PIN: " + pin_code.error().message);
   auto puk_code = encode_pin(puk);
   if (!puk_code) throw std::invalid_argument("retailer PUK: " + puk_code.error().message);
-  if (issuer_code.size() != kCodeSize) throw std::invalid_argument("issuer code must be 8 bytes");
+  if (issuer_code.size() != card::kCodeSize) throw std::invalid_argument("issuer code must be 8 bytes");
   for (const SecretBytes* k : {&keys.k_ra, &keys.k_ia, &keys.k_s, &keys.k_d})
     if (k->size() != 16) throw std::invalid_argument("retailer keys must be 16 bytes each");
 
-  SecretBytes key_file(kRetailerKeyFileSize);
+  SecretBytes key_file(card::kRetailerKeyFileSize);
   key_file[0] = keys.key_version;
   std::size_t at = 1;
   for (const SecretBytes* k : {&keys.k_ra, &keys.k_ia, &keys.k_s, &keys.k_d})
@@ -117,16 +98,16 @@ CardImage make_retailer_card(std::string_view serial, std::string_view pin, std:
   image.kind = "retailer";
   image.atr = make_atr("CPRTL001");
   image.files.push_back(directory("3F00", FileType::Mf));
-  image.files.push_back(transparent(tree::child_of("3F00", kFidIccid), ac(0x0, 0xF), encode_serial(serial)));
-  image.files.push_back(code_file(kFidChv1, pin_code->view()));
-  image.files.push_back(code_file(kFidUnblock1, puk_code->view()));
-  image.files.push_back(code_file(kFidAdm1, issuer_code));
-  image.files.push_back(directory(tree::child_of("3F00", kFidDfRetailer), FileType::Df));
-  image.files.push_back(transparent(tree::child_of(tree::child_of("3F00", kFidDfRetailer), kFidRetailerKeys),
+  image.files.push_back(transparent(tree::child_of("3F00", card::kFidIccid), ac(0x0, 0xF), encode_serial(serial)));
+  image.files.push_back(code_file(card::kFidChv1, pin_code->view()));
+  image.files.push_back(code_file(card::kFidUnblock1, puk_code->view()));
+  image.files.push_back(code_file(card::kFidAdm1, issuer_code));
+  image.files.push_back(directory(tree::child_of("3F00", card::kFidDfRetailer), FileType::Df));
+  image.files.push_back(transparent(tree::child_of(tree::child_of("3F00", card::kFidDfRetailer), card::kFidRetailerKeys),
                                     ac(0x1, 0xA), key_file.view()));
-  image.tries_left[kKeyChv1] = kChvMaxTries;
-  image.tries_left[kKeyUnblock1] = kUnblockMaxTries;
-  image.tries_left[kKeyAdm1] = kAdmMaxTries;
+  image.tries_left[kKeyChv1] = card::kChvMaxTries;
+  image.tries_left[kKeyUnblock1] = card::kUnblockMaxTries;
+  image.tries_left[kKeyAdm1] = card::kAdmMaxTries;
   return image;
 }
 

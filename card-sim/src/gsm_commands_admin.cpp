@@ -6,26 +6,26 @@
 #include "file_tree.hpp"
 #include "gsm_commands.hpp"
 #include "select_response.hpp"
-#include "status_words.hpp"
+#include "cardperso/card/status_words.hpp"
 
 namespace cardperso::cardsim::cmd {
 
 Bytes create_file(CardSession& s, const Apdu& a) {
-  if (a.p1 != 0x00 || a.p2 != 0x00) return sw::status(sw::kWrongP1P2);
-  if (a.p3 == 0) return sw::status(sw::kWrongP3);
-  if (!s.security.adm1) return sw::status(sw::kAccessDenied);
+  if (a.p1 != 0x00 || a.p2 != 0x00) return card::sw::status(card::sw::kWrongP1P2);
+  if (a.p3 == 0) return card::sw::status(card::sw::kWrongP3);
+  if (!s.security.adm1) return card::sw::status(card::sw::kAccessDenied);
   auto parsed = parse_fcp(a.data);
-  if (auto* refusal = std::get_if<std::uint16_t>(&parsed)) return sw::status(*refusal);
+  if (auto* refusal = std::get_if<std::uint16_t>(&parsed)) return card::sw::status(*refusal);
   const FcpFile& f = std::get<FcpFile>(parsed);
 
   auto& files = s.image.files;
   if (f.fid == tree::fid_of(s.current_df) || tree::find(files, tree::child_of(s.current_df, f.fid)))
-    return sw::status(sw::kFileExists);
-  if (files.size() >= tree::kMaxFiles) return sw::status(sw::kNoMemory);
+    return card::sw::status(card::sw::kFileExists);
+  if (files.size() >= tree::kMaxFiles) return card::sw::status(card::sw::kNoMemory);
   const std::size_t depth = tree::depth_of(s.current_df) + 1;
   if (depth > tree::kMaxDepth || (f.type == FileType::Df && depth >= tree::kMaxDepth))
-    return sw::status(sw::kNoMemory);
-  if (tree::used_memory(files) + f.size > tree::kCardMemory) return sw::status(sw::kNoMemory);
+    return card::sw::status(card::sw::kNoMemory);
+  if (tree::used_memory(files) + f.size > tree::kCardMemory) return card::sw::status(card::sw::kNoMemory);
 
   CardFile created;
   created.path = tree::child_of(s.current_df, f.fid);
@@ -49,7 +49,7 @@ Bytes create_file(CardSession& s, const Apdu& a) {
   } else {
     s.current_ef = created.path;
   }
-  return sw::status(sw::kOk);
+  return card::sw::status(card::sw::kOk);
 }
 
 }  // namespace cardperso::cardsim::cmd

@@ -2,7 +2,7 @@
 #include "file_tree.hpp"
 #include "gsm_commands.hpp"
 #include "select_response.hpp"
-#include "status_words.hpp"
+#include "cardperso/card/status_words.hpp"
 
 namespace cardperso::cardsim::cmd {
 
@@ -16,12 +16,12 @@ CodeStatus code_status(const CardImage& image, std::uint8_t key) {
 Bytes offer(CardSession& s, Bytes data) {
   const std::size_t n = data.size();
   s.pending = std::move(data);
-  return sw::status(sw::response_ready(n));
+  return card::sw::status(card::sw::response_ready(n));
 }
 
 Bytes prefix(const Bytes& data, std::uint8_t p3) {
-  if (p3 == 0 || p3 > data.size()) return sw::status(sw::wrong_length(data.size()));
-  return sw::with_status(Bytes(data.begin(), data.begin() + p3), sw::kOk);
+  if (p3 == 0 || p3 > data.size()) return card::sw::status(card::sw::wrong_length(data.size()));
+  return card::sw::with_status(Bytes(data.begin(), data.begin() + p3), card::sw::kOk);
 }
 
 }  // namespace
@@ -45,22 +45,22 @@ Bytes directory_response_of(const CardSession& s, const std::string& dir_path) {
 }
 
 Bytes select(CardSession& s, const Apdu& a) {
-  if (a.p2 != 0x00) return sw::status(sw::kWrongP1P2);
+  if (a.p2 != 0x00) return card::sw::status(card::sw::kWrongP1P2);
   std::optional<std::string> target;
   switch (a.p1) {
     case 0x00:
-      if (a.p3 != 2) return sw::status(sw::wrong_length(2));
+      if (a.p3 != 2) return card::sw::status(card::sw::wrong_length(2));
       target = tree::select_by_fid(s.image.files, s.current_df, get_u16(a.data, 0));
       break;
     case 0x08:  // path from the MF, without 3F00
     case 0x09:  // path from the current DF
-      if (a.p3 == 0 || a.p3 % 2 != 0 || a.p3 > 2 * tree::kMaxPathSteps) return sw::status(sw::kWrongP3);
+      if (a.p3 == 0 || a.p3 % 2 != 0 || a.p3 > 2 * tree::kMaxPathSteps) return card::sw::status(card::sw::kWrongP3);
       target = tree::select_by_path(s.image.files, a.p1 == 0x08 ? std::string("3F00") : s.current_df, a.data);
       break;
     default:
-      return sw::status(sw::kWrongP1P2);
+      return card::sw::status(card::sw::kWrongP1P2);
   }
-  if (!target) return sw::status(sw::kNotFound);
+  if (!target) return card::sw::status(card::sw::kNotFound);
   const CardFile* f = tree::find(s.image.files, *target);
   s.record = 0;
   if (tree::is_directory(*f)) {
@@ -74,14 +74,14 @@ Bytes select(CardSession& s, const Apdu& a) {
 }
 
 Bytes status(CardSession& s, const Apdu& a) {
-  if (a.p1 != 0x00 || a.p2 != 0x00) return sw::status(sw::kWrongP1P2);
+  if (a.p1 != 0x00 || a.p2 != 0x00) return card::sw::status(card::sw::kWrongP1P2);
   return prefix(directory_response_of(s, s.current_df), a.p3);
 }
 
 Bytes get_response(CardSession& s, const Apdu& a) {
-  if (a.p1 != 0x00 || a.p2 != 0x00) return sw::status(sw::kWrongP1P2);
+  if (a.p1 != 0x00 || a.p2 != 0x00) return card::sw::status(card::sw::kWrongP1P2);
   // Nothing pending: 6F00 (docs/cards.md); GSM 11.11 names no better word for it.
-  if (s.pending.empty()) return sw::status(sw::kTechnical);
+  if (s.pending.empty()) return card::sw::status(card::sw::kTechnical);
   return prefix(s.pending, a.p3);
 }
 

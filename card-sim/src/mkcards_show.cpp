@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "access_control.hpp"
-#include "cardperso/cardsim/card_layout.hpp"
+#include "cardperso/card/file_ids.hpp"
 #include "fcp_parser.hpp"
 #include "file_tree.hpp"
 
@@ -13,7 +13,7 @@ namespace {
 // Files whose content is a code or a key: never printed.
 bool hidden(const CardFile& f) {
   if (is_secret_file(f.path)) return true;
-  return f.path == tree::child_of(tree::child_of("3F00", kFidDfRetailer), kFidRetailerKeys);
+  return f.path == tree::child_of(tree::child_of("3F00", card::kFidDfRetailer), card::kFidRetailerKeys);
 }
 
 const char* structure_text(const CardFile& f) {

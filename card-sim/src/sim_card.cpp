@@ -6,7 +6,7 @@
 
 #include "card_session.hpp"
 #include "gsm_commands.hpp"
-#include "status_words.hpp"
+#include "cardperso/card/status_words.hpp"
 
 namespace cardperso::cardsim {
 
@@ -20,7 +20,7 @@ struct Command {
   Bytes (*run)(CardSession&, const Apdu&);
 };
 
-Bytes sleep_command(CardSession&, const Apdu&) { return sw::status(sw::kOk); }
+Bytes sleep_command(CardSession&, const Apdu&) { return card::sw::status(card::sw::kOk); }
 
 constexpr Command kCommands[] = {
     {0xA4, Case::Both, cmd::select},
@@ -45,9 +45,9 @@ constexpr Command kCommands[] = {
 constexpr std::uint8_t kGsmClass = 0xA0;
 
 Bytes dispatch(CardSession& s, ByteView raw) {
-  if (raw.empty()) return sw::status(sw::kWrongP3);
-  if (raw[0] != kGsmClass) return sw::status(sw::kWrongClass);
-  if (raw.size() < 4) return sw::status(sw::kWrongP3);
+  if (raw.empty()) return card::sw::status(card::sw::kWrongP3);
+  if (raw[0] != kGsmClass) return card::sw::status(card::sw::kWrongClass);
+  if (raw.size() < 4) return card::sw::status(card::sw::kWrongP3);
   Apdu a;
   a.cla = raw[0];
   a.ins = raw[1];
@@ -59,23 +59,23 @@ Bytes dispatch(CardSession& s, ByteView raw) {
   const Command* c = nullptr;
   for (const auto& k : kCommands)
     if (k.ins == a.ins) c = &k;
-  if (!c) return sw::status(sw::kUnknownIns);
+  if (!c) return card::sw::status(card::sw::kUnknownIns);
 
   // T=0 has one length byte: data the card sends (case 2) or receives (case 3/4). A case 4 command
   // may carry a trailing Le byte from stacks that build ISO APDUs; it is ignored.
   switch (c->kind) {
     case Case::NoData:
-      if (a.p3 != 0 || !body.empty()) return sw::status(sw::kWrongP3);
+      if (a.p3 != 0 || !body.empty()) return card::sw::status(card::sw::kWrongP3);
       break;
     case Case::Outgoing:
-      if (!body.empty()) return sw::status(sw::kWrongP3);
+      if (!body.empty()) return card::sw::status(card::sw::kWrongP3);
       break;
     case Case::Incoming:
-      if (body.size() != a.p3) return sw::status(sw::kWrongP3);
+      if (body.size() != a.p3) return card::sw::status(card::sw::kWrongP3);
       break;
     case Case::Both:
       if (body.size() == std::size_t{a.p3} + 1) body = body.first(a.p3);
-      if (body.size() != a.p3) return sw::status(sw::kWrongP3);
+      if (body.size() != a.p3) return card::sw::status(card::sw::kWrongP3);
       break;
   }
   a.data = body;
@@ -116,7 +116,7 @@ Bytes SimCard::transmit(ByteView command) {
     return dispatch(s, command);
   } catch (const std::exception&) {
     // Only an allocation failure can land here; a card answers it as a technical problem.
-    return sw::status(sw::kTechnical);
+    return card::sw::status(card::sw::kTechnical);
   }
 }
 

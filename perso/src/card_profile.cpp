@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "cardperso/card/apdu_builders.hpp"
+#include "cardperso/card/file_ids.hpp"
 #include "cardperso/perso/sim_encoding.hpp"
 
 namespace cardperso::perso {
@@ -15,8 +17,8 @@ using nlohmann::json;
 
 Bytes access_bytes(const AccessRules& r) {
   auto n = [](Access a) { return static_cast<std::uint8_t>(a); };
-  return {static_cast<std::uint8_t>(n(r.read) << 4 | n(r.update)), static_cast<std::uint8_t>(n(r.increase) << 4),
-          static_cast<std::uint8_t>(n(r.rehabilitate) << 4 | n(r.invalidate))};
+  const auto bytes = card::access_bytes(n(r.read), n(r.update), n(r.increase), n(r.rehabilitate), n(r.invalidate));
+  return Bytes(bytes.begin(), bytes.end());
 }
 
 std::string_view name(ValueSource s) {
@@ -95,7 +97,7 @@ Result<std::vector<std::uint16_t>> parse_path(const std::string& text, const std
     if (part.size() != 4 || !b) return at(where, "\"" + text + "\" is not FIDs of 4 hex digits separated by '/'");
     fids.push_back(get_u16(*b, 0));
   }
-  if (fids.empty() || fids.front() != 0x3F00) return at(where, "\"" + text + "\" must start at 3F00");
+  if (fids.empty() || fids.front() != card::kFidMf) return at(where, "\"" + text + "\" must start at 3F00");
   if (fids.size() < 2) return at(where, "the MF itself is not listed; it is always there");
   if (fids.size() > 4) return at(where, "\"" + text + "\" is deeper than MF/DF/DF/EF");
   for (std::size_t i = 1; i < fids.size(); ++i)

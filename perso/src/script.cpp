@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "cardperso/card/apdu_builders.hpp"
+#include "cardperso/card/file_ids.hpp"
+
 namespace cardperso::perso {
 
 namespace {
@@ -58,11 +61,11 @@ class Reader {
 }  // namespace
 
 bool is_adm_verify(ByteView apdu) {
-  return apdu.size() >= 4 && apdu[1] == 0x20 && apdu[3] != 0x01 && apdu[3] != 0x02;
+  return apdu.size() >= 4 && apdu[1] == card::ins::kVerifyChv && apdu[3] != card::kRefChv1 && apdu[3] != card::kRefChv2;
 }
 
 std::optional<std::uint16_t> created_fid(ByteView apdu) {
-  if (apdu.size() < 7 || apdu[1] != 0xE0 || apdu.size() != 5u + apdu[4]) return std::nullopt;
+  if (apdu.size() < 7 || apdu[1] != card::ins::kCreateFile || apdu.size() != 5u + apdu[4]) return std::nullopt;
   const ByteView data = apdu.subspan(5);
   if (data[0] != 0x62 || data[1] != data.size() - 2) return std::nullopt;
   for (std::size_t at = 2; at + 2 <= data.size();) {
@@ -74,13 +77,7 @@ std::optional<std::uint16_t> created_fid(ByteView apdu) {
   return std::nullopt;
 }
 
-Bytes select_fid_apdu(std::uint8_t cla, std::uint16_t fid) {
-  Bytes apdu{cla, 0xA4, 0x00, 0x00, 0x02};
-  put_u16(apdu, fid);
-  return apdu;
-}
-
-bool select_succeeded(std::uint16_t sw) { return (sw >> 8) == 0x9F || (sw >> 8) == 0x61 || sw == 0x9000; }
+bool select_succeeded(std::uint16_t sw) { return card::sw::response_pending(sw) || sw == card::sw::kOk; }
 
 bool step_accepts(const ScriptStep& step, std::uint16_t sw) {
   if (std::any_of(step.expect.begin(), step.expect.end(), [sw](const SwPattern& e) { return e.matches(sw); })) return true;
@@ -126,7 +123,7 @@ Result<void> validate_script(const Script& s) {
       // any other command, so a tampered or buggy script cannot hide a write behind it.
       const auto fid = created_fid(a);
       if (!fid) return bad_step(i, "an 'exists' fallback is only allowed on a CREATE FILE step");
-      if (st.if_exists != select_fid_apdu(a[0], *fid))
+      if (st.if_exists != card::select_apdu(*fid, a[0]))
         return bad_step(i, "the 'exists' fallback must be a SELECT of the FID the step creates");
       if (std::any_of(st.expect.begin(), st.expect.end(), [](const SwPattern& e) { return e.matches(kSwFileExists); }))
         return bad_step(i, "a step with an 'exists' fallback must not expect 6A89");

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "cardperso/card/apdu_builders.hpp"
+#include "cardperso/card/file_ids.hpp"
 #include "cardperso/common/crypto.hpp"
 #include "cardperso/common/milenage.hpp"
 
@@ -11,9 +13,8 @@ namespace {
 
 using Fids = std::vector<std::uint16_t>;
 
-constexpr std::uint8_t kCla = 0xA0;
+using card::kCodeSize;
 constexpr std::size_t kMaxChunk = 255;  // one UPDATE BINARY carries at most P3 = 255 bytes
-constexpr std::size_t kCodeSize = 8;
 
 Fids parent_of(const Fids& f) { return Fids(f.begin(), f.end() - 1); }
 
@@ -55,16 +56,13 @@ class Composer {
   }
 
   void verify(std::uint8_t p2, ByteView code, std::string label) {
-    Bytes apdu{kCla, 0x20, 0x00, p2, static_cast<std::uint8_t>(code.size())};
-    apdu.insert(apdu.end(), code.begin(), code.end());
-    step(apdu, {kSwOk}, std::move(label), true);
-    secure_wipe(apdu.data(), apdu.size());
+    step(card::verify_chv_apdu(p2, code).view(), {kSwOk}, std::move(label), true);
   }
 
   void verify_pin() {
-    Bytes apdu{kCla, 0x20, 0x00, 0x01, kCodeSize};
-    apdu.resize(5 + kCodeSize, 0xFF);
-    step(apdu, {kSwOk}, "verify CHV1 (customer PIN)", true, Placeholder{PlaceholderKind::CustomerPin, 0, 8, 0xFF});
+    const Bytes blank(kCodeSize, 0xFF);
+    step(card::verify_chv_apdu(card::kRefChv1, blank).view(), {kSwOk}, "verify CHV1 (customer PIN)", true,
+         Placeholder{PlaceholderKind::CustomerPin, 0, 8, 0xFF});
   }
 
   void select_df(const Fids& df) {
@@ -87,45 +85,27 @@ class Composer {
 
   void create(const ProfileFile& f) {
     select_df(parent_of(f.fids));
-    Bytes fcp;
-    auto tlv = [&fcp](std::uint8_t tag, Bytes v) {
-      fcp.push_back(tag);
-      fcp.push_back(static_cast<std::uint8_t>(v.size()));
-      fcp.insert(fcp.end(), v.begin(), v.end());
-    };
-    Bytes fid;
-    put_u16(fid, f.fids.back());
+    card::NewFile file;
+    file.fid = f.fids.back();
     if (f.kind == FileKind::Df) {
-      tlv(0x82, {0x78, 0x21});
-      tlv(0x83, fid);
+      file.kind = card::NewFileKind::Df;
     } else {
       switch (f.structure) {
-        case Structure::Transparent: tlv(0x82, {0x41, 0x21}); break;
-        case Structure::LinearFixed:
-        case Structure::Cyclic: {
-          Bytes d{static_cast<std::uint8_t>(f.structure == Structure::Cyclic ? 0x46 : 0x42), 0x21};
-          put_u16(d, static_cast<std::uint16_t>(f.record_length));
-          d.push_back(static_cast<std::uint8_t>(f.record_count));
-          tlv(0x82, d);
-          break;
-        }
+        case Structure::Transparent: file.kind = card::NewFileKind::Transparent; break;
+        case Structure::LinearFixed: file.kind = card::NewFileKind::LinearFixed; break;
+        case Structure::Cyclic: file.kind = card::NewFileKind::Cyclic; break;
       }
-      tlv(0x83, fid);
-      tlv(0x8A, {0x05});
-      if (f.structure == Structure::Transparent) {
-        Bytes size;
-        put_u16(size, static_cast<std::uint16_t>(f.size));
-        tlv(0x80, size);
-      }
-      tlv(0x86, access_bytes(f.access));
+      file.size = static_cast<std::uint16_t>(f.size);
+      file.record_length = static_cast<std::uint16_t>(f.record_length);
+      file.record_count = static_cast<std::uint8_t>(f.record_count);
+      const Bytes access = access_bytes(f.access);
+      std::copy(access.begin(), access.end(), file.access.begin());
     }
-    Bytes apdu{kCla, 0xE0, 0x00, 0x00, static_cast<std::uint8_t>(fcp.size() + 2), 0x62,
-               static_cast<std::uint8_t>(fcp.size())};
-    apdu.insert(apdu.end(), fcp.begin(), fcp.end());
+    const Bytes apdu = card::create_file_apdu(file);
     step(apdu, {kSwOk}, "create " + file_label(f));
     // Idempotent against an earlier run cut short: the file may exist already (6A89); then it is
     // selected instead, and everything written to it after this step is rewritten in full.
-    script.steps.back().if_exists = select_fid_apdu(kCla, f.fids.back());
+    script.steps.back().if_exists = card::select_apdu(f.fids.back());
     if (f.kind == FileKind::Df) {
       cur_df_ = f.fids;
       cur_ef_.clear();
@@ -143,10 +123,7 @@ class Composer {
     if (f.structure == Structure::Transparent) {
       for (std::size_t off = 0; off < content.size(); off += kMaxChunk) {
         const std::size_t n = std::min(kMaxChunk, content.size() - off);
-        Bytes apdu{kCla, 0xD6, static_cast<std::uint8_t>(off >> 8), static_cast<std::uint8_t>(off),
-                   static_cast<std::uint8_t>(n)};
-        apdu.insert(apdu.end(), content.begin() + static_cast<std::ptrdiff_t>(off),
-                    content.begin() + static_cast<std::ptrdiff_t>(off + n));
+        Bytes apdu = card::update_binary_apdu(static_cast<std::uint16_t>(off), content.subspan(off, n));
         step(apdu, {kSwOk}, label, secret, placeholder);
         secure_wipe(apdu.data(), apdu.size());
       }
@@ -155,10 +132,9 @@ class Composer {
     for (std::size_t i = 0; i * f.record_length < content.size(); ++i) {
       // A cyclic EF is written only with PREVIOUS: the oldest record is replaced and becomes record 1.
       const bool cyclic = f.structure == Structure::Cyclic;
-      Bytes apdu{kCla, 0xDC, static_cast<std::uint8_t>(cyclic ? 0 : first_record + i),
-                 static_cast<std::uint8_t>(cyclic ? 0x03 : 0x04), static_cast<std::uint8_t>(f.record_length)};
-      auto rec = content.subspan(i * f.record_length, f.record_length);
-      apdu.insert(apdu.end(), rec.begin(), rec.end());
+      Bytes apdu = card::update_record_apdu(static_cast<std::uint8_t>(cyclic ? 0 : first_record + i),
+                                            cyclic ? card::kRecordPrevious : card::kRecordAbsolute,
+                                            content.subspan(i * f.record_length, f.record_length));
       step(apdu, {kSwOk}, label + " record " + std::to_string(cyclic ? 1 : first_record + i), secret);
       secure_wipe(apdu.data(), apdu.size());
     }
@@ -166,22 +142,13 @@ class Composer {
 
   void run_gsm(const Fids& gsm_df, ByteView rand) {
     select_df(gsm_df);
-    Bytes apdu{kCla, 0x88, 0x00, 0x00, 0x10};
-    apdu.insert(apdu.end(), rand.begin(), rand.end());
-    step(apdu, {SwPattern{0x9F0C, 0xFFFF}}, "run GSM algorithm (proof)", false, std::nullopt, true);
+    step(card::run_gsm_algorithm_apdu(rand), {SwPattern{0x9F0C, 0xFFFF}}, "run GSM algorithm (proof)", false, std::nullopt, true);
   }
 
  private:
   void select(const Fids& target, bool by_fid) {
-    Bytes apdu{kCla, 0xA4, 0x00, 0x00, 0x02};
-    if (by_fid) {
-      put_u16(apdu, target.back());
-    } else {
-      // Path from the MF without 3F00 (docs/cards.md, SELECT by path P1 = 08).
-      apdu[2] = 0x08;
-      apdu[4] = static_cast<std::uint8_t>(2 * (target.size() - 1));
-      for (std::size_t i = 1; i < target.size(); ++i) put_u16(apdu, target[i]);
-    }
+    // By path: from the MF without 3F00 (docs/cards.md §1.3, SELECT by path P1 = 08).
+    const Bytes apdu = by_fid ? card::select_apdu(target.back()) : card::select_path_apdu(Fids(target.begin() + 1, target.end()));
     // The response (file size, access conditions) is not needed: no GET RESPONSE.
     step(apdu, {kSw9fAny}, "select " + path_label(target));
   }

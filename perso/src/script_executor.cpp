@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "cardperso/perso/sim_encoding.hpp"
+#include "cardperso/card/apdu_builders.hpp"
+#include "cardperso/card/status_words.hpp"
 
 namespace cardperso::perso {
 
@@ -126,23 +127,23 @@ ScriptResult execute_script(const Script& script, const KeypadEntries& entries, 
     }
     if (!step.want_response) continue;
 
-    const std::uint8_t sw1 = static_cast<std::uint8_t>(sw >> 8), sw2 = static_cast<std::uint8_t>(sw);
+    const std::uint8_t length = card::sw::sw2(sw);
     Bytes data(answer->begin(), answer->end() - 2);
-    if (sw1 == 0x9F || sw1 == 0x61) {
-      // GSM 11.11 (9Fxx) and UICC (61xx): the data waits for GET RESPONSE, same class byte.
-      const Bytes get{step.apdu[0], 0xC0, 0x00, 0x00, sw2};
-      auto more = transmit(get);
+    if (card::sw::response_pending(sw)) {
+      // GSM 11.11 (9Fxx) and UICC (61xx): the data waits for GET RESPONSE, same class byte. One
+      // exact fetch, checked here, rather than the open-ended T=0 exchange: the step wants xx bytes.
+      auto more = transmit(card::get_response_apdu(length, step.apdu[0]));
       if (!more) {
         result.outcome = ScriptOutcome::TransmitFailed;
         result.reason = step_name(i, step) + ": GET RESPONSE: " + more.error().message;
         return result;
       }
       const std::uint16_t gsw = more->size() >= 2 ? get_u16(*more, more->size() - 2) : 0;
-      if (gsw != 0x9000 || more->size() - 2 != sw2) {
+      if (gsw != card::sw::kOk || more->size() - 2 != length) {
         result.outcome = ScriptOutcome::UnexpectedStatus;
         result.reason = step_name(i, step) + ": GET RESPONSE answered " + sw_hex(gsw) + " with " +
                         std::to_string(more->size() < 2 ? 0 : more->size() - 2) + " bytes, expected 9000 with " +
-                        std::to_string(sw2);
+                        std::to_string(length);
         return result;
       }
       data.assign(more->begin(), more->end() - 2);

@@ -28,7 +28,7 @@
 #include "cardperso/net/serial_link.hpp"
 #include "cardperso/net/tcp_connector.hpp"
 #include "cardperso/proto/secure_channel.hpp"
-#include "cardperso/reader/pcsc_reader.hpp"
+#include "cardperso/pcsc/pcsc_reader.hpp"
 #include "cardperso/ste/display.hpp"
 #include "cardperso/ste/keypad.hpp"
 #include "cardperso/ste/customer_card.hpp"
@@ -88,7 +88,7 @@ awaitable<int> run_terminal(Config config, Display* display, Keypad* keypad) {
   auto hello = co_await greet_dtd(*link, "ste-firmware", std::min(kHelloWait, config.response_timeout));
   if (!hello.ok) co_return refuse(*display, hello.refusal, hello.detail);
 
-  auto pcsc = reader::PcscReader::open();
+  auto pcsc = cardperso::pcsc::PcscReader::open();
   if (!pcsc) co_return refuse(*display, "card reader unavailable", pcsc.error().message);
   auto reader_name = pcsc->pick_reader(config.reader);
   if (!reader_name) co_return refuse(*display, "card reader unavailable", reader_name.error().message);
@@ -101,8 +101,8 @@ awaitable<int> run_terminal(Config config, Display* display, Keypad* keypad) {
                      fmt::format("no retailer card inserted within {} s", config.card_timeout.count()));
   auto card = pcsc->connect(*reader_name);
   if (!card) co_return refuse(*display, "card not readable", card.error().message);
-  reader::PcscCard* card_ptr = &*card;
-  const reader::TransmitFn transmit = [card_ptr](ByteView command) { return card_ptr->transmit(command); };
+  cardperso::pcsc::PcscCard* card_ptr = &*card;
+  const cardperso::card::TransmitFn transmit = [card_ptr](ByteView command) { return card_ptr->transmit(command); };
 
   auto credentials = sign_on(transmit, *keypad, *display);  // blocking, see top
   if (!credentials) {

@@ -7,13 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "cardperso/card/t0_exchange.hpp"
 #include "cardperso/cli/command_line.hpp"
-#include "cardperso/reader/apdu_exchange.hpp"
-#include "cardperso/reader/pcsc_reader.hpp"
+#include "cardperso/pcsc/pcsc_reader.hpp"
 
 namespace po = boost::program_options;
 using namespace cardperso;
-using namespace cardperso::reader;
+using namespace cardperso::card;
+using namespace cardperso::pcsc;
 
 namespace {
 

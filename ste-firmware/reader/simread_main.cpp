@@ -21,11 +21,19 @@
 #include <string>
 #include <vector>
 
+#include "cardperso/card/apdu_builders.hpp"
+#include "cardperso/card/file_ids.hpp"
+#include "cardperso/card/gsm7_text.hpp"
+#include "cardperso/card/iccid.hpp"
+#include "cardperso/card/imsi.hpp"
+#include "cardperso/card/msisdn.hpp"
+#include "cardperso/card/plmn.hpp"
+#include "cardperso/card/service_files.hpp"
+#include "cardperso/card/status_words.hpp"
+#include "cardperso/card/t0_exchange.hpp"
 #include "cardperso/cli/command_line.hpp"
 #include "cardperso/common/secret_bytes.hpp"
-#include "cardperso/perso/sim_encoding.hpp"
-#include "cardperso/reader/apdu_exchange.hpp"
-#include "cardperso/reader/pcsc_reader.hpp"
+#include "cardperso/pcsc/pcsc_reader.hpp"
 
 namespace po = boost::program_options;
 using namespace cardperso;
@@ -34,10 +42,9 @@ using nlohmann::json;
 namespace {
 
 constexpr std::size_t kMaxPinDigits = 8;
-constexpr std::size_t kCodeSize = 8;
+using card::kCodeSize;
 constexpr std::size_t kRandSize = 16;
-constexpr std::size_t kDirCodeStatusByte = 18;  // GSM 11.11 §9.2.1: CHV1 status in the MF/DF response
-constexpr std::size_t kEfRecordLengthByte = 14;
+using card::kEfRecordLengthByte;
 
 struct Options {
   std::string reader;
@@ -93,14 +100,14 @@ Result<SecretBytes> load_pin(const Options& o) {
 
 class Card {
  public:
-  explicit Card(reader::PcscCard& card) : card_(card) {}
+  explicit Card(cardperso::pcsc::PcscCard& card) : card_(card) {}
 
-  Result<reader::ApduResponse> send(const Bytes& command) {
-    const reader::TransmitFn transmit = [this](ByteView c) { return card_.transmit(c); };
-    return reader::exchange_apdu(transmit, command);
+  Result<card::ApduResponse> send(ByteView command) {
+    const card::TransmitFn transmit = [this](ByteView c) { return card_.transmit(c); };
+    return card::exchange_apdu(transmit, command);
   }
-  Result<reader::ApduResponse> select(std::uint16_t fid) {
-    return send(Bytes{0xA0, 0xA4, 0x00, 0x00, 0x02, static_cast<std::uint8_t>(fid >> 8), static_cast<std::uint8_t>(fid)});
+  Result<card::ApduResponse> select(std::uint16_t fid) {
+    return send(card::select_apdu(fid));
   }
   // Selects MF, then each FID of path; nullopt data when a file is missing (9404) or unreadable.
   struct Read {
@@ -114,7 +121,7 @@ class Card {
     if (sel->data.size() < 4) return fail("the card's SELECT response is too short for an EF");
     const std::size_t size = get_u16(sel->data, 2);
     if (size == 0 || size > 255) return fail(fmt::format("EF size {} is not one READ BINARY", size));
-    auto r = send(Bytes{0xA0, 0xB0, 0x00, 0x00, static_cast<std::uint8_t>(size)});
+    auto r = send(card::read_binary_apdu(0, static_cast<std::uint8_t>(size)));
     if (!r) return r.error();
     if (!r->ok()) return Read{std::nullopt, access_note(r->sw)};
     return Read{r->data, ""};
@@ -126,26 +133,26 @@ class Card {
     if (sel->data.size() <= kEfRecordLengthByte) return fail("the card's SELECT response is too short for an EF");
     const std::uint8_t length = sel->data[kEfRecordLengthByte];
     if (length == 0) return fail("EF is not a record file");
-    auto r = send(Bytes{0xA0, 0xB2, record, 0x04, length});
+    auto r = send(card::read_record_apdu(record, card::kRecordAbsolute, length));
     if (!r) return r.error();
     if (!r->ok()) return Read{std::nullopt, access_note(r->sw)};
     return Read{r->data, ""};
   }
   // CHV1 tries left from the MF's SELECT response (b1..b4 of the CHV1 status byte).
   Result<int> chv1_tries_left() {
-    auto mf = select(0x3F00);
+    auto mf = select(card::kFidMf);
     if (!mf) return mf.error();
-    if (!mf->ok() || mf->data.size() <= kDirCodeStatusByte)
+    if (!mf->ok() || mf->data.size() <= card::kDfChv1StatusByte)
       return fail(fmt::format("SELECT MF answered {}; is this a GSM SIM (class A0)?", sw_hex(mf->sw)));
-    return mf->data[kDirCodeStatusByte] & 0x0F;
+    return mf->data[card::kDfChv1StatusByte] & 0x0F;
   }
 
  private:
-  Result<reader::ApduResponse> select_path(std::initializer_list<std::uint16_t> path) {
-    auto mf = select(0x3F00);
+  Result<card::ApduResponse> select_path(std::initializer_list<std::uint16_t> path) {
+    auto mf = select(card::kFidMf);
     if (!mf) return mf.error();
     if (!mf->ok()) return fail(fmt::format("SELECT MF answered {}; is this a GSM SIM (class A0)?", sw_hex(mf->sw)));
-    reader::ApduResponse last = *mf;
+    card::ApduResponse last = *mf;
     for (auto fid : path) {
       auto r = select(fid);
       if (!r) return r.error();
@@ -155,13 +162,13 @@ class Card {
     return last;
   }
   static std::string missing_note(std::uint16_t sw) {
-    return sw == 0x9404 ? "no such file" : "SELECT answered " + sw_hex(sw);
+    return sw == card::sw::kNotFound ? "no such file" : "SELECT answered " + sw_hex(sw);
   }
   static std::string access_note(std::uint16_t sw) {
-    return sw == 0x9804 ? "access denied (needs the PIN)" : "read answered " + sw_hex(sw);
+    return sw == card::sw::kAccessDenied ? "access denied (needs the PIN)" : "read answered " + sw_hex(sw);
   }
 
-  reader::PcscCard& card_;
+  cardperso::pcsc::PcscCard& card_;
 };
 
 std::optional<Options> parse(int argc, char** argv, int& exit_code) {
@@ -234,93 +241,86 @@ int failed(const std::string& text) {
   return 2;
 }
 
-int read_card(Card& card, const Options& o, const std::optional<SecretBytes>& pin, Report& out) {
-  auto tries = card.chv1_tries_left();
+int read_card(Card& sim, const Options& o, const std::optional<SecretBytes>& pin, Report& out) {
+  auto tries = sim.chv1_tries_left();
   if (!tries) return failed(tries.error().message);
-  auto iccid_ef = card.read_transparent({0x2FE2});
+  auto iccid_ef = sim.read_transparent({card::kFidIccid});
   if (!iccid_ef) return failed(iccid_ef.error().message);
   if (!iccid_ef->data) return failed("cannot read EF_ICCID (" + iccid_ef->note + "); is this a GSM SIM?");
-  auto iccid = perso::decode_iccid(*iccid_ef->data);
+  auto iccid = card::decode_iccid(*iccid_ef->data);
   if (!iccid) return failed("the card's ICCID is not valid: " + iccid.error().message);
   out.add("iccid", "ICCID", *iccid, *iccid);
 
   if (o.adm_code) {
-    auto r = card.send([&] {
-      Bytes c{0xA0, 0x20, 0x00, 0x0A, static_cast<std::uint8_t>(kCodeSize)};
-      c.insert(c.end(), o.adm_code->view().begin(), o.adm_code->view().end());
-      return c;
-    }());
+    auto r = sim.send(card::verify_chv_apdu(card::kRefAdm1, o.adm_code->view()).view());
     if (!r) return failed(r.error().message);
     out.add("adm_verify_sw", "ADM1 verify", sw_hex(r->sw), sw_hex(r->sw));
   }
   if (pin) {
-    Bytes command{0xA0, 0x20, 0x00, 0x01, static_cast<std::uint8_t>(kCodeSize)};
-    command.insert(command.end(), pin->view().begin(), pin->view().end());
-    auto r = card.send(command);
-    secure_wipe(command.data(), command.size());
+    auto r = sim.send(card::verify_chv_apdu(card::kRefChv1, pin->view()).view());
     if (!r) return failed(r.error().message);
-    if (r->sw == 0x9840) return failed("the PIN is blocked (CHV1 has no tries left); unblock it with the PUK");
-    if (r->sw == 0x9804) {
-      auto left = card.chv1_tries_left();
+    if (r->sw == card::sw::kBlocked) return failed("the PIN is blocked (CHV1 has no tries left); unblock it with the PUK");
+    if (r->sw == card::sw::kAccessDenied) {
+      auto left = sim.chv1_tries_left();
       return failed(left ? fmt::format("wrong PIN: {} tries left", *left) : "wrong PIN");
     }
-    if (r->sw == 0x9802) return failed("the card has no PIN yet (VERIFY CHV1 answered 9802); is it personalised?");
-    if (r->sw != 0x9000) return failed("VERIFY CHV1 answered " + sw_hex(r->sw));
-    tries = card.chv1_tries_left();
+    if (r->sw == card::sw::kNoChvInitialised) return failed("the card has no PIN yet (VERIFY CHV1 answered 9802); is it personalised?");
+    if (r->sw != card::sw::kOk) return failed("VERIFY CHV1 answered " + sw_hex(r->sw));
+    tries = sim.chv1_tries_left();
     if (!tries) return failed(tries.error().message);
   }
   out.add("chv1_tries_left", "CHV1 tries left", *tries, std::to_string(*tries));
 
-  auto imsi = card.read_transparent({0x7F20, 0x6F07});
+  auto imsi = sim.read_transparent({card::kFidDfGsm, card::kFidImsi});
   if (!imsi) return failed(imsi.error().message);
   if (imsi->data) {
-    auto v = perso::decode_imsi(*imsi->data);
+    auto v = card::decode_imsi(*imsi->data);
     if (!v) return failed("EF_IMSI: " + v.error().message);
     out.add("imsi", "IMSI", *v, *v);
   } else {
     out.missing("imsi", "IMSI", imsi->note);
   }
 
-  auto msisdn = card.read_record({0x7F10, 0x6F40}, 1);
+  auto msisdn = sim.read_record({card::kFidDfTelecom, card::kFidMsisdn}, 1);
   if (!msisdn) return failed(msisdn.error().message);
   if (msisdn->data) {
-    auto v = perso::decode_msisdn_record(*msisdn->data);
+    auto v = card::decode_msisdn_record(*msisdn->data);
     if (!v) return failed("EF_MSISDN record 1: " + v.error().message);
     out.add("msisdn", "MSISDN", v->number, v->number + (v->alpha.empty() ? "" : " (" + v->alpha + ")"));
   } else {
     out.missing("msisdn", "MSISDN", msisdn->note);
   }
 
-  auto spn = card.read_transparent({0x7F20, 0x6F46});
+  auto spn = sim.read_transparent({card::kFidDfGsm, card::kFidSpn});
   if (!spn) return failed(spn.error().message);
   if (spn->data) {
-    auto v = perso::decode_spn(*spn->data);
+    auto v = card::decode_spn(*spn->data);
     if (!v) return failed("EF_SPN: " + v.error().message);
     out.add("spn", "SPN", v->name, fmt::format("\"{}\" (display condition {:02X})", v->name, v->display_condition));
   } else {
     out.missing("spn", "SPN", spn->note);
   }
 
-  auto plmnsel = card.read_transparent({0x7F20, 0x6F30});
+  auto plmnsel = sim.read_transparent({card::kFidDfGsm, card::kFidPlmnSel});
   if (!plmnsel) return failed(plmnsel.error().message);
   if (plmnsel->data) {
-    auto v = perso::decode_plmnsel(*plmnsel->data);
+    auto v = card::decode_plmnsel(*plmnsel->data);
     if (!v) return failed("EF_PLMNsel: " + v.error().message);
     json list = json::array();
     std::string text;
     for (const auto& p : *v) {
-      list.push_back(perso::to_string(p));
-      text += (text.empty() ? "" : " ") + perso::to_string(p);
+      list.push_back(card::to_string(p));
+      text += (text.empty() ? "" : " ") + card::to_string(p);
     }
     out.add("plmnsel", "PLMNsel", list, text);
   } else {
     out.missing("plmnsel", "PLMNsel", plmnsel->note);
   }
 
-  auto sst = card.read_transparent({0x7F20, 0x6F38});
+  auto sst = sim.read_transparent({card::kFidDfGsm, card::kFidSst});
   if (!sst) return failed(sst.error().message);
   if (sst->data) {
-    const auto services = perso::decode_sst(*sst->data);
+    const auto services = card::decode_sst(*sst->data);
     std::string text;
     for (int s : services) text += (text.empty() ? "" : " ") + std::to_string(s);
     out.add("sst", "SST services", services, text);
@@ -328,7 +328,7 @@ int read_card(Card& card, const Options& o, const std::optional<SecretBytes>& pi
     out.missing("sst", "SST services", sst->note);
   }
 
-  auto acc = card.read_transparent({0x7F20, 0x6F78});
+  auto acc = sim.read_transparent({card::kFidDfGsm, card::kFidAcc});
   if (!acc) return failed(acc.error().message);
   if (acc->data) {
     const std::string h = upper(to_hex(*acc->data));
@@ -337,7 +337,7 @@ int read_card(Card& card, const Options& o, const std::optional<SecretBytes>& pi
     out.missing("acc", "ACC", acc->note);
   }
 
-  auto ad = card.read_transparent({0x7F20, 0x6FAD});
+  auto ad = sim.read_transparent({card::kFidDfGsm, card::kFidAd});
   if (!ad) return failed(ad.error().message);
   if (ad->data) {
     const std::string h = upper(to_hex(*ad->data));
@@ -347,14 +347,12 @@ int read_card(Card& card, const Options& o, const std::optional<SecretBytes>& pi
   }
 
   if (o.rand) {
-    auto df = card.select(0x7F20);
+    auto df = sim.select(card::kFidDfGsm);
     if (!df) return failed(df.error().message);
     if (!df->ok()) return failed("SELECT DF_GSM answered " + sw_hex(df->sw) + "; the card has no GSM application");
-    Bytes command{0xA0, 0x88, 0x00, 0x00, static_cast<std::uint8_t>(kRandSize)};
-    command.insert(command.end(), o.rand->begin(), o.rand->end());
-    auto r = card.send(command);
+    auto r = sim.send(card::run_gsm_algorithm_apdu(*o.rand));
     if (!r) return failed(r.error().message);
-    if (r->sw == 0x9804) return failed("RUN GSM ALGORITHM answered 9804: give the PIN (--pin-file)");
+    if (r->sw == card::sw::kAccessDenied) return failed("RUN GSM ALGORITHM answered 9804: give the PIN (--pin-file)");
     if (!r->ok() || r->data.size() != 12)
       return failed(fmt::format("RUN GSM ALGORITHM answered {} with {} bytes (expected 9000 with SRES and Kc, 12 bytes)",
                                 sw_hex(r->sw), r->data.size()));
@@ -383,16 +381,16 @@ int main(int argc, char** argv) {
     pin = std::move(*loaded);
   }
 
-  auto pcsc = reader::PcscReader::open();
+  auto pcsc = cardperso::pcsc::PcscReader::open();
   if (!pcsc) return failed(pcsc.error().message);
   auto name = pcsc->pick_reader(options->reader);
   if (!name) return failed(name.error().message);
   auto connected = pcsc->connect(*name);
   if (!connected) return failed(connected.error().message);
-  Card card(*connected);
+  Card sim(*connected);
   Report report;
   report.add("reader", "Reader", *name, *name);
-  if (int rc = read_card(card, *options, pin, report); rc != 0) return rc;
+  if (int rc = read_card(sim, *options, pin, report); rc != 0) return rc;
   report.print(options->json_output);
   return 0;
 }

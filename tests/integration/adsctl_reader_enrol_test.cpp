@@ -12,7 +12,7 @@
 #include "cardperso/ads/store/migrations.hpp"
 #include "cardperso/ads/store/retailer_store.hpp"
 #include "cardperso/cardsim/card_builders.hpp"
-#include "cardperso/cardsim/card_layout.hpp"
+#include "cardperso/card/file_ids.hpp"
 #include "pcsc_fixture.hpp"
 
 extern char** environ;
@@ -144,7 +144,7 @@ class AdsctlReaderEnrolTest : public PcscFixture {
     EXPECT_EQ(run(*card, "A020000108" + pin_hex).sw, 0x9000);
     auto read = run(*card, "A0B0000041");
     ASSERT_EQ(read.sw, 0x9000);
-    EXPECT_EQ(read.data.size(), cardsim::kRetailerKeyFileSize);
+    EXPECT_EQ(read.data.size(), cardperso::card::kRetailerKeyFileSize);
     EXPECT_EQ(read.data, expected) << "the card's keys differ from the store's";
   }
 
@@ -173,7 +173,7 @@ TEST_F(AdsctlReaderEnrolTest, EnrolWritesTheStoredKeysAndRetiresTheMasterCode) {
 
   reset_card(sim);
   const Bytes stored = stored_key_file(iccid);
-  ASSERT_EQ(stored.size(), cardsim::kRetailerKeyFileSize);
+  ASSERT_EQ(stored.size(), cardperso::card::kRetailerKeyFileSize);
   expect_key_file_guarded_by("32343638FFFFFFFF", stored);
   reset_card(sim);
   expect_code_refused(master_hex);  // the master code no longer opens the card
@@ -185,7 +185,7 @@ TEST_F(AdsctlReaderEnrolTest, EnrolWritesTheStoredKeysAndRetiresTheMasterCode) {
   EXPECT_NE(again.err.find("already enrolled"), std::string::npos) << again.err;
   auto image = cardsim::load_image(image_of(iccid));
   ASSERT_TRUE(image.ok());
-  EXPECT_EQ(image->tries_left[cardsim::kRefAdm1], 2) << "only the check above used an ADM try";
+  EXPECT_EQ(image->tries_left[cardperso::card::kRefAdm1], 2) << "only the check above used an ADM try";
 
   // No code or key in any output.
   EXPECT_EQ(all_output_.find(master_hex), std::string::npos);
@@ -212,7 +212,7 @@ TEST_F(AdsctlReaderEnrolTest, WrongCardCodeStopsAfterOneVerifyAndStoresNothing) 
 
   auto image = cardsim::load_image(image_of(iccid));
   ASSERT_TRUE(image.ok());
-  EXPECT_EQ(image->tries_left[cardsim::kRefAdm1], 2) << "one VERIFY, no retry";
+  EXPECT_EQ(image->tries_left[cardperso::card::kRefAdm1], 2) << "one VERIFY, no retry";
   EXPECT_EQ(image->files.size(), 3u) << "MF, EF_ICCID, ADM1 only: nothing created";
   // The right code still opens it.
   reset_card(sim);
@@ -255,7 +255,7 @@ TEST_F(AdsctlReaderEnrolTest, FromStockUsesTheImportedBatchAndPrintsAGeneratedPi
 
   reset_card(sim);
   const Bytes stored = stored_key_file(iccid);
-  ASSERT_EQ(stored.size(), cardsim::kRetailerKeyFileSize);
+  ASSERT_EQ(stored.size(), cardperso::card::kRetailerKeyFileSize);
   expect_key_file_guarded_by(to_hex(pin_code->view()), stored);
   reset_card(sim);
   expect_code_refused(to_hex(master_code(iccid).view()));

@@ -1,4 +1,4 @@
-// Cards through the real PC/SC stack: pcscd + vpcd + card-sim processes + cardperso_reader.
+// Cards through the real PC/SC stack: pcscd + vpcd + card-sim processes + cardperso_pcsc.
 // Each test case runs in its own tests/tools/pcsc-sandbox (own pcscd, own network namespace).
 #include <gtest/gtest.h>
 
@@ -202,7 +202,7 @@ TEST_F(PcscCardTest, RemovalMidExchangeFailsFastWithCardRemoved) {
   ASSERT_NE(sim, nullptr);
   auto card = connect();
   ASSERT_TRUE(card);
-  reader::PcscCard* handle = &*card;
+  cardperso::pcsc::PcscCard* handle = &*card;
   auto pending =
       std::async(std::launch::async, [handle] { return error_text(handle->transmit(hex("A0A40000023F00"))); });
   std::this_thread::sleep_for(500ms);
@@ -273,7 +273,7 @@ TEST_F(PcscCardTest, WaitForCardPresentAndAbsentHonourTimeouts) {
 }
 
 TEST_F(PcscCardTest, CancelWaitStopsAWaitFromAnotherThread) {
-  reader::PcscReader* r = &pcsc();
+  cardperso::pcsc::PcscReader* r = &pcsc();
   auto waiting = std::async(std::launch::async, [r] { return error_text(r->wait_for_card_present(kReader0, 20s)); });
   std::this_thread::sleep_for(300ms);
   r->cancel_wait();
@@ -326,7 +326,7 @@ TEST_F(PcscCardTest, CardSimSavesAndExitsOnSigterm) {
 
 // Run by ctest through `pcsc-sandbox --no-readers`: pcscd runs, but without the vpcd driver.
 TEST(PcscNoReader, PickReaderSaysNoReaderFound) {
-  auto pcsc = reader::PcscReader::open();
+  auto pcsc = cardperso::pcsc::PcscReader::open();
   ASSERT_TRUE(pcsc.ok()) << pcsc.error().message;
   auto names = pcsc->list_readers();
   ASSERT_TRUE(names.ok()) << names.error().message;
@@ -339,7 +339,7 @@ TEST(PcscNoReader, PickReaderSaysNoReaderFound) {
 // Points the PC/SC client at a socket nobody serves (the client honours PCSCLITE_CSOCK_NAME).
 TEST(PcscNoService, OpenSaysPcscdIsNotRunning) {
   ::setenv("PCSCLITE_CSOCK_NAME", "/nonexistent/pcscd.comm", 1);
-  auto pcsc = reader::PcscReader::open();
+  auto pcsc = cardperso::pcsc::PcscReader::open();
   ASSERT_FALSE(pcsc.ok());
   EXPECT_NE(pcsc.error().message.find("no PC/SC service (is pcscd running?)"), std::string::npos)
       << pcsc.error().message;

@@ -9,7 +9,7 @@ void PcscFixture::SetUp() {
   char tmpl[] = "/tmp/cardperso-it-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   dir_ = tmpl;
-  auto opened = reader::PcscReader::open();
+  auto opened = cardperso::pcsc::PcscReader::open();
   ASSERT_TRUE(opened.ok()) << opened.error().message << " (run this test through tests/tools/pcsc-sandbox)";
   pcsc_.emplace(std::move(*opened));
 }
@@ -48,7 +48,7 @@ std::string PcscFixture::next_card_stderr_path() {
   return card_stderr_dir_ + "/card-sim-" + std::to_string(sims_.size() + 1) + ".stderr";
 }
 
-std::optional<reader::PcscCard> PcscFixture::connect(const std::string& reader_name) {
+std::optional<cardperso::pcsc::PcscCard> PcscFixture::connect(const std::string& reader_name) {
   auto card = pcsc_->connect(reader_name);
   if (!card.ok()) {
     ADD_FAILURE() << card.error().message;
@@ -57,9 +57,9 @@ std::optional<reader::PcscCard> PcscFixture::connect(const std::string& reader_n
   return std::move(*card);
 }
 
-reader::ApduResponse PcscFixture::run(reader::PcscCard& card, const std::string& apdu_hex) {
-  reader::TransmitFn transmit = [&card](ByteView apdu) { return card.transmit(apdu); };
-  auto response = reader::exchange_apdu(transmit, hex(apdu_hex));
+cardperso::card::ApduResponse PcscFixture::run(cardperso::pcsc::PcscCard& card, const std::string& apdu_hex) {
+  cardperso::card::TransmitFn transmit = [&card](ByteView apdu) { return card.transmit(apdu); };
+  auto response = cardperso::card::exchange_apdu(transmit, hex(apdu_hex));
   if (!response.ok()) {
     ADD_FAILURE() << apdu_hex << ": " << response.error().message;
     return {};

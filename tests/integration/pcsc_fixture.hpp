@@ -1,7 +1,7 @@
 #pragma once
 // Integration fixture: runs inside tests/tools/pcsc-sandbox (a private pcscd with the vpcd driver),
 // writes card images made with the card builders to a temp dir, starts card-sim processes on
-// them, and talks to the cards through the real PC/SC API via cardperso_reader.
+// them, and talks to the cards through the real PC/SC API via cardperso_pcsc and the card layer.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -11,8 +11,8 @@
 
 #include "card_sim_process.hpp"
 #include "cardperso/cardsim/card_image.hpp"
-#include "cardperso/reader/apdu_exchange.hpp"
-#include "cardperso/reader/pcsc_reader.hpp"
+#include "cardperso/card/t0_exchange.hpp"
+#include "cardperso/pcsc/pcsc_reader.hpp"
 
 namespace cardperso::testing {
 
@@ -29,10 +29,10 @@ class PcscFixture : public ::testing::Test {
   // Starts card-sim on the image in reader slot 0 or 1, waits for "inserted" and for pcscd to
   // report the card present. Fails the test (returns nullptr) otherwise.
   CardSimProcess* start_card(const std::string& image_path, int slot = 0, std::vector<std::string> extra_args = {});
-  reader::PcscReader& pcsc() { return *pcsc_; }
-  std::optional<reader::PcscCard> connect(const std::string& reader_name = kReader0);
+  cardperso::pcsc::PcscReader& pcsc() { return *pcsc_; }
+  std::optional<cardperso::pcsc::PcscCard> connect(const std::string& reader_name = kReader0);
   // exchange_apdu with the T=0 completion; a transport error fails the test and returns SW 0000.
-  reader::ApduResponse run(reader::PcscCard& card, const std::string& apdu_hex);
+  cardperso::card::ApduResponse run(cardperso::pcsc::PcscCard& card, const std::string& apdu_hex);
 
   // Where the next card-sim's stderr goes: "" (default) = the test's stderr; the e2e fixtures set
   // card_stderr_dir_ so their secret scan reads it (<dir>/card-sim-<n>.stderr).
@@ -40,7 +40,7 @@ class PcscFixture : public ::testing::Test {
   std::string card_stderr_dir_;
 
   std::string dir_;
-  std::optional<reader::PcscReader> pcsc_;
+  std::optional<cardperso::pcsc::PcscReader> pcsc_;
   std::vector<std::unique_ptr<CardSimProcess>> sims_;
 };
 

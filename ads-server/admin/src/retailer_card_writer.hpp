@@ -10,19 +10,19 @@
 #include <cstdint>
 #include <string>
 
+#include "cardperso/card/t0_exchange.hpp"
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/common/bytes.hpp"
 #include "cardperso/common/result.hpp"
 #include "cardperso/common/secret_bytes.hpp"
-#include "cardperso/reader/apdu_exchange.hpp"
 
 namespace cardperso::adsctl {
 
 // SELECT 3F00, SELECT 2FE2, READ BINARY 10: the card's ICCID as digits, which becomes the retailer serial.
-Result<std::string> read_card_serial(const reader::TransmitFn& transmit);
+Result<std::string> read_card_serial(const card::TransmitFn& transmit);
 
 struct RetailerCardContent {
-  SecretBytes pin;          // 8 bytes, cardsim::encode_pin form
+  SecretBytes pin;          // 8 bytes, card::encode_pin form
   SecretBytes puk;          // 8 bytes, same form
   cardsim::RetailerKeys keys;
   SecretBytes issuer_code;  // 8 bytes: the card's new ADM1
@@ -47,13 +47,7 @@ struct WriteOutcome {
   bool ok = false;
   WriteFailure failure;
 };
-WriteOutcome write_retailer_card(const reader::TransmitFn& transmit, ByteView adm_code,
+WriteOutcome write_retailer_card(const card::TransmitFn& transmit, ByteView adm_code,
                                  const RetailerCardContent& content);
-
-// The CREATE FILE APDU (CLA A0, INS E0) for a DF or a transparent EF with GSM access conditions
-// (tag 86: read/update nibble, increase, rehabilitate/invalidate), as perso/src/script_builder.cpp
-// builds them.
-Bytes create_df_apdu(std::uint16_t fid);
-Bytes create_transparent_ef_apdu(std::uint16_t fid, std::uint16_t size, std::uint8_t read, std::uint8_t update);
 
 }  // namespace cardperso::adsctl

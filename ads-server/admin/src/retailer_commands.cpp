@@ -12,7 +12,7 @@
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/cardsim/card_image.hpp"
 #include "cardperso/common/crypto.hpp"
-#include "cardperso/reader/pcsc_reader.hpp"
+#include "cardperso/pcsc/pcsc_reader.hpp"
 #include "command_line.hpp"
 #include "retailer_card_writer.hpp"
 #include "retailer_serial.hpp"
@@ -101,13 +101,13 @@ int enrol_in_reader(const ReaderEnrolment& e, Invocation& command, WipedString& 
   if (store == nullptr) return kExitRefused;
   ads::RetailerStore retailers(store->db, store->key, store->audit, actor_name());
 
-  auto pcsc = reader::PcscReader::open();
+  auto pcsc = cardperso::pcsc::PcscReader::open();
   if (!pcsc) return refused(pcsc.error().message);
   auto name = pcsc->pick_reader(e.reader);
   if (!name) return refused(name.error().message);
   auto card = pcsc->connect(*name);
   if (!card) return refused(card.error().message);
-  reader::TransmitFn transmit = [&card](ByteView apdu) { return card->transmit(apdu); };
+  cardperso::card::TransmitFn transmit = [&card](ByteView apdu) { return card->transmit(apdu); };
 
   auto serial = read_card_serial(transmit);
   if (!serial) return refused("cannot read the card's ICCID: " + serial.error().message + "; nothing was written");

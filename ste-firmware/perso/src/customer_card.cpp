@@ -2,13 +2,16 @@
 
 #include <fmt/format.h>
 
-#include "cardperso/perso/sim_encoding.hpp"
+#include "cardperso/card/apdu_builders.hpp"
+#include "cardperso/card/file_ids.hpp"
+#include "cardperso/card/iccid.hpp"
+#include "cardperso/card/status_words.hpp"
 
 namespace cardperso::ste {
 
 // ---- PC/SC ---------------------------------------------------------------------------------------
 
-PcscCardSlot::PcscCardSlot(reader::PcscReader& reader, std::string reader_name)
+PcscCardSlot::PcscCardSlot(pcsc::PcscReader& reader, std::string reader_name)
     : reader_(reader), name_(std::move(reader_name)) {}
 
 Result<bool> PcscCardSlot::wait_absent(std::chrono::milliseconds timeout) {
@@ -37,7 +40,7 @@ Result<Bytes> PcscCardSlot::transmit(ByteView command) {
 
 // ---- in memory -----------------------------------------------------------------------------------
 
-void MemoryCardSlot::insert(reader::TransmitFn card, Bytes atr, Power power_on) {
+void MemoryCardSlot::insert(card::TransmitFn card, Bytes atr, Power power_on) {
   card_ = std::move(card);
   atr_ = std::move(atr);
   power_on_ = std::move(power_on);
@@ -78,28 +81,26 @@ Result<Bytes> MemoryCardSlot::transmit(ByteView command) {
 
 namespace {
 
-constexpr std::size_t kIccidFile = 10;
-
-Result<void> select(const reader::TransmitFn& transmit, std::uint16_t fid) {
-  const Bytes command{0xA0, 0xA4, 0x00, 0x00, 0x02, static_cast<std::uint8_t>(fid >> 8), static_cast<std::uint8_t>(fid)};
-  auto r = reader::exchange_apdu(transmit, command);
+Result<void> select(const card::TransmitFn& transmit, std::uint16_t fid) {
+  auto r = card::exchange_apdu(transmit, card::select_apdu(fid));
   if (!r) return r.error();
-  if (r->sw == 0x9404) return fail(fmt::format("the card has no file {:04X}; it is not a GSM SIM", fid));
-  if (r->sw != 0x9000) return fail(fmt::format("SELECT {:04X} answered {:04X}; is this a GSM SIM (class A0)?", fid, r->sw));
+  if (r->sw == card::sw::kNotFound) return fail(fmt::format("the card has no file {:04X}; it is not a GSM SIM", fid));
+  if (r->sw != card::sw::kOk) return fail(fmt::format("SELECT {:04X} answered {:04X}; is this a GSM SIM (class A0)?", fid, r->sw));
   return {};
 }
 
 }  // namespace
 
-Result<std::string> read_iccid(const reader::TransmitFn& transmit) {
-  if (auto mf = select(transmit, 0x3F00); !mf) return mf.error();
-  if (auto ef = select(transmit, 0x2FE2); !ef) return ef.error();
-  auto r = reader::exchange_apdu(transmit, Bytes{0xA0, 0xB0, 0x00, 0x00, static_cast<std::uint8_t>(kIccidFile)});
+Result<std::string> read_iccid(const card::TransmitFn& transmit) {
+  if (auto mf = select(transmit, card::kFidMf); !mf) return mf.error();
+  if (auto ef = select(transmit, card::kFidIccid); !ef) return ef.error();
+  auto r = card::exchange_apdu(transmit, card::read_binary_apdu(0, card::kEfIccidSize));
   if (!r) return r.error();
-  if (r->sw != 0x9000) return fail(fmt::format("reading the ICCID: the card answered {:04X}", r->sw));
-  if (r->data.size() != kIccidFile)
-    return fail(fmt::format("reading the ICCID: the card sent {} bytes, {} were asked for", r->data.size(), kIccidFile));
-  auto iccid = perso::decode_iccid(r->data);
+  if (r->sw != card::sw::kOk) return fail(fmt::format("reading the ICCID: the card answered {:04X}", r->sw));
+  if (r->data.size() != card::kEfIccidSize)
+    return fail(fmt::format("reading the ICCID: the card sent {} bytes, {} were asked for", r->data.size(),
+                            card::kEfIccidSize));
+  auto iccid = card::decode_iccid(r->data);
   if (!iccid) return fail("the card's ICCID is not valid: " + iccid.error().message);
   return iccid;
 }

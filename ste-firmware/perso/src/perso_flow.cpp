@@ -98,7 +98,7 @@ FlowStep CustomerCardFlow::on_decision(ByteView plaintext) {
                        ErrorCode::Timeout);
   auto atr = slot_.connect();
   if (!atr) return end_session("card not readable", atr.error().message, ErrorCode::Internal);
-  const reader::TransmitFn transmit = [this](ByteView c) { return slot_.transmit(c); };
+  const card::TransmitFn transmit = [this](ByteView c) { return slot_.transmit(c); };
   auto iccid = read_iccid(transmit);
   if (!iccid) return end_session("card not readable", iccid.error().message, ErrorCode::Internal);
   if (atr->size() > proto::kMaxAtr) atr->resize(proto::kMaxAtr);  // ATRs are at most 33 bytes (ISO 7816-3)

@@ -3,66 +3,57 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cardperso/card/apdu_builders.hpp"
+#include "cardperso/card/bcd_digits.hpp"
+#include "cardperso/card/status_words.hpp"
 #include "cardperso/ste/display.hpp"
 #include "cardperso/ste/keypad.hpp"
 
 namespace cardperso::ste {
 namespace {
 
-constexpr std::uint16_t kFidMf = 0x3F00;
-constexpr std::uint16_t kFidSerial = 0x2FE2;
-constexpr std::uint16_t kFidDfRetailer = 0x7F50;
-constexpr std::uint16_t kFidKeyFile = 0x6F01;
-constexpr std::uint8_t kCla = 0xA0;
-constexpr std::uint8_t kChv1 = 0x01;
-constexpr std::size_t kCodeSize = 8;
+using card::kCodeSize;
+using card::kFidDfRetailer;
+using card::kFidMf;
+using card::kMinDfResponse;
+using card::kMinEfResponse;
+constexpr std::uint16_t kFidSerial = card::kFidIccid;
+constexpr std::uint16_t kFidKeyFile = card::kFidRetailerKeys;
 // EF_ICCID-style serial: 10 bytes of BCD; an ASCII serial is at most 32 characters.
 constexpr std::size_t kMaxSerialFile = 32;
-// GSM 11.11 §9.2.1: MF/DF response is 22 bytes or more, EF response 14 or more.
-constexpr std::size_t kMinDfResponse = 22;
-constexpr std::size_t kMinEfResponse = 14;
-
-constexpr std::uint16_t kSwOk = 0x9000;
-constexpr std::uint16_t kSwNotFound = 0x9404;
-constexpr std::uint16_t kSwAccessDenied = 0x9804;  // also: wrong CHV, tries left
-constexpr std::uint16_t kSwNotInitialised = 0x9802;
-constexpr std::uint16_t kSwChvState = 0x9808;
-constexpr std::uint16_t kSwBlocked = 0x9840;
 
 std::string sw_text(std::uint16_t sw) { return fmt::format("{:04X}", sw); }
 
 // SELECT by FID; 9404 comes back as an ApduResponse, for callers that treat "absent" as an answer.
-Result<reader::ApduResponse> select(const reader::TransmitFn& transmit, std::uint16_t fid) {
-  const Bytes command{kCla, 0xA4, 0x00, 0x00, 0x02, static_cast<std::uint8_t>(fid >> 8), static_cast<std::uint8_t>(fid)};
-  auto r = reader::exchange_apdu(transmit, command);
+Result<card::ApduResponse> select(const card::TransmitFn& transmit, std::uint16_t fid) {
+  auto r = card::exchange_apdu(transmit, card::select_apdu(fid));
   if (!r) return r.error();
-  if (r->sw != kSwOk && r->sw != kSwNotFound)
+  if (r->sw != card::sw::kOk && r->sw != card::sw::kNotFound)
     return fail(fmt::format("SELECT {:04X} answered {}; is this a GSM SIM (class A0)?", fid, sw_text(r->sw)));
   return r;
 }
 
 // Selects an EF that must exist and returns its size from the response (bytes 2-3).
-Result<std::size_t> select_ef(const reader::TransmitFn& transmit, std::uint16_t fid, std::string_view what) {
+Result<std::size_t> select_ef(const card::TransmitFn& transmit, std::uint16_t fid, std::string_view what) {
   auto r = select(transmit, fid);
   if (!r) return r.error();
-  if (r->sw == kSwNotFound) return fail(fmt::format("the card has no {} (EF {:04X})", what, fid));
+  if (r->sw == card::sw::kNotFound) return fail(fmt::format("the card has no {} (EF {:04X})", what, fid));
   if (r->data.size() < kMinEfResponse)
     return fail(fmt::format("SELECT {:04X} gave a {}-byte response, too short for an EF; the card is faulty", fid,
                             r->data.size()));
   return std::size_t{get_u16(r->data, 2)};
 }
 
-Result<SecretBytes> read_binary(const reader::TransmitFn& transmit, std::size_t length, std::string_view what) {
-  const Bytes command{kCla, 0xB0, 0x00, 0x00, static_cast<std::uint8_t>(length)};
-  auto raw = transmit(command);
+Result<SecretBytes> read_binary(const card::TransmitFn& transmit, std::size_t length, std::string_view what) {
+  auto raw = transmit(card::read_binary_apdu(0, static_cast<std::uint8_t>(length)));
   if (!raw) return raw.error();
   // The response may be key material: keep it in a SecretBytes and wipe the transport copy.
   SecretBytes response{ByteView(*raw)};
   secure_wipe(raw->data(), raw->size());
   if (response.size() < 2) return fail(fmt::format("reading the {}: the card's answer is too short", what));
   const std::uint16_t sw = get_u16(response.view(), response.size() - 2);
-  if (sw == kSwAccessDenied) return fail(fmt::format("reading the {}: access refused (9804); the PIN was not verified", what));
-  if (sw != kSwOk) return fail(fmt::format("reading the {}: the card answered {}", what, sw_text(sw)));
+  if (sw == card::sw::kAccessDenied) return fail(fmt::format("reading the {}: access refused (9804); the PIN was not verified", what));
+  if (sw != card::sw::kOk) return fail(fmt::format("reading the {}: the card answered {}", what, sw_text(sw)));
   if (response.size() - 2 != length)
     return fail(fmt::format("reading the {}: the card sent {} bytes, {} were asked for", what, response.size() - 2, length));
   return SecretBytes(response.view().first(length));
@@ -70,29 +61,17 @@ Result<SecretBytes> read_binary(const reader::TransmitFn& transmit, std::size_t 
 
 // BCD like EF_ICCID: low nibble first, F only as trailing padding, at least one digit.
 std::optional<std::string> decode_bcd_serial(ByteView data) {
-  std::string digits;
-  bool padding = false;
-  for (std::uint8_t b : data) {
-    for (std::uint8_t nibble : {static_cast<std::uint8_t>(b & 0x0F), static_cast<std::uint8_t>(b >> 4)}) {
-      if (nibble == 0x0F) {
-        padding = true;
-      } else if (nibble <= 9 && !padding) {
-        digits.push_back(static_cast<char>('0' + nibble));
-      } else {
-        return std::nullopt;
-      }
-    }
-  }
-  if (digits.empty()) return std::nullopt;
-  return digits;
+  auto digits = card::decode_swapped_bcd(data, "serial");
+  if (!digits || digits->empty()) return std::nullopt;
+  return *digits;
 }
 
 }  // namespace
 
-Result<std::string> read_serial(const reader::TransmitFn& transmit) {
+Result<std::string> read_serial(const card::TransmitFn& transmit) {
   auto mf = select(transmit, kFidMf);
   if (!mf) return mf.error();
-  if (mf->sw == kSwNotFound) return fail("the card has no master file; it is not a GSM SIM");
+  if (mf->sw == card::sw::kNotFound) return fail("the card has no master file; it is not a GSM SIM");
   auto size = select_ef(transmit, kFidSerial, "serial number");
   if (!size) return size.error();
   if (*size == 0 || *size > kMaxSerialFile)
@@ -109,64 +88,58 @@ Result<std::string> read_serial(const reader::TransmitFn& transmit) {
   return ascii;
 }
 
-Result<Chv1Status> read_chv1_status(const reader::TransmitFn& transmit) {
+Result<Chv1Status> read_chv1_status(const card::TransmitFn& transmit) {
   auto mf = select(transmit, kFidMf);
   if (!mf) return mf.error();
-  if (mf->sw == kSwNotFound) return fail("the card has no master file; it is not a GSM SIM");
+  if (mf->sw == card::sw::kNotFound) return fail("the card has no master file; it is not a GSM SIM");
   if (mf->data.size() < kMinDfResponse)
     return fail(fmt::format("SELECT MF gave a {}-byte response (at least {} expected); not a GSM SIM",
                             mf->data.size(), kMinDfResponse));
   Chv1Status status;
-  status.disabled = (mf->data[13] & 0x80) != 0;
-  status.initialised = (mf->data[18] & 0x80) != 0;
-  status.tries_left = mf->data[18] & 0x0F;
+  status.disabled = (mf->data[card::kDfCharacteristicsByte] & 0x80) != 0;
+  status.initialised = (mf->data[card::kDfChv1StatusByte] & 0x80) != 0;
+  status.tries_left = mf->data[card::kDfChv1StatusByte] & 0x0F;
   return status;
 }
 
-Result<int> read_chv1_tries_left(const reader::TransmitFn& transmit) {
+Result<int> read_chv1_tries_left(const card::TransmitFn& transmit) {
   auto status = read_chv1_status(transmit);
   if (!status) return status.error();
   return status->tries_left;
 }
 
-Result<bool> has_retailer_df(const reader::TransmitFn& transmit) {
+Result<bool> has_retailer_df(const card::TransmitFn& transmit) {
   auto mf = select(transmit, kFidMf);
   if (!mf) return mf.error();
   auto df = select(transmit, kFidDfRetailer);
   if (!df) return df.error();
-  return df->sw == kSwOk;
+  return df->sw == card::sw::kOk;
 }
 
-Result<PinCheck> verify_pin(const reader::TransmitFn& transmit, const SecretBytes& pin_digits) {
+Result<PinCheck> verify_pin(const card::TransmitFn& transmit, const SecretBytes& pin_digits) {
   if (pin_digits.size() < kMinPinDigits || pin_digits.size() > kMaxPinDigits)
     return fail(fmt::format("a retailer PIN has {} to {} digits", kMinPinDigits, kMaxPinDigits));
-  SecretBytes command(5 + kCodeSize);
-  command[0] = kCla;
-  command[1] = 0x20;
-  command[2] = 0x00;
-  command[3] = kChv1;
-  command[4] = static_cast<std::uint8_t>(kCodeSize);
-  for (std::size_t i = 0; i < kCodeSize; ++i) {
-    const std::uint8_t c = i < pin_digits.size() ? pin_digits[i] : std::uint8_t{0xFF};
-    if (i < pin_digits.size() && (c < '0' || c > '9')) return fail("a retailer PIN has digits only");
-    command[5 + i] = c;
-  }
+  for (std::size_t i = 0; i < pin_digits.size(); ++i)
+    if (pin_digits[i] < '0' || pin_digits[i] > '9') return fail("a retailer PIN has digits only");
+  SecretBytes code(kCodeSize);
+  for (std::size_t i = 0; i < kCodeSize; ++i) code[i] = i < pin_digits.size() ? pin_digits[i] : std::uint8_t{0xFF};
+  SecretBytes command = card::verify_chv_apdu(card::kRefChv1, code.view());
   auto raw = transmit(command.view());
   command.wipe();
   if (!raw) return raw.error();
-  auto response = reader::split_response(*raw);
+  auto response = card::split_response(*raw);
   if (!response) return response.error();
   switch (response->sw) {
-    case kSwOk: return PinCheck{PinAccepted{}};
-    case kSwBlocked: return PinCheck{PinBlocked{}};
-    case kSwAccessDenied: {
+    case card::sw::kOk: return PinCheck{PinAccepted{}};
+    case card::sw::kBlocked: return PinCheck{PinBlocked{}};
+    case card::sw::kAccessDenied: {
       auto tries = read_chv1_tries_left(transmit);
       if (!tries) return tries.error();
       if (*tries == 0) return PinCheck{PinBlocked{}};
       return PinCheck{WrongPin{*tries}};
     }
-    case kSwNotInitialised: return fail("the card has no retailer PIN set (9802); not a retailer card");
-    case kSwChvState: return fail("the card's PIN is disabled (9808); a retailer card must have its PIN enabled");
+    case card::sw::kNoChvInitialised: return fail("the card has no retailer PIN set (9802); not a retailer card");
+    case card::sw::kChvContradiction: return fail("the card's PIN is disabled (9808); a retailer card must have its PIN enabled");
     default: return fail("VERIFY PIN: the card answered " + sw_text(response->sw));
   }
 }
@@ -185,12 +158,12 @@ Result<RetailerCredentials> decode_key_file(const SecretBytes& body) {
   return out;
 }
 
-Result<RetailerCredentials> read_keys(const reader::TransmitFn& transmit) {
+Result<RetailerCredentials> read_keys(const card::TransmitFn& transmit) {
   auto mf = select(transmit, kFidMf);
   if (!mf) return mf.error();
   auto df = select(transmit, kFidDfRetailer);
   if (!df) return df.error();
-  if (df->sw == kSwNotFound) return fail("the card has no retailer directory (DF 7F50); not a retailer card");
+  if (df->sw == card::sw::kNotFound) return fail("the card has no retailer directory (DF 7F50); not a retailer card");
   auto size = select_ef(transmit, kFidKeyFile, "retailer key file");
   if (!size) return size.error();
   // Bounded before reading: only the exact layout is accepted.
@@ -202,7 +175,7 @@ Result<RetailerCredentials> read_keys(const reader::TransmitFn& transmit) {
   return decode_key_file(*body);
 }
 
-Result<RetailerCredentials> sign_on(const reader::TransmitFn& transmit, Keypad& keypad, Display& display) {
+Result<RetailerCredentials> sign_on(const card::TransmitFn& transmit, Keypad& keypad, Display& display) {
   auto refuse = [&display](std::string shown, std::string why) -> Error {
     display.show("Refused: " + shown);
     return fail(std::move(why));

@@ -26,7 +26,7 @@ TEST(CardCodesTest, MasterCodeEqualsTheCardSimulatorsDerivation) {
 }
 
 TEST(CardCodesTest, BatchIccidsArePrefixSerialAndLuhnLikeMkcards) {
-  EXPECT_EQ(luhn_digit("898821132030000002"), '8');  // reference/sim-facts.md §1.4
+  EXPECT_EQ(luhn_digit("898821132030000002"), '8');  // ISO/IEC 7812-1 Annex B
   EXPECT_EQ(batch_iccid("89882113203", 2).value(), "8988211320300000028");
   EXPECT_EQ(batch_iccid("8988211", 1).value(), "8988211000000000011");
   for (std::uint64_t serial = 0; serial < 200; ++serial) {
@@ -42,7 +42,7 @@ TEST(CardCodesTest, BatchIccidsArePrefixSerialAndLuhnLikeMkcards) {
 }
 
 TEST(CardCodesTest, AdmEncodingsOfPysimProg) {
-  EXPECT_EQ(to_hex(encode_adm_digits("89250005").value().view()), "3839323530303035");  // sim-facts §1.2
+  EXPECT_EQ(to_hex(encode_adm_digits("89250005").value().view()), "3839323530303035");  // pySim-prog CSV ADM column form
   EXPECT_EQ(to_hex(encode_adm_digits("1234").value().view()), "31323334ffffffff");
   EXPECT_EQ(to_hex(encode_adm_hex("0123456789ABCDEF").value().view()), "0123456789abcdef");
   EXPECT_FALSE(encode_adm_digits("").ok());

@@ -1,51 +1,12 @@
-// Master-code KDF, ICCID encoding, PIN encoding and the two card builders.
+// The two card builders.
+#include "cardperso/card/file_ids.hpp"
 #include "cardperso/cardsim/card_builders.hpp"
-#include "cardperso/cardsim/card_layout.hpp"
 #include "test_card.hpp"
 
 using namespace cardperso;
 using namespace cardperso::cardsim;
+using namespace cardperso::card;
 using namespace cardperso::cardsim::test;
-
-TEST(MasterCode, KnownAnswer) {
-  // Python: hmac.new(bytes(range(16)), b"cardperso/v1/master-code\0" + iccid, sha256).hexdigest()[:16]
-  const Bytes secret = hex("000102030405060708090a0b0c0d0e0f");
-  EXPECT_EQ(to_hex(derive_master_code(secret, "8988211000000000011").view()), "c46919dfc5bcc287");
-  EXPECT_EQ(to_hex(derive_master_code(secret, "8988211320300000028").view()), "a5fc09e1663772c8");
-}
-
-TEST(Iccid, LuhnAndEncoding) {
-  EXPECT_EQ(luhn_digit("898821132030000002"), '8');
-  EXPECT_EQ(luhn_digit("798821100000000001"), '2');
-  EXPECT_EQ(luhn_digit("7992739871"), '3');  // the textbook example
-  auto e = encode_iccid("8988211320300000028");
-  ASSERT_TRUE(e);
-  EXPECT_EQ(to_hex(*e), "988812310203000020f8");
-  auto e18 = encode_iccid("898821132030000002");
-  ASSERT_TRUE(e18);
-  EXPECT_EQ(*e18, *e);  // the Luhn digit is added
-  auto d = decode_iccid(*e);
-  ASSERT_TRUE(d);
-  EXPECT_EQ(*d, "8988211320300000028");
-  EXPECT_FALSE(encode_iccid("8988211320300000027"));  // wrong check digit
-  EXPECT_FALSE(encode_iccid("89882113203000000"));
-  EXPECT_FALSE(encode_iccid("89882113203000000A8"));
-  EXPECT_FALSE(decode_iccid(hex("988812310203000020")));
-  EXPECT_FALSE(decode_iccid(hex("9888123102030000f0f8")));  // digit after padding
-  EXPECT_FALSE(decode_iccid(hex("ffffffffffffffffffff")));
-}
-
-TEST(Pin, Encoding) {
-  auto p = encode_pin("1234");
-  ASSERT_TRUE(p);
-  EXPECT_EQ(to_hex(p->view()), "31323334ffffffff");
-  auto p8 = encode_pin("12345678");
-  ASSERT_TRUE(p8);
-  EXPECT_EQ(to_hex(p8->view()), "3132333435363738");
-  EXPECT_FALSE(encode_pin("123"));
-  EXPECT_FALSE(encode_pin("123456789"));
-  EXPECT_FALSE(encode_pin("12a4"));
-}
 
 TEST(Builders, BlankSim) {
   const Bytes master = hex("0102030405060708");

@@ -3,6 +3,7 @@
 // read back with plain APDUs.
 #include <gtest/gtest.h>
 
+#include "cardperso/card/apdu_builders.hpp"
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/cardsim/sim_card.hpp"
 #include "cardperso/common/milenage.hpp"
@@ -248,7 +249,7 @@ TEST_F(PersoFlow, RetryOfAHalfWrittenCardSelectsTheFilesThatExistAndCompletes) {
     ++creates;
     const auto fid = created_fid(st.apdu.view());
     ASSERT_TRUE(fid) << st.label;
-    EXPECT_EQ(st.if_exists, select_fid_apdu(0xA0, *fid)) << st.label;
+    EXPECT_EQ(st.if_exists, card::select_apdu(*fid, 0xA0)) << st.label;
   }
   EXPECT_EQ(creates, 21u);  // 4 code files, 2 DFs, 15 EFs
   pull_at = 30;             // among DF_GSM's EFs: CREATE at 28, UPDATE at 29, the card gone before step 30

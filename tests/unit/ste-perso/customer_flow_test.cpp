@@ -151,11 +151,11 @@ struct CustomerFlow : ::testing::Test {
 
 TEST_F(CustomerFlow, ReadsTheIccidOfABlankCard) {
   card.power_on();
-  const reader::TransmitFn t = [this](ByteView c) -> Result<Bytes> { return card.transmit(c); };
+  const cardperso::card::TransmitFn t = [this](ByteView c) -> Result<Bytes> { return card.transmit(c); };
   auto iccid = read_iccid(t);
   ASSERT_TRUE(iccid) << iccid.error().message;
   EXPECT_EQ(*iccid, kIccid);
-  const reader::TransmitFn silent = [](ByteView) -> Result<Bytes> { return Bytes{0x6E, 0x00}; };
+  const cardperso::card::TransmitFn silent = [](ByteView) -> Result<Bytes> { return Bytes{0x6E, 0x00}; };
   auto bad = read_iccid(silent);
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("6E00"), std::string::npos) << bad.error().message;

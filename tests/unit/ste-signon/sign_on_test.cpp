@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "cardperso/cardsim/card_builders.hpp"
-#include "cardperso/cardsim/card_layout.hpp"
+#include "cardperso/card/file_ids.hpp"
 #include "cardperso/cardsim/sim_card.hpp"
 #include "cardperso/ste/display.hpp"
 #include "cardperso/ste/keypad.hpp"
@@ -43,7 +43,7 @@ cardsim::CardImage retailer_image() {
 class Card {
  public:
   explicit Card(cardsim::CardImage image) : sim_(std::move(image)) { sim_.power_on(); }
-  reader::TransmitFn transmit() {
+  cardperso::card::TransmitFn transmit() {
     return [this](ByteView command) -> Result<Bytes> { return sim_.transmit(command); };
   }
   cardsim::SimCard& sim() { return sim_; }
@@ -175,7 +175,7 @@ TEST(SignOn, ThreeWrongPinsBlockTheCardAndRefuse) {
 
 TEST(SignOn, BlockedCardIsRefusedWithoutAskingForThePin) {
   auto image = retailer_image();
-  image.tries_left[cardsim::kRefChv1] = 0;
+  image.tries_left[card::kRefChv1] = 0;
   Card card(std::move(image));
   ScriptFile script({std::string(kPin)});
   auto keypad = script.keypad();

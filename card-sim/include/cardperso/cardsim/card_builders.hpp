@@ -1,9 +1,12 @@
 #pragma once
-// The two starting states of a card and the key derivation for a batch of blank SIMs.
+// The two starting states of a card.
 #include <array>
 #include <string>
 #include <string_view>
 
+#include "cardperso/card/chv_code.hpp"
+#include "cardperso/card/iccid.hpp"
+#include "cardperso/card/master_code.hpp"
 #include "cardperso/cardsim/card_image.hpp"
 #include "cardperso/common/bytes.hpp"
 #include "cardperso/common/result.hpp"
@@ -11,16 +14,13 @@
 
 namespace cardperso::cardsim {
 
-// Manufacturer master code (ADM1 of a blank SIM), 8 bytes:
-//   HMAC-SHA-256(batch_secret, "cardperso/v1/master-code" || 0x00 || ICCID digits as ASCII)[0..8)
-// Documented in docs/cards.md with a known-answer vector.
-SecretBytes derive_master_code(ByteView batch_secret, std::string_view iccid);
-
-// Luhn check digit of a digit string (ISO/IEC 7812), e.g. "898821132030000002" -> '8'.
-char luhn_digit(std::string_view digits);
-// ICCID (18 or 19 digits with Luhn) -> EF_ICCID: nibble-swapped BCD padded with F, 10 bytes.
-Result<Bytes> encode_iccid(std::string_view iccid);
-Result<std::string> decode_iccid(ByteView ef_iccid);
+// The card layer's formulas the builders apply (docs/cards.md §2), under the names the simulator's
+// callers know them by.
+using card::decode_iccid;
+using card::derive_master_code;
+using card::encode_iccid;
+using card::encode_pin;
+using card::luhn_digit;
 
 // A blank SIM as a manufacturer ships it: MF, EF_ICCID, ADM1 = master code; no subscriber files,
 // no CHV1. Its ATR offers T=0 only.
@@ -35,8 +35,5 @@ struct RetailerKeys {
 // UNBLOCK1 = puk, DF_RETAILER/EF 6F01 = key file readable after CHV1, writable with ADM1 = issuer_code.
 CardImage make_retailer_card(std::string_view serial, std::string_view pin, std::string_view puk,
                              ByteView issuer_code, const RetailerKeys& keys);
-
-// "1234" -> 31 32 33 34 FF FF FF FF. Fails unless 4..8 ASCII digits.
-Result<SecretBytes> encode_pin(std::string_view digits);
 
 }  // namespace cardperso::cardsim

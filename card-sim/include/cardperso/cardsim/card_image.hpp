@@ -15,7 +15,7 @@ namespace cardperso::cardsim {
 enum class FileType : std::uint8_t { Mf, Df, Ef };
 enum class EfStructure : std::uint8_t { Transparent = 0x00, LinearFixed = 0x01, Cyclic = 0x03 };
 
-struct AccessConditions {   // GSM 11.11 nibbles (card_layout.hpp Access), as in the SELECT response bytes 8..10
+struct AccessConditions {   // GSM 11.11 nibbles (card::Access, cardperso/card/file_ids.hpp), as in the SELECT response bytes 8..10
   std::uint8_t read = 0x0;
   std::uint8_t update = 0xA;
   std::uint8_t increase = 0xF;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "cardperso/card/apdu_builders.hpp"
+#include "cardperso/card/status_words.hpp"
 #include "cardperso/common/bytes.hpp"
 #include "cardperso/common/result.hpp"
 #include "cardperso/common/secret_bytes.hpp"
@@ -23,19 +25,19 @@ inline constexpr std::size_t kMaxStepResponse = 64;
 
 // An expected status word: (sw & mask) == value. 9000 exactly, or 9F00/FF00 for "9F any".
 struct SwPattern {
-  std::uint16_t value = 0x9000;
+  std::uint16_t value = card::sw::kOk;
   std::uint16_t mask = 0xFFFF;
   bool matches(std::uint16_t sw) const { return (sw & mask) == value; }
   bool operator==(const SwPattern&) const = default;
 };
-inline constexpr SwPattern kSwOk{0x9000, 0xFFFF};
+inline constexpr SwPattern kSwOk{card::sw::kOk, 0xFFFF};
 inline constexpr SwPattern kSw9fAny{0x9F00, 0xFF00};
-// CREATE FILE on a FID the current DF already holds (TS 102 222): what a retry of a half-written
+// CREATE FILE on a FID the current DF already holds (TS 102 222 §6.3): what a retry of a half-written
 // card meets at every file the earlier run created.
-inline constexpr std::uint16_t kSwFileExists = 0x6A89;
-// VERIFY with a wrong code, tries left (GSM 11.11): what a retry meets when it guessed the wrong one of
-// the card's two possible ADM1 codes (docs/personalisation.md §5).
-inline constexpr std::uint16_t kSwCodeRefused = 0x9804;
+inline constexpr std::uint16_t kSwFileExists = card::sw::kFileExists;
+// VERIFY with a wrong code, tries left (GSM 11.11 §9.4.5): what a retry meets when it guessed the wrong
+// one of the card's two possible ADM1 codes (docs/personalisation.md §5).
+inline constexpr std::uint16_t kSwCodeRefused = card::sw::kAccessDenied;
 
 enum class PlaceholderKind : std::uint8_t { CustomerPin = 1, CustomerPuk = 2 };
 
@@ -92,7 +94,7 @@ bool is_adm_verify(ByteView apdu);
 // The FID a CREATE FILE APDU (INS E0, FCP tag 62) creates: its tag 83. nullopt if it is not one.
 std::optional<std::uint16_t> created_fid(ByteView apdu);
 // The "exists" fallback of a CREATE FILE of `fid`: SELECT by FID with the same class byte.
-Bytes select_fid_apdu(std::uint8_t cla, std::uint16_t fid);
+inline Bytes select_fid_apdu(std::uint8_t cla, std::uint16_t fid) { return card::select_apdu(fid, cla); }
 // The status words a SELECT answers when it worked: 9Fxx (GSM 11.11), 61xx (UICC), 9000.
 bool select_succeeded(std::uint16_t sw);
 // Whether `sw`, recorded for `step` in a ScriptResult, is one the step may end with: an expected

@@ -2,8 +2,8 @@
 // STE side, sans-I/O: runs a personalisation script over any transmit function (the PC/SC reader
 // in the STE, a SimCard in tests). One pass, no retries: it stops at the first status word the
 // script did not expect, so a wrong master or issuer code is presented exactly once.
-#include <functional>
 
+#include "cardperso/card/t0_exchange.hpp"
 #include "cardperso/common/bytes.hpp"
 #include "cardperso/common/result.hpp"
 #include "cardperso/common/secret_bytes.hpp"
@@ -12,7 +12,7 @@
 namespace cardperso::perso {
 
 // One command APDU in, response data || SW1 SW2 out; an error when the card or reader failed.
-using TransmitFn = std::function<Result<Bytes>(ByteView)>;
+using TransmitFn = card::TransmitFn;
 
 // What the customer typed on the STE keypad, as ASCII digits (never padded).
 struct KeypadEntries {

@@ -11,8 +11,8 @@
 
 #include "cardperso/common/bytes.hpp"
 #include "cardperso/common/result.hpp"
-#include "cardperso/reader/apdu_exchange.hpp"
-#include "cardperso/reader/pcsc_reader.hpp"
+#include "cardperso/card/t0_exchange.hpp"
+#include "cardperso/pcsc/pcsc_reader.hpp"
 
 namespace cardperso::ste {
 
@@ -33,7 +33,7 @@ class CardSlot {
 // The terminal's PC/SC reader. `reader` must outlive the slot.
 class PcscCardSlot : public CardSlot {
  public:
-  PcscCardSlot(reader::PcscReader& reader, std::string reader_name);
+  PcscCardSlot(pcsc::PcscReader& reader, std::string reader_name);
   Result<bool> wait_absent(std::chrono::milliseconds timeout) override;
   Result<bool> wait_present(std::chrono::milliseconds timeout) override;
   Result<Bytes> connect() override;
@@ -41,9 +41,9 @@ class PcscCardSlot : public CardSlot {
   void disconnect() override { card_.reset(); }
 
  private:
-  reader::PcscReader& reader_;
+  pcsc::PcscReader& reader_;
   std::string name_;
-  std::optional<reader::PcscCard> card_;
+  std::optional<pcsc::PcscCard> card_;
 };
 
 // In-memory slot for tests: insert()/remove() a card given as a transmit function and an ATR.
@@ -51,7 +51,7 @@ class PcscCardSlot : public CardSlot {
 class MemoryCardSlot : public CardSlot {
  public:
   using Power = std::function<void()>;
-  void insert(reader::TransmitFn card, Bytes atr, Power power_on = {});
+  void insert(card::TransmitFn card, Bytes atr, Power power_on = {});
   void remove() { card_ = nullptr; connected_ = false; }
   void remove_at(std::size_t apdu_index) { remove_at_ = apdu_index; }
   // What a test pretends the retailer/customer does while the terminal waits.
@@ -69,7 +69,7 @@ class MemoryCardSlot : public CardSlot {
   std::size_t total_apdus() const { return total_; }
 
  private:
-  reader::TransmitFn card_;
+  card::TransmitFn card_;
   Bytes atr_;
   Power power_on_;
   bool connected_ = false;
@@ -79,6 +79,6 @@ class MemoryCardSlot : public CardSlot {
 };
 
 // The card's ICCID: SELECT 3F00, SELECT 2FE2, READ BINARY 10 bytes, BCD decoded (18..20 digits).
-Result<std::string> read_iccid(const reader::TransmitFn& transmit);
+Result<std::string> read_iccid(const card::TransmitFn& transmit);
 
 }  // namespace cardperso::ste

@@ -13,7 +13,8 @@
 #include "cardperso/common/result.hpp"
 #include "cardperso/common/secret_bytes.hpp"
 #include "cardperso/proto/actions.hpp"
-#include "cardperso/reader/apdu_exchange.hpp"
+#include "cardperso/card/file_ids.hpp"
+#include "cardperso/card/t0_exchange.hpp"
 
 namespace cardperso::ste {
 
@@ -24,7 +25,7 @@ class Keypad;
 inline constexpr std::size_t kMinPinDigits = 4;
 inline constexpr std::size_t kMaxPinDigits = 8;
 // key_version (1) || four AES-128 keys.
-inline constexpr std::size_t kKeyFileSize = 1 + 4 * 16;
+inline constexpr std::size_t kKeyFileSize = card::kRetailerKeyFileSize;
 
 // CHV1 as the SELECT MF response reports it (GSM 11.11 §9.2.1, bytes 13 and 18).
 struct Chv1Status {
@@ -48,17 +49,17 @@ struct RetailerCredentials {
 };
 
 // MF/EF 2FE2: digits stored as nibble-swapped BCD padded with F (like an ICCID), or printable ASCII.
-Result<std::string> read_serial(const reader::TransmitFn& transmit);
+Result<std::string> read_serial(const card::TransmitFn& transmit);
 // Selects the MF and decodes CHV1's status. Fails when the card is not a GSM SIM.
-Result<Chv1Status> read_chv1_status(const reader::TransmitFn& transmit);
-Result<int> read_chv1_tries_left(const reader::TransmitFn& transmit);
+Result<Chv1Status> read_chv1_status(const card::TransmitFn& transmit);
+Result<int> read_chv1_tries_left(const card::TransmitFn& transmit);
 // Whether DF_RETAILER (7F50) exists; selecting it needs no PIN.
-Result<bool> has_retailer_df(const reader::TransmitFn& transmit);
+Result<bool> has_retailer_df(const card::TransmitFn& transmit);
 // VERIFY CHV1 with the typed digits (padded with FF to 8 bytes inside a SecretBytes).
 // 9000 -> accepted; 9804 -> wrong, with the tries left read back from the card; 9840 -> blocked.
-Result<PinCheck> verify_pin(const reader::TransmitFn& transmit, const SecretBytes& pin_digits);
+Result<PinCheck> verify_pin(const card::TransmitFn& transmit, const SecretBytes& pin_digits);
 // DF 7F50 / EF 6F01 after CHV1: exactly kKeyFileSize bytes, or refused.
-Result<RetailerCredentials> read_keys(const reader::TransmitFn& transmit);
+Result<RetailerCredentials> read_keys(const card::TransmitFn& transmit);
 
 // Decodes the key file body (exposed for tests): exactly kKeyFileSize bytes.
 Result<RetailerCredentials> decode_key_file(const SecretBytes& body);
@@ -67,6 +68,6 @@ Result<RetailerCredentials> decode_key_file(const SecretBytes& body);
 // "Retailer card blocked", "Signed on: retailer <serial>", else "Refused: <reason>"). Asks for the PIN
 // again after a wrong one while the card has tries left and the keypad has entries. On failure the
 // display already shows why; the error says it for the log.
-Result<RetailerCredentials> sign_on(const reader::TransmitFn& transmit, Keypad& keypad, Display& display);
+Result<RetailerCredentials> sign_on(const card::TransmitFn& transmit, Keypad& keypad, Display& display);
 
 }  // namespace cardperso::ste

@@ -1,9 +1,9 @@
-// Manufacturer master code of a blank SIM: one batch secret, one code per ICCID (docs/cards.md).
-#include "cardperso/cardsim/card_builders.hpp"
-#include "cardperso/cardsim/card_layout.hpp"
+#include "cardperso/card/master_code.hpp"
+
+#include "cardperso/card/file_ids.hpp"
 #include "cardperso/common/crypto.hpp"
 
-namespace cardperso::cardsim {
+namespace cardperso::card {
 
 SecretBytes derive_master_code(ByteView batch_secret, std::string_view iccid) {
   static constexpr std::string_view kLabel = "cardperso/v1/master-code";
@@ -16,4 +16,4 @@ SecretBytes derive_master_code(ByteView batch_secret, std::string_view iccid) {
   return code;
 }
 
-}  // namespace cardperso::cardsim
+}  // namespace cardperso::card

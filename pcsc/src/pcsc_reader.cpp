@@ -1,4 +1,4 @@
-#include "cardperso/reader/pcsc_reader.hpp"
+#include "cardperso/pcsc/pcsc_reader.hpp"
 
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <thread>
 
-namespace cardperso::reader {
+namespace cardperso::pcsc {
 
 // How long a failed transmit waits for pcscd to confirm that the card is gone. pcscd polls vpcd
 // (and serial readers) every 400 ms, so a card pulled mid-command shows as absent within that.
@@ -160,7 +160,7 @@ Result<Bytes> PcscCard::transmit(ByteView command) {
     return fail("card in reader '" + reader_ + "' was reset by another application; start the operation again");
   }
   // A card pulled mid-command shows first as SCARD_E_NOT_TRANSACTED while pcscd still believes it is
-  // present (platform-notes.md §2). Ask pcscd again until its next poll has had a chance to run.
+  // present (docs/cards.md §6.4). Ask pcscd again until its next poll has had a chance to run.
   const auto deadline = std::chrono::steady_clock::now() + kRemovalConfirmWait;
   for (;;) {
     auto state = reader_state(*context_, reader_);
@@ -236,7 +236,7 @@ Result<bool> PcscReader::wait_for(const std::string& reader, bool present, std::
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     // Re-list after every wake-up: pcsc-lite 1.9.9 does not report a vanished reader reliably
-    // through the wait itself (platform-notes.md §2).
+    // through the wait itself (docs/cards.md §6.4).
     auto names = list_on(*wait_context_);
     if (!names) return names.error();
     bool listed = false;
@@ -281,4 +281,4 @@ Result<PcscCard> PcscReader::connect(const std::string& reader) {
   return fail("connecting to the card in reader '" + reader + "' failed: " + pcsc_text(rv));
 }
 
-}  // namespace cardperso::reader
+}  // namespace cardperso::pcsc

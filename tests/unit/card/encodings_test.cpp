@@ -1,10 +1,16 @@
-// Every encoding vector of reference/sim-facts.md §1.4 (pySim test_utils.py / ts_51_011.py), both ways.
+// The subscriber-value encodings with published vectors (pySim test_utils.py / ts_51_011.py; GSM 11.11
+// §10), both ways.
 #include <gtest/gtest.h>
 
-#include "cardperso/perso/sim_encoding.hpp"
+#include "cardperso/card/gsm7_text.hpp"
+#include "cardperso/card/iccid.hpp"
+#include "cardperso/card/imsi.hpp"
+#include "cardperso/card/msisdn.hpp"
+#include "cardperso/card/plmn.hpp"
+#include "cardperso/card/service_files.hpp"
 
 using namespace cardperso;
-using namespace cardperso::perso;
+using namespace cardperso::card;
 
 TEST(Imsi, Vectors) {
   const std::pair<const char*, const char*> vectors[] = {

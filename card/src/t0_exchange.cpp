@@ -1,13 +1,13 @@
-#include "cardperso/reader/apdu_exchange.hpp"
+#include "cardperso/card/t0_exchange.hpp"
+
+#include "cardperso/card/apdu_builders.hpp"
 
 #include <string>
 
-namespace cardperso::reader {
+namespace cardperso::card {
 namespace {
 
 constexpr int kMaxGetResponseRounds = 256;
-
-bool is_more_data(std::uint8_t sw1) { return sw1 == 0x61 || sw1 == 0x9F; }
 
 // The same command with Le = le: replaces P3 of a case-2 header, or the trailing Le of a case-4
 // command, or appends one to a case-1/3 command.
@@ -41,6 +41,12 @@ Result<ApduResponse> split_response(ByteView raw) {
   return r;
 }
 
+Result<ApduResponse> fetch_response(const TransmitFn& transmit, std::uint8_t cla, std::uint8_t length) {
+  auto raw = transmit(get_response_apdu(length, cla));
+  if (!raw) return raw.error();
+  return split_response(*raw);
+}
+
 Result<ApduResponse> exchange_apdu(const TransmitFn& transmit, ByteView command) {
   if (command.size() < 4) {
     return fail("APDU of " + std::to_string(command.size()) + " byte(s) is too short; a command has at least CLA INS P1 P2");
@@ -50,7 +56,7 @@ Result<ApduResponse> exchange_apdu(const TransmitFn& transmit, ByteView command)
   auto response = split_response(*raw);
   if (!response) return response;
 
-  if (response->sw1() == 0x6C) {
+  if (response->sw1() == sw::kSw1WrongLe) {
     raw = transmit(with_le(command, response->sw2()));
     if (!raw) return raw.error();
     response = split_response(*raw);
@@ -60,16 +66,13 @@ Result<ApduResponse> exchange_apdu(const TransmitFn& transmit, ByteView command)
   ApduResponse result;
   result.data = std::move(response->data);
   result.sw = response->sw;
-  for (int rounds = 0; is_more_data(result.sw1()); ++rounds) {
+  for (int rounds = 0; sw::response_pending(result.sw); ++rounds) {
     // Each round must bring data; a card answering 61xx/9Fxx forever with nothing is faulty.
     if (rounds == kMaxGetResponseRounds) {
       return fail("card still announced more data after " + std::to_string(kMaxGetResponseRounds) +
                   " GET RESPONSE commands; the card is faulty");
     }
-    const Bytes get_response{command[0], 0xC0, 0x00, 0x00, result.sw2()};
-    raw = transmit(get_response);
-    if (!raw) return raw.error();
-    auto part = split_response(*raw);
+    auto part = fetch_response(transmit, command[0], result.sw2());
     if (!part) return part;
     if (result.data.size() + part->data.size() > kMaxResponseData) {
       return fail("card sent more than " + std::to_string(kMaxResponseData) +
@@ -81,4 +84,4 @@ Result<ApduResponse> exchange_apdu(const TransmitFn& transmit, ByteView command)
   return result;
 }
 
-}  // namespace cardperso::reader
+}  // namespace cardperso::card

@@ -2,7 +2,7 @@
 // PC/SC (pcsc-lite) access with RAII handles and errors as values. Messages say what to do.
 //
 // SCardGetStatusChange holds its context's mutex for the whole wait, so waiting and transmitting
-// on one context would serialise them (platform-notes.md §2 "Threads"). PcscReader therefore owns
+// on one context would serialise them (docs/cards.md §6.4). PcscReader therefore owns
 // two contexts: one for waiting (cancel_wait() may be called from another thread) and one for
 // card transactions.
 #include <chrono>
@@ -14,7 +14,7 @@
 #include "cardperso/common/bytes.hpp"
 #include "cardperso/common/result.hpp"
 
-namespace cardperso::reader {
+namespace cardperso::pcsc {
 
 class PcscContext;  // RAII SCARDCONTEXT, defined in the .cpp
 
@@ -76,4 +76,4 @@ class PcscReader {
   std::shared_ptr<PcscContext> card_context_;
 };
 
-}  // namespace cardperso::reader
+}  // namespace cardperso::pcsc

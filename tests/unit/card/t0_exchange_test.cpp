@@ -4,10 +4,10 @@
 
 #include <deque>
 
-#include "cardperso/reader/apdu_exchange.hpp"
+#include "cardperso/card/t0_exchange.hpp"
 
 using namespace cardperso;
-using namespace cardperso::reader;
+using namespace cardperso::card;
 
 namespace {
 
