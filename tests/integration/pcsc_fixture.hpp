@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "card_sim_process.hpp"
+#include "cardperso/testing/card_sim_process.hpp"
 #include "cardperso/cardsim/card_image.hpp"
 #include "cardperso/reader/apdu_exchange.hpp"
 #include "cardperso/reader/pcsc_reader.hpp"
