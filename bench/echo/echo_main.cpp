@@ -9,7 +9,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <optional>
 
@@ -20,7 +22,7 @@
 #include "echo_options.hpp"
 #include "echo_server.hpp"
 #include "process_stats.hpp"
-#include "server_process.hpp"
+#include "cardperso/testing/listening_child.hpp"
 
 namespace {
 
@@ -63,14 +65,26 @@ std::optional<ProcessStats> stats_of(pid_t pid) {
   return *s;
 }
 
+// The echo server is this same program in `server` mode, a child process, so its CPU time and peak
+// RSS are read from /proc exactly as the load generator reads the ads-server's.
+Result<cardperso::testing::ListeningChild> start_server(std::size_t max_connections) {
+  char path[4096];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return fail(std::string("cannot find this program's path: ") + std::strerror(errno));
+  const std::string exe(path, static_cast<std::size_t>(n));
+  return cardperso::testing::ListeningChild::start(
+      {exe, "server", "--listen", "127.0.0.1:0", "--max-connections", std::to_string(max_connections)},
+      std::chrono::seconds(10), std::chrono::seconds(5), "the echo server");
+}
+
 int run_load(const EchoOptions& o) {
-  std::optional<ServerProcess> child;
+  std::optional<cardperso::testing::ListeningChild> child;
   net::Endpoint server;
   pid_t server_pid = o.server_pid;
   if (o.connect) {
     server = *o.connect;
   } else {
-    auto started = ServerProcess::start(o.connections + 16, std::chrono::seconds(10));
+    auto started = start_server(o.connections + 16);
     if (!started) {
       std::fprintf(stderr, "cardperso-echo-bench: %s\n", started.error().message.c_str());
       return 1;

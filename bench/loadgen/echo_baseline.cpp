@@ -1,6 +1,6 @@
 #include "echo_baseline.hpp"
 
-#include "child_process.hpp"
+#include "cardperso/testing/run_program.hpp"
 
 namespace cardperso::bench {
 
@@ -23,7 +23,7 @@ Result<nlohmann::json> run_echo_baseline(const EchoBaselinePlan& plan) {
                                       std::to_string(plan.sessions),
                                       "--timeout-ms",
                                       std::to_string(plan.timeout.count())};
-  auto output = run_program(argv, std::chrono::minutes(10));
+  auto output = testing::run_to_success(argv, std::chrono::minutes(10));
   if (!output) return fail("the echo baseline failed: " + output.error().message);
   // Its last line is the JSON summary; errors and human lines come before it.
   std::string text = *output;

@@ -11,7 +11,7 @@
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/common/bytes.hpp"
 #include "cardperso/common/crypto.hpp"
-#include "child_process.hpp"
+#include "cardperso/testing/run_program.hpp"
 
 namespace cardperso::bench {
 namespace {
@@ -24,7 +24,7 @@ Result<void> adsctl(const FixturePlan& plan, const Fixture& f, std::vector<std::
   std::vector<std::string> argv{plan.adsctl};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--db", f.db_path, "--master-key", f.key_path});
-  auto ran = run_program(argv, kAdsctlTimeout);
+  auto ran = testing::run_to_success(argv, kAdsctlTimeout);
   if (!ran) return ran.error();
   return {};
 }
@@ -54,7 +54,7 @@ Result<Fixture> make_fixture(const FixturePlan& plan) {
   Fixture f;
   f.db_path = plan.dir + "/ads.db";
   f.key_path = plan.dir + "/ads-master.key";
-  if (auto r = run_program({plan.adsctl, "init", "--db", f.db_path, "--master-key", f.key_path}, kAdsctlTimeout); !r)
+  if (auto r = testing::run_to_success({plan.adsctl, "init", "--db", f.db_path, "--master-key", f.key_path}, kAdsctlTimeout); !r)
     return r.error();
 
   std::vector<ShopCards> retailers(plan.retailers);

@@ -18,16 +18,9 @@
 #include "latency_histogram.hpp"
 #include "loadgen_options.hpp"
 #include "process_stats.hpp"
+#include "shop_setup.hpp"
 
 namespace cardperso::bench {
-
-struct ShopSetup {
-  cardsim::CardImage retailer_card;
-  std::string retailer_pin;
-  std::string iccid_prefix;
-  std::uint64_t first_serial = 0;
-  std::size_t blank_cards = 0;
-};
 
 struct LoadPlan {
   LoadMode mode = LoadMode::Handshake;

@@ -20,7 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cardperso/cardsim/card_image.hpp"
-#include "child_process.hpp"
+#include "cardperso/testing/listening_child.hpp"
 #include "disk_baseline.hpp"
 #include "echo_baseline.hpp"
 #include "fixture.hpp"
@@ -182,7 +182,7 @@ int run(const LoadOptions& o) {
     }
   }
   server_argv.insert(server_argv.end(), o.server_args.begin(), o.server_args.end());
-  auto server = ListeningChild::start(server_argv, std::chrono::seconds(30));
+  auto server = cardperso::testing::ListeningChild::start(server_argv, std::chrono::seconds(30));
   if (!server) {
     fmt::print(stderr, "cardperso-loadgen: {}\n", server.error().message);
     return 2;

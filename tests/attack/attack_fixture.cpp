@@ -59,13 +59,13 @@ int AttackFixture::open_shop(ShopOptions options) {
   if (ads_port_ <= 0) return 0;
   int dtd_target = ads_port_;
   if (options.ads_link) {
-    ads_relay_ = std::make_unique<HostileRelay>(ads_port_, std::move(options.ads_link));
+    ads_relay_ = std::make_unique<FrameProxy>(ads_port_, std::move(options.ads_link));
     dtd_target = ads_relay_->port();
   }
   dtd_port_ = start_dtd(dtd_target, e2e::random_marker("DTDMARKER-"));
   if (dtd_port_ <= 0) return 0;
   if (options.ste_link) {
-    ste_relay_ = std::make_unique<HostileRelay>(dtd_port_, std::move(options.ste_link));
+    ste_relay_ = std::make_unique<FrameProxy>(dtd_port_, std::move(options.ste_link));
     return ste_relay_->port();
   }
   return dtd_port_;

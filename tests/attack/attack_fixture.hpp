@@ -1,7 +1,7 @@
 #pragma once
 // The attack tests' fixture: the e2e SecureSessionFixture (real adsctl database, card-sim retailer card
-// in a private pcscd, ads-server, dtd-agent, ste-firmware as processes) plus HostileRelays placed
-// between STE and DTD and/or between DTD and ADS, a snapshot of the card image and the database to
+// in a private pcscd, ads-server, dtd-agent, ste-firmware as processes) plus hostile relays (FrameProxy)
+// placed between STE and DTD and/or between DTD and ADS, a snapshot of the card image and the database to
 // prove an attack changed nothing, and one row of the outcome table (docs/security.md) per test,
 // written to $CARDPERSO_SECURITY_ROWS/<test>.md.
 #include <atomic>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "hostile_relay.hpp"
+#include "relay.hpp"
 #include "security_row.hpp"
 #include "secure_session_fixture.hpp"
 
@@ -70,7 +70,7 @@ class AttackFixture : public e2e::SecureSessionFixture {
   Snapshot before_;
   int ads_port_ = 0;
   int dtd_port_ = 0;
-  std::unique_ptr<HostileRelay> ste_relay_, ads_relay_;
+  std::unique_ptr<FrameProxy> ste_relay_, ads_relay_;
 
  private:
   SecurityRow row_;

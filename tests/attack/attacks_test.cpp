@@ -1,4 +1,4 @@
-// The hostile relay against the real programs: each test places a HostileRelay between STE and DTD
+// The hostile relay against the real programs: each test places a FrameProxy (testing/) between STE and DTD
 // and/or between DTD and ADS (or talks to the ADS over raw TCP), performs one named attack and
 // checks that the session ends with the specific reason logged, that no attacked session is left
 // open or completed, and that the retailer card image and the database did not change (except a

@@ -19,6 +19,7 @@
 
 #include "attack_fixture.hpp"
 #include "frame_edits.hpp"
+#include "cardperso/testing/loopback.hpp"
 #include "raw_peer.hpp"
 
 using namespace cardperso;
@@ -77,33 +78,7 @@ Bytes link_hello(const std::string& id) {
 }
 
 // A TCP connection to 127.0.0.1:port from 127.0.0.2; -1 when it could not be made within 1 s.
-int connect_from_flood_address(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return -1;
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  from.sin_addr.s_addr = htonl(0x7f000002);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<std::uint16_t>(port));
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0 && errno != EINPROGRESS) {
-    ::close(fd);
-    return -1;
-  }
-  pollfd p{fd, POLLOUT, 0};
-  int error = 0;
-  socklen_t len = sizeof error;
-  if (::poll(&p, 1, 1000) != 1 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+int connect_from_flood_address(int port) { return cardperso::testing::connect_loopback_from(0x7f000002, port, 1000); }
 
 // Everything readable now (nonblocking); sets *closed on EOF or reset.
 std::string drain(int fd, bool* closed) {

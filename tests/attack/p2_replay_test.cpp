@@ -15,7 +15,7 @@
 #include <regex>
 #include <set>
 
-#include "hostile_relay.hpp"
+#include "relay.hpp"
 #include "security_row.hpp"
 #include "personalisation_fixture.hpp"
 
@@ -100,7 +100,7 @@ class P2Replay : public PersonalisationFixture {
     const std::string card_a = card_image("cards", iccids[0]), card_b = card_image("cards", iccids[1]);
     const int ads_port = start_ads({"--profile", profile_path_});
     ASSERT_GT(ads_port, 0);
-    relay_ = std::make_unique<HostileRelay>(ads_port,
+    relay_ = std::make_unique<FrameProxy>(ads_port,
                                             [this](const RelayedFrame& f, RelayOutput& out) { on_frame(f, out); });
 
     // Session 1: card A personalised through the relay, which records P1..P4.
@@ -180,7 +180,7 @@ class P2Replay : public PersonalisationFixture {
     expect_no_number_lost();
   }
 
-  std::unique_ptr<HostileRelay> relay_;
+  std::unique_ptr<FrameProxy> relay_;
   std::mutex mutex_;
   std::map<std::uint8_t, RelayedFrame> recorded_;
   bool rewrite_ = false, replayed_ = false;

@@ -1,29 +1,18 @@
 #include "raw_peer.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 
+#include "cardperso/testing/loopback.hpp"
+
 namespace cardperso::attack {
 
 using Clock = std::chrono::steady_clock;
 
-RawPeer::RawPeer(int port) {
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) return;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
-}
+RawPeer::RawPeer(int port) : fd_(testing::connect_loopback(port)) {}
 
 RawPeer::~RawPeer() {
   if (fd_ >= 0) ::close(fd_);
@@ -31,15 +20,9 @@ RawPeer::~RawPeer() {
 
 bool RawPeer::send(ByteView bytes) {
   if (fd_ < 0 || closed_) return false;
-  std::size_t at = 0;
-  while (at < bytes.size()) {
-    ssize_t n = ::send(fd_, bytes.data() + at, bytes.size() - at, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      closed_ = true;
-      return false;
-    }
-    at += static_cast<std::size_t>(n);
+  if (!testing::send_all(fd_, bytes.data(), bytes.size())) {
+    closed_ = true;
+    return false;
   }
   return true;
 }
@@ -64,13 +47,12 @@ bool RawPeer::fill(std::chrono::milliseconds timeout) {
 std::optional<Bytes> RawPeer::read_frame(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   for (;;) {
-    if (pending_.size() >= 16) {
-      const std::size_t whole = 16 + get_u32(pending_, 12);
-      if (pending_.size() >= whole) {
-        Bytes frame(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(whole));
-        pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(whole));
-        return frame;
-      }
+    const auto whole = frames_(pending_);
+    if (!whole) return std::nullopt;  // not a frame: the peer broke the protocol
+    if (*whole > 0) {
+      Bytes frame(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(*whole));
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(*whole));
+      return frame;
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0 || closed_) return std::nullopt;

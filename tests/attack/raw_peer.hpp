@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "cardperso/common/bytes.hpp"
+#include "cardperso/testing/framing.hpp"
 
 namespace cardperso::attack {
 
@@ -29,6 +30,7 @@ class RawPeer {
   int fd_ = -1;
   bool closed_ = false;
   Bytes pending_;
+  testing::Framing frames_ = testing::protocol_frames();
 };
 
 }  // namespace cardperso::attack

@@ -16,15 +16,15 @@
 #include "cardperso/common/crypto.hpp"
 #include "cardperso/common/milenage.hpp"
 #include "cardperso/perso/sim_encoding.hpp"
-#include "child_process.hpp"
+#include "cardperso/testing/run_program.hpp"
+#include "cardperso/testing/sqlite_rows.hpp"
 
 namespace cardperso::crash {
 namespace {
 
-using Row = std::vector<std::optional<std::string>>;
+using Row = testing::SqlRow;
 
-// Read-only SQL on the database file, with the plain C API: the checks must not trust the store's
-// own code to read what the store's own code wrote.
+// Read-only SQL on the database file (testing::query_rows).
 class ReadOnlyDb {
  public:
   explicit ReadOnlyDb(const std::string& path) {
@@ -38,26 +38,9 @@ class ReadOnlyDb {
   const std::string& error() const { return error_; }
 
   std::vector<Row> query(const std::string& sql, const std::vector<std::string>& params = {}) {
-    std::vector<Row> rows;
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      error_ = sql + ": " + sqlite3_errmsg(db_);
-      return rows;
-    }
-    for (std::size_t i = 0; i < params.size(); ++i)
-      sqlite3_bind_text(stmt, static_cast<int>(i + 1), params[i].c_str(), -1, SQLITE_TRANSIENT);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-      Row row;
-      for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
-        const unsigned char* text = sqlite3_column_text(stmt, c);
-        row.push_back(text ? std::optional<std::string>(reinterpret_cast<const char*>(text)) : std::nullopt);
-      }
-      rows.push_back(std::move(row));
-    }
-    if (rc != SQLITE_DONE) error_ = sql + ": " + sqlite3_errmsg(db_);
-    sqlite3_finalize(stmt);
-    return rows;
+    auto read = testing::query_rows(db_, sql, params);
+    if (!read.error.empty()) error_ = read.error;
+    return std::move(read.rows);
   }
 
  private:
@@ -119,7 +102,7 @@ StoreCheck check_store(const StorePaths& paths, const StreamReport& stream) {
   };
 
   // The programs' view: the audit chain is whole.
-  if (auto verified = bench::run_program(
+  if (auto verified = testing::run_to_success(
           {paths.adsctl, "audit", "verify", "--db", paths.db, "--master-key", paths.master_key},
           std::chrono::seconds(60));
       !verified)

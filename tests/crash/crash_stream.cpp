@@ -13,7 +13,7 @@
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/dtd/ads_link.hpp"
 #include "cardperso/net/framed_stream.hpp"
-#include "child_process.hpp"
+#include "cardperso/testing/listening_child.hpp"
 #include "fixture.hpp"
 #include "shop_session.hpp"
 
@@ -50,7 +50,7 @@ struct State {
   std::vector<std::unique_ptr<Shop>> shops;
   StreamReport report;
   std::mt19937_64 kill_rng, script_rng;
-  std::optional<bench::ListeningChild> server;
+  std::optional<testing::ListeningChild> server;
   net::Endpoint ads;
   bool kills_over = false;
   std::size_t server_starts = 0;  // a link opened before the last start goes to a dead server
@@ -282,7 +282,7 @@ Result<void> kill_and_restart(State& st) {
   if (stopped.error().message.find("signal") == std::string::npos)
     return fail("ads-server ended otherwise than by the signal: " + stopped.error().message);
   st.server.reset();
-  auto started = bench::ListeningChild::start(server_argv(*st.plan), kServerReady);
+  auto started = testing::ListeningChild::start(server_argv(*st.plan), kServerReady);
   if (!started) return fail("ads-server did not start again: " + started.error().message);
   st.ads = started->endpoint();
   st.server.emplace(std::move(*started));
@@ -341,7 +341,7 @@ StreamReport run_crash_stream(const StreamPlan& plan) {
   st->script_rng.seed(plan.seed ^ 0x5c41f7d3u);
   for (std::size_t i = 0; i < plan.shops.size(); ++i) st->shops.push_back(std::make_unique<Shop>(plan.shops[i], i));
   st->t0 = Clock::now();
-  auto started = bench::ListeningChild::start(server_argv(plan), kServerReady);
+  auto started = testing::ListeningChild::start(server_argv(plan), kServerReady);
   if (!started) {
     st->report.fatal = "ads-server did not start: " + started.error().message;
     return std::move(st->report);

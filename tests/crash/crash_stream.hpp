@@ -17,6 +17,7 @@
 #include "cardperso/cardsim/card_image.hpp"
 #include "cardperso/cardsim/sim_card.hpp"
 #include "cardperso/common/secret_bytes.hpp"
+#include "shop_setup.hpp"
 
 namespace cardperso::crash {
 
@@ -34,13 +35,7 @@ enum class Phase {
 };
 std::string_view name(Phase phase);
 
-struct ShopStock {
-  cardsim::CardImage retailer_card;
-  std::string retailer_pin;
-  std::string iccid_prefix;
-  std::uint64_t first_serial = 0;
-  std::size_t blank_cards = 0;
-};
+using ShopStock = bench::ShopSetup;
 
 struct StreamPlan {
   std::vector<std::string> server_argv;  // ads-server and its options, without --listen

@@ -22,7 +22,7 @@
 #include "cardperso/cardsim/card_image.hpp"
 #include "crash_checks.hpp"
 #include "crash_stream.hpp"
-#include "child_process.hpp"
+#include "cardperso/testing/run_program.hpp"
 #include "fixture.hpp"
 
 namespace cardperso::crash {
@@ -70,7 +70,7 @@ TEST(CrashSafety, SigkillTheAdsDuringAStreamOfPersonalisations) {
                       "error",                    "--max-connections", "64"};
   // Four shops reconnecting after every kill and after every refused retry are far busier than real
   // ones: the per-source hello limit (when this server has it) would slow them down, not the ADS.
-  if (auto help = bench::run_program({CARDPERSO_CRASH_ADS_SERVER, "--help"}, std::chrono::seconds(30));
+  if (auto help = testing::run_to_success({CARDPERSO_CRASH_ADS_SERVER, "--help"}, std::chrono::seconds(30));
       help && help->find("--hello-rate") != std::string::npos)
     plan.server_argv.insert(plan.server_argv.end(), {"--hello-rate", "0"});
   plan.batch_secret = fixture->batch_secret;

@@ -17,6 +17,7 @@
 #include "cardperso/ads/store/card_stock.hpp"
 #include "cardperso/ads/store/master_key.hpp"
 #include "cardperso/ads/store/sqlite_db.hpp"
+#include "cardperso/testing/sqlite_rows.hpp"
 
 namespace cardperso::e2e {
 
@@ -317,29 +318,9 @@ std::vector<DbRow> PersonalisationFixture::query(const std::string& sql, const s
     return rows;
   }
   sqlite3_busy_timeout(db, 5000);
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "ADS database: " << sql << ": " << sqlite3_errmsg(db);
-    sqlite3_close(db);
-    return rows;
-  }
-  for (std::size_t i = 0; i < params.size(); ++i)
-    sqlite3_bind_text(stmt, static_cast<int>(i + 1), params[i].c_str(), -1, SQLITE_TRANSIENT);
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    DbRow row;
-    for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
-      if (sqlite3_column_type(stmt, c) == SQLITE_NULL) {
-        row.push_back(std::nullopt);
-      } else {
-        const unsigned char* text = sqlite3_column_text(stmt, c);
-        row.push_back(std::string(reinterpret_cast<const char*>(text)));
-      }
-    }
-    rows.push_back(std::move(row));
-  }
-  if (rc != SQLITE_DONE) ADD_FAILURE() << "ADS database: " << sql << ": " << sqlite3_errmsg(db);
-  sqlite3_finalize(stmt);
+  auto read = testing::query_rows(db, sql, params);
+  if (!read.error.empty()) ADD_FAILURE() << "ADS database: " << read.error;
+  rows = std::move(read.rows);
   sqlite3_close(db);
   return rows;
 }

@@ -14,13 +14,14 @@
 
 #include "cardperso/cardsim/card_image.hpp"
 #include "cardperso/common/secret_bytes.hpp"
+#include "cardperso/testing/sqlite_rows.hpp"
 #include "personalisation_vpcd_tap.hpp"
 #include "secure_session_fixture.hpp"
 
 namespace cardperso::e2e {
 
 // One row of a query, NULL as nullopt.
-using DbRow = std::vector<std::optional<std::string>>;
+using DbRow = testing::SqlRow;
 
 struct CardRow {
   std::string state, failed_step, failure_reason;

@@ -26,19 +26,6 @@ constexpr std::size_t kScriptApdus = 44;                         // 43 steps + t
 
 class Personalisation : public PersonalisationFixture {
  protected:
-  void expect_display_in_order(const std::vector<std::string>& expected) {
-    const auto shown = display();
-    auto at = shown.begin();
-    for (const auto& text : expected) {
-      at = std::find(at, shown.end(), text);
-      if (at == shown.end()) {
-        ADD_FAILURE() << "STE did not show '" << text << "' (in this order)\n" << display_text();
-        return;
-      }
-      ++at;
-    }
-  }
-
   std::vector<std::string> keypad_for(int new_cards, int modifications = 0) {
     std::vector<std::string> keys = {kPin};
     for (int i = 0; i < new_cards; ++i)

@@ -7,14 +7,17 @@
 // It can also act as a counterfeit card: with corrupt_gsm_answer() it flips one bit of the SRES in
 // the GET RESPONSE that follows a RUN GSM ALGORITHM. A card's answer altered on its contacts is a real
 // fault (a clone, a tampered card) that no honest card-sim can produce, and the ADS must reject the
-// proof. One thread, poll(); one card connection at a time, any number in sequence.
+// proof. A FrameProxy in vpcd framing with one reader slot: one card connection at a time, any
+// number in sequence.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
-#include <thread>
+#include <optional>
 #include <vector>
 
 #include "cardperso/common/bytes.hpp"
+#include "cardperso/testing/frame_proxy.hpp"
 
 namespace cardperso::e2e {
 
@@ -27,31 +30,26 @@ struct TappedApdu {
 class VpcdTap {
  public:
   explicit VpcdTap(int vpcd_port = 35963);
-  ~VpcdTap();
   VpcdTap(const VpcdTap&) = delete;
   VpcdTap& operator=(const VpcdTap&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return proxy_->port(); }
   void corrupt_gsm_answer() { corrupt_ = true; }
   int corrupted_count() const { return corrupted_; }
   std::vector<TappedApdu> apdus() const;
 
  private:
-  struct Link;
-  void run();
-  bool pump(Link& link, bool from_card);
+  void on_message(const testing::RelayedFrame& message, testing::RelayOutput& out);
 
-  int listen_fd_ = -1;
-  int wake_fd_[2] = {-1, -1};
-  int vpcd_port_;
-  int port_ = 0;
-  int connections_ = 0;
-  std::atomic<bool> stop_{false};
   std::atomic<bool> corrupt_{false};
   std::atomic<int> corrupted_{0};
   mutable std::mutex mutex_;
   std::vector<TappedApdu> apdus_;
-  std::thread thread_;
+  // The current card connection's state (proxy thread only).
+  std::size_t connection_ = 0;
+  std::optional<std::size_t> open_apdu_;  // index into apdus_ awaiting its answer
+  std::uint8_t previous_ins_ = 0;
+  std::unique_ptr<testing::FrameProxy> proxy_;  // last: stopped before the state above goes
 };
 
 }  // namespace cardperso::e2e

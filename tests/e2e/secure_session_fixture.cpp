@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -17,6 +18,17 @@ namespace cardperso::e2e {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The port a freshly started program prints after `what` ("listening on 127.0.0.1:PORT"); 0, and the
+// test failed, when it does not.
+int printed_port(ChildProcess& child, const std::string& what) {
+  auto port = child.wait_for_line(std::regex("^" + what + R"( 127\.0\.0\.1:(\d+)$)"), Millis(15000));
+  if (!port) {
+    ADD_FAILURE() << child.name() << " did not print '" << what << " 127.0.0.1:PORT'";
+    return 0;
+  }
+  return std::stoi(port->at(1));
+}
 
 std::string env_path(const char* name) {
   const char* value = std::getenv(name);
@@ -189,12 +201,7 @@ int SecureSessionFixture::start_ads(std::vector<std::string> extra_args) {
                                    "--listen", "127.0.0.1:0", "--log-level", "debug", "--log-file", ads_log_};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   ads_ = std::make_unique<ChildProcess>("ads-server", argv, file("ads.stderr"));
-  auto port = ads_->wait_for_line(std::regex(R"(^listening on 127\.0\.0\.1:(\d+)$)"), Millis(15000));
-  if (!port) {
-    ADD_FAILURE() << "ads-server did not print 'listening on 127.0.0.1:PORT'";
-    return 0;
-  }
-  return std::stoi(port->at(1));
+  return printed_port(*ads_, "listening on");
 }
 
 int SecureSessionFixture::start_dtd(int ads_port, const std::string& echo_test, bool wait_connected,
@@ -207,15 +214,12 @@ int SecureSessionFixture::start_dtd(int ads_port, const std::string& echo_test, 
   if (!echo_test.empty()) argv.insert(argv.end(), {"--echo-test", echo_test});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   dtd_ = std::make_unique<ChildProcess>("dtd-agent", argv, file("dtd.stderr"));
-  auto port = dtd_->wait_for_line(std::regex(R"(^ste link on 127\.0\.0\.1:(\d+)$)"), Millis(15000));
-  if (!port) {
-    ADD_FAILURE() << "dtd-agent did not print 'ste link on 127.0.0.1:PORT'";
-    return 0;
-  }
+  const int port = printed_port(*dtd_, "ste link on");
+  if (port == 0) return 0;
   if (wait_connected && !wait_for_log(dtd_log_, std::regex("connected to ADS at"), Millis(15000))) {
     ADD_FAILURE() << "dtd-agent did not log 'connected to ADS at ...'";
   }
-  return std::stoi(port->at(1));
+  return port;
 }
 
 ChildProcess& SecureSessionFixture::start_ste(int dtd_port, const SteOptions& options) {
@@ -255,6 +259,19 @@ bool SecureSessionFixture::displayed(const std::string& text) const {
   for (const auto& t : display())
     if (t == text) return true;
   return false;
+}
+
+void SecureSessionFixture::expect_display_in_order(const std::vector<std::string>& expected) const {
+  const auto shown = display();
+  auto at = shown.begin();
+  for (const auto& text : expected) {
+    at = std::find(at, shown.end(), text);
+    if (at == shown.end()) {
+      ADD_FAILURE() << "STE did not show '" << text << "' (in this order: after the previous ones)\n" << display_text();
+      return;
+    }
+    ++at;
+  }
 }
 
 std::string SecureSessionFixture::display_text() const {

@@ -11,10 +11,17 @@
 #include <string>
 #include <vector>
 
-#include "child_process.hpp"
+#include "cardperso/testing/child_process.hpp"
+#include "cardperso/testing/run_program.hpp"
 #include "pcsc_fixture.hpp"
 
 namespace cardperso::e2e {
+
+using testing::ChildProcess;
+using testing::Millis;
+using testing::read_text_file;
+using testing::run_program;
+using testing::RunResult;
 
 struct SessionRow {
   std::int64_t id = 0;
@@ -65,6 +72,8 @@ class SecureSessionFixture : public testing::PcscFixture {
   std::vector<std::string> display() const;
   bool displayed(const std::string& text) const;
   std::string display_text() const;
+  // The texts must appear in this order (other lines may come between them).
+  void expect_display_in_order(const std::vector<std::string>& expected) const;
 
   // Waits until a line of the log file matches re; returns the submatches.
   std::optional<std::vector<std::string>> wait_for_log(const std::string& log_path, const std::regex& re,

@@ -13,14 +13,20 @@
 #include <fstream>
 #include <thread>
 
-#include "capturing_proxy.hpp"
 #include "cardperso/common/crypto.hpp"
+#include "cardperso/testing/frame_proxy.hpp"
+#include "cardperso/testing/hold_after.hpp"
 #include "secure_session_fixture.hpp"
 #include "silent_ads.hpp"
 
 using namespace cardperso;
 using namespace cardperso::e2e;
 using namespace std::chrono_literals;
+using cardperso::testing::Direction;
+using cardperso::testing::FrameProxy;
+using cardperso::testing::FrameRef;
+using cardperso::testing::HoldAfter;
+using cardperso::testing::split_frames;
 
 namespace {
 
@@ -31,21 +37,6 @@ constexpr std::uint8_t kTerminate = 0x28;
 
 class SecureSession : public SecureSessionFixture {
  protected:
-  // The texts must appear in this order (other lines may come between them).
-  void expect_display_in_order(const std::vector<std::string>& expected) {
-    const auto shown = display();
-    auto at = shown.begin();
-    for (const auto& text : expected) {
-      at = std::find(at, shown.end(), text);
-      if (at == shown.end()) {
-        ADD_FAILURE() << "STE did not show '" << text << "' (in this order: after the previous ones)\n"
-                      << display_text();
-        return;
-      }
-      ++at;
-    }
-  }
-
   void expect_no_open_session() {
     EXPECT_TRUE(wait_no_open_session(10s)) << "a session row still has ended_at NULL";
   }
@@ -276,12 +267,12 @@ TEST_F(SecureSession, DtdKilledMidSessionAbortsBothEnds) {
   insert_card(enrol());
   const int dtd = start_dtd(start_ads());
   ASSERT_FALSE(HasFailure());
-  CapturingProxy link(dtd);
-  link.freeze_upstream_after(kLinkControl, kSessionKeyHandover);
+  HoldAfter hold(Direction::ToTarget, kLinkControl, kSessionKeyHandover);
+  FrameProxy link(dtd, hold.hook());
   SteOptions ste;
   ste.echo_test = random_marker("STEMARKER-");
   ChildProcess& terminal = start_ste(link.port(), ste);
-  ASSERT_TRUE(link.wait_frozen(30s)) << "the STE never sent the L1 handover\n" << display_text();
+  ASSERT_TRUE(hold.wait_holding(30s)) << "the STE never sent the L1 handover\n" << display_text();
   auto established = wait_for_log(ads_log_, log_re(std::string("session (\\d+) established: retailer ") + kSerial), 10s);
   ASSERT_TRUE(established) << "ADS did not log the established session";
   dtd_->kill_now();
@@ -317,11 +308,11 @@ TEST_F(SecureSession, SilentAdsTimesOut) {
 TEST_F(SecureSession, DtdSeesNoClearEchoAndSkdOnlyInL1) {
   insert_card(enrol());
   const int ads = start_ads();
-  CapturingProxy ads_link(ads);
+  FrameProxy ads_link(ads);
   const std::string dtd_marker = random_marker("DTDMARKER-");
   const int dtd = start_dtd(ads_link.port(), dtd_marker);
   ASSERT_FALSE(HasFailure());
-  CapturingProxy ste_link(dtd);
+  FrameProxy ste_link(dtd);
   SteOptions ste;
   ste.echo_test = random_marker("STEMARKER-");
   EXPECT_EQ(run_ste(ste_link.port(), ste), 0) << display_text();

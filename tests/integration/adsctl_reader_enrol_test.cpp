@@ -1,9 +1,7 @@
 // adsctl retailer enrol --reader: a blank SIM made by cardperso-mkcards, served by a real card-sim in a
 // vpcd reader of a private pcscd, becomes a retailer card through adsctl run as a process. The card is
 // then checked through PC/SC and the database through the store.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
@@ -13,9 +11,8 @@
 #include "cardperso/ads/store/retailer_store.hpp"
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/card/file_ids.hpp"
+#include "cardperso/testing/run_program.hpp"
 #include "pcsc_fixture.hpp"
-
-extern char** environ;
 
 namespace cardperso::testing {
 namespace {
@@ -25,46 +22,12 @@ using namespace std::chrono_literals;
 const std::string kSecretHex = "000102030405060708090a0b0c0d0e0f";
 const std::string kPrefix = "8988211";
 
-struct ProcessRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using ProcessRun = CommandRun;
 
 class AdsctlReaderEnrolTest : public PcscFixture {
  protected:
   ProcessRun run_program(const std::string& program, std::vector<std::string> args) {
-    std::vector<std::string> argv_s{program};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const std::string out_path = dir_ + "/stdout", err_path = dir_ + "/stderr";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ProcessRun r;
-    if (rc != 0) {
-      ADD_FAILURE() << "cannot start " << program;
-      return r;
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    all_output_ += r.out + r.err;
-    return r;
+    return testing::run_command(program, args, dir_ + "/stderr", &all_output_);
   }
   ProcessRun adsctl(std::vector<std::string> args) {
     args.push_back("--db=" + dir_ + "/ads.db");

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "card_sim_process.hpp"
+#include "cardperso/testing/card_sim_process.hpp"
 #include "cardperso/cardsim/card_image.hpp"
 #include "cardperso/card/t0_exchange.hpp"
 #include "cardperso/pcsc/pcsc_reader.hpp"

@@ -2,9 +2,6 @@
 // is made by `cardperso-mkcards blank-batch` and imported by adsctl with the same arguments: the ICCIDs
 // must be the same, and every card must accept (VERIFY ADM1) the master code the ADS derives for it.
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <fcntl.h>
 
 #include <sstream>
 
@@ -13,46 +10,20 @@
 #include "cardperso/ads/store/migrations.hpp"
 #include "cardperso/cardsim/card_image.hpp"
 #include "cardperso/cardsim/sim_card.hpp"
+#include "cardperso/testing/run_program.hpp"
 #include "test_support.hpp"
-
-extern char** environ;
 
 namespace cardperso::ads {
 namespace {
 
 using test::must;
 
-struct ProcessRun {
-  int exit_code = -1;
-  std::string out, err;
-};
+using ProcessRun = cardperso::testing::CommandRun;
 
 class AdsctlStockTest : public ::testing::Test {
  protected:
   ProcessRun run(const std::string& program, std::vector<std::string> args) {
-    std::vector<std::string> argv_s{program};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const std::string out_path = dir.file("stdout"), err_path = dir.file("stderr");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot start " + program);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ProcessRun r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    const Bytes out = test::read_file(out_path), err = test::read_file(err_path);
-    r.out.assign(out.begin(), out.end());
-    r.err.assign(err.begin(), err.end());
-    all_output += r.out + r.err;
-    return r;
+    return cardperso::testing::run_command(program, args, dir.file("stderr"), &all_output);
   }
   ProcessRun adsctl(std::vector<std::string> args) {
     args.push_back("--db=" + db_path);

@@ -1,10 +1,7 @@
 // adsctl as the issuer runs it: a real process on a real database file and key file. The card
 // image it writes is loaded into the card engine and read back through APDUs.
 #include <gtest/gtest.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <fcntl.h>
 
 #include <filesystem>
 #include <map>
@@ -16,19 +13,15 @@
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/cardsim/card_image.hpp"
 #include "cardperso/cardsim/sim_card.hpp"
+#include "cardperso/testing/run_program.hpp"
 #include "test_support.hpp"
-
-extern char** environ;
 
 namespace cardperso::ads {
 namespace {
 
 using test::must;
 
-struct ProcessRun {
-  int exit_code = -1;
-  std::string out, err;
-};
+using ProcessRun = cardperso::testing::CommandRun;
 
 class AdsctlTest : public ::testing::Test {
  protected:
@@ -38,29 +31,9 @@ class AdsctlTest : public ::testing::Test {
       args.push_back("--db=" + db_path);
       args.push_back("--master-key=" + key_path);
     }
-    std::vector<std::string> argv_s{ADSCTL_PATH};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const std::string out_path = dir.file("stdout"), err_path = dir.file("stderr");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, ADSCTL_PATH, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot start adsctl");
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ProcessRun r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    const Bytes out = test::read_file(out_path), err = test::read_file(err_path);
-    r.out.assign(out.begin(), out.end());
-    r.err.assign(err.begin(), err.end());
-    all_output.insert(all_output.end(), out.begin(), out.end());
-    all_output.insert(all_output.end(), err.begin(), err.end());
+    auto r = cardperso::testing::run_command(ADSCTL_PATH, args, dir.file("stderr"));
+    all_output.insert(all_output.end(), r.out.begin(), r.out.end());
+    all_output.insert(all_output.end(), r.err.begin(), r.err.end());
     return r;
   }
   // "serial 89...\npin 123456\n" -> {"serial": "89...", "pin": "123456"}

@@ -2,19 +2,14 @@
 // cable): frames both ways, binary bytes intact, clear errors for wrong device paths.
 #include "cardperso/net/serial_link.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <regex>
 
+#include "cardperso/testing/child_process.hpp"
 #include "net_test_support.hpp"
-
-extern char** environ;
 
 namespace cardperso::net {
 namespace {
@@ -39,51 +34,27 @@ std::vector<std::string> pty_paths(const std::string& text) {
 class SocatPtyPair {
  public:
   SocatPtyPair() {
-    int err_pipe[2];
-    if (::pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-    const char* argv[] = {"socat", "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0", nullptr};
-    const int rc = ::posix_spawnp(&pid_, "socat", &actions, nullptr, const_cast<char**>(argv), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(err_pipe[1]);
-    if (rc != 0) {
-      ::close(err_pipe[0]);
-      pid_ = -1;
-      throw std::runtime_error("cannot start socat (apt-get install socat): " + std::string(std::strerror(rc)));
-    }
-    err_fd_ = err_pipe[0];
-    std::string text;
-    const auto deadline = Clock::now() + 5s;
-    while ((paths_.size() < 2 || text.find("starting data transfer loop") == std::string::npos) &&
-           Clock::now() < deadline) {
-      pollfd p{err_fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[512];
-      const auto n = ::read(err_fd_, buf, sizeof buf);
-      if (n <= 0) break;
-      text.append(buf, static_cast<std::size_t>(n));
-      paths_ = pty_paths(text);
-    }
-    if (paths_.size() < 2 || text.find("starting data transfer loop") == std::string::npos) throw std::runtime_error("socat did not report two ptys; it said: " + text);
+    testing::ProcessSpec spec;
+    spec.argv = {"socat", "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"};
+    spec.search_path = true;
+    spec.in = testing::Stream::inherit();
+    spec.err = testing::Stream::same_as_stdout();  // its log is on stderr
+    auto started = testing::ChildProcess::start(std::move(spec));
+    if (!started) throw std::runtime_error(started.error().message + " (apt-get install socat)");
+    socat_ = std::move(*started);
+    const bool ready = socat_->wait_for_line(std::regex("starting data transfer loop"), 5s).has_value();
+    const std::string text = socat_->stdout_text();
+    paths_ = pty_paths(text);
+    if (paths_.size() < 2 || !ready) throw std::runtime_error("socat did not report two ptys; it said: " + text);
   }
-  ~SocatPtyPair() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-    if (err_fd_ >= 0) ::close(err_fd_);
-  }
+  ~SocatPtyPair() { socat_->terminate(5s); }
   SocatPtyPair(const SocatPtyPair&) = delete;
   SocatPtyPair& operator=(const SocatPtyPair&) = delete;
   const std::string& a() const { return paths_[0]; }
   const std::string& b() const { return paths_[1]; }
 
  private:
-  pid_t pid_ = -1;
-  int err_fd_ = -1;
+  std::unique_ptr<testing::ChildProcess> socat_;
   std::vector<std::string> paths_;
 };
 

@@ -1,11 +1,13 @@
 #pragma once
-// A real card-sim process in a vpcd reader, for the integration tests: started with posix_spawn,
-// stdin a pipe (remove / insert / quit), stdout read for its events (inserted, removed, ...).
+// A real card-sim process in a vpcd reader: stdin a pipe (remove / insert / quit), stdout read for
+// its events (inserted, removed, ...).
 #include <sys/types.h>
 
 #include <chrono>
 #include <string>
 #include <vector>
+
+#include "cardperso/testing/child_process.hpp"
 
 namespace cardperso::testing {
 
@@ -20,23 +22,19 @@ class CardSimProcess {
   CardSimProcess(const CardSimProcess&) = delete;
   CardSimProcess& operator=(const CardSimProcess&) = delete;
 
-  // Waits for a line equal to event on stdout; false on timeout or when the process ended.
+  // Waits for the next line equal to event on stdout; false on timeout or when the process ended.
   bool wait_for_event(const std::string& event, std::chrono::milliseconds timeout);
   void send_command(const std::string& line);  // "remove", "insert", "quit"
   // SIGTERM and wait; returns the exit status (or -1).
   int terminate();
   void kill_hard();  // SIGKILL: the card vanishes without a goodbye
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   // Everything card-sim wrote to stdout so far (reads what is waiting, without blocking), for the
   // e2e secret scan.
   std::string output();
 
  private:
-  pid_t pid_ = -1;
-  int stdin_fd_ = -1;
-  int stdout_fd_ = -1;
-  std::string pending_;
-  std::string output_;  // every stdout byte read
+  ChildProcess child_;
 };
 
 }  // namespace cardperso::testing
