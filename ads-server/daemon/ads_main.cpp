@@ -14,8 +14,8 @@
 #include "cardperso/ads/store/card_stock.hpp"
 #include "cardperso/ads/store/group_commit.hpp"
 #include "perso_setup.hpp"
-#include "cardperso/ads/net/connection_session.hpp"
-#include "cardperso/ads/net/sqlite_directory.hpp"
+#include "cardperso/ads/service/connection_session.hpp"
+#include "cardperso/ads/store/sqlite_directory.hpp"
 #include "cardperso/ads/store/key_check.hpp"
 #include "cardperso/ads/store/master_key.hpp"
 #include "cardperso/ads/store/migrations.hpp"
@@ -103,8 +103,8 @@ int run(const ads::AdsOptions& options) {
   auto server = std::make_shared<ads::ServerContext>(directory, directory, options.connection);
   server->group = &group;
   if (perso) {
-    server->perso = &*perso;
-    server->blocking_pool = &blocking_pool;
+    server->services.perso = &*perso;
+    server->services.blocking_pool = &blocking_pool;
   }
   net::ListenerOptions listener_options;
   listener_options.max_connections = options.max_connections;
@@ -130,8 +130,8 @@ int run(const ads::AdsOptions& options) {
   if (auto committed = group.finish(); !committed)
     spdlog::error("the last records could not be made durable: {}", committed.error().message);
   spdlog::info("group commit: {} commits, {} flushes, {} failed", group.commits(), group.flushes(), group.failures());
-  spdlog::info("ads-server stopped: {} sessions established, {} refused", server->sessions_established.load(),
-               server->sessions_refused.load());
+  spdlog::info("ads-server stopped: {} sessions established, {} refused", server->services.sessions_established.load(),
+               server->services.sessions_refused.load());
   return 0;
 }
 

@@ -7,8 +7,8 @@
 #include <variant>
 #include <vector>
 
-#include "cardperso/ads/net/connection_session.hpp"
-#include "cardperso/ads/net/hello_rate_limiter.hpp"
+#include "cardperso/ads/service/connection_session.hpp"
+#include "cardperso/ads/service/hello_rate_limiter.hpp"
 #include "cardperso/ads/store/retailer_store.hpp"
 #include "cardperso/cli/log_options.hpp"
 #include "cardperso/net/endpoint.hpp"

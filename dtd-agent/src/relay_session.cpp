@@ -4,8 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <deque>
 
+#include "cardperso/net/action_queue.hpp"
 #include "cardperso/proto/link.hpp"
 #include "cardperso/proto/messages.hpp"
 
@@ -33,13 +33,18 @@ std::string describe_error(const proto::Frame& frame) {
   return fmt::format("{} ({})", err->text, proto::describe(err->code));
 }
 
+// Only bounds a read: the STE link is ended by its peer, a stop or a failed write, never by silence.
+constexpr milliseconds kSteReadTimeout{60'000};
+
 // What the STE is told when its session cannot reach the ADS (its display shows "ADS unreachable").
 constexpr std::string_view kAdsUnreachable = "ADS unreachable";
 
 }  // namespace
 
 RelaySession::RelaySession(asio::any_io_executor executor, RelayOptions options)
-    : executor_(std::move(executor)), options_(std::move(options)) {}
+    : executor_(std::move(executor)),
+      options_(std::move(options)),
+      link_(options_.keepalive_interval, options_.ads_link_timeout) {}
 
 void RelaySession::start() { asio::co_spawn(executor_, ads_loop(shared_from_this()), asio::detached); }
 
@@ -48,7 +53,8 @@ void RelaySession::stop(std::function<void()> on_stopped) {
 }
 
 asio::awaitable<void> RelaySession::shutdown(std::shared_ptr<RelaySession> self, std::function<void()> on_stopped) {
-  if (!self->stop_->exchange(true)) {
+  if (!self->stop_->requested()) {
+    self->stop_->request();
     co_await self->end_session_for("DTD agent shutting down", self->ads_.has_value());
     if (self->ads_) self->ads_->close();
     if (self->ste_) self->ste_->close();
@@ -72,28 +78,24 @@ asio::awaitable<void> RelaySession::ads_loop(std::shared_ptr<RelaySession> self)
 
 asio::awaitable<void> RelaySession::serve_ads(net::FramedStream stream) {
   ads_ = stream;
-  last_ads_sent_ = Clock::now();
-  auto last_received = Clock::now();
+  link_.opened(Clock::now());
   std::string why;
   for (;;) {
     if (stopping()) co_return;
-    auto now = Clock::now();
-    if (now - last_received >= options_.ads_link_timeout) {
-      why = fmt::format("nothing received for {} ms", options_.ads_link_timeout.count());
+    const auto tick = link_.on_tick(Clock::now());
+    if (const auto* down = proto::find_action<proto::LinkDown>(tick)) {
+      why = down->why;
       break;
     }
-    if (now - last_ads_sent_ >= options_.keepalive_interval)
-      co_await to_ads(proto::make_frame(Channel::LinkControl, 0, proto::Keepalive{}));
-    const auto until = std::min({last_ads_sent_ + options_.keepalive_interval, last_received + options_.ads_link_timeout,
-                                 now + options_.poll});
-    const auto wait = std::max(std::chrono::ceil<milliseconds>(until - now), milliseconds(1));
-    auto frame = co_await stream.read_frame(wait);
+    if (const auto* keepalive = proto::find_action<proto::SendFrame>(tick)) co_await to_ads(keepalive->frame);
+    // A stop closes the stream, which ends this read.
+    auto frame = co_await stream.read_frame(proto::wait_until(link_.deadline(), Clock::now()));
     if (!frame) {
       if (frame.failure() == net::ReadFailure::Timeout) continue;
       why = frame.error().message;
       break;
     }
-    last_received = Clock::now();
+    link_.on_received(Clock::now());
     co_await from_ads(std::move(*frame));
   }
   stream.close();
@@ -106,7 +108,7 @@ asio::awaitable<void> RelaySession::serve_ads(net::FramedStream stream) {
 asio::awaitable<void> RelaySession::from_ads(proto::Frame frame) {
   if (frame.header.channel == Channel::SteAds && is_clear(frame)) {
     if (is_type(frame, MessageType::H2) && frame.header.session != 0) {
-      in_progress_ = frame.header.session;
+      link_.h2_received(frame.header.session);
       spdlog::debug("session {}: H2 relayed to the STE", frame.header.session);
     } else if (is_type(frame, MessageType::Error)) {
       const auto session = frame.header.session;
@@ -114,7 +116,7 @@ asio::awaitable<void> RelaySession::from_ads(proto::Frame frame) {
         spdlog::info("session {} ended: refused by the ADS: {}", session, describe_error(frame));
       else
         spdlog::info("handshake refused by the ADS: {}", describe_error(frame));
-      if (in_progress_ && (*in_progress_ == session || session == 0 || *in_progress_ == 0)) in_progress_.reset();
+      link_.refused(session);
       ++sessions_ended_;
     }
   }
@@ -136,13 +138,15 @@ asio::awaitable<void> RelaySession::serve_ste(std::shared_ptr<RelaySession> self
     co_return;
   }
   self->ste_ = stream;
+  self->ste_gone_ = std::make_shared<net::StopSignal>();
   self->ste_hello_done_ = false;
   const std::uint64_t generation = ++self->ste_generation_;
   spdlog::info("STE link open: {}", stream.peer());
   std::string why;
   for (;;) {
     if (self->stopping()) break;
-    auto frame = co_await stream.read_frame(self->options_.poll);
+    // The STE link has no timer of its own; a stop closes the stream, which ends this read.
+    auto frame = co_await stream.read_frame(kSteReadTimeout);
     if (!frame) {
       if (frame.failure() == net::ReadFailure::Timeout) continue;
       why = frame.error().message;
@@ -153,6 +157,7 @@ asio::awaitable<void> RelaySession::serve_ste(std::shared_ptr<RelaySession> self
   stream.close();
   if (self->ste_generation_ != generation) co_return;
   self->ste_.reset();
+  self->ste_gone_->request();
   self->ste_hello_done_ = false;
   if (self->stopping()) co_return;
   spdlog::info("STE link closed: {}", why);
@@ -172,7 +177,7 @@ asio::awaitable<void> RelaySession::from_ste(proto::Frame frame) {
         co_await to_ste(error_frame(Channel::SteAds, 0, ErrorCode::AdsUnreachable, kAdsUnreachable));
         co_return;
       }
-      in_progress_ = 0;
+      link_.h1_sent();
     }
   }
   co_await carry_out(relay_.on_ste_frame(std::move(frame)));
@@ -181,53 +186,52 @@ asio::awaitable<void> RelaySession::from_ste(proto::Frame frame) {
 // ---- actions -------------------------------------------------------------------------------------
 
 asio::awaitable<void> RelaySession::carry_out(proto::Actions actions) {
-  std::deque<proto::Action> todo(std::make_move_iterator(actions.begin()), std::make_move_iterator(actions.end()));
-  while (!todo.empty()) {
-    proto::Action action = std::move(todo.front());
-    todo.pop_front();
-    proto::Actions more;
-    if (auto* send = std::get_if<proto::SendFrame>(&action)) {
-      if (send->to == proto::Peer::Ads)
-        co_await to_ads(send->frame);
-      else
-        co_await to_ste(send->frame);
-    } else if (auto* established = std::get_if<proto::SessionEstablished>(&action)) {
-      ++sessions_relayed_;
-      spdlog::info("session {} relayed: retailer {}, DTD holds SK_D", established->session, established->serial);
-      if (options_.echo_text) {
-        const auto text = view(*options_.echo_text);
-        more = relay_.send(MessageType::Echo, text);
-      }
-      if (options_.desk)
-        for (auto& a : desk_actions(options_.desk->on_established())) more.push_back(std::move(a));
-    } else if (auto* deliver = std::get_if<proto::Deliver>(&action)) {
-      if (options_.desk && deliver->type != MessageType::Echo) {
-        more = desk_actions(options_.desk->on_message(deliver->type, deliver->plaintext.view()));
-      } else if (deliver->type == MessageType::Echo && options_.echo_text) {
-        const auto expected = view(*options_.echo_text);
-        const auto got = deliver->plaintext.view();
-        if (std::equal(got.begin(), got.end(), expected.begin(), expected.end())) {
-          echo_ok_ = true;
-          spdlog::info("dtd channel echo ok");
-        } else {
-          spdlog::warn("dtd channel echo came back different ({} bytes, {} expected)", got.size(), expected.size());
-        }
-      } else {
-        spdlog::info("session {}: {} from the ADS on channel 2 ({} bytes) not handled by this agent", relay_.session(),
-                     proto::name(deliver->type), deliver->plaintext.size());
-      }
-    } else if (auto* link = std::get_if<proto::LinkMessage>(&action)) {
-      co_await on_link_message(*link);
-    } else if (auto* close = std::get_if<proto::Close>(&action)) {
-      ++sessions_ended_;
-      const std::string reason = close_reason_.empty() ? close->reason : close_reason_;
-      close_reason_.clear();
-      spdlog::info("session {} ended: {}", relay_.session(), reason);
-      in_progress_.reset();
-      if (options_.desk) options_.desk->on_session_ended();
+  co_await net::carry_out_in_order(std::move(actions), [this](proto::Action& action) { return carry_out_one(action); });
+}
+
+asio::awaitable<proto::Actions> RelaySession::carry_out_one(proto::Action& action) {
+  proto::Actions more;
+  if (auto* send = std::get_if<proto::SendFrame>(&action)) {
+    if (send->to == proto::Peer::Ads)
+      co_await to_ads(send->frame);
+    else
+      co_await to_ste(send->frame);
+  } else if (auto* established = std::get_if<proto::SessionEstablished>(&action)) {
+    ++sessions_relayed_;
+    spdlog::info("session {} relayed: retailer {}, DTD holds SK_D", established->session, established->serial);
+    if (options_.echo_text) {
+      const auto text = view(*options_.echo_text);
+      more = relay_.send(MessageType::Echo, text);
     }
-    for (auto& a : more) todo.push_back(std::move(a));
+    if (options_.desk)
+      for (auto& a : desk_actions(options_.desk->on_established())) more.push_back(std::move(a));
+  } else if (auto* deliver = std::get_if<proto::Deliver>(&action)) {
+    if (options_.desk && deliver->type != MessageType::Echo) {
+      more = desk_actions(options_.desk->on_message(deliver->type, deliver->plaintext.view()));
+    } else if (deliver->type == MessageType::Echo && options_.echo_text) {
+      const auto expected = view(*options_.echo_text);
+      const auto got = deliver->plaintext.view();
+      if (std::equal(got.begin(), got.end(), expected.begin(), expected.end())) {
+        echo_ok_ = true;
+        spdlog::info("dtd channel echo ok");
+      } else {
+        spdlog::warn("dtd channel echo came back different ({} bytes, {} expected)", got.size(), expected.size());
+      }
+    } else {
+      spdlog::info("session {}: {} from the ADS on channel 2 ({} bytes) not handled by this agent", relay_.session(),
+                   proto::name(deliver->type), deliver->plaintext.size());
+    }
+  } else if (auto* link = std::get_if<proto::LinkMessage>(&action)) {
+    co_await on_link_message(*link);
+  } else if (auto* close = std::get_if<proto::Close>(&action)) {
+    ++sessions_ended_;
+    const std::string reason = close_reason_.empty() ? close->reason : close_reason_;
+    close_reason_.clear();
+    spdlog::info("session {} ended: {}", relay_.session(), reason);
+    link_.session_over();
+    if (options_.desk) options_.desk->on_session_ended();
   }
+  co_return more;
 }
 
 proto::Actions RelaySession::desk_actions(DeskStep step) {
@@ -245,12 +249,9 @@ proto::Actions RelaySession::desk_actions(DeskStep step) {
 }
 
 asio::awaitable<void> RelaySession::all_served(std::shared_ptr<RelaySession> self) {
-  // The ADS ends channel 1 on the DTD's Terminate; the STE then closes its link. Wait for that, briefly.
-  asio::steady_timer timer(self->executor_);
-  for (int i = 0; i < 50 && self->ste_ && !self->stopping(); ++i) {
-    timer.expires_after(milliseconds(100));
-    co_await timer.async_wait(asio::use_awaitable);
-  }
+  // The ADS ends channel 1 on the DTD's Terminate; the STE then closes its link. Wait for that, briefly
+  // (a stop closes the STE link too).
+  if (self->ste_) co_await net::sleep_unless_stopped(milliseconds(5'000), self->ste_gone_);
   if (!self->stopping() && self->options_.on_all_served) self->options_.on_all_served();
 }
 
@@ -311,7 +312,7 @@ asio::awaitable<void> RelaySession::to_ads(const proto::Frame& frame) {
     stream.close();  // the ADS loop notices, ends the session and reconnects
     co_return;
   }
-  last_ads_sent_ = Clock::now();
+  link_.on_sent(Clock::now());
 }
 
 asio::awaitable<void> RelaySession::to_ste(const proto::Frame& frame) {
@@ -336,9 +337,9 @@ asio::awaitable<void> RelaySession::to_ste(const proto::Frame& frame) {
 
 asio::awaitable<void> RelaySession::end_session_for(const std::string& why, bool ads_reachable) {
   const bool established = relay_.state() == proto::DtdRelay::State::Established;
-  if (!established && !in_progress_) co_return;
-  const std::uint32_t session = established ? relay_.session() : *in_progress_;
-  in_progress_.reset();
+  if (!established && !link_.in_flight()) co_return;
+  const std::uint32_t session = established ? relay_.session() : *link_.in_flight();
+  link_.session_over();
   // The STE still there but the ADS gone: the STE must not wait for an answer that cannot come.
   if (!ads_reachable && ste_)
     co_await to_ste(error_frame(Channel::SteAds, session, ErrorCode::AdsUnreachable, kAdsUnreachable));

@@ -44,7 +44,6 @@ void SteListener::close() {
 }
 
 asio::awaitable<void> SteListener::accept_loop(std::shared_ptr<SteListener> self, std::shared_ptr<RelaySession> relay) {
-  asio::steady_timer pause(self->acceptor_.get_executor());
   while (!self->closed_ && !relay->stopping()) {
     net::tcp::socket socket(self->acceptor_.get_executor());
     error_code ec;
@@ -52,8 +51,8 @@ asio::awaitable<void> SteListener::accept_loop(std::shared_ptr<SteListener> self
     if (self->closed_ || relay->stopping() || ec == asio::error::operation_aborted) break;
     if (ec) {
       spdlog::warn("accepting an STE link failed: {}", ec.message());
-      pause.expires_after(std::chrono::milliseconds(100));  // do not spin on descriptor exhaustion
-      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      // Do not spin on descriptor exhaustion.
+      co_await net::sleep_unless_stopped(std::chrono::milliseconds(100), relay->stop_signal());
       continue;
     }
     asio::co_spawn(self->acceptor_.get_executor(), RelaySession::serve_ste(relay, net::FramedStream(std::move(socket))),
@@ -62,7 +61,6 @@ asio::awaitable<void> SteListener::accept_loop(std::shared_ptr<SteListener> self
 }
 
 asio::awaitable<void> serve_ste_tty(std::string path, std::shared_ptr<RelaySession> relay) {
-  asio::steady_timer pause(relay->executor());
   bool reported = false;
   while (!relay->stopping()) {
     auto link = net::open_serial_link(relay->executor(), path);
@@ -73,9 +71,8 @@ asio::awaitable<void> serve_ste_tty(std::string path, std::shared_ptr<RelaySessi
       spdlog::warn("{}; retrying every second", link.error().message);
       reported = true;
     }
-    pause.expires_after(link ? std::chrono::milliseconds(200) : std::chrono::milliseconds(1000));
-    error_code ignored;
-    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await net::sleep_unless_stopped(link ? std::chrono::milliseconds(200) : std::chrono::milliseconds(1000),
+                                       relay->stop_signal());
   }
 }
 

@@ -17,19 +17,6 @@ struct Attempt {
   bool finished = false;
 };
 
-asio::awaitable<void> sleep_unless_stopped(std::chrono::milliseconds delay,
-                                           std::shared_ptr<std::atomic<bool>> stop) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  const auto until = asio::steady_timer::clock_type::now() + delay;
-  // Sleep in slices so a stop request is noticed quickly without a cross-strand wake-up.
-  while (asio::steady_timer::clock_type::now() < until && !(stop && stop->load())) {
-    timer.expires_after(std::min<asio::steady_timer::duration>(std::chrono::milliseconds(50),
-                                                               until - asio::steady_timer::clock_type::now()));
-    error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  }
-}
-
 }  // namespace
 
 asio::awaitable<Result<FramedStream>> connect_tcp(Endpoint to, ConnectOptions options) {
@@ -83,7 +70,7 @@ asio::awaitable<Result<FramedStream>> connect_tcp(Endpoint to) {
 asio::awaitable<Result<FramedStream>> connect_with_backoff(Endpoint to, ReconnectOptions options) {
   Backoff backoff(options.backoff);
   for (std::size_t attempt = 1;; ++attempt) {
-    if (options.stop && options.stop->load())
+    if (options.stop && options.stop->requested())
       co_return fail("gave up connecting to " + to.to_string() + ": stop requested");
     auto connected = co_await connect_tcp(to, options.connect);
     if (connected.ok()) {

@@ -4,8 +4,8 @@
 
 #include <set>
 
-#include "cardperso/ads/net/close_reason.hpp"
-#include "cardperso/ads/net/session_ids.hpp"
+#include "cardperso/ads/service/close_reason.hpp"
+#include "cardperso/ads/service/session_ids.hpp"
 #include "cardperso/net/tcp_connector.hpp"
 #include "ste_dtd_client.hpp"
 
@@ -31,13 +31,7 @@ class AdsConnectionTest : public ::testing::Test {
     return out;
   }
   // The journal is written right after the last frame goes out; wait for it.
-  ads::SessionRecord last_session() {
-    EXPECT_TRUE(run_until(io, [&] {
-      auto s = ads.sessions();
-      return !s.empty() && s.front().outcome.has_value();
-    }, 3s));
-    return ads.sessions().front();
-  }
+  ads::SessionRecord last_session() { return last_finished_session(io, ads); }
 
   LogCapture log;
   asio::io_context io;
@@ -65,7 +59,7 @@ TEST_F(AdsConnectionTest, SessionEstablishesEchoesOnBothChannelsAndIsRecordedCom
   const std::string id = std::to_string(out->session);
   EXPECT_TRUE(log.contains("session " + id + " established: retailer " + kSerial)) << log.text();
   EXPECT_TRUE(log.contains("session " + id + " ended: completed")) << log.text();
-  EXPECT_EQ(ads.server->sessions_established.load(), 1u);
+  EXPECT_EQ(ads.server->services.sessions_established.load(), 1u);
 }
 
 TEST_F(AdsConnectionTest, UnknownRetailerIsRefusedAndRecorded) {

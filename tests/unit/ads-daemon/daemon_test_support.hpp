@@ -13,8 +13,8 @@
 #include <string>
 
 #include "../ads-server/test_support.hpp"
-#include "cardperso/ads/net/connection_session.hpp"
-#include "cardperso/ads/net/sqlite_directory.hpp"
+#include "cardperso/ads/service/connection_session.hpp"
+#include "cardperso/ads/store/sqlite_directory.hpp"
 #include "cardperso/ads/store/audit_log.hpp"
 #include "cardperso/ads/store/key_check.hpp"
 #include "cardperso/ads/store/migrations.hpp"
@@ -137,6 +137,16 @@ inline bool run_until(asio::io_context& io, const std::function<bool()>& conditi
 
 inline void run_for(asio::io_context& io, std::chrono::milliseconds how_long) {
   (void)run_until(io, [] { return false; }, how_long);
+}
+
+// The newest session row once its outcome is recorded (the journal is written right after the
+// session's last frame goes out).
+inline ads::SessionRecord last_finished_session(asio::io_context& io, AdsUnderTest& ads) {
+  EXPECT_TRUE(run_until(io, [&] {
+    auto s = ads.sessions();
+    return !s.empty() && s.front().outcome.has_value();
+  }, 3s));
+  return ads.sessions().front();
 }
 
 }  // namespace cardperso::daemon_test

@@ -4,7 +4,7 @@
 
 #include <stdexcept>
 
-#include "cardperso/ads/net/hello_rate_limiter.hpp"
+#include "cardperso/ads/service/hello_rate_limiter.hpp"
 
 namespace cardperso::ads {
 namespace {

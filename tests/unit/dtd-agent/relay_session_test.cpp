@@ -320,13 +320,7 @@ class DtdWithAdsTest : public DtdRelayTest {
     start_relay(options);
     ASSERT_TRUE(run_until(io, [&] { return relay->ads_connected(); }, 3s));
   }
-  ads::SessionRecord last_session() {
-    EXPECT_TRUE(run_until(io, [&] {
-      auto s = ads.sessions();
-      return !s.empty() && s.front().outcome.has_value();
-    }, 3s));
-    return ads.sessions().front();
-  }
+  ads::SessionRecord last_session() { return last_finished_session(io, ads); }
   AdsUnderTest ads{io};
 };
 

@@ -10,15 +10,6 @@ namespace {
 
 using namespace test;
 
-asio::awaitable<void> echo_frames(FramedStream stream) {
-  for (;;) {
-    auto frame = co_await stream.read_frame(10s);
-    if (!frame.ok()) co_return;
-    auto sent = co_await stream.write_frame(frame->header, frame->payload);
-    if (!sent.ok()) co_return;
-  }
-}
-
 asio::awaitable<bool> round_trip(FramedStream stream, std::uint8_t seed) {
   const Bytes payload = pattern(100, seed);
   auto sent = co_await stream.write_frame(header(seed), payload);

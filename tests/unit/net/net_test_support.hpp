@@ -93,4 +93,14 @@ inline proto::FrameHeader header(std::uint8_t type, std::uint32_t session = 7,
   return h;
 }
 
+// A listener's handler: sends every frame back as it came, until the link fails.
+inline asio::awaitable<void> echo_frames(FramedStream stream) {
+  for (;;) {
+    auto frame = co_await stream.read_frame(10s);
+    if (!frame.ok()) co_return;
+    auto sent = co_await stream.write_frame(frame->header, frame->payload);
+    if (!sent.ok()) co_return;
+  }
+}
+
 }  // namespace cardperso::net::test

@@ -12,15 +12,6 @@ namespace {
 
 using namespace test;
 
-asio::awaitable<void> echo_frames(FramedStream stream) {
-  for (;;) {
-    auto frame = co_await stream.read_frame(10s);
-    if (!frame.ok()) co_return;
-    auto sent = co_await stream.write_frame(frame->header, frame->payload);
-    if (!sent.ok()) co_return;
-  }
-}
-
 // Answers one frame, then ends the session.
 asio::awaitable<void> answer_once(FramedStream stream) {
   auto frame = co_await stream.read_frame(10s);
@@ -192,9 +183,9 @@ TEST(TcpConnector, GivesUpAfterMaxAttemptsOrWhenStopped) {
   ASSERT_FALSE(limited.ok());
   EXPECT_NE(limited.error().message.find("gave up after 3 attempts"), std::string::npos) << limited.error().message;
 
-  auto stop = std::make_shared<std::atomic<bool>>(false);
+  auto stop = std::make_shared<StopSignal>();
   asio::steady_timer later(io, 200ms);
-  later.async_wait([stop](const boost::system::error_code&) { stop->store(true); });
+  later.async_wait([stop](const boost::system::error_code&) { stop->request(); });
   const auto started = Clock::now();
   auto stopped = run_task(io, connect_with_backoff(nowhere, ReconnectOptions{.connect = {.timeout = 1s, .stream = {}},
                                                                              .backoff = {.initial = 5s, .maximum = 5s, .jitter = 0},

@@ -1,8 +1,8 @@
 #pragma once
-// The DTD's link to the ADS: TCP connect, LinkHello on channel 0, the ADS's LinkHelloAck checked.
+// The DTD's link to the ADS: TCP connect, then the hello of proto::DtdLinkCore (LinkHello on channel
+// 0, the ADS's LinkHelloAck checked).
 // connect_ads_link retries with capped, jittered backoff and logs each outcome in the contract's words:
 //   "connected to ADS at HOST:PORT"  /  "ADS unreachable at HOST:PORT: <reason>; retrying in N ms"
-#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -10,6 +10,7 @@
 #include "cardperso/common/result.hpp"
 #include "cardperso/net/endpoint.hpp"
 #include "cardperso/net/framed_stream.hpp"
+#include "cardperso/net/stop_signal.hpp"
 
 namespace cardperso::dtd {
 
@@ -25,8 +26,8 @@ struct AdsLinkOptions {
 // One attempt.
 net::asio::awaitable<Result<net::FramedStream>> open_ads_link(AdsLinkOptions options);
 
-// Attempts until one works; fails only when *stop becomes true (checked at least every 50 ms).
+// Attempts until one works; fails only when stop is requested (which cuts a backoff sleep short).
 net::asio::awaitable<Result<net::FramedStream>> connect_ads_link(AdsLinkOptions options,
-                                                                 std::shared_ptr<std::atomic<bool>> stop);
+                                                                 std::shared_ptr<net::StopSignal> stop);
 
 }  // namespace cardperso::dtd

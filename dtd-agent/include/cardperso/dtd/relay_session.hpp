@@ -3,13 +3,13 @@
 //
 // Channel-1 frames pass unchanged both ways; the L1 handover gives the DTD SK_D, after which it may
 // talk to the ADS on channel 2 (with an echo text: a sealed Echo, checked when it comes back). The
-// ADS link is kept up by its own loop (reconnect with backoff, keepalives, a dead-link timeout); STE
-// links come and go, one at a time. When either side goes away mid-session the session is ended
+// ADS link is kept up by its own loop (reconnect with backoff; keepalives, the dead-link timeout and
+// the session slot are proto::DtdLinkCore); STE links come and go, one at a time. stop() is a
+// net::StopSignal request: it cuts a reconnect sleep short and closes both links, which ends their reads. When either side goes away mid-session the session is ended
 // towards the other side (sealed Terminate or Error) and the reason logged.
 //
 // Threading: the agent runs its io_context on one thread; the STE and ADS coroutines share this
 // object without locks because they never run at the same time.
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -20,6 +20,8 @@
 #include "cardperso/dtd/ads_link.hpp"
 #include "cardperso/dtd/customer_desk.hpp"
 #include "cardperso/net/framed_stream.hpp"
+#include "cardperso/net/stop_signal.hpp"
+#include "cardperso/proto/dtd_link_core.hpp"
 #include "cardperso/proto/dtd_relay.hpp"
 
 namespace cardperso::dtd {
@@ -33,7 +35,6 @@ struct RelayOptions {
   std::function<void()> on_all_served;
   std::chrono::milliseconds keepalive_interval{10'000};  // Keepalive to the ADS after this much silence
   std::chrono::milliseconds ads_link_timeout{45'000};    // nothing from the ADS this long: reconnect
-  std::chrono::milliseconds poll{250};                   // read slice: how soon a stop is noticed
 };
 
 class RelaySession : public std::enable_shared_from_this<RelaySession> {
@@ -47,7 +48,8 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
   // Ends a session in progress (sealed Terminate to the ADS), closes both links, then on_stopped.
   void stop(std::function<void()> on_stopped = {});
 
-  bool stopping() const { return stop_->load(); }
+  bool stopping() const { return stop_->requested(); }
+  const std::shared_ptr<net::StopSignal>& stop_signal() const { return stop_; }
   bool ads_connected() const { return ads_.has_value(); }
   bool ste_connected() const { return ste_.has_value(); }
   bool echo_ok() const { return echo_ok_; }
@@ -62,6 +64,7 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
   net::asio::awaitable<void> from_ste(proto::Frame frame);
   net::asio::awaitable<void> from_ads(proto::Frame frame);
   net::asio::awaitable<void> carry_out(proto::Actions actions);
+  net::asio::awaitable<proto::Actions> carry_out_one(proto::Action& action);
   net::asio::awaitable<void> on_link_message(const proto::LinkMessage& message);
   // The desk's messages sealed on channel 2, and its Terminate after the last request.
   proto::Actions desk_actions(DeskStep step);
@@ -79,11 +82,13 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
   std::optional<net::FramedStream> ste_;
   std::uint64_t ste_generation_ = 0;
   bool ste_hello_done_ = false;
-  // A session the DTD is relaying: 0 after an H1 went to the ADS, the session id once its H2 came back.
-  std::optional<std::uint32_t> in_progress_;
+  // The ADS link's keepalive and timeout, and the session in flight (0 after an H1 went to the ADS,
+  // the session id once its H2 came back).
+  proto::DtdLinkCore link_;
+  // Requested when the current STE link closes (all_served waits for it).
+  std::shared_ptr<net::StopSignal> ste_gone_ = std::make_shared<net::StopSignal>();
   std::string close_reason_;  // replaces the relay's reason in the next "session ended" log line
-  proto::Clock::time_point last_ads_sent_{};
-  std::shared_ptr<std::atomic<bool>> stop_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<net::StopSignal> stop_ = std::make_shared<net::StopSignal>();
   bool echo_ok_ = false;
   std::size_t sessions_relayed_ = 0;
   std::size_t sessions_ended_ = 0;

@@ -1,7 +1,6 @@
 #pragma once
 // Outgoing TCP connections: one attempt with a deadline, or attempts with backoff until one works
 // (the DTD reaching the ADS, which may be down or restarting).
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -11,6 +10,7 @@
 #include "cardperso/net/backoff.hpp"
 #include "cardperso/net/endpoint.hpp"
 #include "cardperso/net/framed_stream.hpp"
+#include "cardperso/net/stop_signal.hpp"
 
 namespace cardperso::net {
 
@@ -29,8 +29,8 @@ struct ReconnectOptions {
   ConnectOptions connect;
   BackoffOptions backoff;
   std::size_t max_attempts = 0;  // 0: until it works or `stop` is set
-  // Set (from any thread) to give up; noticed within about 50 ms even in a long backoff sleep.
-  std::shared_ptr<std::atomic<bool>> stop;
+  // Requested (from any thread) to give up; it cuts a backoff sleep short.
+  std::shared_ptr<StopSignal> stop;
 };
 
 asio::awaitable<Result<FramedStream>> connect_with_backoff(Endpoint to, ReconnectOptions options);

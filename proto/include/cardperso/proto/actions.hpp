@@ -85,8 +85,9 @@ using RandomSource = std::function<void(std::span<std::uint8_t>)>;
 RandomSource default_random_source();
 
 // Helpers for adapters and tests.
-template <class T>
-const T* find_action(const Actions& actions) {
+// The first action of type T in `actions` (Actions, LinkActions, ...), or null.
+template <class T, class List = Actions>
+const T* find_action(const List& actions) {
   for (const auto& a : actions)
     if (const auto* p = std::get_if<T>(&a)) return p;
   return nullptr;

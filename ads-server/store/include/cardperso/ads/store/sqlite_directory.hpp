@@ -8,7 +8,7 @@
 #include <mutex>
 #include <string>
 
-#include "cardperso/ads/net/retailer_directory.hpp"
+#include "cardperso/ads/store/retailer_directory.hpp"
 #include "cardperso/ads/store/audit_log.hpp"
 #include "cardperso/ads/store/master_key.hpp"
 #include "cardperso/ads/store/sqlite_db.hpp"

@@ -1,4 +1,4 @@
-#include "cardperso/ads/net/close_reason.hpp"
+#include "cardperso/ads/service/close_reason.hpp"
 
 namespace cardperso::ads {
 

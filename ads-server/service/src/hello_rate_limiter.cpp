@@ -1,4 +1,4 @@
-#include "cardperso/ads/net/hello_rate_limiter.hpp"
+#include "cardperso/ads/service/hello_rate_limiter.hpp"
 
 #include <algorithm>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-#include "cardperso/ads/net/sqlite_directory.hpp"
+#include "cardperso/ads/store/sqlite_directory.hpp"
 
 namespace cardperso::ads {
 

@@ -1,4 +1,4 @@
-#include "cardperso/ads/net/session_ids.hpp"
+#include "cardperso/ads/service/session_ids.hpp"
 
 #include <array>
 
