@@ -1,5 +1,5 @@
 #pragma once
-// The vpcd <-> virtual card wire format, without any I/O (platform-notes.md §3, sim-facts.md §4):
+// The vpcd <-> virtual card wire format, without any I/O (docs/cards.md §3.2):
 // every message in both directions is a 2-byte big-endian length followed by the payload. From vpcd,
 // a 1-byte payload is a control command (power off/on, reset, get ATR); anything longer is a command
 // APDU. The card answers GET ATR and APDUs with one message each, and never speaks first.

@@ -25,7 +25,7 @@ std::string sw_hex(ByteView rapdu) {
 void set_quickack(int fd) {
   // Debian 12's vpcd writes length and payload in two send() calls without TCP_NODELAY; Nagle on
   // its side plus delayed ACK on ours costs ~44 ms per message. Quick ACK is not sticky in Linux,
-  // hence after every recv (platform-notes.md §3).
+  // hence after every recv (docs/cards.md §3.2).
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 }

@@ -25,7 +25,7 @@ SimCard admin_card() {
 TEST(CreateFile, TransparentWithGsmAccessBytes) {
   auto c = admin_card();
   EXPECT_EQ(sw(c, select("7F20")), 0x9F17);
-  // sim-facts §2.4 example plus tag 86: read ALW, update CHV1.
+  // The FCP of an ETSI TS 102 222 CREATE FILE example, plus tag 86: read ALW, update CHV1.
   EXPECT_EQ(sw(c, create("82024121 83026F78 8A0105 8B036F0601 800200 02 8603 01F0AA")), 0x9000);
   EXPECT_TRUE(c.state_changed());
   // The new file is selected and blank.

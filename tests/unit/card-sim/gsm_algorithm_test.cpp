@@ -1,4 +1,4 @@
-// RUN GSM ALGORITHM with Milenage test set 1 (3GPP TS 35.207/35.208, sim-facts §3).
+// RUN GSM ALGORITHM with Milenage test set 1 (3GPP TS 35.207 §4 / TS 35.208 §4).
 #include "test_card.hpp"
 
 using namespace cardperso;

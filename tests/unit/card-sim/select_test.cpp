@@ -11,7 +11,7 @@ SimCard card() { return SimCard(test_image()); }
 
 TEST(CardDispatch, WrongClassAnswers6E00) {
   auto c = card();
-  // sim-facts §1.5: a tool tells a GSM SIM from a UICC by this exact APDU.
+  // SIM readers (pySim, osmocom) tell a GSM SIM from a UICC by this exact APDU (docs/cards.md §1.5).
   EXPECT_EQ(sw(c, "00A4000402 3F00"), 0x6E00);
   EXPECT_EQ(sw(c, "80F2000016"), 0x6E00);
   EXPECT_EQ(sw(c, "00"), 0x6E00);
