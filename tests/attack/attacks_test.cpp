@@ -55,24 +55,99 @@ std::string hex_type(std::uint8_t t) {
 class Attacks : public AttackFixture {
  protected:
   using Edit = std::function<Bytes(const RelayedFrame&)>;
+  using Offset = std::function<std::size_t(const RelayedFrame&)>;
+  using Action = std::function<void(const RelayedFrame&, RelayOutput&)>;
 
-  // Rewrites the first frame of this direction, channel and type with `edit`; the rest passes.
-  Attack edit_first(Direction dir, std::uint8_t channel, std::uint8_t msg_type, Edit edit, std::string what) {
+  // The outcomes most attacks share, so that each test names only its log line and display text.
+  // The STE refuses (exit 2) showing `ste_display`; the ADS log matches `ads_log`.
+  static Expect ste_refuses(std::string ads_log, std::string ste_display, std::int64_t failures = 0) {
+    Expect e;
+    e.ads_log = std::move(ads_log);
+    e.ste_exit = 2;
+    e.ste_display = std::move(ste_display);
+    e.failures = failures;
+    return e;
+  }
+  // The ADS refuses the handshake, or aborts the established session, for `reason`, and the STE
+  // shows that same reason.
+  static Expect refused_for(const std::string& reason, std::int64_t failures = 0) {
+    return ste_refuses("session \\d+ refused: " + reason, "Refused: " + reason, failures);
+  }
+  static Expect aborted_for(const std::string& reason) {
+    return ste_refuses("session \\d+ ended: aborted: " + reason, "Refused: " + reason);
+  }
+  // The DTD drops the STE link (its log matches `dtd_log`) before any session reaches the ADS.
+  static Expect dtd_drops_ste(std::string dtd_log) {
+    Expect e;
+    e.dtd_log = std::move(dtd_log);
+    e.ste_exit = 2;
+    e.ste_display = "Refused: DTD link lost";
+    e.no_session = true;
+    return e;
+  }
+
+  // Where in a frame a flip lands: a fixed offset, or a field located from the frame's own bytes.
+  static Offset fixed_at(std::size_t at) {
+    return [at](const RelayedFrame&) { return at; };
+  }
+  static Offset field_at(std::size_t (*field)(ByteView)) {
+    return [field](const RelayedFrame& f) { return field(f.bytes); };
+  }
+
+  // Hands the first frame of this direction, channel and type to `act`, which decides what becomes
+  // of it; every other frame passes.
+  static Attack on_first(Direction dir, std::uint8_t channel, std::uint8_t msg_type, Action act) {
     auto done = std::make_shared<std::atomic<bool>>(false);
-    return [this, dir, channel, msg_type, change = std::move(edit), note = std::move(what), done](const RelayedFrame& f,
-                                                                                            RelayOutput& out) {
+    return [dir, channel, msg_type, act = std::move(act), done](const RelayedFrame& f, RelayOutput& out) {
       if (f.direction == dir && f.is(channel, msg_type) && !done->exchange(true)) {
-        out.forward(change(f));
-        fired(note);
+        act(f, out);
         return;
       }
       out.forward(f.bytes);
     };
   }
-  Attack flip_first(Direction dir, std::uint8_t channel, std::uint8_t msg_type,
-                    std::function<std::size_t(const RelayedFrame&)> at, std::string what) {
+  // Rewrites the first such frame with `edit`.
+  Attack edit_first(Direction dir, std::uint8_t channel, std::uint8_t msg_type, Edit edit, std::string what) {
+    return on_first(dir, channel, msg_type,
+                    [this, change = std::move(edit), note = std::move(what)](const RelayedFrame& f, RelayOutput& out) {
+                      out.forward(change(f));
+                      fired(note);
+                    });
+  }
+  Attack flip_first(Direction dir, std::uint8_t channel, std::uint8_t msg_type, Offset at, std::string what) {
     return edit_first(dir, channel, msg_type, [at](const RelayedFrame& f) { return flip_bit(f.bytes, at(f)); },
                       std::move(what));
+  }
+  // Sets the header's length field of the first such frame to kMaxPayload + 1.
+  Attack oversize_first(Direction dir, std::uint8_t msg_type, std::string what) {
+    return edit_first(dir, 1, msg_type, [](const RelayedFrame& f) { return with_oversized_length(f.bytes); },
+                      std::move(what));
+  }
+  // Forwards the first such frame, then sends `extra(frame)` after it in the same direction.
+  Attack inject_after_first(Direction dir, std::uint8_t channel, std::uint8_t msg_type, Edit extra, std::string what) {
+    return on_first(dir, channel, msg_type,
+                    [this, dir, extra = std::move(extra), note = std::move(what)](const RelayedFrame& f, RelayOutput& out) {
+                      out.forward(f.bytes);
+                      out.send(dir, extra(f));
+                      fired(note);
+                    });
+  }
+  Attack drop_first(Direction dir, std::uint8_t channel, std::uint8_t msg_type, std::string what) {
+    return on_first(dir, channel, msg_type,
+                    [this, note = std::move(what)](const RelayedFrame&, RelayOutput&) { fired(note); });
+  }
+  // Forwards only the first `keep` bytes of the first such frame, then closes both sides.
+  Attack cut_first(Direction dir, std::uint8_t channel, std::uint8_t msg_type, std::size_t keep) {
+    return on_first(dir, channel, msg_type, [this, msg_type, keep](const RelayedFrame& f, RelayOutput& out) {
+      out.forward(Bytes(f.bytes.begin(), f.bytes.begin() + static_cast<std::ptrdiff_t>(keep)));
+      out.close();
+      fired("sent " + std::to_string(keep) + " of the " + std::to_string(f.bytes.size()) + " bytes of " +
+            hex_type(msg_type) + ", then closed both sides");
+    });
+  }
+
+  void observe_fired() {
+    for (const auto& n : fired_notes()) observe("relay: " + n);
   }
 
   // One STE run through a shop with the attack at `link`; then the checks.
@@ -83,8 +158,13 @@ class Attacks : public AttackFixture {
     ASSERT_FALSE(HasFailure());
     start_ste(port, ste_options(response_timeout_ms)).wait_exit(60s);
     EXPECT_GE(fired_count(), 1u) << "the attack never found its frame";
-    for (const auto& n : fired_notes()) observe("relay: " + n);
+    observe_fired();
     check_outcome(expect);
+  }
+
+  // A bit flip at `at` in the first handshake frame `msg_type` on the STE link.
+  void handshake_flip(Direction dir, std::uint8_t msg_type, Offset at, std::string what, const Expect& expect) {
+    run_attack(true, flip_first(dir, 1, msg_type, std::move(at), std::move(what)), expect);
   }
 
   void sealed_flip(bool on_ste_link, Direction dir, Position pos) {
@@ -115,132 +195,76 @@ class Attacks : public AttackFixture {
 
 TEST_F(Attacks, BitflipH1HeaderMagic) {
   describe("bit flip in the H1 header (magic)", kSteLink, "DTD closes the STE link: bad frame; no session");
-  Expect e;
-  e.dtd_log = "bad frame[^\\n]*";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: DTD link lost";
-  e.no_session = true;
-  run_attack(true, flip_first(Direction::ToTarget, 1, type::kH1, [](const RelayedFrame&) { return std::size_t{0}; },
-                              "flipped bit 0 of H1 byte 0 (magic)"),
-             e);
+  handshake_flip(Direction::ToTarget, type::kH1, fixed_at(0), "flipped bit 0 of H1 byte 0 (magic)",
+                 dtd_drops_ste("bad frame[^\\n]*"));
 }
 
 TEST_F(Attacks, BitflipH1Serial) {
   describe("bit flip in H1: last digit of the serial", kSteLink, "unknown retailer (Error 3)");
-  Expect e;
-  e.ads_log = "session \\d+ refused: unknown retailer";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: unknown retailer";
-  run_attack(true, flip_first(Direction::ToTarget, 1, type::kH1, [](const RelayedFrame& f) { return h1_serial_last(f.bytes); },
-                              "flipped bit 0 of the last serial digit in H1"),
-             e);
+  handshake_flip(Direction::ToTarget, type::kH1, field_at(h1_serial_last), "flipped bit 0 of the last serial digit in H1",
+                 refused_for("unknown retailer"));
 }
 
 TEST_F(Attacks, BitflipH1Rn4) {
   describe("bit flip in H1: RN4", kSteLink, "key confirmation failed (Error 8) at the ADS");
-  Expect e;
-  e.ads_log = "session \\d+ refused: key confirmation failed";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: key confirmation failed";
-  run_attack(true, flip_first(Direction::ToTarget, 1, type::kH1, [](const RelayedFrame& f) { return h1_rn4(f.bytes); },
-                              "flipped bit 0 of RN4 in H1"),
-             e);
+  handshake_flip(Direction::ToTarget, type::kH1, field_at(h1_rn4), "flipped bit 0 of RN4 in H1",
+                 refused_for("key confirmation failed"));
 }
 
 TEST_F(Attacks, BitflipH2Rn1) {
   describe("bit flip in H2: RN1", kSteLink,
            "retailer authentication failed (Error 6), counted against the card (legitimately)");
-  Expect e;
-  e.ads_log = "session \\d+ refused: retailer authentication failed";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: retailer authentication failed";
-  e.failures = 1;
-  run_attack(true, flip_first(Direction::ToClient, 1, type::kH2, [](const RelayedFrame&) { return kH2Rn1; },
-                              "flipped bit 0 of RN1 in H2"),
-             e);
+  handshake_flip(Direction::ToClient, type::kH2, fixed_at(kH2Rn1), "flipped bit 0 of RN1 in H2",
+                 refused_for("retailer authentication failed", 1));
 }
 
 TEST_F(Attacks, BitflipH2Rn3) {
   describe("bit flip in H2: RN3", kSteLink, "key confirmation failed (Error 8) at the ADS");
-  Expect e;
-  e.ads_log = "session \\d+ refused: key confirmation failed";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: key confirmation failed";
-  run_attack(true, flip_first(Direction::ToClient, 1, type::kH2, [](const RelayedFrame&) { return kH2Rn3; },
-                              "flipped bit 0 of RN3 in H2"),
-             e);
+  handshake_flip(Direction::ToClient, type::kH2, fixed_at(kH2Rn3), "flipped bit 0 of RN3 in H2",
+                 refused_for("key confirmation failed"));
 }
 
 TEST_F(Attacks, BitflipH2SessionField) {
   describe("bit flip in H2: session id in the payload (differs from the header)", kSteLink,
            "STE refuses a malformed H2; the ADS ends the session");
-  Expect e;
-  e.ads_log = "session \\d+ refused: [^\\n]*(STE link lost|timeout)[^\\n]*";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: malformed frame or message";
-  run_attack(true, flip_first(Direction::ToClient, 1, type::kH2, [](const RelayedFrame&) { return kH2Session + 3; },
-                              "flipped bit 0 of the session id in the H2 payload"),
-             e);
+  handshake_flip(Direction::ToClient, type::kH2, fixed_at(kH2Session + 3), "flipped bit 0 of the session id in the H2 payload",
+                 ste_refuses("session \\d+ refused: [^\\n]*(STE link lost|timeout)[^\\n]*",
+                             "Refused: malformed frame or message"));
 }
 
 TEST_F(Attacks, BitflipH3Cryptogram) {
   describe("bit flip in H3: retailer cryptogram", kSteLink,
            "retailer authentication failed (Error 6), counted against the card (legitimately)");
-  Expect e;
-  e.ads_log = "session \\d+ refused: retailer authentication failed";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: retailer authentication failed";
-  e.failures = 1;
-  run_attack(true, flip_first(Direction::ToTarget, 1, type::kH3, [](const RelayedFrame&) { return kCryptogram; },
-                              "flipped bit 0 of the retailer cryptogram in H3"),
-             e);
+  handshake_flip(Direction::ToTarget, type::kH3, fixed_at(kCryptogram), "flipped bit 0 of the retailer cryptogram in H3",
+                 refused_for("retailer authentication failed", 1));
 }
 
 TEST_F(Attacks, BitflipH3Confirmation) {
   describe("bit flip in H3: confirm_S by the STE", kSteLink, "key confirmation failed (Error 8) at the ADS");
-  Expect e;
-  e.ads_log = "session \\d+ refused: key confirmation failed";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: key confirmation failed";
-  run_attack(true, flip_first(Direction::ToTarget, 1, type::kH3, [](const RelayedFrame&) { return kConfirmS; },
-                              "flipped bit 0 of confirm_S in H3"),
-             e);
+  handshake_flip(Direction::ToTarget, type::kH3, fixed_at(kConfirmS), "flipped bit 0 of confirm_S in H3",
+                 refused_for("key confirmation failed"));
 }
 
 TEST_F(Attacks, BitflipH4Cryptogram) {
   describe("bit flip in H4: issuer cryptogram", kSteLink,
            "STE: issuer authentication failed (Error 7); ADS ends the session");
-  Expect e;
-  e.ads_log = "session \\d+ ended: aborted: issuer authentication failed";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: issuer authentication failed";
-  run_attack(true, flip_first(Direction::ToClient, 1, type::kH4, [](const RelayedFrame&) { return kCryptogram; },
-                              "flipped bit 0 of the issuer cryptogram in H4"),
-             e);
+  handshake_flip(Direction::ToClient, type::kH4, fixed_at(kCryptogram), "flipped bit 0 of the issuer cryptogram in H4",
+                 aborted_for("issuer authentication failed"));
 }
 
 TEST_F(Attacks, BitflipH4Confirmation) {
   describe("bit flip in H4: confirm_D by the ADS", kSteLink,
            "STE: key confirmation failed (Error 8); ADS ends the session");
-  Expect e;
-  e.ads_log = "session \\d+ ended: aborted: key confirmation failed";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: key confirmation failed";
-  run_attack(true, flip_first(Direction::ToClient, 1, type::kH4, [](const RelayedFrame&) { return kConfirmD; },
-                              "flipped bit 0 of confirm_D in H4"),
-             e);
+  handshake_flip(Direction::ToClient, type::kH4, fixed_at(kConfirmD), "flipped bit 0 of confirm_D in H4",
+                 aborted_for("key confirmation failed"));
 }
 
 TEST_F(Attacks, BitflipH4HeaderType) {
   describe("bit flip in the H4 header (type 0x14 → 0x15)", kSteLink,
            "STE: bad frame (Error 1); ADS ends the session");
-  Expect e;
-  e.ads_log = "session \\d+ ended: aborted: [^\\n]*unknown message type 0x15[^\\n]*";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: malformed frame or message";
-  run_attack(true, flip_first(Direction::ToClient, 1, type::kH4, [](const RelayedFrame&) { return kTypeByte; },
-                              "flipped bit 0 of the H4 type byte"),
-             e);
+  handshake_flip(Direction::ToClient, type::kH4, fixed_at(kTypeByte), "flipped bit 0 of the H4 type byte",
+                 ste_refuses("session \\d+ ended: aborted: [^\\n]*unknown message type 0x15[^\\n]*",
+                             "Refused: malformed frame or message"));
 }
 
 // ---- sealed frames: four positions, both directions, both channels --------------------------------
@@ -272,44 +296,24 @@ TEST_F(Attacks, ReplaySealedFrameChannel1) {
            "counter out of order (Error 10) at the ADS, session aborted");
   Expect e;
   e.ads_log = "session \\d+ ended: aborted: [^\\n]*counter 0, expected 1[^\\n]*";
-  auto done = std::make_shared<std::atomic<bool>>(false);
   run_attack(true,
-             [this, done](const RelayedFrame& f, RelayOutput& out) {
-               out.forward(f.bytes);
-               if (f.direction == Direction::ToTarget && f.is(1, type::kEcho) && !done->exchange(true)) {
-                 out.send(Direction::ToTarget, f.bytes);
-                 fired("sent the STE's sealed Echo (counter 0) a second time");
-               }
-             },
+             inject_after_first(Direction::ToTarget, 1, type::kEcho, [](const RelayedFrame& f) { return f.bytes; },
+                                "sent the STE's sealed Echo (counter 0) a second time"),
              e);
 }
 
 TEST_F(Attacks, ReplaySealedFrameChannel2) {
   describe("replay one sealed frame: the DTD's channel-2 Echo sent twice", kAdsLink,
            "counter out of order (Error 10) at the ADS; the STE is told and refuses");
-  Expect e;
-  e.ads_log = "session \\d+ ended: aborted: [^\\n]*counter 0, expected 1[^\\n]*";
-  e.ste_exit = 2;
-  e.ste_display = kCounterSte;
-  auto done = std::make_shared<std::atomic<bool>>(false);
   run_attack(false,
-             [this, done](const RelayedFrame& f, RelayOutput& out) {
-               out.forward(f.bytes);
-               if (f.direction == Direction::ToTarget && f.is(2, type::kEcho) && !done->exchange(true)) {
-                 out.send(Direction::ToTarget, f.bytes);
-                 fired("sent the DTD's sealed Echo (counter 0) a second time");
-               }
-             },
-             e);
+             inject_after_first(Direction::ToTarget, 2, type::kEcho, [](const RelayedFrame& f) { return f.bytes; },
+                                "sent the DTD's sealed Echo (counter 0) a second time"),
+             ste_refuses("session \\d+ ended: aborted: [^\\n]*counter 0, expected 1[^\\n]*", kCounterSte));
 }
 
 TEST_F(Attacks, ReorderTwoSealedFrames) {
   describe("reorder two sealed frames: the STE's Echo (counter 0) held and sent after its Terminate (counter 1)",
            kSteLink, "counter out of order (Error 10) at the ADS; the STE gives up waiting (timeout)");
-  Expect e;
-  e.ads_log = "session \\d+ ended: aborted: [^\\n]*counter 1, expected 0[^\\n]*";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: timeout";
   auto held = std::make_shared<std::optional<Bytes>>();
   auto mutex = std::make_shared<std::mutex>();
   run_attack(true,
@@ -325,101 +329,50 @@ TEST_F(Attacks, ReorderTwoSealedFrames) {
                  fired("held the Echo (counter 0), sent it after the Terminate (counter 1)");
                }
              },
-             e, 3000);
+             ste_refuses("session \\d+ ended: aborted: [^\\n]*counter 1, expected 0[^\\n]*", "Refused: timeout"), 3000);
 }
 
 TEST_F(Attacks, DropSealedFrame) {
   describe("drop a sealed frame: the STE's Echo (counter 0); its Terminate (counter 1) arrives with a gap", kSteLink,
            "counter out of order (Error 10) at the ADS; the STE gives up waiting (timeout)");
-  Expect e;
-  e.ads_log = "session \\d+ ended: aborted: [^\\n]*counter 1, expected 0[^\\n]*";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: timeout";
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  run_attack(true,
-             [this, done](const RelayedFrame& f, RelayOutput& out) {
-               if (f.direction == Direction::ToTarget && f.is(1, type::kEcho) && !done->exchange(true)) {
-                 fired("dropped the STE's sealed Echo (counter 0)");
-                 return;
-               }
-               out.forward(f.bytes);
-             },
-             e, 3000);
+  run_attack(true, drop_first(Direction::ToTarget, 1, type::kEcho, "dropped the STE's sealed Echo (counter 0)"),
+             ste_refuses("session \\d+ ended: aborted: [^\\n]*counter 1, expected 0[^\\n]*", "Refused: timeout"), 3000);
 }
 
 // ---- truncation and oversized lengths -----------------------------------------------------------
 
-Attack cut_first(Direction dir, std::uint8_t channel, std::uint8_t msg_type, std::size_t keep,
-                 std::function<void(std::string)> note) {
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  return [=](const RelayedFrame& f, RelayOutput& out) {
-    if (f.direction == dir && f.is(channel, msg_type) && !done->exchange(true)) {
-      out.forward(Bytes(f.bytes.begin(), f.bytes.begin() + static_cast<std::ptrdiff_t>(keep)));
-      out.close();
-      note("sent " + std::to_string(keep) + " of the " + std::to_string(f.bytes.size()) + " bytes of " +
-           hex_type(msg_type) + ", then closed both sides");
-      return;
-    }
-    out.forward(f.bytes);
-  };
-}
-
 TEST_F(Attacks, TruncateH3TowardsAds) {
   describe("truncate a frame: H3 cut mid-payload, then the TCP stream closed", kAdsLink,
            "ADS ends the session (peer closed); the STE is told the ADS is unreachable");
-  Expect e;
-  e.ads_log = "session \\d+ refused: peer closed";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: ADS unreachable";
-  run_attack(false, cut_first(Direction::ToTarget, 1, type::kH3, kHeader + 20, [this](std::string n) { fired(n); }), e);
+  run_attack(false, cut_first(Direction::ToTarget, 1, type::kH3, kHeader + 20),
+             ste_refuses("session \\d+ refused: peer closed", "Refused: ADS unreachable"));
 }
 
 TEST_F(Attacks, TruncateH1TowardsDtd) {
   describe("truncate a frame: H1 cut mid-payload, then the TCP stream closed", kSteLink,
            "DTD drops the STE link; no session at the ADS");
-  Expect e;
-  e.dtd_log = "STE link closed[^\\n]*";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: DTD link lost";
-  e.no_session = true;
-  run_attack(true, cut_first(Direction::ToTarget, 1, type::kH1, kHeader + 5, [this](std::string n) { fired(n); }), e);
+  run_attack(true, cut_first(Direction::ToTarget, 1, type::kH1, kHeader + 5), dtd_drops_ste("STE link closed[^\\n]*"));
 }
 
 TEST_F(Attacks, OversizedLengthTowardsAds) {
   describe("oversized length (kMaxPayload+1) in the H3 header", kAdsLink,
            "ADS closes the link: bad frame; session refused");
-  Expect e;
-  e.ads_log = "session \\d+ refused: bad frame";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: ADS unreachable";
-  run_attack(false, edit_first(Direction::ToTarget, 1, type::kH3, [](const RelayedFrame& f) { return with_oversized_length(f.bytes); },
-                               "H3 header length set to 65537"),
-             e);
+  run_attack(false, oversize_first(Direction::ToTarget, type::kH3, "H3 header length set to 65537"),
+             ste_refuses("session \\d+ refused: bad frame", "Refused: ADS unreachable"));
 }
 
 TEST_F(Attacks, OversizedLengthTowardsDtd) {
   describe("oversized length (kMaxPayload+1) in the H1 header", kSteLink,
            "DTD closes the STE link: bad frame; no session");
-  Expect e;
-  e.dtd_log = "bad frame[^\\n]*65537[^\\n]*";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: DTD link lost";
-  e.no_session = true;
-  run_attack(true, edit_first(Direction::ToTarget, 1, type::kH1, [](const RelayedFrame& f) { return with_oversized_length(f.bytes); },
-                              "H1 header length set to 65537"),
-             e);
+  run_attack(true, oversize_first(Direction::ToTarget, type::kH1, "H1 header length set to 65537"),
+             dtd_drops_ste("bad frame[^\\n]*65537[^\\n]*"));
 }
 
 TEST_F(Attacks, OversizedLengthTowardsSte) {
   describe("oversized length (kMaxPayload+1) in the H2 header", kSteLink,
            "STE drops the link: bad frame; the DTD ends the session at the ADS");
-  Expect e;
-  e.ads_log = "session \\d+ refused: [^\\n]*STE link lost[^\\n]*";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: DTD link lost";
-  run_attack(true, edit_first(Direction::ToClient, 1, type::kH2, [](const RelayedFrame& f) { return with_oversized_length(f.bytes); },
-                              "H2 header length set to 65537"),
-             e);
+  run_attack(true, oversize_first(Direction::ToClient, type::kH2, "H2 header length set to 65537"),
+             ste_refuses("session \\d+ refused: [^\\n]*STE link lost[^\\n]*", "Refused: DTD link lost"));
 }
 
 // ---- frames moved to the other channel ----------------------------------------------------------
@@ -427,32 +380,19 @@ TEST_F(Attacks, OversizedLengthTowardsSte) {
 TEST_F(Attacks, InjectChannel2FrameIntoChannel1) {
   describe("inject a channel-2 frame into channel 1: a copy of the DTD's sealed Echo with channel byte 1", kAdsLink,
            "decryption/authentication failed (Error 9) on channel 1, session aborted");
-  Expect e;
-  e.ads_log = kDecryptAds;
-  e.ste_exit = 2;
-  e.ste_display = kDecryptSte;
-  auto done = std::make_shared<std::atomic<bool>>(false);
   run_attack(false,
-             [this, done](const RelayedFrame& f, RelayOutput& out) {
-               out.forward(f.bytes);
-               if (f.direction == Direction::ToTarget && f.is(2, type::kEcho) && !done->exchange(true)) {
-                 out.send(Direction::ToTarget, with_channel(f.bytes, 1));
-                 fired("injected a copy of the DTD's channel-2 Echo as a channel-1 frame");
-               }
-             },
-             e);
+             inject_after_first(Direction::ToTarget, 2, type::kEcho,
+                                [](const RelayedFrame& f) { return with_channel(f.bytes, 1); },
+                                "injected a copy of the DTD's channel-2 Echo as a channel-1 frame"),
+             ste_refuses(kDecryptAds, kDecryptSte));
 }
 
 TEST_F(Attacks, Channel1FrameRewrittenToChannel2) {
   describe("a channel-1 frame moved to channel 2: the STE's sealed Echo with channel byte rewritten to 2", kAdsLink,
            "rejected on channel 2 (its counter 0 was used: Error 10), session aborted");
-  Expect e;
-  e.ads_log = kCounterAds;
-  e.ste_exit = 2;
-  e.ste_display = kCounterSte;
   run_attack(false, edit_first(Direction::ToTarget, 1, type::kEcho, [](const RelayedFrame& f) { return with_channel(f.bytes, 2); },
                                "rewrote the channel byte of the STE's Echo from 1 to 2"),
-             e);
+             ste_refuses(kCounterAds, kCounterSte));
 }
 
 // ---- reflection and nonce steering --------------------------------------------------------------
@@ -460,10 +400,6 @@ TEST_F(Attacks, Channel1FrameRewrittenToChannel2) {
 TEST_F(Attacks, ReflectStesChallenge) {
   describe("reflection: H2 to the STE carries RN1 = the STE's own RN2; its H3 cryptogram is sent back as H4",
            kSteLink, "STE: issuer authentication failed (AES_K_RA(RN2) is not AES_K_IA(RN2)); the ADS never sees H3");
-  Expect e;
-  e.ads_log = "session \\d+ refused: issuer authentication failed";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: issuer authentication failed";
   struct State {
     std::mutex m;
     Bytes rn2;
@@ -485,7 +421,7 @@ TEST_F(Attacks, ReflectStesChallenge) {
                }
                out.forward(f.bytes);
              },
-             e);
+             refused_for("issuer authentication failed"));
   EXPECT_EQ(ads_log().find(" established"), std::string::npos) << "the ADS established a session";
 }
 
@@ -549,12 +485,9 @@ TEST_F(Attacks, XorSteeringThenReplayOfARecordedSession) {
         << "the STE side was not steered onto the recorded RN3⊕RN4";
     EXPECT_GE(st->sealed_a.size(), 2u) << "expected the recorded Echo and Terminate";
   }
-  for (const auto& n : fired_notes()) observe("relay: " + n);
-  Expect e;
-  e.ads_log = "session \\d+ refused: key confirmation failed";
-  e.ste_exit = 2;
-  e.ste_display = "Refused: key confirmation failed";
-  check_outcome(e, recorded_rows);
+  observe_fired();
+  check_outcome(refused_for("key confirmation failed"),
+                recorded_rows);
   auto unknown = log_match(ads_log_, "frame \\(type 0x29\\) for unknown session \\d+", 5s);
   EXPECT_TRUE(unknown) << "the replayed sealed frames should be refused as for an unknown session";
   observe("replayed frames: `" + unknown.value_or("(no log)") + "`");
@@ -620,18 +553,23 @@ class ReplayedSession : public Attacks {
     observe("sealed answers to the replay: " + std::to_string(sealed_answers));
     return session;
   }
+  // Replays, then checks that the ADS refused the new session for `reason` and nothing changed.
+  void replay_refused(bool rewrite_session, const std::string& reason, std::int64_t failures = 0) {
+    const std::uint32_t session = replay(rewrite_session);
+    ASSERT_NE(session, 0u);
+    observe_fired();
+    Expect e;
+    e.ads_log = "session " + std::to_string(session) + " refused: " + reason;
+    e.failures = failures;
+    check_outcome(e, first_row_);
+  }
   std::size_t first_row_ = 0;
 };
 
 TEST_F(ReplayedSession, Verbatim) {
   describe("replay a whole recorded session (DTD→ADS frames) on a new connection, verbatim", "raw TCP → ADS",
            "the new session never gets past H2: frames of the old session id are unknown; handshake timeout");
-  const std::uint32_t session = replay(false);
-  ASSERT_NE(session, 0u);
-  for (const auto& n : fired_notes()) observe("relay: " + n);
-  Expect e;
-  e.ads_log = "session " + std::to_string(session) + " refused: timeout";
-  check_outcome(e, first_row_);
+  ASSERT_NO_FATAL_FAILURE(replay_refused(false, "timeout"));
   EXPECT_TRUE(log_match(ads_log_, "frame \\(type 0x13\\) for unknown session", 1s)) << "the old H3 was not refused";
 }
 
@@ -639,13 +577,7 @@ TEST_F(ReplayedSession, UnderTheNewSessionId) {
   describe("replay a whole recorded session on a new connection, session ids rewritten to the new one",
            "raw TCP → ADS",
            "retailer authentication failed (fresh RN1), counted against the card (legitimately); nothing sealed accepted");
-  const std::uint32_t session = replay(true);
-  ASSERT_NE(session, 0u);
-  for (const auto& n : fired_notes()) observe("relay: " + n);
-  Expect e;
-  e.ads_log = "session " + std::to_string(session) + " refused: retailer authentication failed";
-  e.failures = 1;
-  check_outcome(e, first_row_);
+  replay_refused(true, "retailer authentication failed", 1);
 }
 
 // ---- slow loris ---------------------------------------------------------------------------------
