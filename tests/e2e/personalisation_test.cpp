@@ -80,6 +80,86 @@ class Personalisation : public PersonalisationFixture {
     for (const auto& a : allocations()) got.push_back(a.kind + " " + a.state);
     EXPECT_EQ(got, states);
   }
+
+  // The start most cases share: one customer (Alice, of age) asked for at the DTD, the retailer card
+  // out, `image` inserted as the first customer card. Returns the card; nullptr when it did not get
+  // that far (the test has failed then).
+  cardperso::testing::CardSimProcess* alice_inserts(const std::string& image, int new_cards,
+                                                    std::vector<std::string> card_args = {}) {
+    if (!start_personalisation({"--customer", customer_file("Alice Example", "1990-02-28")}, keypad_for(new_cards))) {
+      ADD_FAILURE() << "the personalisation did not start";
+      return nullptr;
+    }
+    remove_retailer_card();
+    return insert_customer_card(image, 1, std::move(card_args));
+  }
+
+  // A card the script did not leave personalised, after its one attempt: the DTD logged the failure
+  // (`dtd_detail` follows "failed: "), the row is `state`, failed at a step starting `step_prefix` for
+  // a reason containing `reason`; no record, no receipt, the numbers as `allocation_states`.
+  void expect_attempt_failed(const std::string& iccid, const std::string& dtd_detail, const std::string& state,
+                             const std::string& step_prefix, const std::string& reason,
+                             const std::vector<std::string>& allocation_states) {
+    expect_dtd_log("card " + iccid + " failed: " + dtd_detail);
+    const CardRow row = card_row(iccid);
+    EXPECT_EQ(row.state, state);
+    EXPECT_EQ(row.attempts, 1);
+    EXPECT_EQ(row.failed_step.rfind(step_prefix, 0), 0u) << row.failed_step;
+    EXPECT_NE(row.failure_reason.find(reason), std::string::npos) << row.failure_reason;
+    EXPECT_TRUE(records(iccid).empty());
+    expect_allocations(allocation_states);
+    EXPECT_EQ(receipt_count(), 0u);
+    expect_no_number_lost();
+  }
+
+  // Reads the card back through PC/SC with the customer's PIN and a RUN GSM ALGORITHM on a fresh
+  // RAND: the record's values, and an answer that is Milenage-GSM with the Ki/OPc the ADS sealed for
+  // record `version`. The document goes to `doc`; use under ASSERT_NO_FATAL_FAILURE.
+  void expect_reads_back_as(cardperso::testing::CardSimProcess* card, const std::string& iccid, const RecordRow& rec,
+                            int version, json& doc) {
+    reinsert(card);
+    const Bytes rand = crypto::random_bytes(16);
+    auto read = simread({"--run-gsm", upper_hex(rand)}, kCustomerPin);
+    ASSERT_EQ(read.exit_code, 0) << read.err;
+    doc = read.doc;
+    EXPECT_EQ(doc.value("iccid", ""), iccid);
+    EXPECT_EQ(doc.value("imsi", ""), rec.imsi);
+    EXPECT_EQ(doc.value("msisdn", ""), rec.msisdn);
+    EXPECT_EQ(doc.value("spn", ""), rec.spn);
+    const KeysFromStore keys = keys_of(iccid, version);
+    ASSERT_EQ(keys.ki.size(), 16u);
+    const auto triplet = milenage::gsm(keys.ki.view(), keys.opc.view(), rand);
+    EXPECT_EQ(doc.value("sres", ""), upper_hex(triplet.sres));
+    EXPECT_EQ(doc.value("kc", ""), upper_hex(triplet.kc));
+  }
+
+  // The session of the refused-card cases: Alice with `image` inserted, refused by the ADS; the STE's
+  // reason goes to `reason`. Use under ASSERT_NO_FATAL_FAILURE.
+  void alice_card_refused(const std::string& image, std::string& reason) {
+    auto* card = alice_inserts(image, 0);
+    ASSERT_NE(card, nullptr);
+    reason = card_outcome(card, "Card refused: (.*)$");
+    expect_session_completed();
+  }
+
+  // A refused card left as it was: the STE read it, but only its ICCID; its image is still `before`;
+  // no number allocated, no receipt, none lost.
+  void expect_refused_card_untouched(const std::string& image, const std::string& before) {
+    const auto apdus = apdus_of(1);
+    EXPECT_FALSE(apdus.empty()) << "the STE did not read the card";
+    EXPECT_TRUE(only_iccid_read(apdus)) << "the card got more than the ICCID read";
+    EXPECT_EQ(image_text(image), before);
+    EXPECT_EQ(count("SELECT count(*) FROM number_allocations"), 0);
+    EXPECT_EQ(receipt_count(), 0u);
+    expect_no_number_lost();
+  }
+
+  // VERIFY ADM1 with `code` through PC/SC: the card must answer `sw`. Use under ASSERT_NO_FATAL_FAILURE.
+  void expect_adm_answer(const SecretBytes& code, const std::string& sw, const std::string& why = "") {
+    auto adm = simread({"--verify-adm-hex", upper_hex(code.view())});
+    ASSERT_EQ(adm.exit_code, 0) << adm.err;
+    EXPECT_EQ(adm.doc.value("adm_verify_sw", ""), sw) << why;
+  }
 };
 
 // a. A blank virtual SIM becomes a subscriber card, and reads back as the ADS recorded it.
@@ -87,9 +167,7 @@ TEST_F(Personalisation, HappyPathMakesASubscriberCardThatReadsBackAsRecorded) {
   const std::string iccid = standard_stock(1).at(0);
   const std::string image = card_image("cards", iccid);
   ASSERT_EQ(adm_tries(image), 3);
-  ASSERT_TRUE(start_personalisation({"--customer", customer_file("Alice Example", "1990-02-28")}, keypad_for(1)));
-  remove_retailer_card();
-  auto* card = insert_customer_card(image, 1);
+  auto* card = alice_inserts(image, 1);
   ASSERT_NE(card, nullptr);
   const std::string msisdn = card_outcome(card, "Card personalised: MSISDN (\\d+)$");
   ASSERT_FALSE(msisdn.empty());
@@ -130,16 +208,10 @@ TEST_F(Personalisation, HappyPathMakesASubscriberCardThatReadsBackAsRecorded) {
   expect_no_number_lost();
   EXPECT_TRUE(wait_no_open_session(10s));
 
-  // Read it back through PC/SC with the customer's PIN.
-  reinsert(card);
-  const Bytes rand = crypto::random_bytes(16);
-  auto read = simread({"--run-gsm", upper_hex(rand)}, kCustomerPin);
-  ASSERT_EQ(read.exit_code, 0) << read.err;
-  const json& doc = read.doc;
-  EXPECT_EQ(doc.value("iccid", ""), iccid);
-  EXPECT_EQ(doc.value("imsi", ""), rec.imsi);
-  EXPECT_EQ(doc.value("msisdn", ""), rec.msisdn);
-  EXPECT_EQ(doc.value("spn", ""), rec.spn);
+  // Read it back through PC/SC with the customer's PIN. RUN GSM ALGORITHM = Milenage-GSM with the
+  // Ki/OPc the ADS holds (sealed), which are also the card's.
+  json doc;
+  ASSERT_NO_FATAL_FAILURE(expect_reads_back_as(card, iccid, rec, 1, doc));
   auto plmns = perso::decode_plmnsel(from_hex(rec.plmnsel).value_or(Bytes{}));
   ASSERT_TRUE(plmns.ok()) << "record plmnsel " << rec.plmnsel;
   std::vector<std::string> plmn_texts;
@@ -151,12 +223,7 @@ TEST_F(Personalisation, HappyPathMakesASubscriberCardThatReadsBackAsRecorded) {
   EXPECT_EQ(doc.value("ad", ""), "00000002");  // normal operation, MNC length 2
   EXPECT_EQ(doc.value("chv1_tries_left", -1), 3);
 
-  // RUN GSM ALGORITHM = Milenage-GSM with the Ki/OPc the ADS holds (sealed), which are also the card's.
   const KeysFromStore keys = keys_of(iccid, 1);
-  ASSERT_EQ(keys.ki.size(), 16u);
-  const auto triplet = milenage::gsm(keys.ki.view(), keys.opc.view(), rand);
-  EXPECT_EQ(doc.value("sres", ""), upper_hex(triplet.sres));
-  EXPECT_EQ(doc.value("kc", ""), upper_hex(triplet.kc));
   const Bytes store_ki(keys.ki.view().begin(), keys.ki.view().end());
   const Bytes store_opc(keys.opc.view().begin(), keys.opc.view().end());
   // Compared as booleans: a failure message must not print the keys.
@@ -165,16 +232,12 @@ TEST_F(Personalisation, HappyPathMakesASubscriberCardThatReadsBackAsRecorded) {
 
   // The master code no longer opens the card (one try spent), the issuer code does.
   const SecretBytes master = master_code(file("batch.secret"), iccid);
-  auto adm = simread({"--verify-adm-hex", upper_hex(master.view())});
-  ASSERT_EQ(adm.exit_code, 0) << adm.err;
-  EXPECT_EQ(adm.doc.value("adm_verify_sw", ""), "9804");
+  ASSERT_NO_FATAL_FAILURE(expect_adm_answer(master, "9804"));
   EXPECT_EQ(adm_tries(image), 2);
   const SecretBytes issuer = opening_code(iccid, true);
   ASSERT_EQ(issuer.size(), 8u);
   EXPECT_FALSE(crypto::ct_equal(issuer.view(), master.view()));
-  adm = simread({"--verify-adm-hex", upper_hex(issuer.view())});
-  ASSERT_EQ(adm.exit_code, 0) << adm.err;
-  EXPECT_EQ(adm.doc.value("adm_verify_sw", ""), "9000");
+  ASSERT_NO_FATAL_FAILURE(expect_adm_answer(issuer, "9000"));
   EXPECT_EQ(adm_tries(image), 3);
 
   // The PIN typed on the keypad is the card's; a wrong one counts down.
@@ -244,27 +307,17 @@ TEST_F(Personalisation, UnknownIccidIsRefusedAndTheCardIsUntouched) {
   const std::string stranger = make_blank_cards(file("unknown.secret"), "unknown", "8988219", 1, 1).at(0);
   const std::string image = card_image("unknown", stranger);
   const std::string before = image_text(image);
-  ASSERT_TRUE(start_personalisation({"--customer", customer_file("Alice Example", "1990-02-28")}, keypad_for(0)));
-  remove_retailer_card();
-  auto* card = insert_customer_card(image, 1);
-  ASSERT_NE(card, nullptr);
-  const std::string reason = card_outcome(card, "Card refused: (.*)$");
-  expect_session_completed();
+  std::string reason;
+  ASSERT_NO_FATAL_FAILURE(alice_card_refused(image, reason));
 
   EXPECT_NE(reason.find(stranger), std::string::npos) << reason;
   EXPECT_NE(reason.find("not in any imported batch"), std::string::npos) << reason;
   expect_dtd_log("card refused: card " + stranger + " is not in any imported batch");
   EXPECT_FALSE(displayed("Personalising card")) << display_text();
   EXPECT_FALSE(displayed("Customer: enter new PIN")) << display_text();
-  const auto apdus = apdus_of(1);
-  EXPECT_FALSE(apdus.empty());
-  EXPECT_TRUE(only_iccid_read(apdus)) << "the card got more than the ICCID read";
-  EXPECT_EQ(image_text(image), before);
   EXPECT_EQ(count("SELECT count(*) FROM cards WHERE iccid = ?1", {stranger}), 0);
-  EXPECT_EQ(count("SELECT count(*) FROM number_allocations"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM decisions WHERE go = 1"), 1);
-  EXPECT_EQ(receipt_count(), 0u);
-  expect_no_number_lost();
+  expect_refused_card_untouched(image, before);
 }
 
 // d. A card of another retailer's stock is refused and left as it was.
@@ -275,25 +328,16 @@ TEST_F(Personalisation, AnotherRetailersCardIsRefusedAndUntouched) {
   import_batch("shop-2", file("other.secret"), "8988212", 1, 1, kOtherSerial);
   const std::string image = card_image("other", theirs);
   const std::string before = image_text(image);
-  ASSERT_TRUE(start_personalisation({"--customer", customer_file("Alice Example", "1990-02-28")}, keypad_for(0)));
-  remove_retailer_card();
-  auto* card = insert_customer_card(image, 1);
-  ASSERT_NE(card, nullptr);
-  const std::string reason = card_outcome(card, "Card refused: (.*)$");
-  expect_session_completed();
+  std::string reason;
+  ASSERT_NO_FATAL_FAILURE(alice_card_refused(image, reason));
 
   EXPECT_NE(reason.find("not in this retailer's stock"), std::string::npos) << reason;
   EXPECT_EQ(reason.find(kOtherSerial), std::string::npos) << "the refusal names the other retailer: " << reason;
   expect_dtd_log("card refused: card " + theirs + " is not in this retailer's stock");
-  EXPECT_FALSE(apdus_of(1).empty()) << "the STE did not read the card";
-  EXPECT_TRUE(only_iccid_read(apdus_of(1))) << "the card got more than the ICCID read";
-  EXPECT_EQ(image_text(image), before);
   const CardRow row = card_row(theirs);
   EXPECT_EQ(row.state, "blank");
   EXPECT_EQ(row.attempts, 0);
-  EXPECT_EQ(count("SELECT count(*) FROM number_allocations"), 0);
-  EXPECT_EQ(receipt_count(), 0u);
-  expect_no_number_lost();
+  expect_refused_card_untouched(image, before);
 }
 
 // e. The card was made with another batch secret than the one imported: it refuses the master code
@@ -304,9 +348,7 @@ TEST_F(Personalisation, WrongBatchSecretCostsOneAdmTryAndSpoilsTheCard) {
   ASSERT_EQ(make_blank_cards(file("forged.secret"), "forged", kIccidPrefix, 1, 1).at(0), iccid);
   const std::string image = card_image("forged", iccid);
   ASSERT_EQ(adm_tries(image), 3);
-  ASSERT_TRUE(start_personalisation({"--customer", customer_file("Alice Example", "1990-02-28")}, keypad_for(1)));
-  remove_retailer_card();
-  auto* card = insert_customer_card(image, 1);
+  auto* card = alice_inserts(image, 1);
   ASSERT_NE(card, nullptr);
   const std::string reason = card_outcome(card, "Personalisation failed: (.*)$");
   expect_session_completed();
@@ -317,16 +359,7 @@ TEST_F(Personalisation, WrongBatchSecretCostsOneAdmTryAndSpoilsTheCard) {
   const auto script = script_apdus(apdus_of(1));
   ASSERT_EQ(script.size(), 1u) << "nothing may follow the refused VERIFY ADM1";
   EXPECT_EQ(upper_hex(ByteView(script[0].response).last(2)), "9804");
-  expect_dtd_log("card " + iccid + " failed: ");
-  const CardRow row = card_row(iccid);
-  EXPECT_EQ(row.state, "spoiled");
-  EXPECT_EQ(row.attempts, 1);
-  EXPECT_EQ(row.failed_step.rfind("1/", 0), 0u) << row.failed_step;
-  EXPECT_NE(row.failure_reason.find("9804"), std::string::npos) << row.failure_reason;
-  EXPECT_TRUE(records(iccid).empty());
-  expect_allocations({"imsi released", "msisdn released"});
-  EXPECT_EQ(receipt_count(), 0u);
-  expect_no_number_lost();
+  expect_attempt_failed(iccid, "", "spoiled", "1/", "9804", {"imsi released", "msisdn released"});
 }
 
 // f. A personalised card cannot be personalised again (refused after the ICCID read), but it can be
@@ -379,25 +412,18 @@ TEST_F(Personalisation, PersonalisedCardIsRefusedAgainButCanBeModified) {
   expect_allocations({"imsi committed", "msisdn committed"});
   expect_no_number_lost();
 
-  reinsert(card);
-  const Bytes rand = crypto::random_bytes(16);
-  auto read = simread({"--run-gsm", upper_hex(rand)}, kCustomerPin);
-  ASSERT_EQ(read.exit_code, 0) << read.err;
-  EXPECT_EQ(read.doc.value("spn", ""), "Shop Net");
-  EXPECT_EQ(read.doc.value("imsi", ""), recs[1].imsi);
-  const KeysFromStore keys = keys_of(iccid, 2);  // re-sealed from version 1: the card's keys did not change
-  const auto triplet = milenage::gsm(keys.ki.view(), keys.opc.view(), rand);
-  EXPECT_EQ(read.doc.value("sres", ""), upper_hex(triplet.sres));
+  // The keys of version 2 are re-sealed from version 1: the card's keys did not change.
+  json doc;
+  ASSERT_NO_FATAL_FAILURE(expect_reads_back_as(card, iccid, recs[1], 2, doc));
+  EXPECT_EQ(doc.value("spn", ""), "Shop Net");
 }
 
 // g. The card is pulled while the script runs: recorded failed at the step reached, numbers kept for it.
 TEST_F(Personalisation, CardPulledMidScriptIsRecordedFailedAtTheStepReached) {
   const std::string iccid = standard_stock(1).at(0);
   const std::string image = card_image("cards", iccid);
-  ASSERT_TRUE(start_personalisation({"--customer", customer_file("Alice Example", "1990-02-28")}, keypad_for(1)));
-  remove_retailer_card();
   // Every answer held 150 ms: the pull lands while the card holds a command of the script.
-  auto* card = insert_customer_card(image, 1, {"--apdu-delay-ms", "150"});
+  auto* card = alice_inserts(image, 1, {"--apdu-delay-ms", "150"});
   ASSERT_NE(card, nullptr);
   ASSERT_TRUE(wait_display("Personalising card$", 60s)) << display_text();
   constexpr std::size_t kPullAt = 12;
@@ -414,16 +440,9 @@ TEST_F(Personalisation, CardPulledMidScriptIsRecordedFailedAtTheStepReached) {
   const std::size_t step = script.back().response.empty() ? script.size() : script.size() + 1;
   EXPECT_NE(reason.find("step " + std::to_string(step) + " "), std::string::npos) << reason;
   EXPECT_NE(reason.find("removed"), std::string::npos) << reason;
-  expect_dtd_log("card " + iccid + " failed: step " + std::to_string(step) + " ");
-  const CardRow row = card_row(iccid);
-  EXPECT_EQ(row.state, "failed");
-  EXPECT_EQ(row.attempts, 1);
-  EXPECT_EQ(row.failed_step.rfind(std::to_string(step) + "/43 ", 0), 0u) << row.failed_step;
-  EXPECT_NE(row.failure_reason.find("removed"), std::string::npos) << row.failure_reason;
-  EXPECT_TRUE(records(iccid).empty());
-  expect_allocations({"imsi reserved", "msisdn reserved"});  // the card may carry them: kept for its retry
-  EXPECT_EQ(receipt_count(), 0u);
-  expect_no_number_lost();
+  // The numbers stay reserved: the card may carry them, they are kept for its retry.
+  expect_attempt_failed(iccid, "step " + std::to_string(step) + " ", "failed", std::to_string(step) + "/43 ", "removed",
+                        {"imsi reserved", "msisdn reserved"});
 }
 
 // g2. The card pulled mid-script (deterministically: card-sim --remove-after-apdus, before the 21st
@@ -501,24 +520,11 @@ TEST_F(Personalisation, CardPulledMidScriptIsPersonalisedOnTheRetry) {
   EXPECT_TRUE(wait_no_open_session(10s));
 
   // Read back through PC/SC with the PIN typed for the retry: the values and keys of the record.
-  reinsert(card);
-  const Bytes rand = crypto::random_bytes(16);
-  auto read = simread({"--run-gsm", upper_hex(rand)}, kCustomerPin);
-  ASSERT_EQ(read.exit_code, 0) << read.err;
-  EXPECT_EQ(read.doc.value("iccid", ""), iccid);
-  EXPECT_EQ(read.doc.value("imsi", ""), recs[0].imsi);
-  EXPECT_EQ(read.doc.value("msisdn", ""), recs[0].msisdn);
-  EXPECT_EQ(read.doc.value("spn", ""), recs[0].spn);
-  EXPECT_EQ(read.doc.value("chv1_tries_left", -1), 3);
-  const KeysFromStore keys = keys_of(iccid, 1);
-  const auto triplet = milenage::gsm(keys.ki.view(), keys.opc.view(), rand);
-  EXPECT_EQ(read.doc.value("sres", ""), upper_hex(triplet.sres));
-  EXPECT_EQ(read.doc.value("kc", ""), upper_hex(triplet.kc));
+  json doc;
+  ASSERT_NO_FATAL_FAILURE(expect_reads_back_as(card, iccid, recs[0], 1, doc));
+  EXPECT_EQ(doc.value("chv1_tries_left", -1), 3);
   // The issuer code the ADS recorded opens the card.
-  const SecretBytes issuer = opening_code(iccid, true);
-  auto adm = simread({"--verify-adm-hex", upper_hex(issuer.view())});
-  ASSERT_EQ(adm.exit_code, 0) << adm.err;
-  EXPECT_EQ(adm.doc.value("adm_verify_sw", ""), "9000");
+  expect_adm_answer(opening_code(iccid, true), "9000");
 }
 
 // h. The card's proof is wrong (its RUN GSM answer altered on the contacts, as a clone would answer):
@@ -529,9 +535,7 @@ TEST_F(Personalisation, ProofMismatchIsRecordedFailedAndReleasesTheNumbers) {
   const std::string iccid = standard_stock(1).at(0);
   const std::string image = card_image("cards", iccid);
   tap_->corrupt_gsm_answer();
-  ASSERT_TRUE(start_personalisation({"--customer", customer_file("Alice Example", "1990-02-28")}, keypad_for(1)));
-  remove_retailer_card();
-  auto* card = insert_customer_card(image, 1);
+  auto* card = alice_inserts(image, 1);
   ASSERT_NE(card, nullptr);
   const std::string reason = card_outcome(card, "Personalisation failed: (.*)$");
   expect_session_completed();
@@ -539,24 +543,14 @@ TEST_F(Personalisation, ProofMismatchIsRecordedFailedAndReleasesTheNumbers) {
   EXPECT_EQ(tap_->corrupted_count(), 1);
   EXPECT_NE(reason.find("proof mismatch"), std::string::npos) << reason;
   EXPECT_EQ(display_text().find("Card personalised"), std::string::npos) << display_text();
-  expect_dtd_log("card " + iccid + " failed: proof mismatch");
-  const CardRow row = card_row(iccid);
-  EXPECT_EQ(row.state, "failed");
-  EXPECT_EQ(row.attempts, 1);
-  EXPECT_EQ(row.failed_step.rfind("43/43 ", 0), 0u) << row.failed_step;
-  EXPECT_NE(row.failure_reason.find("proof mismatch"), std::string::npos) << row.failure_reason;
-  EXPECT_TRUE(row.has_issuer_code);
-  EXPECT_TRUE(records(iccid).empty());
-  expect_allocations({"imsi reserved", "msisdn reserved"});  // the card may carry them: kept for its retry
-  EXPECT_EQ(receipt_count(), 0u);
-  expect_no_number_lost();
+  // The numbers stay reserved: the card may carry them, they are kept for its retry.
+  expect_attempt_failed(iccid, "proof mismatch", "failed", "43/43 ", "proof mismatch", {"imsi reserved", "msisdn reserved"});
+  EXPECT_TRUE(card_row(iccid).has_issuer_code);
 
   reinsert(card);
   const SecretBytes code = opening_code(iccid, false);
   ASSERT_EQ(code.size(), 8u);
-  auto adm = simread({"--verify-adm-hex", upper_hex(code.view())});
-  ASSERT_EQ(adm.exit_code, 0) << adm.err;
-  EXPECT_EQ(adm.doc.value("adm_verify_sw", ""), "9000") << "the code the ADS kept does not open the card";
+  expect_adm_answer(code, "9000", "the code the ADS kept does not open the card");
 }
 
 // i. Two cards in one session over one link: both personalised, distinct numbers.
