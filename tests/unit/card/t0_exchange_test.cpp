@@ -15,6 +15,13 @@ namespace {
 struct ScriptedCard {
   std::deque<Result<Bytes>> answers;
   std::vector<Bytes> sent;
+
+  ScriptedCard() = default;
+  explicit ScriptedCard(std::vector<Result<Bytes>> script) : answers(script.begin(), script.end()) {}
+
+  // One exchange_apdu of `command` against the script.
+  Result<ApduResponse> exchange(ByteView command) { return exchange_apdu(fn(), command); }
+
   TransmitFn fn() {
     return [this](ByteView apdu) -> Result<Bytes> {
       sent.emplace_back(apdu.begin(), apdu.end());
@@ -29,9 +36,8 @@ struct ScriptedCard {
 }  // namespace
 
 TEST(ApduExchange, PlainResponse) {
-  ScriptedCard card;
-  card.answers.push_back(hex("0102 9000"));
-  auto r = exchange_apdu(card.fn(), hex("A0B0000002"));
+  ScriptedCard card({hex("0102 9000")});
+  auto r = card.exchange(hex("A0B0000002"));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->data, hex("0102"));
   EXPECT_EQ(r->sw, 0x9000);
@@ -40,65 +46,49 @@ TEST(ApduExchange, PlainResponse) {
 }
 
 TEST(ApduExchange, Gsm9FxxFetchesWithGetResponseUsingTheCommandClass) {
-  ScriptedCard card;
-  card.answers.push_back(hex("9F0F"));
-  card.answers.push_back(hex("000000003F00010000000000091300 9000"));
-  auto r = exchange_apdu(card.fn(), hex("A0A4000002 3F00"));
+  ScriptedCard card({hex("9F0F"), hex("000000003F00010000000000091300 9000")});
+  auto r = card.exchange(hex("A0A4000002 3F00"));
   ASSERT_TRUE(r.ok()) << r.error().message;
-  ASSERT_EQ(card.sent.size(), 2u);
-  EXPECT_EQ(card.sent[1], hex("A0C000000F"));
+  EXPECT_EQ(card.sent, (std::vector<Bytes>{hex("A0A4000002 3F00"), hex("A0C000000F")}));
   EXPECT_EQ(r->data, hex("000000003F00010000000000091300"));
   EXPECT_EQ(r->sw, 0x9000);
 }
 
 TEST(ApduExchange, Uicc61xxChainsUntilTheLastPart) {
-  ScriptedCard card;
-  card.answers.push_back(hex("6102"));
-  card.answers.push_back(hex("AABB 6101"));
-  card.answers.push_back(hex("CC 9000"));
-  auto r = exchange_apdu(card.fn(), hex("00A4000402 3F00"));
+  ScriptedCard card({hex("6102"), hex("AABB 6101"), hex("CC 9000")});
+  auto r = card.exchange(hex("00A4000402 3F00"));
   ASSERT_TRUE(r.ok()) << r.error().message;
-  ASSERT_EQ(card.sent.size(), 3u);
-  EXPECT_EQ(card.sent[1], hex("00C0000002"));
-  EXPECT_EQ(card.sent[2], hex("00C0000001"));
+  EXPECT_EQ(card.sent, (std::vector<Bytes>{hex("00A4000402 3F00"), hex("00C0000002"), hex("00C0000001")}));
   EXPECT_EQ(r->data, hex("AABBCC"));
   EXPECT_EQ(r->sw, 0x9000);
 }
 
 TEST(ApduExchange, WrongLe6CxxResendsOnceWithTheRightLe) {
-  ScriptedCard card;
-  card.answers.push_back(hex("6C0A"));
-  card.answers.push_back(hex("98101132030000002F08 9000"));
-  auto r = exchange_apdu(card.fn(), hex("A0B0000000"));
+  ScriptedCard card({hex("6C0A"), hex("98101132030000002F08 9000")});
+  auto r = card.exchange(hex("A0B0000000"));
   ASSERT_TRUE(r.ok()) << r.error().message;
-  ASSERT_EQ(card.sent.size(), 2u);
-  EXPECT_EQ(card.sent[1], hex("A0B000000A"));
+  EXPECT_EQ(card.sent, (std::vector<Bytes>{hex("A0B0000000"), hex("A0B000000A")}));
   EXPECT_EQ(r->data.size(), 10u);
 }
 
 TEST(ApduExchange, Repeated6CxxIsNotRetriedTwice) {
-  ScriptedCard card;
-  card.answers.push_back(hex("6C0A"));
-  card.answers.push_back(hex("6C0B"));
-  auto r = exchange_apdu(card.fn(), hex("A0B0000000"));
+  ScriptedCard card({hex("6C0A"), hex("6C0B")});
+  auto r = card.exchange(hex("A0B0000000"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(card.sent.size(), 2u);
   EXPECT_EQ(r->sw, 0x6C0B);
 }
 
 TEST(ApduExchange, SixCxxOnCase4ReplacesTheTrailingLe) {
-  ScriptedCard card;
-  card.answers.push_back(hex("6C05"));
-  card.answers.push_back(hex("0102030405 9000"));
-  auto r = exchange_apdu(card.fn(), hex("00CA0000 02 AABB 00"));
+  ScriptedCard card({hex("6C05"), hex("0102030405 9000")});
+  auto r = card.exchange(hex("00CA0000 02 AABB 00"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(card.sent[1], hex("00CA0000 02 AABB 05"));
 }
 
 TEST(ApduExchange, ErrorStatusIsReturnedNotFailed) {
-  ScriptedCard card;
-  card.answers.push_back(hex("9804"));
-  auto r = exchange_apdu(card.fn(), hex("A020000108 31323334FFFFFFFF"));
+  ScriptedCard card({hex("9804")});
+  auto r = card.exchange(hex("A020000108 31323334FFFFFFFF"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->sw, 0x9804);
   EXPECT_FALSE(r->ok());
@@ -106,25 +96,22 @@ TEST(ApduExchange, ErrorStatusIsReturnedNotFailed) {
 }
 
 TEST(ApduExchange, TransmitErrorIsPassedOn) {
-  ScriptedCard card;
-  card.answers.push_back(hex("9F0F"));
-  card.answers.push_back(fail("card removed from reader 'X'"));
-  auto r = exchange_apdu(card.fn(), hex("A0A4000002 3F00"));
+  ScriptedCard card({hex("9F0F"), fail("card removed from reader 'X'")});
+  auto r = card.exchange(hex("A0A4000002 3F00"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message, "card removed from reader 'X'");
 }
 
 TEST(ApduExchange, ShortResponseIsAnError) {
-  ScriptedCard card;
-  card.answers.push_back(hex("90"));
-  auto r = exchange_apdu(card.fn(), hex("A0F2000016"));
+  ScriptedCard card({hex("90")});
+  auto r = card.exchange(hex("A0F2000016"));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("fewer than the 2 status bytes"), std::string::npos);
 }
 
 TEST(ApduExchange, TooShortCommandIsRefusedWithoutSending) {
   ScriptedCard card;
-  auto r = exchange_apdu(card.fn(), hex("A0A4"));
+  auto r = card.exchange(hex("A0A4"));
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(card.sent.empty());
 }
@@ -132,7 +119,7 @@ TEST(ApduExchange, TooShortCommandIsRefusedWithoutSending) {
 TEST(ApduExchange, EndlessMoreDataIsBounded) {
   ScriptedCard card;
   for (int i = 0; i < 300; ++i) card.answers.push_back(hex("9F00"));
-  auto r = exchange_apdu(card.fn(), hex("A0A4000002 3F00"));
+  auto r = card.exchange(hex("A0A4000002 3F00"));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("GET RESPONSE"), std::string::npos);
   EXPECT_LE(card.sent.size(), 258u);
@@ -145,7 +132,7 @@ TEST(ApduExchange, TotalDataIsBounded) {
   chunk.push_back(0x61);
   chunk.push_back(0x00);
   for (int i = 0; i < 300; ++i) card.answers.push_back(chunk);
-  auto r = exchange_apdu(card.fn(), hex("00B0000000"));
+  auto r = card.exchange(hex("00B0000000"));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("more than 65536 bytes"), std::string::npos) << r.error().message;
 }
