@@ -10,23 +10,20 @@
 #include "cardperso/perso/card_profile.hpp"
 #include "cardperso/perso/script_builder.hpp"
 #include "cardperso/perso/script_executor.hpp"
+#include "cardperso/testing/perso_test_set.hpp"
 
 using namespace cardperso;
 using namespace cardperso::perso;
 
 namespace {
 
-const char* const kIccid = "8988211000000000011";
-const char* const kKi = "465b5ce8b199b49faa5f0a2ee238a6bc";   // TS 35.207 test set 1
-const char* const kOpc = "cd63cb71954a9f4e48a5994e37a02baf";
-const char* const kRand = "23553cbe9637a89d218ae64dae47bf35";
-const char* const kIssuer = "a1b2c3d4e5f60718";
-
-SecretBytes secret_hex(std::string_view h) {
-  const Bytes b = hex(h);
-  return SecretBytes(ByteView(b));
-}
-SecretBytes ascii(std::string_view s) { return SecretBytes(ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size())); }
+using cardperso::testing::ascii_secret;
+using cardperso::testing::kTestIccid;
+using cardperso::testing::kTestIssuerCode;
+using cardperso::testing::kTestKi;
+using cardperso::testing::kTestOpc;
+using cardperso::testing::kTestRand;
+using cardperso::testing::secret_hex;
 
 std::uint16_t sw_of(const Bytes& r) { return r.size() < 2 ? 0 : get_u16(r, r.size() - 2); }
 Bytes data_of(const Bytes& r) { return r.size() < 2 ? Bytes{} : Bytes(r.begin(), r.end() - 2); }
@@ -34,17 +31,16 @@ Bytes data_of(const Bytes& r) { return r.size() < 2 ? Bytes{} : Bytes(r.begin(),
 struct PersoFlow : ::testing::Test {
   CardProfile profile;
   SecretBytes master;
-  cardsim::SimCard card{cardsim::make_blank_sim(kIccid, hex("0000000000000000"))};
+  cardsim::SimCard card{cardsim::make_blank_sim(kTestIccid, hex("0000000000000000"))};
   std::vector<Bytes> sent;  // what reached the card (test inspection only)
   std::optional<std::size_t> pull_at;  // the card disappears before this APDU index
 
   void SetUp() override {
-    auto p = load_card_profile(std::string(CARDPERSO_PROFILES_DIR) + "/gsm-sim-default.json");
+    auto p = cardperso::testing::load_default_card_profile();
     ASSERT_TRUE(p) << p.error().message;
     profile = *p;
-    const Bytes batch_secret = hex("000102030405060708090a0b0c0d0e0f");
-    master = cardsim::derive_master_code(batch_secret, kIccid);
-    card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, master.view()));
+    master = cardperso::testing::test_master_code(kTestIccid);
+    card = cardsim::SimCard(cardsim::make_blank_sim(kTestIccid, master.view()));
     card.power_on();
   }
 
@@ -56,22 +52,9 @@ struct PersoFlow : ::testing::Test {
     };
   }
 
-  PersoValues values() const {
-    PersoValues v;
-    v.iccid = kIccid;
-    v.imsi = "001010000123456";
-    v.msisdn = "+41791234567";
-    v.ki = secret_hex(kKi);
-    v.opc = secret_hex(kOpc);
-    v.spn = "GSM-R CH";
-    v.plmns = std::vector<Plmn>{{"001", "01"}, {"295", "10"}, {"302", "361"}};
-    v.issuer_code = secret_hex(kIssuer);
-    v.opening_code = master;
-    v.rand = hex(kRand);
-    return v;
-  }
+  PersoValues values() const { return cardperso::testing::test_perso_values(kTestIccid, master); }
 
-  static KeypadEntries customer() { return {ascii("1234"), ascii("1234"), ascii("12345678")}; }
+  static KeypadEntries customer() { return {ascii_secret("1234"), ascii_secret("1234"), ascii_secret("12345678")}; }
 
   // The script as the STE receives it: encoded by the ADS, decoded on the STE.
   static Script over_the_wire(const Script& s) {
@@ -113,11 +96,11 @@ TEST_F(PersoFlow, PersonalisesABlankCardEndToEnd) {
   // The result travels back (P3) and the ADS checks the proof against its own Milenage.
   auto back = decode_script_result(encode_script_result(result));
   ASSERT_TRUE(back) << back.error().message;
-  const auto t = milenage::gsm(hex(kKi), hex(kOpc), hex(kRand));
+  const auto t = milenage::gsm(hex(kTestKi), hex(kTestOpc), hex(kTestRand));
   EXPECT_EQ(to_hex(back->response), to_hex(t.sres) + to_hex(t.kc));
   EXPECT_EQ(to_hex(back->response), "46f8416aeae4be823af9a08b");
-  EXPECT_TRUE(check_proof(*back, hex(kKi), hex(kOpc), hex(kRand)));
-  EXPECT_FALSE(check_proof(*back, hex(kOpc), hex(kOpc), hex(kRand)));
+  EXPECT_TRUE(check_proof(*back, hex(kTestKi), hex(kTestOpc), hex(kTestRand)));
+  EXPECT_FALSE(check_proof(*back, hex(kTestOpc), hex(kTestOpc), hex(kTestRand)));
 
   // Read back from a fresh power-on with the customer PIN.
   card.power_off();
@@ -132,7 +115,7 @@ TEST_F(PersoFlow, PersonalisesABlankCardEndToEnd) {
   EXPECT_EQ(to_hex(read_binary("047F206F78", 2)), "0040");  // IMSI ends in 6
   EXPECT_EQ(to_hex(read_binary("047F206FAD", 4)), "00000002");
   EXPECT_EQ(to_hex(read_binary("047F206FAE", 1)), "03");
-  EXPECT_EQ(*decode_iccid(read_binary("022FE2", 10)), kIccid);
+  EXPECT_EQ(*decode_iccid(read_binary("022FE2", 10)), kTestIccid);
   EXPECT_EQ(sw_of(tx("A0A40800 04 7F106F40")), 0x9F0F);
   Bytes rec = tx("A0B2010422");
   ASSERT_EQ(sw_of(rec), 0x9000);
@@ -146,14 +129,14 @@ TEST_F(PersoFlow, PersonalisesABlankCardEndToEnd) {
   EXPECT_EQ(sw_of(tx("A0A40800 02 7F20")), 0x9F17);
   const char* rand2 = "000102030405060708090a0b0c0d0e0f";
   EXPECT_EQ(sw_of(tx(std::string("A088000010") + rand2)), 0x9F0C);
-  const auto t2 = milenage::gsm(hex(kKi), hex(kOpc), hex(rand2));
+  const auto t2 = milenage::gsm(hex(kTestKi), hex(kTestOpc), hex(rand2));
   EXPECT_EQ(to_hex(data_of(tx("A0C000000C"))), to_hex(t2.sres) + to_hex(t2.kc));
   // The PUK unblocks CHV1.
   EXPECT_EQ(sw_of(tx("A02C000010 3132333435363738 35353535FFFFFFFF")), 0x9000);
 
   // The master code no longer opens the card; the issuer code does.
   EXPECT_EQ(sw_of(card.transmit(concat({hex("A020000A08"), master.view()}))), 0x9804);
-  EXPECT_EQ(sw_of(tx(std::string("A020000A08") + kIssuer)), 0x9000);
+  EXPECT_EQ(sw_of(tx(std::string("A020000A08") + kTestIssuerCode)), 0x9000);
 }
 
 TEST_F(PersoFlow, ScriptUsesFewerThanSevenTenthsOfTheNaiveApdus) {
@@ -181,7 +164,7 @@ TEST_F(PersoFlow, ScriptUsesFewerThanSevenTenthsOfTheNaiveApdus) {
 TEST_F(PersoFlow, SecretsAreMarkedAndThePinNeverInTheScript) {
   auto script = build_personalisation_script(profile, values());
   ASSERT_TRUE(script);
-  const std::string ki = kKi, opc = kOpc, issuer = kIssuer, master_hex = to_hex(master.view());
+  const std::string ki = kTestKi, opc = kTestOpc, issuer = kTestIssuerCode, master_hex = to_hex(master.view());
   std::size_t placeholders = 0;
   for (const auto& s : script->steps) {
     const std::string a = to_hex(s.apdu.view());
@@ -217,10 +200,10 @@ TEST_F(PersoFlow, WrongMasterCodeStopsAtStepOneAndSendsNothingElse) {
 TEST_F(PersoFlow, RefusesBeforeSendingWhenThePinsDiffer) {
   auto script = build_personalisation_script(profile, values());
   ASSERT_TRUE(script);
-  auto result = execute_script(*script, {ascii("1234"), ascii("1243"), ascii("12345678")}, transmit());
+  auto result = execute_script(*script, {ascii_secret("1234"), ascii_secret("1243"), ascii_secret("12345678")}, transmit());
   EXPECT_EQ(result.outcome, ScriptOutcome::Refused);
   EXPECT_EQ(result.reason, "the two PINs typed differ; type them again");
-  auto short_puk = execute_script(*script, {ascii("1234"), ascii("1234"), ascii("1234")}, transmit());
+  auto short_puk = execute_script(*script, {ascii_secret("1234"), ascii_secret("1234"), ascii_secret("1234")}, transmit());
   EXPECT_EQ(short_puk.outcome, ScriptOutcome::Refused);
   EXPECT_TRUE(sent.empty());
 }
@@ -264,12 +247,12 @@ TEST_F(PersoFlow, RetryOfAHalfWrittenCardSelectsTheFilesThatExistAndCompletes) {
   sent.clear();
   pull_at.reset();
   PersoValues again = values();
-  again.opening_code = secret_hex(kIssuer);
+  again.opening_code = secret_hex(kTestIssuerCode);
   again.issuer_code = secret_hex("0102030405060708");
   again.imsi = "001010000654321";
   auto retry = build_personalisation_script(profile, again);
   ASSERT_TRUE(retry);
-  auto result = execute_script(over_the_wire(*retry), KeypadEntries{ascii("9876"), ascii("9876"), ascii("87654321")},
+  auto result = execute_script(over_the_wire(*retry), KeypadEntries{ascii_secret("9876"), ascii_secret("9876"), ascii_secret("87654321")},
                                transmit());
   ASSERT_EQ(result.outcome, ScriptOutcome::Completed) << result.reason;
   EXPECT_EQ(result.status_words.size(), retry->steps.size());
@@ -281,7 +264,7 @@ TEST_F(PersoFlow, RetryOfAHalfWrittenCardSelectsTheFilesThatExistAndCompletes) {
   for (std::size_t i = 0; i < retry->steps.size(); ++i)
     if (retry->steps[i].apdu[1] == 0xE0 && (result.status_words[i] >> 8) == 0x9F) ++selects_instead;
   EXPECT_EQ(selects_instead, created_before);
-  ASSERT_TRUE(check_proof(result, hex(kKi), hex(kOpc), hex(kRand)));
+  ASSERT_TRUE(check_proof(result, hex(kTestKi), hex(kTestOpc), hex(kTestRand)));
 
   // The card holds the retry's values and codes, not the first run's.
   card.power_off();
@@ -324,8 +307,8 @@ TEST_F(PersoFlow, ModificationChangesSpnAndPlmnSelector) {
 
   PersoValues m;
   m.mode = PersoMode::Modify;
-  m.iccid = kIccid;
-  m.opening_code = secret_hex(kIssuer);
+  m.iccid = kTestIccid;
+  m.opening_code = secret_hex(kTestIssuerCode);
   m.spn = "NEW-NET";
   m.plmns = std::vector<Plmn>{{"295", "10"}};
   m.rand = hex("ffeeddccbbaa99887766554433221100");
@@ -338,9 +321,9 @@ TEST_F(PersoFlow, ModificationChangesSpnAndPlmnSelector) {
   // DF_GSM already current, its GET RESPONSE.
   EXPECT_EQ(count_apdus(*script), 8u);
 
-  auto result = execute_script(over_the_wire(*script), {ascii("1234"), {}, {}}, transmit());
+  auto result = execute_script(over_the_wire(*script), {ascii_secret("1234"), {}, {}}, transmit());
   ASSERT_EQ(result.outcome, ScriptOutcome::Completed) << result.reason;
-  EXPECT_TRUE(check_proof(result, hex(kKi), hex(kOpc), m.rand));
+  EXPECT_TRUE(check_proof(result, hex(kTestKi), hex(kTestOpc), m.rand));
 
   card.power_off();
   card.power_on();
@@ -354,7 +337,7 @@ TEST_F(PersoFlow, ModificationChangesSpnAndPlmnSelector) {
   m.opening_code = master;
   auto again = build_personalisation_script(profile, m);
   ASSERT_TRUE(again);
-  auto refused = execute_script(*again, {ascii("1234"), {}, {}}, transmit());
+  auto refused = execute_script(*again, {ascii_secret("1234"), {}, {}}, transmit());
   EXPECT_EQ(refused.status_words, std::vector<std::uint16_t>{0x9804});
   EXPECT_EQ(sent.size(), 1u);
 }
@@ -378,7 +361,7 @@ TEST_F(PersoFlow, BuilderRefusesMissingOrBadValues) {
   EXPECT_EQ(build_personalisation_script(profile, v).error().message, "opening code must be 8 bytes");
   PersoValues nothing;
   nothing.mode = PersoMode::Modify;
-  nothing.opening_code = secret_hex(kIssuer);
+  nothing.opening_code = secret_hex(kTestIssuerCode);
   EXPECT_EQ(build_personalisation_script(profile, nothing).error().message,
             "modification: no value to change was given");
 }
