@@ -120,39 +120,29 @@ cardperso::testing::CounterHooks ShopSession::counter_hooks() {
   cardperso::testing::CounterHooks h;
   h.to_ads = [this](proto::Frame f) { out_.push_back(std::move(f)); };
   h.now = [this] { return now_; };
-  h.on_action = [this](proto::Peer from, proto::Action& action) {
-    if (from == proto::Peer::Ste)
-      on_ste_action(action);
-    else
-      on_dtd_action(action);
-  };
+  h.on_action = [this](proto::Peer from, proto::Action& action) { on_action(from, action); };
   return h;
 }
 
-void ShopSession::on_ste_action(proto::Action& action) {
+void ShopSession::on_action(proto::Peer from, proto::Action& action) {
+  const bool ste = from == proto::Peer::Ste;
   if (std::get_if<proto::SessionEstablished>(&action)) {
-    ste_up_ = true;
+    (ste ? ste_up_ : dtd_up_) = true;
   } else if (auto* got = std::get_if<proto::Deliver>(&action)) {
-    on_ste_deliver(*got);
-  } else if (auto* close = std::get_if<proto::Close>(&action)) {
-    ste_closed_ = true;
-    if (close->code != proto::ErrorCode::None || !terminate_sent_) fail_with("ste-closed", close_text(*close));
-  }
-}
-
-void ShopSession::on_dtd_action(proto::Action& action) {
-  if (std::get_if<proto::SessionEstablished>(&action)) {
-    dtd_up_ = true;
-  } else if (auto* got = std::get_if<proto::Deliver>(&action)) {
-    on_dtd_deliver(*got);
-  } else if (auto* link = std::get_if<proto::LinkMessage>(&action)) {
+    ste ? on_ste_deliver(*got) : on_dtd_deliver(*got);
+  } else if (auto* link = std::get_if<proto::LinkMessage>(&action); link && !ste) {  // the DTD's ADS link
     const auto type = proto::to_message_type(link->frame.header.type);
     if (type == MessageType::Error) {
       auto err = proto::ErrorMessage::decode(link->frame.payload);
       fail_with("ads-error", err ? fmt::format("{} ({})", err->text, proto::describe(err->code)) : "malformed Error");
     }
   } else if (auto* close = std::get_if<proto::Close>(&action)) {
-    if (close->code != proto::ErrorCode::None) fail_with("dtd-closed", close_text(*close));
+    if (ste) {
+      ste_closed_ = true;
+      if (close->code != proto::ErrorCode::None || !terminate_sent_) fail_with("ste-closed", close_text(*close));
+    } else if (close->code != proto::ErrorCode::None) {
+      fail_with("dtd-closed", close_text(*close));
+    }
   }
 }
 

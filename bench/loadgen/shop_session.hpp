@@ -72,8 +72,8 @@ class ShopSession {
   struct Terminal;
 
   cardperso::testing::CounterHooks counter_hooks();
-  void on_ste_action(proto::Action& action);
-  void on_dtd_action(proto::Action& action);
+  // What the STE core (from Peer::Ste) or the DTD core asked for besides their frames.
+  void on_action(proto::Peer from, proto::Action& action);
   void on_ste_deliver(const proto::Deliver& d);
   void on_dtd_deliver(const proto::Deliver& d);
   void advance();

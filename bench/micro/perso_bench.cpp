@@ -17,23 +17,23 @@ namespace {
 using namespace cardperso;
 using namespace cardperso::perso;
 
-using cardperso::testing::kTestIccid;
+using namespace cardperso::testing::perso_set;
 
 const CardProfile& default_profile() {
   static const CardProfile profile = [] {
-    auto p = testing::load_default_card_profile();
+    auto p = load_default_card_profile();
     if (!p) throw std::runtime_error(p.error().message);
     return *p;
   }();
   return profile;
 }
 
-SecretBytes master_code() { return testing::test_master_code(kTestIccid); }
+SecretBytes master_code() { return blank_master_code(kIccid); }
 
 // What the ADS builds the script from: the shipped default profile and the test card's values.
 struct ScriptInputs {
   const CardProfile& profile = default_profile();
-  const PersoValues values = testing::test_perso_values(kTestIccid, master_code());
+  const PersoValues values = card_values(kIccid, master_code());
   Result<Script> build() const { return build_personalisation_script(profile, values); }
 };
 
@@ -93,12 +93,12 @@ BENCHMARK(BM_ScriptDecode)->Unit(benchmark::kMicrosecond);
 void BM_ScriptExecuteOnSimCard(benchmark::State& state) {
   const auto script = ScriptInputs().build();
   const SecretBytes master = master_code();
-  const KeypadEntries customer{testing::ascii_secret("1234"), testing::ascii_secret("1234"),
-                               testing::ascii_secret("12345678")};
+  const KeypadEntries customer{ascii_secret("1234"), ascii_secret("1234"),
+                               ascii_secret("12345678")};
   std::size_t apdus = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    std::optional<cardsim::SimCard> card(std::in_place, cardsim::make_blank_sim(kTestIccid, master.view()));
+    std::optional<cardsim::SimCard> card(std::in_place, cardsim::make_blank_sim(kIccid, master.view()));
     card->power_on();
     std::size_t sent = 0;
     const TransmitFn transmit = [&](ByteView apdu) -> Result<Bytes> {
@@ -120,7 +120,7 @@ void BM_ScriptExecuteOnSimCard(benchmark::State& state) {
 BENCHMARK(BM_ScriptExecuteOnSimCard)->Unit(benchmark::kMicrosecond);
 
 void BM_MilenageGsm(benchmark::State& state) {
-  const Bytes ki = hex(testing::kTestKi), opc = hex(testing::kTestOpc), rand = hex(testing::kTestRand);
+  const Bytes ki = hex(kKi), opc = hex(kOpc), rand = hex(kRand);
   for (auto _ : state) {
     auto triplet = milenage::gsm(ki, opc, rand);
     benchmark::DoNotOptimize(triplet.sres.data());

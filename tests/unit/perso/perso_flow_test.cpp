@@ -17,13 +17,7 @@ using namespace cardperso::perso;
 
 namespace {
 
-using cardperso::testing::ascii_secret;
-using cardperso::testing::kTestIccid;
-using cardperso::testing::kTestIssuerCode;
-using cardperso::testing::kTestKi;
-using cardperso::testing::kTestOpc;
-using cardperso::testing::kTestRand;
-using cardperso::testing::secret_hex;
+using namespace cardperso::testing::perso_set;
 
 std::uint16_t sw_of(const Bytes& r) { return r.size() < 2 ? 0 : get_u16(r, r.size() - 2); }
 Bytes data_of(const Bytes& r) { return r.size() < 2 ? Bytes{} : Bytes(r.begin(), r.end() - 2); }
@@ -31,16 +25,16 @@ Bytes data_of(const Bytes& r) { return r.size() < 2 ? Bytes{} : Bytes(r.begin(),
 struct PersoFlow : ::testing::Test {
   CardProfile profile;
   SecretBytes master;
-  cardsim::SimCard card{cardsim::make_blank_sim(kTestIccid, hex("0000000000000000"))};
+  cardsim::SimCard card{cardsim::make_blank_sim(kIccid, hex("0000000000000000"))};
   std::vector<Bytes> sent;  // what reached the card (test inspection only)
   std::optional<std::size_t> pull_at;  // the card disappears before this APDU index
 
   void SetUp() override {
-    auto p = cardperso::testing::load_default_card_profile();
+    auto p = load_default_card_profile();
     ASSERT_TRUE(p) << p.error().message;
     profile = *p;
-    master = cardperso::testing::test_master_code(kTestIccid);
-    card = cardsim::SimCard(cardsim::make_blank_sim(kTestIccid, master.view()));
+    master = blank_master_code(kIccid);
+    card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, master.view()));
     card.power_on();
   }
 
@@ -52,7 +46,7 @@ struct PersoFlow : ::testing::Test {
     };
   }
 
-  PersoValues values() const { return cardperso::testing::test_perso_values(kTestIccid, master); }
+  PersoValues values() const { return card_values(kIccid, master); }
 
   static KeypadEntries customer() { return {ascii_secret("1234"), ascii_secret("1234"), ascii_secret("12345678")}; }
 
@@ -96,11 +90,11 @@ TEST_F(PersoFlow, PersonalisesABlankCardEndToEnd) {
   // The result travels back (P3) and the ADS checks the proof against its own Milenage.
   auto back = decode_script_result(encode_script_result(result));
   ASSERT_TRUE(back) << back.error().message;
-  const auto t = milenage::gsm(hex(kTestKi), hex(kTestOpc), hex(kTestRand));
+  const auto t = milenage::gsm(hex(kKi), hex(kOpc), hex(kRand));
   EXPECT_EQ(to_hex(back->response), to_hex(t.sres) + to_hex(t.kc));
   EXPECT_EQ(to_hex(back->response), "46f8416aeae4be823af9a08b");
-  EXPECT_TRUE(check_proof(*back, hex(kTestKi), hex(kTestOpc), hex(kTestRand)));
-  EXPECT_FALSE(check_proof(*back, hex(kTestOpc), hex(kTestOpc), hex(kTestRand)));
+  EXPECT_TRUE(check_proof(*back, hex(kKi), hex(kOpc), hex(kRand)));
+  EXPECT_FALSE(check_proof(*back, hex(kOpc), hex(kOpc), hex(kRand)));
 
   // Read back from a fresh power-on with the customer PIN.
   card.power_off();
@@ -115,7 +109,7 @@ TEST_F(PersoFlow, PersonalisesABlankCardEndToEnd) {
   EXPECT_EQ(to_hex(read_binary("047F206F78", 2)), "0040");  // IMSI ends in 6
   EXPECT_EQ(to_hex(read_binary("047F206FAD", 4)), "00000002");
   EXPECT_EQ(to_hex(read_binary("047F206FAE", 1)), "03");
-  EXPECT_EQ(*decode_iccid(read_binary("022FE2", 10)), kTestIccid);
+  EXPECT_EQ(*decode_iccid(read_binary("022FE2", 10)), kIccid);
   EXPECT_EQ(sw_of(tx("A0A40800 04 7F106F40")), 0x9F0F);
   Bytes rec = tx("A0B2010422");
   ASSERT_EQ(sw_of(rec), 0x9000);
@@ -129,14 +123,14 @@ TEST_F(PersoFlow, PersonalisesABlankCardEndToEnd) {
   EXPECT_EQ(sw_of(tx("A0A40800 02 7F20")), 0x9F17);
   const char* rand2 = "000102030405060708090a0b0c0d0e0f";
   EXPECT_EQ(sw_of(tx(std::string("A088000010") + rand2)), 0x9F0C);
-  const auto t2 = milenage::gsm(hex(kTestKi), hex(kTestOpc), hex(rand2));
+  const auto t2 = milenage::gsm(hex(kKi), hex(kOpc), hex(rand2));
   EXPECT_EQ(to_hex(data_of(tx("A0C000000C"))), to_hex(t2.sres) + to_hex(t2.kc));
   // The PUK unblocks CHV1.
   EXPECT_EQ(sw_of(tx("A02C000010 3132333435363738 35353535FFFFFFFF")), 0x9000);
 
   // The master code no longer opens the card; the issuer code does.
   EXPECT_EQ(sw_of(card.transmit(concat({hex("A020000A08"), master.view()}))), 0x9804);
-  EXPECT_EQ(sw_of(tx(std::string("A020000A08") + kTestIssuerCode)), 0x9000);
+  EXPECT_EQ(sw_of(tx(std::string("A020000A08") + kIssuerCode)), 0x9000);
 }
 
 TEST_F(PersoFlow, ScriptUsesFewerThanSevenTenthsOfTheNaiveApdus) {
@@ -164,7 +158,7 @@ TEST_F(PersoFlow, ScriptUsesFewerThanSevenTenthsOfTheNaiveApdus) {
 TEST_F(PersoFlow, SecretsAreMarkedAndThePinNeverInTheScript) {
   auto script = build_personalisation_script(profile, values());
   ASSERT_TRUE(script);
-  const std::string ki = kTestKi, opc = kTestOpc, issuer = kTestIssuerCode, master_hex = to_hex(master.view());
+  const std::string ki = kKi, opc = kOpc, issuer = kIssuerCode, master_hex = to_hex(master.view());
   std::size_t placeholders = 0;
   for (const auto& s : script->steps) {
     const std::string a = to_hex(s.apdu.view());
@@ -247,7 +241,7 @@ TEST_F(PersoFlow, RetryOfAHalfWrittenCardSelectsTheFilesThatExistAndCompletes) {
   sent.clear();
   pull_at.reset();
   PersoValues again = values();
-  again.opening_code = secret_hex(kTestIssuerCode);
+  again.opening_code = secret_hex(kIssuerCode);
   again.issuer_code = secret_hex("0102030405060708");
   again.imsi = "001010000654321";
   auto retry = build_personalisation_script(profile, again);
@@ -264,7 +258,7 @@ TEST_F(PersoFlow, RetryOfAHalfWrittenCardSelectsTheFilesThatExistAndCompletes) {
   for (std::size_t i = 0; i < retry->steps.size(); ++i)
     if (retry->steps[i].apdu[1] == 0xE0 && (result.status_words[i] >> 8) == 0x9F) ++selects_instead;
   EXPECT_EQ(selects_instead, created_before);
-  ASSERT_TRUE(check_proof(result, hex(kTestKi), hex(kTestOpc), hex(kTestRand)));
+  ASSERT_TRUE(check_proof(result, hex(kKi), hex(kOpc), hex(kRand)));
 
   // The card holds the retry's values and codes, not the first run's.
   card.power_off();
@@ -307,8 +301,8 @@ TEST_F(PersoFlow, ModificationChangesSpnAndPlmnSelector) {
 
   PersoValues m;
   m.mode = PersoMode::Modify;
-  m.iccid = kTestIccid;
-  m.opening_code = secret_hex(kTestIssuerCode);
+  m.iccid = kIccid;
+  m.opening_code = secret_hex(kIssuerCode);
   m.spn = "NEW-NET";
   m.plmns = std::vector<Plmn>{{"295", "10"}};
   m.rand = hex("ffeeddccbbaa99887766554433221100");
@@ -323,7 +317,7 @@ TEST_F(PersoFlow, ModificationChangesSpnAndPlmnSelector) {
 
   auto result = execute_script(over_the_wire(*script), {ascii_secret("1234"), {}, {}}, transmit());
   ASSERT_EQ(result.outcome, ScriptOutcome::Completed) << result.reason;
-  EXPECT_TRUE(check_proof(result, hex(kTestKi), hex(kTestOpc), m.rand));
+  EXPECT_TRUE(check_proof(result, hex(kKi), hex(kOpc), m.rand));
 
   card.power_off();
   card.power_on();
@@ -361,7 +355,7 @@ TEST_F(PersoFlow, BuilderRefusesMissingOrBadValues) {
   EXPECT_EQ(build_personalisation_script(profile, v).error().message, "opening code must be 8 bytes");
   PersoValues nothing;
   nothing.mode = PersoMode::Modify;
-  nothing.opening_code = secret_hex(kTestIssuerCode);
+  nothing.opening_code = secret_hex(kIssuerCode);
   EXPECT_EQ(build_personalisation_script(profile, nothing).error().message,
             "modification: no value to change was given");
 }

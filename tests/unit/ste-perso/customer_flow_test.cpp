@@ -18,13 +18,8 @@ using proto::MessageType;
 
 namespace {
 
-using cardperso::testing::ascii_secret;
-using cardperso::testing::kTestIccid;
-using cardperso::testing::kTestKi;
-using cardperso::testing::kTestOpc;
-using cardperso::testing::kTestRand;
-using cardperso::testing::secret_hex;
-using cardperso::testing::test_master_code;
+using namespace cardperso::testing::perso_set;
+
 const char* const kIccid2 = "8988211000000000029";
 std::uint16_t sw_of(const Bytes& r) { return r.size() < 2 ? 0 : get_u16(r, r.size() - 2); }
 
@@ -44,7 +39,7 @@ class QueueKeypad : public Keypad {
 
 struct CustomerFlow : ::testing::Test {
   perso::CardProfile profile;
-  cardsim::SimCard card{cardsim::make_blank_sim(kTestIccid, hex("0000000000000000"))};
+  cardsim::SimCard card{cardsim::make_blank_sim(kIccid, hex("0000000000000000"))};
   cardsim::SimCard card2{cardsim::make_blank_sim(kIccid2, hex("0000000000000000"))};
   MemoryCardSlot slot;
   QueueKeypad keypad;
@@ -53,11 +48,11 @@ struct CustomerFlow : ::testing::Test {
   cardsim::SimCard* next = &card;  // what the customer inserts when the terminal asks
 
   void SetUp() override {
-    auto p = cardperso::testing::load_default_card_profile();
+    auto p = load_default_card_profile();
     ASSERT_TRUE(p) << p.error().message;
     profile = *p;
-    card = cardsim::SimCard(cardsim::make_blank_sim(kTestIccid, test_master_code(kTestIccid).view()));
-    card2 = cardsim::SimCard(cardsim::make_blank_sim(kIccid2, test_master_code(kIccid2).view()));
+    card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, blank_master_code(kIccid).view()));
+    card2 = cardsim::SimCard(cardsim::make_blank_sim(kIccid2, blank_master_code(kIccid2).view()));
     // The retailer card is in the reader when the session starts; nothing may be sent to it.
     slot.insert([this](ByteView) -> Result<Bytes> { ++retailer_apdus; return Bytes{0x6D, 0x00}; }, hex("3b00"));
     slot.on_wait_absent = [this] { slot.remove(); };
@@ -89,8 +84,8 @@ struct CustomerFlow : ::testing::Test {
 
   // The shared test card's values, with two PLMNs instead of three.
   perso::PersoValues values(std::string iccid) const {
-    SecretBytes opening = test_master_code(iccid);
-    perso::PersoValues v = cardperso::testing::test_perso_values(std::move(iccid), std::move(opening));
+    SecretBytes opening = blank_master_code(iccid);
+    perso::PersoValues v = card_values(std::move(iccid), std::move(opening));
     v.plmns = std::vector<perso::Plmn>{{"001", "01"}, {"295", "10"}};
     return v;
   }
@@ -142,7 +137,7 @@ TEST_F(CustomerFlow, ReadsTheIccidOfABlankCard) {
   const cardperso::card::TransmitFn t = [this](ByteView c) -> Result<Bytes> { return card.transmit(c); };
   auto iccid = read_iccid(t);
   ASSERT_TRUE(iccid) << iccid.error().message;
-  EXPECT_EQ(*iccid, kTestIccid);
+  EXPECT_EQ(*iccid, kIccid);
   const cardperso::card::TransmitFn silent = [](ByteView) -> Result<Bytes> { return Bytes{0x6E, 0x00}; };
   auto bad = read_iccid(silent);
   ASSERT_FALSE(bad);
@@ -152,20 +147,20 @@ TEST_F(CustomerFlow, ReadsTheIccidOfABlankCard) {
 TEST_F(CustomerFlow, PersonalisesACardAfterTheGo) {
   auto f = flow();
   keypad.entries = {"9876", "9876", "55667788"};
-  insert_card(f, kTestIccid);
+  insert_card(f, kIccid);
   EXPECT_EQ(retailer_apdus, 0u);
   EXPECT_EQ(display.lines, (std::vector<std::string>{"Remove retailer card", "Insert customer card"}));
 
-  auto r = run_script(f, script_for(kTestIccid));
+  auto r = run_script(f, script_for(kIccid));
   ASSERT_EQ(r.outcome, perso::ScriptOutcome::Completed) << r.reason;
-  EXPECT_EQ(r.status_words.size(), script_steps(kTestIccid));
-  EXPECT_TRUE(perso::check_proof(r, hex(kTestKi), hex(kTestOpc), hex(kTestRand)));
+  EXPECT_EQ(r.status_words.size(), script_steps(kIccid));
+  EXPECT_TRUE(perso::check_proof(r, hex(kKi), hex(kOpc), hex(kRand)));
   EXPECT_TRUE(shown("Customer: enter new PIN"));
   EXPECT_TRUE(shown("Customer: enter new PIN again"));
   EXPECT_TRUE(shown("Customer: enter PUK"));
   EXPECT_TRUE(keypad.entries.empty());
 
-  auto step = f.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kTestIccid, "+41791234567"));
+  auto step = f.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kIccid, "+41791234567"));
   EXPECT_FALSE(step.end);
   EXPECT_TRUE(step.send.empty());
   EXPECT_EQ(display.lines[display.lines.size() - 2], "Card personalised: MSISDN +41791234567");
@@ -200,13 +195,13 @@ TEST_F(CustomerFlow, NoGoTouchesNoCard) {
 TEST_F(CustomerFlow, NoApduBeforeTheGo) {
   auto f = flow();
   // A script or a result before any go is a protocol error: the session ends, the card untouched.
-  auto step = f.on_message(MessageType::Script, script_for(kTestIccid).view());
+  auto step = f.on_message(MessageType::Script, script_for(kIccid).view());
   EXPECT_TRUE(step.end);
   EXPECT_EQ(step.code, proto::ErrorCode::UnexpectedMessage);
   EXPECT_TRUE(step.send.empty());
   EXPECT_EQ(slot.total_apdus(), 0u);
   EXPECT_EQ(retailer_apdus, 0u);
-  auto again = flow().on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kTestIccid, "+4179"));
+  auto again = flow().on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kIccid, "+4179"));
   EXPECT_TRUE(again.end);
   EXPECT_EQ(slot.total_apdus(), 0u);
 }
@@ -214,9 +209,9 @@ TEST_F(CustomerFlow, NoApduBeforeTheGo) {
 TEST_F(CustomerFlow, AsksForThePinsAgainWhenTheyDiffer) {
   auto f = flow();
   keypad.entries = {"1234", "1235", "4321", "4321", "12345678"};
-  insert_card(f, kTestIccid);
+  insert_card(f, kIccid);
   const auto before = slot.total_apdus();
-  auto r = run_script(f, script_for(kTestIccid));
+  auto r = run_script(f, script_for(kIccid));
   ASSERT_EQ(r.outcome, perso::ScriptOutcome::Completed) << r.reason;
   EXPECT_GT(slot.total_apdus(), before);
   EXPECT_TRUE(shown("PINs differ: type them again"));
@@ -227,9 +222,9 @@ TEST_F(CustomerFlow, AsksForThePinsAgainWhenTheyDiffer) {
 TEST_F(CustomerFlow, ThreeMismatchesAbortTheCardBeforeAnyApdu) {
   auto f = flow();
   keypad.entries = {"1234", "1235", "1234", "1236", "1234", "1237", "12345678"};
-  insert_card(f, kTestIccid);
+  insert_card(f, kIccid);
   const auto before = slot.total_apdus();
-  auto r = run_script(f, script_for(kTestIccid));
+  auto r = run_script(f, script_for(kIccid));
   EXPECT_EQ(r.outcome, perso::ScriptOutcome::Refused);
   EXPECT_TRUE(r.status_words.empty());
   EXPECT_NE(r.reason.find("different PINs 3 times"), std::string::npos) << r.reason;
@@ -241,9 +236,9 @@ TEST_F(CustomerFlow, ThreeMismatchesAbortTheCardBeforeAnyApdu) {
 TEST_F(CustomerFlow, KeypadRunningOutAbortsTheCard) {
   auto f = flow();
   keypad.entries = {"1234", "1234"};
-  insert_card(f, kTestIccid);
+  insert_card(f, kIccid);
   const auto before = slot.total_apdus();
-  auto r = run_script(f, script_for(kTestIccid));
+  auto r = run_script(f, script_for(kIccid));
   EXPECT_EQ(r.outcome, perso::ScriptOutcome::Refused);
   EXPECT_NE(r.reason.find("PUK entry failed"), std::string::npos) << r.reason;
   EXPECT_EQ(slot.total_apdus(), before);
@@ -252,10 +247,10 @@ TEST_F(CustomerFlow, KeypadRunningOutAbortsTheCard) {
 TEST_F(CustomerFlow, CardPulledMidScriptIsReportedAtItsStep) {
   auto f = flow();
   keypad.entries = {"1234", "1234", "12345678"};
-  insert_card(f, kTestIccid);
+  insert_card(f, kIccid);
   const std::size_t k = 10;  // script steps sent before the card goes
   slot.remove_at(slot.apdus_sent() + k);
-  auto r = run_script(f, script_for(kTestIccid));
+  auto r = run_script(f, script_for(kIccid));
   EXPECT_EQ(r.outcome, perso::ScriptOutcome::TransmitFailed);
   EXPECT_EQ(r.failed_step, k);
   EXPECT_EQ(r.status_words.size(), k);
@@ -263,7 +258,7 @@ TEST_F(CustomerFlow, CardPulledMidScriptIsReportedAtItsStep) {
   EXPECT_NE(r.reason.find("card removed"), std::string::npos) << r.reason;
 
   auto step = f.on_message(MessageType::Done,
-                           done(proto::PersoOutcome::Failed, kTestIccid, "", "card removed at step 11 (update ...)"));
+                           done(proto::PersoOutcome::Failed, kIccid, "", "card removed at step 11 (update ...)"));
   EXPECT_FALSE(step.end);
   EXPECT_TRUE(shown("Personalisation failed: card removed at step 11 (update ...)"));
   EXPECT_TRUE(f.idle());
@@ -271,12 +266,12 @@ TEST_F(CustomerFlow, CardPulledMidScriptIsReportedAtItsStep) {
 
 TEST_F(CustomerFlow, AnUnexpectedStatusWordStopsTheScriptOnce) {
   // A card opened with another master code: the ADM VERIFY fails and nothing follows it.
-  card = cardsim::SimCard(cardsim::make_blank_sim(kTestIccid, hex("0102030405060708")));
+  card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, hex("0102030405060708")));
   auto f = flow();
   keypad.entries = {"1234", "1234", "12345678"};
-  insert_card(f, kTestIccid);
+  insert_card(f, kIccid);
   const auto before = slot.total_apdus();
-  auto r = run_script(f, script_for(kTestIccid));
+  auto r = run_script(f, script_for(kIccid));
   EXPECT_EQ(r.outcome, perso::ScriptOutcome::UnexpectedStatus);
   EXPECT_EQ(r.failed_step, 0);
   ASSERT_EQ(r.status_words.size(), 1u);
@@ -285,7 +280,7 @@ TEST_F(CustomerFlow, AnUnexpectedStatusWordStopsTheScriptOnce) {
 
 TEST_F(CustomerFlow, ABadScriptIsRefusedWithoutAnApdu) {
   auto f = flow();
-  insert_card(f, kTestIccid);
+  insert_card(f, kIccid);
   const auto before = slot.total_apdus();
   auto r = run_script(f, SecretBytes(ByteView(hex("43505343ff"))));
   EXPECT_EQ(r.outcome, perso::ScriptOutcome::Refused);
@@ -295,8 +290,8 @@ TEST_F(CustomerFlow, ABadScriptIsRefusedWithoutAnApdu) {
 
 TEST_F(CustomerFlow, TheAdsMayRefuseTheCardAfterP1) {
   auto f = flow();
-  insert_card(f, kTestIccid);
-  auto step = f.on_message(MessageType::Done, done(proto::PersoOutcome::Refused, kTestIccid, "", "unknown card"));
+  insert_card(f, kIccid);
+  auto step = f.on_message(MessageType::Done, done(proto::PersoOutcome::Refused, kIccid, "", "unknown card"));
   EXPECT_FALSE(step.end);
   EXPECT_TRUE(shown("Card refused: unknown card"));
   EXPECT_TRUE(f.idle());
@@ -305,9 +300,9 @@ TEST_F(CustomerFlow, TheAdsMayRefuseTheCardAfterP1) {
 TEST_F(CustomerFlow, SeveralCardsInOneSession) {
   auto f = flow();
   keypad.entries = {"1234", "1234", "12345678", "5678", "5678", "87654321"};
-  insert_card(f, kTestIccid);
-  ASSERT_EQ(run_script(f, script_for(kTestIccid)).outcome, perso::ScriptOutcome::Completed);
-  f.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kTestIccid, "+41791234567"));
+  insert_card(f, kIccid);
+  ASSERT_EQ(run_script(f, script_for(kIccid)).outcome, perso::ScriptOutcome::Completed);
+  f.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kIccid, "+41791234567"));
   display.lines.clear();
   next = &card2;
   insert_card(f, kIccid2);
@@ -323,13 +318,13 @@ TEST_F(CustomerFlow, SeveralCardsInOneSession) {
 TEST_F(CustomerFlow, AModificationUpdatesAPersonalisedCard) {
   auto f = flow();
   keypad.entries = {"1234", "1234", "12345678", "1234"};
-  insert_card(f, kTestIccid);
-  ASSERT_EQ(run_script(f, script_for(kTestIccid)).outcome, perso::ScriptOutcome::Completed);
-  f.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kTestIccid, "+41791234567"));
+  insert_card(f, kIccid);
+  ASSERT_EQ(run_script(f, script_for(kIccid)).outcome, perso::ScriptOutcome::Completed);
+  f.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kIccid, "+41791234567"));
 
   perso::PersoValues m;
   m.mode = perso::PersoMode::Modify;
-  m.iccid = kTestIccid;
+  m.iccid = kIccid;
   m.opening_code = secret_hex("a1b2c3d4e5f60718");  // the issuer code written by the first script
   m.spn = "NEW NAME";
   auto script = perso::build_personalisation_script(profile, m);
@@ -341,7 +336,7 @@ TEST_F(CustomerFlow, AModificationUpdatesAPersonalisedCard) {
   ASSERT_EQ(step.send.size(), 1u);
   auto r = run_script(f, *encoded);
   ASSERT_EQ(r.outcome, perso::ScriptOutcome::Completed) << r.reason;
-  f.on_message(MessageType::Done, done(proto::PersoOutcome::Modified, kTestIccid, "+41791234567"));
+  f.on_message(MessageType::Done, done(proto::PersoOutcome::Modified, kIccid, "+41791234567"));
   EXPECT_TRUE(shown("Card updated"));
   card.power_on();
   ASSERT_EQ(sw_of(card.transmit(hex("A0A40800 04 7F206F46"))) >> 8, 0x9F);
