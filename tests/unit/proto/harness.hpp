@@ -1,8 +1,8 @@
 #pragma once
-// Wires an STE core, a DTD relay core and an ADS core together in memory: the counter's two cores
-// through the shared wiring (cardperso/testing/counter_cores.hpp), the ADS core here. Every frame
-// crosses the real codec (encode_frame + FrameDecoder). A test may act as a hostile DTD by altering, dropping or
-// recording frames on the relay's two outgoing links.
+// Wires an STE core, a DTD relay core and an ADS core together in memory through the shared wiring
+// (cardperso/testing/counter_cores.hpp and in_memory_ads.hpp); which ADS core a frame reaches is
+// decided here. Every frame crosses the real codec (encode_frame + FrameDecoder). A test may act as
+// a hostile DTD by altering, dropping or recording frames on the relay's two outgoing links.
 #include <deque>
 #include <functional>
 #include <map>
@@ -16,6 +16,7 @@
 #include "cardperso/proto/ste_handshake.hpp"
 #include "cardperso/testing/codec_round_trip.hpp"
 #include "cardperso/testing/counter_cores.hpp"
+#include "cardperso/testing/in_memory_ads.hpp"
 #include "cardperso/testing/test_keys.hpp"
 
 namespace cardperso::proto::testing {
@@ -96,25 +97,7 @@ struct Net {
   }
 
   // What the ADS core asks for; its frames go to the DTD.
-  void from_ads(Actions actions) {
-    for (auto& action : actions) {
-      if (auto* send = std::get_if<SendFrame>(&action)) {
-        Frame f = through_codec(send->frame);
-        ++ads_to_dtd;
-        if (!pass(Hop::AdsToDtd, f)) continue;
-        log.push_back(f);
-        counter.from_ads(std::move(f));
-      } else if (auto* lookup = std::get_if<LookupRetailer>(&action)) {
-        if (!answer_lookups) continue;
-        RetailerLookup r;
-        auto it = retailers.find(lookup->serial);
-        if (it != retailers.end()) r = RetailerLookup{it->second.status, it->second.keys};
-        from_ads(ads->on_retailer_lookup(std::move(r), now));
-      } else {
-        record(Peer::Ads, action);
-      }
-    }
-  }
+  void from_ads(Actions actions) { cardperso::testing::run_ads_actions(*ads, std::move(actions), ads_hooks(), now); }
 
  private:
   // Every frame crosses the codec as it is sent; the DTD's frames for the STE may be altered or
@@ -135,6 +118,27 @@ struct Net {
       }
       return true;
     };
+    return h;
+  }
+
+  // The ADS's frames may be altered or dropped on their way to the DTD; lookups are answered from
+  // `retailers` unless answer_lookups is off.
+  cardperso::testing::AdsHooks ads_hooks() {
+    cardperso::testing::AdsHooks h;
+    h.to_dtd = [this](Frame f) {
+      ++ads_to_dtd;
+      if (!pass(Hop::AdsToDtd, f)) return;
+      log.push_back(f);
+      counter.from_ads(std::move(f));
+    };
+    h.lookup = [this](const LookupRetailer& lookup) -> std::optional<RetailerLookup> {
+      if (!answer_lookups) return std::nullopt;
+      RetailerLookup r;
+      auto it = retailers.find(lookup.serial);
+      if (it != retailers.end()) r = RetailerLookup{it->second.status, it->second.keys};
+      return r;
+    };
+    h.on_action = [this](Action& action) { record(Peer::Ads, action); };
     return h;
   }
 
