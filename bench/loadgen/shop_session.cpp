@@ -73,7 +73,7 @@ struct ShopSession::Terminal {
 
 ShopSession::ShopSession(SessionPlan plan, cardsim::SimCard& retailer_card, proto::DtdRelay& dtd,
                          BlankCardSource blanks)
-    : plan_(std::move(plan)), retailer_card_(retailer_card), dtd_(dtd) {
+    : plan_(std::move(plan)), retailer_card_(retailer_card), dtd_(dtd), cores_(ste_, dtd_, counter_hooks()) {
   if (plan_.cards > 0) terminal_ = std::make_unique<Terminal>(std::move(blanks));
 }
 
@@ -105,51 +105,43 @@ void ShopSession::start(proto::TimePoint now) {
   auto creds = ste::read_keys(transmit);
   if (!creds) return fail_with("retailer-card", creds.error().message);
   creds->serial = *serial;
-  run_ste(ste_.start(creds->serial, creds->key_version, std::move(creds->keys), now));
+  cores_.from_ste(ste_.start(creds->serial, creds->key_version, std::move(creds->keys), now));
   advance();
 }
 
 void ShopSession::on_ads_frame(proto::Frame frame, proto::TimePoint now) {
   if (finished()) return;
   now_ = now;
-  run_dtd(dtd_.on_ads_frame(std::move(frame)));
+  cores_.from_ads(std::move(frame));
   advance();
 }
 
-void ShopSession::run_ste(proto::Actions actions) {
-  for (auto& action : actions) {
-    if (auto* send = std::get_if<proto::SendFrame>(&action)) {
-      run_dtd(dtd_.on_ste_frame(std::move(send->frame)));
-    } else if (std::get_if<proto::SessionEstablished>(&action)) {
-      ste_up_ = true;
-    } else if (auto* got = std::get_if<proto::Deliver>(&action)) {
-      on_ste_deliver(*got);
-    } else if (auto* close = std::get_if<proto::Close>(&action)) {
-      ste_closed_ = true;
-      if (close->code != proto::ErrorCode::None || !terminate_sent_) fail_with("ste-closed", close_text(*close));
-    }
-  }
+cardperso::testing::CounterHooks ShopSession::counter_hooks() {
+  cardperso::testing::CounterHooks h;
+  h.to_ads = [this](proto::Frame f) { out_.push_back(std::move(f)); };
+  h.now = [this] { return now_; };
+  h.on_action = [this](proto::Peer from, proto::Action& action) { on_action(from, action); };
+  return h;
 }
 
-void ShopSession::run_dtd(proto::Actions actions) {
-  for (auto& action : actions) {
-    if (auto* send = std::get_if<proto::SendFrame>(&action)) {
-      if (send->to == proto::Peer::Ads)
-        out_.push_back(std::move(send->frame));
-      else
-        run_ste(ste_.on_frame(send->frame, now_));
-    } else if (std::get_if<proto::SessionEstablished>(&action)) {
-      dtd_up_ = true;
-    } else if (auto* got = std::get_if<proto::Deliver>(&action)) {
-      on_dtd_deliver(*got);
-    } else if (auto* link = std::get_if<proto::LinkMessage>(&action)) {
-      const auto type = proto::to_message_type(link->frame.header.type);
-      if (type == MessageType::Error) {
-        auto err = proto::ErrorMessage::decode(link->frame.payload);
-        fail_with("ads-error", err ? fmt::format("{} ({})", err->text, proto::describe(err->code)) : "malformed Error");
-      }
-    } else if (auto* close = std::get_if<proto::Close>(&action)) {
-      if (close->code != proto::ErrorCode::None) fail_with("dtd-closed", close_text(*close));
+void ShopSession::on_action(proto::Peer from, proto::Action& action) {
+  const bool ste = from == proto::Peer::Ste;
+  if (std::get_if<proto::SessionEstablished>(&action)) {
+    (ste ? ste_up_ : dtd_up_) = true;
+  } else if (auto* got = std::get_if<proto::Deliver>(&action)) {
+    ste ? on_ste_deliver(*got) : on_dtd_deliver(*got);
+  } else if (auto* link = std::get_if<proto::LinkMessage>(&action); link && !ste) {  // the DTD's ADS link
+    const auto type = proto::to_message_type(link->frame.header.type);
+    if (type == MessageType::Error) {
+      auto err = proto::ErrorMessage::decode(link->frame.payload);
+      fail_with("ads-error", err ? fmt::format("{} ({})", err->text, proto::describe(err->code)) : "malformed Error");
+    }
+  } else if (auto* close = std::get_if<proto::Close>(&action)) {
+    if (ste) {
+      ste_closed_ = true;
+      if (close->code != proto::ErrorCode::None || !terminate_sent_) fail_with("ste-closed", close_text(*close));
+    } else if (close->code != proto::ErrorCode::None) {
+      fail_with("dtd-closed", close_text(*close));
     }
   }
 }
@@ -157,7 +149,7 @@ void ShopSession::run_dtd(proto::Actions actions) {
 void ShopSession::on_ste_deliver(const proto::Deliver& d) {
   if (!terminal_) return fail_with("unexpected", fmt::format("{} reached the STE in handshake mode", proto::name(d.type)));
   auto step = terminal_->flow.on_message(d.type, d.plaintext.view());
-  for (auto& m : step.send) run_ste(ste_.send(m.type, m.plaintext.view(), now_));
+  for (auto& m : step.send) cores_.from_ste(ste_.send(m.type, m.plaintext.view(), now_));
   if (step.end) fail_with("terminal", step.refusal + ": " + step.detail);
 }
 
@@ -200,7 +192,7 @@ void ShopSession::send_customer_details() {
   card_open_ = true;
   card_decision_ = card_done_ = card_receipt_ = false;
   card_times_.push_back({now_, now_});
-  run_dtd(dtd_.send(MessageType::CustomerDetails, c1.encode()));
+  cores_.from_dtd(dtd_.send(MessageType::CustomerDetails, c1.encode()));
 }
 
 void ShopSession::advance() {
@@ -220,7 +212,7 @@ void ShopSession::advance() {
   }
   if (cards_started_ < plan_.cards) return send_customer_details();
   terminate_sent_ = true;
-  run_dtd(dtd_.terminate());
+  cores_.from_dtd(dtd_.terminate());
 }
 
 }  // namespace cardperso::bench

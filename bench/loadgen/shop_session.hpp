@@ -1,7 +1,7 @@
 #pragma once
 // One session of one simulated shop, sans-I/O: the STE core (SteHandshake + the terminal's
-// CustomerCardFlow over an in-memory card slot) and the DTD relay core wired together in memory,
-// as ste-firmware and dtd-agent wire them over their serial link. Frames from the ADS go in; frames
+// CustomerCardFlow over an in-memory card slot) and the DTD relay core wired together in memory
+// (cardperso/testing/counter_cores.hpp), as ste-firmware and dtd-agent wire them over their serial link. Frames from the ADS go in; frames
 // for the ADS come out. The retailer keys are read from the shop's retailer SimCard (VERIFY CHV1,
 // READ key file) when the session starts, as at card insertion.
 //
@@ -20,6 +20,7 @@
 #include "cardperso/common/result.hpp"
 #include "cardperso/proto/dtd_relay.hpp"
 #include "cardperso/proto/ste_handshake.hpp"
+#include "cardperso/testing/counter_cores.hpp"
 
 namespace cardperso::bench {
 
@@ -70,8 +71,9 @@ class ShopSession {
  private:
   struct Terminal;
 
-  void run_ste(proto::Actions actions);
-  void run_dtd(proto::Actions actions);
+  cardperso::testing::CounterHooks counter_hooks();
+  // What the STE core (from Peer::Ste) or the DTD core asked for besides their frames.
+  void on_action(proto::Peer from, proto::Action& action);
   void on_ste_deliver(const proto::Deliver& d);
   void on_dtd_deliver(const proto::Deliver& d);
   void advance();
@@ -82,6 +84,7 @@ class ShopSession {
   cardsim::SimCard& retailer_card_;
   proto::DtdRelay& dtd_;
   proto::SteHandshake ste_;
+  cardperso::testing::CounterCores cores_;  // wires ste_ and dtd_
   std::unique_ptr<Terminal> terminal_;
   proto::TimePoint now_{};
   std::vector<proto::Frame> out_;

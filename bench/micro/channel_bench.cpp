@@ -5,17 +5,15 @@
 #include "cardperso/proto/secure_channel.hpp"
 #include "cardperso/proto/session_keys.hpp"
 #include "cardperso/proto/transcript.hpp"
+#include "cardperso/testing/codec_round_trip.hpp"
+#include "cardperso/testing/test_keys.hpp"
 
 namespace {
 
 using namespace cardperso;
 using namespace cardperso::proto;
 
-SecretBytes key16(std::uint8_t seed) {
-  Bytes b(16);
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(seed + i);
-  return SecretBytes(ByteView(b));
-}
+SecretBytes key16(std::uint8_t seed) { return cardperso::testing::counting_key(seed); }
 
 TranscriptHash some_transcript() {
   TranscriptHash th{};
@@ -23,20 +21,12 @@ TranscriptHash some_transcript() {
   return th;
 }
 
-FrameHeader app_header() {
-  FrameHeader h;
-  h.channel = Channel::SteAds;
-  h.type = static_cast<std::uint8_t>(MessageType::AppData);
-  h.session = 42;
-  return h;
-}
-
 // Bytes = plaintext bytes carried through seal and open.
 void BM_SecureChannelSealOpen(benchmark::State& state) {
   const Bytes plaintext(static_cast<std::size_t>(state.range(0)), 0x5a);
   SecureChannel ads(key16(1), some_transcript(), Direction::AdsToSte, Direction::SteToAds);
   SecureChannel ste(key16(1), some_transcript(), Direction::SteToAds, Direction::AdsToSte);
-  const FrameHeader header = app_header();
+  const FrameHeader header = cardperso::testing::ste_ads_header(MessageType::AppData);
   for (auto _ : state) {
     auto frame = ads.seal(header, plaintext);
     if (!frame) {
@@ -58,7 +48,7 @@ BENCHMARK(BM_SecureChannelSealOpen)->Arg(64)->Arg(1024)->Arg(16384);
 void BM_SecureChannelSeal(benchmark::State& state) {
   const Bytes plaintext(static_cast<std::size_t>(state.range(0)), 0x5a);
   SecureChannel ads(key16(1), some_transcript(), Direction::AdsToSte, Direction::SteToAds);
-  const FrameHeader header = app_header();
+  const FrameHeader header = cardperso::testing::ste_ads_header(MessageType::AppData);
   for (auto _ : state) {
     auto frame = ads.seal(header, plaintext);
     benchmark::DoNotOptimize(frame->payload.data());

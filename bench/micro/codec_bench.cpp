@@ -3,6 +3,7 @@
 
 #include "cardperso/proto/frame.hpp"
 #include "cardperso/proto/messages.hpp"
+#include "cardperso/testing/codec_round_trip.hpp"
 
 namespace {
 
@@ -10,11 +11,8 @@ using namespace cardperso;
 using namespace cardperso::proto;
 
 FrameHeader sealed_header(std::size_t length) {
-  FrameHeader h;
-  h.channel = Channel::SteAds;
-  h.type = static_cast<std::uint8_t>(MessageType::AppData);
+  FrameHeader h = cardperso::testing::ste_ads_header(MessageType::AppData);
   h.flags = kFlagSealed;
-  h.session = 42;
   h.length = static_cast<std::uint32_t>(length);
   return h;
 }

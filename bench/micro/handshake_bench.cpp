@@ -6,26 +6,17 @@
 
 #include "cardperso/proto/ads_handshake.hpp"
 #include "cardperso/proto/ste_handshake.hpp"
+#include "cardperso/testing/codec_round_trip.hpp"
+#include "cardperso/testing/test_keys.hpp"
 
 namespace {
 
 using namespace cardperso;
 using namespace cardperso::proto;
 
-SecretBytes key16(std::uint8_t seed) {
-  Bytes b(16);
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(seed + i);
-  return SecretBytes(ByteView(b));
-}
+using cardperso::testing::through_codec;
 
-RetailerKeys retailer_keys() { return RetailerKeys{key16(0), key16(0x40), key16(0x80), key16(0xc0)}; }
-
-Frame through_codec(const Frame& f, FrameDecoder& decoder) {
-  decoder.feed(encode_frame(f.header, f.payload));
-  auto r = decoder.next();
-  if (!r || !*r) throw std::runtime_error("frame did not survive the codec");
-  return std::move(**r);
-}
+RetailerKeys retailer_keys() { return cardperso::testing::counting_retailer_keys(0); }
 
 struct Outcome {
   bool ste_up = false;

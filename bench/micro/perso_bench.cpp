@@ -10,57 +10,38 @@
 #include "cardperso/perso/card_profile.hpp"
 #include "cardperso/perso/script_builder.hpp"
 #include "cardperso/perso/script_executor.hpp"
+#include "cardperso/testing/perso_test_set.hpp"
 
 namespace {
 
 using namespace cardperso;
 using namespace cardperso::perso;
 
-const char* const kIccid = "8988211000000000011";
-const char* const kKi = "465b5ce8b199b49faa5f0a2ee238a6bc";  // TS 35.207 test set 1
-const char* const kOpc = "cd63cb71954a9f4e48a5994e37a02baf";
-const char* const kRand = "23553cbe9637a89d218ae64dae47bf35";
-
-SecretBytes secret_hex(std::string_view h) {
-  const Bytes b = hex(h);
-  return SecretBytes(ByteView(b));
-}
-SecretBytes ascii(std::string_view s) {
-  return SecretBytes(ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()));
-}
+using namespace cardperso::testing::perso_set;
 
 const CardProfile& default_profile() {
   static const CardProfile profile = [] {
-    auto p = load_card_profile(std::string(CARDPERSO_PROFILES_DIR) + "/gsm-sim-default.json");
+    auto p = load_default_card_profile();
     if (!p) throw std::runtime_error(p.error().message);
     return *p;
   }();
   return profile;
 }
 
-SecretBytes master_code() { return cardsim::derive_master_code(hex("000102030405060708090a0b0c0d0e0f"), kIccid); }
+SecretBytes master_code() { return blank_master_code(kIccid); }
 
-PersoValues values() {
-  PersoValues v;
-  v.iccid = kIccid;
-  v.imsi = "001010000123456";
-  v.msisdn = "+41791234567";
-  v.ki = secret_hex(kKi);
-  v.opc = secret_hex(kOpc);
-  v.spn = "GSM-R CH";
-  v.plmns = std::vector<Plmn>{{"001", "01"}, {"295", "10"}, {"302", "361"}};
-  v.issuer_code = secret_hex("a1b2c3d4e5f60718");
-  v.opening_code = master_code();
-  v.rand = hex(kRand);
-  return v;
-}
+// What the ADS builds the script from: the shipped default profile and the test card's values.
+struct ScriptInputs {
+  const CardProfile& profile = default_profile();
+  const PersoValues values = card_values(kIccid, master_code());
+  Result<Script> build() const { return build_personalisation_script(profile, values); }
+};
 
 void BM_ScriptBuild(benchmark::State& state) {
-  const CardProfile& profile = default_profile();
-  const PersoValues v = values();
+  const ScriptInputs inputs;
   std::size_t steps = 0;
   for (auto _ : state) {
-    auto script = build_personalisation_script(profile, v);
+    auto script = inputs.build();
     if (!script) {
       state.SkipWithError(script.error().message.c_str());
       break;
@@ -75,11 +56,10 @@ BENCHMARK(BM_ScriptBuild)->Unit(benchmark::kMicrosecond);
 
 // Build + encode: what the ADS produces for P2. script_bytes is the plaintext P2 size.
 void BM_ScriptBuildEncode(benchmark::State& state) {
-  const CardProfile& profile = default_profile();
-  const PersoValues v = values();
+  const ScriptInputs inputs;
   std::size_t size = 0;
   for (auto _ : state) {
-    auto script = build_personalisation_script(profile, v);
+    auto script = inputs.build();
     auto encoded = encode_script(*script);
     if (!encoded) {
       state.SkipWithError(encoded.error().message.c_str());
@@ -95,7 +75,7 @@ void BM_ScriptBuildEncode(benchmark::State& state) {
 BENCHMARK(BM_ScriptBuildEncode)->Unit(benchmark::kMicrosecond);
 
 void BM_ScriptDecode(benchmark::State& state) {
-  auto encoded = encode_script(*build_personalisation_script(default_profile(), values()));
+  auto encoded = encode_script(*ScriptInputs().build());
   for (auto _ : state) {
     auto script = decode_script(encoded->view());
     if (!script) {
@@ -111,9 +91,10 @@ BENCHMARK(BM_ScriptDecode)->Unit(benchmark::kMicrosecond);
 
 // One personalisation of a fresh blank card (card creation not timed). items = cards, apdus = APDUs/s.
 void BM_ScriptExecuteOnSimCard(benchmark::State& state) {
-  const auto script = build_personalisation_script(default_profile(), values());
+  const auto script = ScriptInputs().build();
   const SecretBytes master = master_code();
-  const KeypadEntries customer{ascii("1234"), ascii("1234"), ascii("12345678")};
+  const KeypadEntries customer{ascii_secret("1234"), ascii_secret("1234"),
+                               ascii_secret("12345678")};
   std::size_t apdus = 0;
   for (auto _ : state) {
     state.PauseTiming();

@@ -13,33 +13,32 @@ int run_show(const std::vector<std::string>& args, const std::string& command_na
   command.options().add_options()("last", po::value(&last)->default_value(last), "how many entries (1..100000)");
   if (auto stop = command.parse(args)) return *stop;
   if (last < 1 || last > 100000) return command.usage_error("--last must be 1 to 100000");
-  Store* store = command.open_store();
-  if (store == nullptr) return kExitRefused;
-  auto entries = store->audit.last(last);
-  if (!entries) return refused(entries.error().message);
-  for (const auto& e : *entries) {
-    std::cout << e.seq << "  " << format_time(e.at) << "  " << e.actor << "  " << e.event << "  " << e.subject
-              << (e.detail.empty() ? "" : "  ") << e.detail << "\n";
-  }
-  return kExitOk;
+  return command.with_store([&](Store& store) -> int {
+    auto entries = store.audit.last(last);
+    if (!entries) return refused(entries.error().message);
+    for (const auto& e : *entries) {
+      std::cout << e.seq << "  " << format_time(e.at) << "  " << e.actor << "  " << e.event << "  " << e.subject
+                << (e.detail.empty() ? "" : "  ") << e.detail << "\n";
+    }
+    return kExitOk;
+  });
 }
 
 int run_verify(const std::vector<std::string>& args, const std::string& command_name) {
   Invocation command(command_name, "",
                         "Walks the audit log's hash chain (keyed from the master key) and reports the first broken link.\n"
                         "Exit code 2 when the log was altered.");
-  if (auto stop = command.parse(args)) return *stop;
-  Store* store = command.open_store();
-  if (store == nullptr) return kExitRefused;
-  auto report = store->audit.verify();
-  if (!report) return refused(report.error().message);
-  if (!report->intact()) {
-    return refused("audit log broken at entry " + std::to_string(*report->first_broken_seq) + ": " + report->problem +
-                   "; " + std::to_string(report->entries_checked) +
-                   " entries before it are intact. Keep this database for investigation and restore from backup.");
-  }
-  std::cout << "audit log intact: " << report->entries_checked << " entries\n";
-  return kExitOk;
+  return command.run(args, [](Store& store) -> int {
+    auto report = store.audit.verify();
+    if (!report) return refused(report.error().message);
+    if (!report->intact()) {
+      return refused("audit log broken at entry " + std::to_string(*report->first_broken_seq) + ": " +
+                     report->problem + "; " + std::to_string(report->entries_checked) +
+                     " entries before it are intact. Keep this database for investigation and restore from backup.");
+    }
+    std::cout << "audit log intact: " << report->entries_checked << " entries\n";
+    return kExitOk;
+  });
 }
 
 }  // namespace

@@ -1,11 +1,10 @@
 // adsctl batch import-secret | import-csv | assign | list: the issuer's stock of blank cards.
-#include <iomanip>
 #include <iostream>
 
 #include "batch_secret_file.hpp"
-#include "cardperso/ads/store/audit_log.hpp"
 #include "cardperso/ads/store/card_stock.hpp"
 #include "command_line.hpp"
+#include "text_table.hpp"
 
 namespace cardperso::adsctl {
 
@@ -27,13 +26,12 @@ int run_import_secret(const std::vector<std::string>& args, const std::string& c
   if (auto stop = command.parse(args)) return *stop;
   auto secret = read_batch_secret_file(secret_file);
   if (!secret) return refused(secret.error().message);
-  Store* store = command.open_store();
-  if (store == nullptr) return kExitRefused;
-  ads::CardStock stock(store->db, store->key, store->audit, actor_name());
-  auto id = stock.import_secret_batch(name, secret->view(), prefix, first, count);
-  if (!id) return refused(id.error().message + "; nothing was imported");
-  std::cout << "batch " << name << " imported: " << count << " cards\n";
-  return kExitOk;
+  return command.with_store([&](Store& store) -> int {
+    auto id = store.card_stock().import_secret_batch(name, secret->view(), prefix, first, count);
+    if (!id) return refused(id.error().message + "; nothing was imported");
+    std::cout << "batch " << name << " imported: " << count << " cards\n";
+    return kExitOk;
+  });
 }
 
 int run_import_csv(const std::vector<std::string>& args, const std::string& command_name) {
@@ -45,21 +43,20 @@ int run_import_csv(const std::vector<std::string>& args, const std::string& comm
   command.options().add_options()
       ("name", po::value(&name)->required(), "batch name (1 to 64 printable characters, unique)")
       ("file", po::value(&file)->required(), "the CSV file");
-  if (auto stop = command.parse(args)) return *stop;
-  Store* store = command.open_store();
-  if (store == nullptr) return kExitRefused;
-  ads::CardStock stock(store->db, store->key, store->audit, actor_name());
-  auto id = stock.import_csv_batch(name, file);
-  if (!id) return refused(id.error().message);
-  auto batches = stock.list_batches();
-  std::int64_t cards = 0;
-  if (batches) {
-    for (const auto& b : *batches)
-      if (b.id == *id) cards = b.card_count;
-  }
-  std::cout << "batch " << name << " imported: " << cards << " cards\n";
-  std::cerr << "adsctl: the file holds the cards' ADM codes in clear: delete it or keep it offline.\n";
-  return kExitOk;
+  return command.run(args, [&](Store& store) -> int {
+    auto stock = store.card_stock();
+    auto id = stock.import_csv_batch(name, file);
+    if (!id) return refused(id.error().message);
+    auto batches = stock.list_batches();
+    std::int64_t cards = 0;
+    if (batches) {
+      for (const auto& b : *batches)
+        if (b.id == *id) cards = b.card_count;
+    }
+    std::cout << "batch " << name << " imported: " << cards << " cards\n";
+    std::cerr << "adsctl: the file holds the cards' ADM codes in clear: delete it or keep it offline.\n";
+    return kExitOk;
+  });
 }
 
 int run_assign(const std::vector<std::string>& args, const std::string& command_name) {
@@ -69,34 +66,27 @@ int run_assign(const std::vector<std::string>& args, const std::string& command_
   command.options().add_options()
       ("name", po::value(&name)->required(), "batch name")
       ("retailer", po::value(&retailer)->required(), "retailer card serial");
-  if (auto stop = command.parse(args)) return *stop;
-  Store* store = command.open_store();
-  if (store == nullptr) return kExitRefused;
-  ads::CardStock stock(store->db, store->key, store->audit, actor_name());
-  if (auto done = stock.assign_batch(name, retailer); !done) return refused(done.error().message);
-  std::cout << "batch " << name << " assigned to retailer " << retailer << "\n";
-  return kExitOk;
+  return command.run(args, [&](Store& store) -> int {
+    if (auto done = store.card_stock().assign_batch(name, retailer); !done) return refused(done.error().message);
+    std::cout << "batch " << name << " assigned to retailer " << retailer << "\n";
+    return kExitOk;
+  });
 }
 
 int run_list(const std::vector<std::string>& args, const std::string& command_name) {
   Invocation command(command_name, "",
                         "Lists the batches: kind, retailer, and how many cards are in each state. Never secrets.");
-  if (auto stop = command.parse(args)) return *stop;
-  Store* store = command.open_store();
-  if (store == nullptr) return kExitRefused;
-  ads::CardStock stock(store->db, store->key, store->audit, actor_name());
-  auto batches = stock.list_batches();
-  if (!batches) return refused(batches.error().message);
-  std::cout << std::left << std::setw(20) << "NAME" << std::setw(8) << "KIND" << std::setw(22) << "RETAILER"
-            << std::setw(8) << "CARDS" << std::setw(8) << "BLANK" << std::setw(8) << "RUNNING" << std::setw(8)
-            << "PERSO" << std::setw(8) << "FAILED" << std::setw(9) << "SPOILED" << "CREATED\n";
-  for (const auto& b : *batches) {
-    std::cout << std::left << std::setw(20) << b.name << std::setw(8) << ads::to_string(b.kind) << std::setw(22)
-              << b.retailer_serial.value_or("-") << std::setw(8) << b.card_count << std::setw(8) << b.blank
-              << std::setw(8) << b.in_progress << std::setw(8) << b.personalised << std::setw(8) << b.failed
-              << std::setw(9) << b.spoiled << format_time(b.created_at) << "\n";
-  }
-  return kExitOk;
+  return command.run(args, [](Store& store) -> int {
+    auto batches = store.card_stock().list_batches();
+    if (!batches) return refused(batches.error().message);
+    TextTable table(std::cout, {{"NAME", 20}, {"KIND", 8}, {"RETAILER", 22}, {"CARDS", 8}, {"BLANK", 8},
+                                {"RUNNING", 8}, {"PERSO", 8}, {"FAILED", 8}, {"SPOILED", 9}, {"CREATED"}});
+    for (const auto& b : *batches) {
+      table.row(b.name, ads::to_string(b.kind), b.retailer_serial.value_or("-"), b.card_count, b.blank, b.in_progress,
+                b.personalised, b.failed, b.spoiled, format_time(b.created_at));
+    }
+    return kExitOk;
+  });
 }
 
 }  // namespace

@@ -1,13 +1,12 @@
 // adsctl card show | list: the state of customer cards, their record versions and numbers. Never Ki,
 // OPc, codes or personal data.
-#include <iomanip>
 #include <iostream>
 
-#include "cardperso/ads/store/audit_log.hpp"
 #include "cardperso/ads/store/card_records.hpp"
 #include "cardperso/ads/store/card_stock.hpp"
 #include "cardperso/ads/store/number_pools.hpp"
 #include "command_line.hpp"
+#include "text_table.hpp"
 
 namespace cardperso::adsctl {
 
@@ -20,39 +19,36 @@ int run_show(const std::vector<std::string>& args, const std::string& command_na
   std::string iccid;
   command.options().add_options()("iccid", po::value(&iccid)->required(), "the card's ICCID (also as the first argument)");
   command.positional().add("iccid", 1);
-  if (auto stop = command.parse(args)) return *stop;
-  Store* store = command.open_store();
-  if (store == nullptr) return kExitRefused;
-  ads::CardStock stock(store->db, store->key, store->audit, actor_name());
-  auto card = stock.find_card(iccid);
-  if (!card) return refused(card.error().message);
-  if (!card->has_value()) return refused("card " + iccid + " is not in any imported batch");
-  const ads::CardSummary& c = **card;
-  std::cout << "iccid        " << c.iccid << "\n"
-            << "batch        " << c.batch_name << "\n"
-            << "retailer     " << c.retailer_serial.value_or("-") << "\n"
-            << "state        " << ads::to_string(c.state) << "\n"
-            << "attempts     " << c.attempts << "\n"
-            << "updated      " << format_time(c.updated_at) << "\n";
-  if (!c.failed_step.empty() || !c.failure_reason.empty()) {
-    std::cout << "last failure step " << c.failed_step << ": " << c.failure_reason << "\n";
-  }
-  ads::CardRecords records(store->db, store->key, store->audit, actor_name());
-  auto history = records.history(iccid);
-  if (!history) return refused(history.error().message);
-  for (const auto& v : *history) {
-    std::cout << "version " << v.version << "    " << format_time(v.created_at) << "  imsi " << v.imsi << "  msisdn "
-              << v.msisdn << "  profile " << v.profile << "  retailer " << v.retailer_serial;
-    if (v.session_id) std::cout << "  session " << *v.session_id;
-    std::cout << "\n";
-  }
-  ads::NumberPools pools(store->db, store->audit, actor_name());
-  auto numbers = pools.numbers_of(iccid);
-  if (!numbers) return refused(numbers.error().message);
-  for (const auto& n : *numbers) {
-    std::cout << "number       " << ads::to_string(n.kind) << " " << n.value << " " << ads::to_string(n.state) << "\n";
-  }
-  return kExitOk;
+  return command.run(args, [&](Store& store) -> int {
+    auto card = store.card_stock().find_card(iccid);
+    if (!card) return refused(card.error().message);
+    if (!card->has_value()) return refused("card " + iccid + " is not in any imported batch");
+    const ads::CardSummary& c = **card;
+    std::cout << "iccid        " << c.iccid << "\n"
+              << "batch        " << c.batch_name << "\n"
+              << "retailer     " << c.retailer_serial.value_or("-") << "\n"
+              << "state        " << ads::to_string(c.state) << "\n"
+              << "attempts     " << c.attempts << "\n"
+              << "updated      " << format_time(c.updated_at) << "\n";
+    if (!c.failed_step.empty() || !c.failure_reason.empty()) {
+      std::cout << "last failure step " << c.failed_step << ": " << c.failure_reason << "\n";
+    }
+    auto history = store.card_records().history(iccid);
+    if (!history) return refused(history.error().message);
+    for (const auto& v : *history) {
+      std::cout << "version " << v.version << "    " << format_time(v.created_at) << "  imsi " << v.imsi
+                << "  msisdn " << v.msisdn << "  profile " << v.profile << "  retailer " << v.retailer_serial;
+      if (v.session_id) std::cout << "  session " << *v.session_id;
+      std::cout << "\n";
+    }
+    auto numbers = store.number_pools().numbers_of(iccid);
+    if (!numbers) return refused(numbers.error().message);
+    for (const auto& n : *numbers) {
+      std::cout << "number       " << ads::to_string(n.kind) << " " << n.value << " " << ads::to_string(n.state)
+                << "\n";
+    }
+    return kExitOk;
+  });
 }
 
 int run_list(const std::vector<std::string>& args, const std::string& command_name) {
@@ -73,18 +69,15 @@ int run_list(const std::vector<std::string>& args, const std::string& command_na
     }
   }
   if (limit < 1 || limit > 1000000) return command.usage_error("--limit must be 1 to 1000000");
-  Store* store = command.open_store();
-  if (store == nullptr) return kExitRefused;
-  ads::CardStock stock(store->db, store->key, store->audit, actor_name());
-  auto cards = stock.list_cards(wanted, limit);
-  if (!cards) return refused(cards.error().message);
-  std::cout << std::left << std::setw(22) << "ICCID" << std::setw(20) << "BATCH" << std::setw(14) << "STATE"
-            << std::setw(9) << "ATTEMPTS" << "UPDATED\n";
-  for (const auto& c : *cards) {
-    std::cout << std::left << std::setw(22) << c.iccid << std::setw(20) << c.batch_name << std::setw(14)
-              << ads::to_string(c.state) << std::setw(9) << c.attempts << format_time(c.updated_at) << "\n";
-  }
-  return kExitOk;
+  return command.with_store([&](Store& store) -> int {
+    auto cards = store.card_stock().list_cards(wanted, limit);
+    if (!cards) return refused(cards.error().message);
+    TextTable table(std::cout, {{"ICCID", 22}, {"BATCH", 20}, {"STATE", 14}, {"ATTEMPTS", 9}, {"UPDATED"}});
+    for (const auto& c : *cards) {
+      table.row(c.iccid, c.batch_name, ads::to_string(c.state), c.attempts, format_time(c.updated_at));
+    }
+    return kExitOk;
+  });
 }
 
 }  // namespace

@@ -40,6 +40,14 @@ Store* Invocation::open_store() {
   return &*store_;
 }
 
+ads::CardStock Store::card_stock() { return ads::CardStock(db, key, audit, actor_name()); }
+
+ads::CardRecords Store::card_records() { return ads::CardRecords(db, key, audit, actor_name()); }
+
+ads::NumberPools Store::number_pools() { return ads::NumberPools(db, audit, actor_name()); }
+
+ads::RetailerStore Store::retailers() { return ads::RetailerStore(db, key, audit, actor_name()); }
+
 int refused(const std::string& message) {
   std::cerr << "adsctl: " << message << "\n";
   return kExitRefused;

@@ -4,11 +4,16 @@
 // (main.cpp) lists every command once; the help is generated from it.
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cardperso/ads/store/audit_log.hpp"
+#include "cardperso/ads/store/card_records.hpp"
+#include "cardperso/ads/store/card_stock.hpp"
 #include "cardperso/ads/store/clock.hpp"
 #include "cardperso/ads/store/master_key.hpp"
+#include "cardperso/ads/store/number_pools.hpp"
+#include "cardperso/ads/store/retailer_store.hpp"
 #include "cardperso/ads/store/sqlite_db.hpp"
 #include "cardperso/cli/command_line.hpp"
 #include "cardperso/cli/subcommands.hpp"
@@ -36,6 +41,12 @@ struct Store {
   ads::Database db;
   ads::MasterKey key;
   ads::AuditLog audit;
+
+  // The services on this store; what they change is audited as done by actor_name().
+  ads::CardStock card_stock();
+  ads::CardRecords card_records();
+  ads::NumberPools number_pools();
+  ads::RetailerStore retailers();
 };
 
 // One run of one command: its options (the command's own plus --db, --master-key, --help,
@@ -55,6 +66,18 @@ class Invocation {
   // Opens the existing database (migrating it), loads the master key and checks that they belong
   // together. On failure prints why and returns nullptr: return kExitRefused.
   Store* open_store();
+  // open_store(), then body(store): body's exit code, or kExitRefused when the store does not open.
+  template <class Body>
+  int with_store(Body&& body) {
+    Store* store = open_store();
+    return store == nullptr ? kExitRefused : std::forward<Body>(body)(*store);
+  }
+  // parse(args), then with_store(body): for a command that has nothing to check before the store.
+  template <class Body>
+  int run(const std::vector<std::string>& args, Body&& body) {
+    if (auto stop = parse(args)) return *stop;
+    return with_store(std::forward<Body>(body));
+  }
 
  private:
   cli::CommandLine cl_;

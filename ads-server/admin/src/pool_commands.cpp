@@ -1,10 +1,9 @@
 // adsctl pool add | list | release-retired: the IMSI and MSISDN ranges the ADS hands numbers out from.
-#include <iomanip>
 #include <iostream>
 
-#include "cardperso/ads/store/audit_log.hpp"
 #include "cardperso/ads/store/number_pools.hpp"
 #include "command_line.hpp"
+#include "text_table.hpp"
 
 namespace cardperso::adsctl {
 
@@ -24,13 +23,12 @@ int run_add(const std::vector<std::string>& args, const std::string& command_nam
   if (auto stop = command.parse(args)) return *stop;
   auto k = ads::parse_number_kind(kind);
   if (!k) return command.usage_error("--kind must be imsi or msisdn");
-  Store* store = command.open_store();
-  if (store == nullptr) return kExitRefused;
-  ads::NumberPools pools(store->db, store->audit, actor_name());
-  auto id = pools.add_pool(*k, prefix, first, last);
-  if (!id) return refused(id.error().message);
-  std::cout << kind << " pool " << *id << " added\n";
-  return kExitOk;
+  return command.with_store([&](Store& store) -> int {
+    auto id = store.number_pools().add_pool(*k, prefix, first, last);
+    if (!id) return refused(id.error().message);
+    std::cout << kind << " pool " << *id << " added\n";
+    return kExitOk;
+  });
 }
 
 int run_list(const std::vector<std::string>& args, const std::string& command_name) {
@@ -38,21 +36,17 @@ int run_list(const std::vector<std::string>& args, const std::string& command_na
                         "Lists the number pools: range, numbers never used, reserved (personalisation running),\n"
                         "committed (on a card), released (given back, handed out again first) and retired (maybe on\n"
                         "a spoiled card: never handed out again until `adsctl pool release-retired`).");
-  if (auto stop = command.parse(args)) return *stop;
-  Store* store = command.open_store();
-  if (store == nullptr) return kExitRefused;
-  ads::NumberPools pools(store->db, store->audit, actor_name());
-  auto all = pools.list();
-  if (!all) return refused(all.error().message);
-  std::cout << std::left << std::setw(5) << "ID" << std::setw(8) << "KIND" << std::setw(36) << "RANGE" << std::setw(10)
-            << "UNUSED" << std::setw(10) << "RESERVED" << std::setw(10) << "COMMITTED" << std::setw(10) << "RELEASED"
-            << "RETIRED\n";
-  for (const auto& p : *all) {
-    std::cout << std::left << std::setw(5) << p.id << std::setw(8) << ads::to_string(p.kind) << std::setw(36)
-              << (p.value_of(p.first) + ".." + p.value_of(p.last)) << std::setw(10) << p.never_used() << std::setw(10)
-              << p.reserved << std::setw(10) << p.committed << std::setw(10) << p.released << p.retired << "\n";
-  }
-  return kExitOk;
+  return command.run(args, [](Store& store) -> int {
+    auto all = store.number_pools().list();
+    if (!all) return refused(all.error().message);
+    TextTable table(std::cout, {{"ID", 5}, {"KIND", 8}, {"RANGE", 36}, {"UNUSED", 10}, {"RESERVED", 10},
+                                {"COMMITTED", 10}, {"RELEASED", 10}, {"RETIRED"}});
+    for (const auto& p : *all) {
+      table.row(p.id, ads::to_string(p.kind), p.value_of(p.first) + ".." + p.value_of(p.last), p.never_used(),
+                p.reserved, p.committed, p.released, p.retired);
+    }
+    return kExitOk;
+  });
 }
 
 int run_release_retired(const std::vector<std::string>& args, const std::string& command_name) {
@@ -61,14 +55,12 @@ int run_release_retired(const std::vector<std::string>& args, const std::string&
                         "destroyed: it may carry them, and a number must never be on two cards. Audited.");
   std::string iccid;
   command.options().add_options()("iccid", po::value(&iccid)->required(), "the spoiled card, destroyed");
-  if (auto stop = command.parse(args)) return *stop;
-  Store* store = command.open_store();
-  if (store == nullptr) return kExitRefused;
-  ads::NumberPools pools(store->db, store->audit, actor_name());
-  auto n = pools.release_retired(iccid);
-  if (!n) return refused(n.error().message);
-  std::cout << *n << " retired number(s) of card " << iccid << " released\n";
-  return kExitOk;
+  return command.run(args, [&](Store& store) -> int {
+    auto n = store.number_pools().release_retired(iccid);
+    if (!n) return refused(n.error().message);
+    std::cout << *n << " retired number(s) of card " << iccid << " released\n";
+    return kExitOk;
+  });
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <iomanip>
 #include <iostream>
 
 #include "cardperso/ads/store/audit_log.hpp"
@@ -16,6 +15,7 @@
 #include "command_line.hpp"
 #include "retailer_card_writer.hpp"
 #include "retailer_serial.hpp"
+#include "text_table.hpp"
 
 namespace cardperso::adsctl {
 
@@ -99,7 +99,7 @@ int enrol_in_reader(const ReaderEnrolment& e, Invocation& command, WipedString& 
 
   Store* store = command.open_store();
   if (store == nullptr) return kExitRefused;
-  ads::RetailerStore retailers(store->db, store->key, store->audit, actor_name());
+  auto retailers = store->retailers();
 
   auto pcsc = cardperso::pcsc::PcscReader::open();
   if (!pcsc) return refused(pcsc.error().message);
@@ -120,8 +120,7 @@ int enrol_in_reader(const ReaderEnrolment& e, Invocation& command, WipedString& 
     return refused("retailer " + *serial + " is already enrolled; this card is someone's retailer card. Nothing was written");
   }
   if (e.from_stock) {
-    ads::CardStock stock(store->db, store->key, store->audit, actor_name());
-    auto code = stock.blank_master_code(*serial);
+    auto code = store->card_stock().blank_master_code(*serial);
     if (!code) return refused(code.error().message + "; nothing was written");
     adm_code = std::move(*code);
   }
@@ -223,7 +222,7 @@ int run_enrol(const std::vector<std::string>& args, const std::string& command_n
 
   Store* store = command.open_store();
   if (store == nullptr) return kExitRefused;
-  ads::RetailerStore retailers(store->db, store->key, store->audit, actor_name());
+  auto retailers = store->retailers();
 
   const std::string serial = serial_generated ? generate_retailer_serial() : serial_opt;
   if (pin_generated) pin.text = random_digits(kPinDigits);
@@ -270,19 +269,15 @@ int run_enrol(const std::vector<std::string>& args, const std::string& command_n
 int run_list(const std::vector<std::string>& args, const std::string& command_name) {
   Invocation command(command_name, "", "Lists the retailer cards: serial, status, key version, failed "
                                              "authentications in the current window, enrolment time. Never keys.");
-  if (auto stop = command.parse(args)) return *stop;
-  Store* store = command.open_store();
-  if (store == nullptr) return kExitRefused;
-  ads::RetailerStore retailers(store->db, store->key, store->audit, actor_name());
-  auto all = retailers.list();
-  if (!all) return refused(all.error().message);
-  std::cout << std::left << std::setw(22) << "SERIAL" << std::setw(9) << "STATUS" << std::setw(5) << "KV" << std::setw(10)
-            << "FAILURES" << "CREATED\n";
-  for (const auto& r : *all) {
-    std::cout << std::left << std::setw(22) << r.serial << std::setw(9) << ads::to_string(r.status) << std::setw(5)
-              << r.key_version << std::setw(10) << r.failed_auth_count << format_time(r.created_at) << "\n";
-  }
-  return kExitOk;
+  return command.run(args, [](Store& store) -> int {
+    auto all = store.retailers().list();
+    if (!all) return refused(all.error().message);
+    TextTable table(std::cout, {{"SERIAL", 22}, {"STATUS", 9}, {"KV", 5}, {"FAILURES", 10}, {"CREATED"}});
+    for (const auto& r : *all) {
+      table.row(r.serial, ads::to_string(r.status), r.key_version, r.failed_auth_count, format_time(r.created_at));
+    }
+    return kExitOk;
+  });
 }
 
 // revoke and unlock: one serial, one change.
@@ -296,13 +291,14 @@ int run_status_change(const std::vector<std::string>& args, const std::string& c
   command.positional().add("serial", 1);
   if (auto stop = command.parse(args)) return *stop;
   if (auto ok = ads::check_retailer_serial(serial); !ok) return command.usage_error(ok.error().message);
-  Store* store = command.open_store();
-  if (store == nullptr) return kExitRefused;
-  ads::RetailerStore retailers(store->db, store->key, store->audit, actor_name());
-  auto done = revoke ? retailers.revoke(serial) : retailers.unlock(serial);
-  if (!done) return refused(done.error().message);
-  std::cerr << "adsctl: retailer " << serial << (revoke ? " revoked.\n" : " unlocked; its failure count is cleared.\n");
-  return kExitOk;
+  return command.with_store([&](Store& store) -> int {
+    auto retailers = store.retailers();
+    auto done = revoke ? retailers.revoke(serial) : retailers.unlock(serial);
+    if (!done) return refused(done.error().message);
+    std::cerr << "adsctl: retailer " << serial
+              << (revoke ? " revoked.\n" : " unlocked; its failure count is cleared.\n");
+    return kExitOk;
+  });
 }
 
 }  // namespace

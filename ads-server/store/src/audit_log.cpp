@@ -43,16 +43,15 @@ Result<std::int64_t> AuditLog::append(std::string_view actor, std::string_view e
   for (auto field : {actor, event, subject, detail}) {
     if (field.size() > kMaxField) throw std::invalid_argument("AuditLog::append: field longer than 4096 bytes");
   }
-  auto last = db_.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", "append audit entry: read chain head");
+  auto last = db_.first_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                             "append audit entry: read chain head");
   if (!last) return last.error();
-  auto row = last->step();
-  if (!row) return row.error();
   AuditEntry e;
   Bytes prev_hash(kHashSize, 0);
   e.seq = 1;
-  if (*row) {
-    e.seq = last->column_int(0) + 1;
-    prev_hash = last->column_blob(1);
+  if (*last) {
+    e.seq = (*last)->column_int(0) + 1;
+    prev_hash = (*last)->column_blob(1);
   }
   e.at = clock_();
   e.actor = actor;
@@ -61,34 +60,24 @@ Result<std::int64_t> AuditLog::append(std::string_view actor, std::string_view e
   e.detail = detail;
   const Bytes hash = entry_hash(chain_key_, prev_hash, e);
 
-  auto insert = db_.prepare(
+  auto inserted = db_.run(
       "INSERT INTO audit_log (seq, at, actor, event, subject, detail, prev_hash, hash) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-      "append audit entry: insert");
-  if (!insert) return insert.error();
-  insert->bind(1, e.seq)
-      .bind(2, to_unix(e.at))
-      .bind(3, actor)
-      .bind(4, event)
-      .bind(5, subject)
-      .bind(6, detail)
-      .bind(7, ByteView(prev_hash))
-      .bind(8, ByteView(hash));
-  if (auto r = insert->run(); !r) return r.error();
+      "append audit entry: insert", e.seq, to_unix(e.at), actor, event, subject, detail, prev_hash, hash);
+  if (!inserted) return inserted.error();
   return e.seq;
 }
 
 Result<std::vector<AuditEntry>> AuditLog::last(int n) {
-  auto stmt = db_.prepare(
+  return db_.read_rows(
       "SELECT seq, at, actor, event, subject, detail FROM "
       "(SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?1) ORDER BY seq ASC",
-      "read audit log");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, std::int64_t{n});
-  return stmt->collect([](const Statement& s) {
-    return AuditEntry{s.column_int(0),     from_unix(s.column_int(1)), s.column_text(2),
-                      s.column_text(3),    s.column_text(4),           s.column_text(5)};
-  });
+      "read audit log",
+      [](const Statement& s) {
+        return AuditEntry{s.column_int(0),  from_unix(s.column_int(1)), s.column_text(2),
+                          s.column_text(3), s.column_text(4),           s.column_text(5)};
+      },
+      std::int64_t{n});
 }
 
 Result<AuditVerification> AuditLog::verify() {

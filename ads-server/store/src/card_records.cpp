@@ -5,10 +5,13 @@
 
 #include "cardperso/ads/store/card_codes.hpp"
 #include "cardperso/common/crypto.hpp"
+#include "store_guards.hpp"
 
 namespace cardperso::ads {
 
 namespace {
+
+using detail::tampered;
 
 constexpr std::string_view kKiColumn = "card_records.ki";
 constexpr std::string_view kOpcColumn = "card_records.opc";
@@ -101,11 +104,6 @@ std::string version_row(std::string_view iccid, int version) {
   return std::string(iccid) + "/" + std::to_string(version);
 }
 
-Error tampered(std::string_view what, std::string_view whose) {
-  return fail("stored " + std::string(what) + " of " + std::string(whose) +
-              " fails authentication: the database was altered or the master key is wrong; restore from backup");
-}
-
 CardRecordVersion read_version(const Statement& s) {
   CardRecordVersion v;
   v.iccid = s.column_text(0);
@@ -126,15 +124,12 @@ CardRecordVersion read_version(const Statement& s) {
 
 // The card's batch must belong to the retailer named in the record.
 Result<void> check_stock_owner(Database& db, std::string_view iccid, std::string_view retailer) {
-  auto stmt = db.prepare(
+  auto row = db.first_row(
       "SELECT b.retailer_serial FROM cards c JOIN card_batches b ON b.id = c.batch_id WHERE c.iccid = ?1",
-      "card record: look up the card's retailer");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, iccid);
-  auto row = stmt->step();
+      "card record: look up the card's retailer", iccid);
   if (!row) return row.error();
   if (!*row) return fail("card " + std::string(iccid) + " is not in any imported batch");
-  if (stmt->column_is_null(0) || stmt->column_text(0) != retailer) {
+  if ((*row)->column_is_null(0) || (*row)->column_text(0) != retailer) {
     return fail("card " + std::string(iccid) + " is not in retailer " + std::string(retailer) + "'s stock");
   }
   return {};
@@ -155,19 +150,16 @@ Result<std::int64_t> CardRecords::insert_subscriber(std::string_view personal_da
   if (personal_data_json.empty() || personal_data_json.size() > kMaxPersonalData) {
     return fail("card record: the customer details must be 1 to " + std::to_string(kMaxPersonalData) + " bytes");
   }
-  auto next = db_.prepare("SELECT coalesce(max(id), 0) + 1 FROM subscribers", "record subscriber: next id");
+  auto next = db_.read_row("SELECT coalesce(max(id), 0) + 1 FROM subscribers", "record subscriber: next id",
+                           [](const Statement& s) { return s.column_int(0); });
   if (!next) return next.error();
-  auto row = next->step();
-  if (!row) return row.error();
-  const std::int64_t id = next->column_int(0);
+  const std::int64_t id = next->value_or(1);  // an aggregate always has its one row
   const Bytes sealed = seal_column(key_, kPersonalDataColumn, std::to_string(id),
                                    ByteView(reinterpret_cast<const std::uint8_t*>(personal_data_json.data()),
                                             personal_data_json.size()));
-  auto insert = db_.prepare("INSERT INTO subscribers (id, sealed_personal_data, created_at) VALUES (?1, ?2, ?3)",
-                            "record subscriber: insert");
-  if (!insert) return insert.error();
-  insert->bind(1, id).bind(2, ByteView(sealed)).bind(3, to_unix(clock_()));
-  if (auto r = insert->run(); !r) return r.error();
+  auto inserted = db_.run("INSERT INTO subscribers (id, sealed_personal_data, created_at) VALUES (?1, ?2, ?3)",
+                          "record subscriber: insert", id, sealed, to_unix(clock_()));
+  if (!inserted) return inserted.error();
   return id;
 }
 
@@ -176,28 +168,13 @@ Result<void> CardRecords::insert_version(std::string_view iccid, int version, co
                                          std::optional<std::int64_t> session_id,
                                          std::optional<std::int64_t> decision_id) {
   const std::string row = version_row(iccid, version);
-  auto insert = db_.prepare(
+  return db_.run(
       "INSERT INTO card_records (iccid, version, imsi, msisdn, sealed_ki, sealed_opc, spn, plmnsel, profile, files, "
       "retailer_serial, subscriber_id, session_id, decision_id, created_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-      "record card: insert version");
-  if (!insert) return insert.error();
-  insert->bind(1, iccid)
-      .bind(2, std::int64_t{version})
-      .bind(3, content.imsi)
-      .bind(4, content.msisdn)
-      .bind(5, ByteView(seal_column(key_, kKiColumn, row, ki)))
-      .bind(6, ByteView(seal_column(key_, kOpcColumn, row, opc)))
-      .bind(7, content.spn)
-      .bind(8, content.plmnsel)
-      .bind(9, content.profile)
-      .bind(10, files_json(content.files))
-      .bind(11, retailer)
-      .bind(12, subscriber_id)
-      .bind(13, session_id)
-      .bind(14, decision_id)
-      .bind(15, to_unix(clock_()));
-  return insert->run();
+      "record card: insert version", iccid, std::int64_t{version}, content.imsi, content.msisdn,
+      seal_column(key_, kKiColumn, row, ki), seal_column(key_, kOpcColumn, row, opc), content.spn, content.plmnsel,
+      content.profile, files_json(content.files), retailer, subscriber_id, session_id, decision_id, to_unix(clock_()));
 }
 
 Result<void> CardRecords::record_personalisation(const PersonalisationRecord& r) {
@@ -228,24 +205,22 @@ Result<int> CardRecords::record_modification(const ModificationRecord& r) {
   if (r.issuer_code && r.issuer_code->size() != kCardCodeSize) return fail("card record: the issuer code must be 8 bytes");
   return db_.with_transaction([&]() -> Result<int> {
     if (auto owner = check_stock_owner(db_, r.iccid, r.retailer_serial); !owner) return owner.error();
-    auto last = db_.prepare(
+    auto row = db_.first_row(
         "SELECT version, imsi, msisdn, sealed_ki, sealed_opc, subscriber_id FROM card_records WHERE iccid = ?1 "
         "ORDER BY version DESC LIMIT 1",
-        "record modification: previous version");
-    if (!last) return last.error();
-    last->bind(1, r.iccid);
-    auto row = last->step();
+        "record modification: previous version", r.iccid);
     if (!row) return row.error();
     if (!*row) return fail("card " + r.iccid + " has no record; a first personalisation is not a modification");
-    const int version = static_cast<int>(last->column_int(0)) + 1;
-    const std::string old_imsi = last->column_text(1), old_msisdn = last->column_text(2);
-    std::int64_t subscriber_id = last->column_int(5);
+    const Statement& last = **row;
+    const int version = static_cast<int>(last.column_int(0)) + 1;
+    const std::string old_imsi = last.column_text(1), old_msisdn = last.column_text(2);
+    std::int64_t subscriber_id = last.column_int(5);
 
     SecretBytes ki = r.content.ki, opc = r.content.opc;
     if (ki.empty()) {
       const std::string prev_row = version_row(r.iccid, version - 1);
-      auto k = open_column(key_, kKiColumn, prev_row, last->column_blob(3));
-      auto o = open_column(key_, kOpcColumn, prev_row, last->column_blob(4));
+      auto k = open_column(key_, kKiColumn, prev_row, last.column_blob(3));
+      auto o = open_column(key_, kOpcColumn, prev_row, last.column_blob(4));
       if (!k || !o) return tampered("Ki/OPc", "card " + prev_row);
       ki = std::move(k).value();
       opc = std::move(o).value();
@@ -297,16 +272,11 @@ Result<std::int64_t> CardRecords::record_decision(std::string_view retailer_seri
   // Invalid UTF-8 in a reason (from an external command) is replaced, not refused.
   const std::string reasons_json = list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return db_.with_transaction([&]() -> Result<std::int64_t> {
-    auto insert = db_.prepare(
+    auto inserted = db_.run(
         "INSERT INTO decisions (retailer_serial, session_id, go, reasons, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        "record decision: insert");
-    if (!insert) return insert.error();
-    insert->bind(1, retailer_serial.substr(0, 32))
-        .bind(2, session_id)
-        .bind(3, std::int64_t{go ? 1 : 0})
-        .bind(4, reasons_json)
-        .bind(5, to_unix(clock_()));
-    if (auto r = insert->run(); !r) return r.error();
+        "record decision: insert", retailer_serial.substr(0, 32), session_id, std::int64_t{go ? 1 : 0}, reasons_json,
+        to_unix(clock_()));
+    if (!inserted) return inserted.error();
     const std::int64_t id = db_.last_insert_rowid();
     auto logged = audit_.append(actor_, go ? "customer_accepted" : "customer_refused", retailer_serial.substr(0, 32),
                                 "decision=" + std::to_string(id) +
@@ -317,46 +287,38 @@ Result<std::int64_t> CardRecords::record_decision(std::string_view retailer_seri
 }
 
 Result<std::optional<DecisionRecord>> CardRecords::decision(std::int64_t id) {
-  auto stmt = db_.prepare("SELECT id, retailer_serial, session_id, go, reasons, at FROM decisions WHERE id = ?1",
-                          "read decision");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, id);
-  auto row = stmt->step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<DecisionRecord>{};
-  DecisionRecord d;
-  d.id = stmt->column_int(0);
-  d.retailer_serial = stmt->column_text(1);
-  d.session_id = stmt->column_optional_int(2);
-  d.go = stmt->column_int(3) != 0;
-  auto reasons = nlohmann::json::parse(stmt->column_text(4), nullptr, false);
-  if (reasons.is_array()) {
-    for (const auto& r : reasons)
-      if (r.is_string()) d.reasons.push_back(r.get<std::string>());
-  }
-  d.at = from_unix(stmt->column_int(5));
-  return std::optional<DecisionRecord>{std::move(d)};
+  return db_.read_row(
+      "SELECT id, retailer_serial, session_id, go, reasons, at FROM decisions WHERE id = ?1", "read decision",
+      [](const Statement& s) {
+        DecisionRecord d;
+        d.id = s.column_int(0);
+        d.retailer_serial = s.column_text(1);
+        d.session_id = s.column_optional_int(2);
+        d.go = s.column_int(3) != 0;
+        auto reasons = nlohmann::json::parse(s.column_text(4), nullptr, false);
+        if (reasons.is_array()) {
+          for (const auto& r : reasons)
+            if (r.is_string()) d.reasons.push_back(r.get<std::string>());
+        }
+        d.at = from_unix(s.column_int(5));
+        return d;
+      },
+      id);
 }
 
 Result<std::vector<CardRecordVersion>> CardRecords::history(std::string_view iccid) {
-  auto stmt = db_.prepare(std::string("SELECT ") + kVersionColumns + " FROM card_records WHERE iccid = ?1 ORDER BY version",
-                          "read card history");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, iccid);
-  return stmt->collect([](const Statement& s) { return read_version(s); });
+  return db_.read_rows(std::string("SELECT ") + kVersionColumns + " FROM card_records WHERE iccid = ?1 ORDER BY version",
+                       "read card history", read_version, iccid);
 }
 
 Result<SubscriberKeys> CardRecords::keys_of(std::string_view iccid, int version) {
-  auto stmt = db_.prepare("SELECT sealed_ki, sealed_opc FROM card_records WHERE iccid = ?1 AND version = ?2",
-                          "read subscriber keys");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, iccid).bind(2, std::int64_t{version});
-  auto row = stmt->step();
+  auto row = db_.first_row("SELECT sealed_ki, sealed_opc FROM card_records WHERE iccid = ?1 AND version = ?2",
+                           "read subscriber keys", iccid, std::int64_t{version});
   if (!row) return row.error();
   const std::string where = version_row(iccid, version);
   if (!*row) return fail("no record version " + where);
-  auto ki = open_column(key_, kKiColumn, where, stmt->column_blob(0));
-  auto opc = open_column(key_, kOpcColumn, where, stmt->column_blob(1));
+  auto ki = open_column(key_, kKiColumn, where, (*row)->column_blob(0));
+  auto opc = open_column(key_, kOpcColumn, where, (*row)->column_blob(1));
   if (!ki || !opc || ki->size() != crypto::kAesKeySize || opc->size() != crypto::kAesKeySize) {
     return tampered("Ki/OPc", "card " + where);
   }
@@ -364,14 +326,12 @@ Result<SubscriberKeys> CardRecords::keys_of(std::string_view iccid, int version)
 }
 
 Result<std::string> CardRecords::personal_data(std::int64_t subscriber_id) {
-  auto stmt = db_.prepare("SELECT sealed_personal_data FROM subscribers WHERE id = ?1", "read personal data");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, subscriber_id);
-  auto row = stmt->step();
+  auto row = db_.first_row("SELECT sealed_personal_data FROM subscribers WHERE id = ?1", "read personal data",
+                           subscriber_id);
   if (!row) return row.error();
   const std::string id = std::to_string(subscriber_id);
   if (!*row) return fail("no subscriber " + id);
-  auto plain = open_column(key_, kPersonalDataColumn, id, stmt->column_blob(0));
+  auto plain = open_column(key_, kPersonalDataColumn, id, (*row)->column_blob(0));
   if (!plain) return tampered("personal data", "subscriber " + id);
   return std::string(plain->view().begin(), plain->view().end());
 }

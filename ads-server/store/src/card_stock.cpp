@@ -4,16 +4,34 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
 
 #include "cardperso/ads/store/card_codes.hpp"
 #include "cardperso/ads/store/csv_batch.hpp"
 #include "cardperso/ads/store/number_pools.hpp"
 #include "cardperso/common/crypto.hpp"
+#include "enum_names.hpp"
+#include "store_guards.hpp"
 
 namespace cardperso::ads {
 
 namespace {
+
+using detail::require_transaction;
+using detail::tampered;
+
+constexpr detail::EnumName<CardState> kCardStateNames[] = {
+    {CardState::Blank, "blank"},
+    {CardState::InProgress, "in_progress"},
+    {CardState::Personalised, "personalised"},
+    {CardState::Failed, "failed"},
+    {CardState::Spoiled, "spoiled"},
+};
+constexpr detail::EnumName<CodeOnCard> kCodeOnCardNames[] = {
+    {CodeOnCard::Master, "master"},
+    {CodeOnCard::Pending, "pending"},
+    {CodeOnCard::Unknown, "unknown"},
+    {CodeOnCard::UnknownPendingFirst, "unknown_pending_first"},
+};
 
 constexpr std::string_view kBatchSecretColumn = "card_batches.secret";
 constexpr std::string_view kMasterCodeColumn = "cards.master_code";
@@ -36,17 +54,28 @@ CardSummary read_card_summary(const Statement& s) {
   return c;
 }
 
+BatchSummary read_batch_summary(const Statement& s) {
+  BatchSummary b;
+  b.id = s.column_int(0);
+  b.name = s.column_text(1);
+  b.kind = s.column_text(2) == "csv" ? BatchKind::Csv : BatchKind::Secret;
+  if (!s.column_is_null(3)) b.retailer_serial = s.column_text(3);
+  b.card_count = s.column_int(4);
+  b.created_at = from_unix(s.column_int(5));
+  b.blank = s.column_int(6);
+  b.in_progress = s.column_int(7);
+  b.personalised = s.column_int(8);
+  b.failed = s.column_int(9);
+  b.spoiled = s.column_int(10);
+  return b;
+}
+
 Result<void> check_batch_name(std::string_view name) {
   const bool printable = std::all_of(name.begin(), name.end(), [](char c) { return c > 0x20 && c < 0x7F; });
   if (name.empty() || name.size() > 64 || !printable) {
     return fail("a batch name is 1 to 64 printable characters without spaces");
   }
   return {};
-}
-
-Error tampered(std::string_view what, std::string_view whose) {
-  return fail("stored " + std::string(what) + " of " + std::string(whose) +
-              " fails authentication: the database was altered or the master key is wrong; restore from backup");
 }
 
 std::string cut(std::string_view text) {
@@ -56,8 +85,10 @@ std::string cut(std::string_view text) {
   return out;
 }
 
-void require_transaction(Database& db, const char* what) {
-  if (!db.in_transaction()) throw std::logic_error(std::string(what) + " must run inside a transaction");
+// A sealed column that may be NULL, as a bind argument.
+std::optional<ByteView> blob_or_null(const Bytes* blob) {
+  if (blob == nullptr) return std::nullopt;
+  return ByteView(*blob);
 }
 
 struct CardRow {
@@ -67,58 +98,58 @@ struct CardRow {
   bool has_pending = false;  // a pending issuer code is stored: a NewCard script was built
 };
 
-std::string_view code_on_card_text(CodeOnCard c) {
-  switch (c) {
-    case CodeOnCard::Master: return "master";
-    case CodeOnCard::Pending: return "pending";
-    case CodeOnCard::Unknown: return "unknown";
-    case CodeOnCard::UnknownPendingFirst: return "unknown_pending_first";
-  }
-  return "unknown";
-}
-
-Result<std::optional<CardRow>> read_card_row(Database& db, std::string_view iccid, std::string_view what) {
-  auto stmt = db.prepare(
-      "SELECT state, attempts, EXISTS (SELECT 1 FROM card_records r WHERE r.iccid = c.iccid), "
-      "  sealed_pending_code IS NOT NULL FROM cards c WHERE iccid = ?1",
-      what);
-  if (!stmt) return stmt.error();
-  stmt->bind(1, iccid);
-  auto row = stmt->step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<CardRow>{};
-  CardRow r;
-  r.state = parse_card_state(stmt->column_text(0)).value_or(CardState::Spoiled);
-  r.attempts = static_cast<int>(stmt->column_int(1));
-  r.has_records = stmt->column_int(2) != 0;
-  r.has_pending = stmt->column_int(3) != 0;
-  return std::optional<CardRow>{r};
-}
+std::string_view code_on_card_text(CodeOnCard c) { return detail::name_of(kCodeOnCardNames, c).value_or("unknown"); }
 
 Error unknown_card(std::string_view iccid) {
   return fail("card " + std::string(iccid) + " is not in any imported batch; check the ICCID or import its batch");
 }
 
+// The card's row of `sql`, whose one parameter ?1 is the ICCID; unknown_card when there is none.
+Result<Statement> card_query(Database& db, std::string_view sql, std::string_view what, std::string_view iccid) {
+  auto row = db.first_row(sql, what, iccid);
+  if (!row) return row.error();
+  if (!*row) return unknown_card(iccid);
+  return std::move(**row);
+}
+
+Result<CardRow> read_card_row(Database& db, std::string_view iccid, std::string_view what) {
+  auto row = db.read_row(
+      "SELECT state, attempts, EXISTS (SELECT 1 FROM card_records r WHERE r.iccid = c.iccid), "
+      "  sealed_pending_code IS NOT NULL FROM cards c WHERE iccid = ?1",
+      what,
+      [](const Statement& s) {
+        CardRow r;
+        r.state = parse_card_state(s.column_text(0)).value_or(CardState::Spoiled);
+        r.attempts = static_cast<int>(s.column_int(1));
+        r.has_records = s.column_int(2) != 0;
+        r.has_pending = s.column_int(3) != 0;
+        return r;
+      },
+      iccid);
+  if (!row) return row.error();
+  if (!row->has_value()) return unknown_card(iccid);
+  return **row;
+}
+
+// A blank or failed card's master code: derived from its batch's secret in a secret batch, opened
+// from the card's own sealed code in a CSV batch. `sealed` is the one of the two the batch has.
+Result<SecretBytes> master_code_of(const MasterKey& key, std::string_view iccid, const std::string& batch,
+                                   bool secret_batch, ByteView sealed) {
+  if (secret_batch) {
+    auto secret = open_column(key, kBatchSecretColumn, batch, sealed);
+    if (!secret || secret->size() != kBatchSecretSize) return tampered("batch secret", "batch " + batch);
+    return derive_master_code(secret->view(), iccid);
+  }
+  auto code = open_column(key, kMasterCodeColumn, iccid, sealed);
+  if (!code || code->size() != kCardCodeSize) return tampered("master code", "card " + std::string(iccid));
+  return std::move(code).value();
+}
+
 }  // namespace
 
-std::string_view to_string(CardState state) {
-  switch (state) {
-    case CardState::Blank: return "blank";
-    case CardState::InProgress: return "in_progress";
-    case CardState::Personalised: return "personalised";
-    case CardState::Failed: return "failed";
-    case CardState::Spoiled: return "spoiled";
-  }
-  return "spoiled";
-}
+std::string_view to_string(CardState state) { return detail::name_of(kCardStateNames, state).value_or("spoiled"); }
 
-std::optional<CardState> parse_card_state(std::string_view text) {
-  for (CardState s : {CardState::Blank, CardState::InProgress, CardState::Personalised, CardState::Failed,
-                      CardState::Spoiled}) {
-    if (text == to_string(s)) return s;
-  }
-  return std::nullopt;
-}
+std::optional<CardState> parse_card_state(std::string_view text) { return detail::parse_name(kCardStateNames, text); }
 
 std::string_view to_string(BatchKind kind) { return kind == BatchKind::Secret ? "secret" : "csv"; }
 
@@ -127,24 +158,14 @@ CardStock::CardStock(Database& db, const MasterKey& key, AuditLog& audit, std::s
 
 Result<std::int64_t> CardStock::insert_batch(std::string_view name, BatchKind kind, std::int64_t count,
                                              const Bytes* sealed_secret) {
-  auto existing = db_.prepare("SELECT 1 FROM card_batches WHERE name = ?1", "import batch: look up name");
+  auto existing = db_.first_row("SELECT 1 FROM card_batches WHERE name = ?1", "import batch: look up name", name);
   if (!existing) return existing.error();
-  existing->bind(1, name);
-  auto found = existing->step();
-  if (!found) return found.error();
-  if (*found) return fail("a batch named " + std::string(name) + " already exists; choose another name");
-  auto insert = db_.prepare(
+  if (*existing) return fail("a batch named " + std::string(name) + " already exists; choose another name");
+  auto inserted = db_.run(
       "INSERT INTO card_batches (name, kind, sealed_secret, retailer_serial, card_count, created_at) "
       "VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
-      "import batch: insert batch");
-  if (!insert) return insert.error();
-  insert->bind(1, name).bind(2, to_string(kind)).bind(4, count).bind(5, to_unix(clock_()));
-  if (sealed_secret != nullptr) {
-    insert->bind(3, ByteView(*sealed_secret));
-  } else {
-    insert->bind_null(3);
-  }
-  if (auto r = insert->run(); !r) return r.error();
+      "import batch: insert batch", name, to_string(kind), blob_or_null(sealed_secret), count, to_unix(clock_()));
+  if (!inserted) return inserted.error();
   return db_.last_insert_rowid();
 }
 
@@ -153,28 +174,17 @@ namespace {
 // Inserts one blank card; refuses an ICCID that any batch already holds, naming that batch.
 Result<void> insert_card(Database& db, std::int64_t batch_id, std::string_view iccid, const Bytes* sealed_code,
                          std::int64_t now, std::string_view where) {
-  auto dup = db.prepare("SELECT b.name FROM cards c JOIN card_batches b ON b.id = c.batch_id WHERE c.iccid = ?1",
-                        "import batch: look up ICCID");
+  auto dup = db.first_row("SELECT b.name FROM cards c JOIN card_batches b ON b.id = c.batch_id WHERE c.iccid = ?1",
+                          "import batch: look up ICCID", iccid);
   if (!dup) return dup.error();
-  dup->bind(1, iccid);
-  auto found = dup->step();
-  if (!found) return found.error();
-  if (*found) {
-    return fail(std::string(where) + "ICCID " + std::string(iccid) + " is already in batch " + dup->column_text(0) +
-                "; nothing was imported");
+  if (*dup) {
+    return fail(std::string(where) + "ICCID " + std::string(iccid) + " is already in batch " +
+                (*dup)->column_text(0) + "; nothing was imported");
   }
-  auto insert = db.prepare(
+  return db.run(
       "INSERT INTO cards (iccid, batch_id, state, sealed_master_code, attempts, updated_at) "
       "VALUES (?1, ?2, 'blank', ?3, 0, ?4)",
-      "import batch: insert card");
-  if (!insert) return insert.error();
-  insert->bind(1, iccid).bind(2, batch_id).bind(4, now);
-  if (sealed_code != nullptr) {
-    insert->bind(3, ByteView(*sealed_code));
-  } else {
-    insert->bind_null(3);
-  }
-  return insert->run();
+      "import batch: insert card", iccid, batch_id, blob_or_null(sealed_code), now);
 }
 
 }  // namespace
@@ -248,30 +258,25 @@ Result<std::int64_t> CardStock::import_csv_text(std::string_view name, std::stri
 
 Result<void> CardStock::assign_batch(std::string_view name, std::string_view retailer_serial) {
   return db_.with_transaction([&]() -> Result<void> {
-    auto batch = db_.prepare("SELECT id, retailer_serial FROM card_batches WHERE name = ?1", "assign batch: look up");
+    auto batch = db_.first_row("SELECT id, retailer_serial FROM card_batches WHERE name = ?1", "assign batch: look up",
+                               name);
     if (!batch) return batch.error();
-    batch->bind(1, name);
-    auto found = batch->step();
-    if (!found) return found.error();
-    if (!*found) return fail("no batch named " + std::string(name) + "; see `adsctl batch list`");
-    const std::int64_t id = batch->column_int(0);
-    const std::string previous = batch->column_is_null(1) ? "none" : batch->column_text(1);
+    if (!*batch) return fail("no batch named " + std::string(name) + "; see `adsctl batch list`");
+    const std::int64_t id = (*batch)->column_int(0);
+    const std::string previous = (*batch)->column_is_null(1) ? "none" : (*batch)->column_text(1);
 
-    auto retailer = db_.prepare("SELECT status FROM retailers WHERE serial = ?1", "assign batch: look up retailer");
+    auto retailer = db_.first_row("SELECT status FROM retailers WHERE serial = ?1", "assign batch: look up retailer",
+                                  retailer_serial);
     if (!retailer) return retailer.error();
-    retailer->bind(1, retailer_serial);
-    auto known = retailer->step();
-    if (!known) return known.error();
-    if (!*known) {
+    if (!*retailer) {
       return fail("no retailer with serial " + std::string(retailer_serial) + "; see `adsctl retailer list`");
     }
-    if (retailer->column_text(0) == "revoked") {
+    if ((*retailer)->column_text(0) == "revoked") {
       return fail("retailer " + std::string(retailer_serial) + " is revoked; assign the batch to an active retailer");
     }
-    auto update = db_.prepare("UPDATE card_batches SET retailer_serial = ?2 WHERE id = ?1", "assign batch: update");
-    if (!update) return update.error();
-    update->bind(1, id).bind(2, retailer_serial);
-    if (auto r = update->run(); !r) return r;
+    auto updated = db_.run("UPDATE card_batches SET retailer_serial = ?2 WHERE id = ?1", "assign batch: update", id,
+                           retailer_serial);
+    if (!updated) return updated;
     auto logged = audit_.append(actor_, "batch_assigned", name,
                                 "retailer=" + std::string(retailer_serial) + " previous=" + previous);
     if (!logged) return logged.error();
@@ -280,55 +285,27 @@ Result<void> CardStock::assign_batch(std::string_view name, std::string_view ret
 }
 
 Result<std::vector<BatchSummary>> CardStock::list_batches() {
-  auto stmt = db_.prepare(
+  return db_.read_rows(
       "SELECT b.id, b.name, b.kind, b.retailer_serial, b.card_count, b.created_at, "
       "  sum(c.state = 'blank'), sum(c.state = 'in_progress'), sum(c.state = 'personalised'), "
       "  sum(c.state = 'failed'), sum(c.state = 'spoiled') "
       "FROM card_batches b LEFT JOIN cards c ON c.batch_id = b.id GROUP BY b.id ORDER BY b.id",
-      "list batches");
-  if (!stmt) return stmt.error();
-  return stmt->collect([](const Statement& s) {
-    BatchSummary b;
-    b.id = s.column_int(0);
-    b.name = s.column_text(1);
-    b.kind = s.column_text(2) == "csv" ? BatchKind::Csv : BatchKind::Secret;
-    if (!s.column_is_null(3)) b.retailer_serial = s.column_text(3);
-    b.card_count = s.column_int(4);
-    b.created_at = from_unix(s.column_int(5));
-    b.blank = s.column_int(6);
-    b.in_progress = s.column_int(7);
-    b.personalised = s.column_int(8);
-    b.failed = s.column_int(9);
-    b.spoiled = s.column_int(10);
-    return b;
-  });
+      "list batches", read_batch_summary);
 }
 
 Result<std::optional<CardSummary>> CardStock::find_card(std::string_view iccid) {
-  auto stmt = db_.prepare(std::string("SELECT ") + kCardSummaryColumns +
-                              " FROM cards c JOIN card_batches b ON b.id = c.batch_id WHERE c.iccid = ?1",
-                          "find card");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, iccid);
-  auto row = stmt->step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<CardSummary>{};
-  return std::optional<CardSummary>{read_card_summary(*stmt)};
+  return db_.read_row(std::string("SELECT ") + kCardSummaryColumns +
+                          " FROM cards c JOIN card_batches b ON b.id = c.batch_id WHERE c.iccid = ?1",
+                      "find card", read_card_summary, iccid);
 }
 
 Result<std::vector<CardSummary>> CardStock::list_cards(std::optional<CardState> state, int limit) {
-  auto stmt = db_.prepare(std::string("SELECT ") + kCardSummaryColumns +
-                              " FROM cards c JOIN card_batches b ON b.id = c.batch_id "
-                              "WHERE ?1 IS NULL OR c.state = ?1 ORDER BY c.iccid LIMIT ?2",
-                          "list cards");
-  if (!stmt) return stmt.error();
-  if (state) {
-    stmt->bind(1, to_string(*state));
-  } else {
-    stmt->bind_null(1);
-  }
-  stmt->bind(2, std::int64_t{limit});
-  return stmt->collect([](const Statement& s) { return read_card_summary(s); });
+  std::optional<std::string_view> wanted;  // NULL: every state
+  if (state) wanted = to_string(*state);
+  return db_.read_rows(std::string("SELECT ") + kCardSummaryColumns +
+                           " FROM cards c JOIN card_batches b ON b.id = c.batch_id "
+                           "WHERE ?1 IS NULL OR c.state = ?1 ORDER BY c.iccid LIMIT ?2",
+                       "list cards", read_card_summary, wanted, std::int64_t{limit});
 }
 
 Result<CardLookup> CardStock::inspect_card_for(std::string_view retailer_serial, std::string_view iccid,
@@ -341,25 +318,23 @@ Result<CardLookup> CardStock::inspect_card_for(std::string_view retailer_serial,
     return std::move(out);
   };
   if (!check_iccid(iccid)) return refuse(CardRefusal::UnknownIccid, "card " + id.substr(0, 24) + " is not an ICCID of any imported batch");
-  auto stmt = db_.prepare(
+  auto row = db_.first_row(
       "SELECT c.state, c.attempts, b.kind, b.name, b.retailer_serial, b.sealed_secret, c.sealed_master_code, "
       "  c.sealed_issuer_code, c.sealed_pending_code, c.code_on_card "
       "FROM cards c JOIN card_batches b ON b.id = c.batch_id WHERE c.iccid = ?1",
-      "look up card");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, iccid);
-  auto row = stmt->step();
+      "look up card", iccid);
   if (!row) return row.error();
   if (!*row) return refuse(CardRefusal::UnknownIccid, unknown_card(iccid).message);
-  const CardState state = parse_card_state(stmt->column_text(0)).value_or(CardState::Spoiled);
-  const int attempts = static_cast<int>(stmt->column_int(1));
-  const bool secret_batch = stmt->column_text(2) == "secret";
-  const std::string batch = stmt->column_text(3);
-  if (stmt->column_is_null(4)) {
+  const Statement& card = **row;
+  const CardState state = parse_card_state(card.column_text(0)).value_or(CardState::Spoiled);
+  const int attempts = static_cast<int>(card.column_int(1));
+  const bool secret_batch = card.column_text(2) == "secret";
+  const std::string batch = card.column_text(3);
+  if (card.column_is_null(4)) {
     return refuse(CardRefusal::UnassignedBatch, "card " + id + " is from batch " + batch +
                                                     ", which is not assigned to any retailer; assign it first");
   }
-  if (stmt->column_text(4) != retailer_serial) {
+  if (card.column_text(4) != retailer_serial) {
     return refuse(CardRefusal::OtherRetailer, "card " + id + " is not in this retailer's stock");
   }
   if (state == CardState::Spoiled) {
@@ -379,30 +354,23 @@ Result<CardLookup> CardStock::inspect_card_for(std::string_view retailer_serial,
   out.opening.iccid = id;
   out.opening.state = state;
   out.opening.attempts = attempts;
-  auto master_code = [&]() -> Result<SecretBytes> {
-    if (secret_batch) {
-      auto secret = open_column(key_, kBatchSecretColumn, batch, stmt->column_blob(5));
-      if (!secret || secret->size() != kBatchSecretSize) return tampered("batch secret", "batch " + batch);
-      return derive_master_code(secret->view(), iccid);
-    }
-    auto code = open_column(key_, kMasterCodeColumn, iccid, stmt->column_blob(6));
-    if (!code || code->size() != kCardCodeSize) return tampered("master code", "card " + id);
-    return std::move(code).value();
+  auto master_code = [&]() {
+    return master_code_of(key_, iccid, batch, secret_batch, card.column_blob(secret_batch ? 5 : 6));
   };
   if (state == CardState::Personalised) {
-    if (stmt->column_is_null(7)) return tampered("issuer code", "card " + id);  // a personalised card always has one
-    auto code = open_column(key_, kIssuerCodeColumn, iccid, stmt->column_blob(7));
+    if (card.column_is_null(7)) return tampered("issuer code", "card " + id);  // a personalised card always has one
+    auto code = open_column(key_, kIssuerCodeColumn, iccid, card.column_blob(7));
     if (!code || code->size() != kCardCodeSize) return tampered("issuer code", "card " + id);
     out.opening.code_kind = OpeningCode::Issuer;
     out.opening.code = std::move(code).value();
     return out;
   }
   // Blank or failed: the master code, the pending issuer code, or both (the likelier first).
-  const std::string on_card = stmt->column_text(9);
-  const bool pending_known = !stmt->column_is_null(8);
+  const std::string on_card = card.column_text(9);
+  const bool pending_known = !card.column_is_null(8);
   std::optional<SecretBytes> pending;
   if (pending_known) {
-    auto code = open_column(key_, kIssuerCodeColumn, iccid, stmt->column_blob(8));
+    auto code = open_column(key_, kIssuerCodeColumn, iccid, card.column_blob(8));
     if (!code || code->size() != kCardCodeSize) return tampered("pending issuer code", "card " + id);
     pending = std::move(code).value();
   }
@@ -441,37 +409,27 @@ Result<CardOpening> CardStock::lookup_card_for(std::string_view retailer_serial,
 Result<SecretBytes> CardStock::blank_master_code(std::string_view iccid) {
   const std::string id(iccid);
   if (!check_iccid(iccid)) return fail("card " + id.substr(0, 24) + " is not an ICCID of any imported batch");
-  auto stmt = db_.prepare(
+  auto row = card_query(
+      db_,
       "SELECT c.state, c.attempts, b.kind, b.name, b.sealed_secret, c.sealed_master_code, "
       "  c.sealed_issuer_code IS NULL FROM cards c JOIN card_batches b ON b.id = c.batch_id WHERE c.iccid = ?1",
-      "look up blank card");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, iccid);
-  auto row = stmt->step();
+      "look up blank card", iccid);
   if (!row) return row.error();
-  if (!*row) return unknown_card(iccid);
-  const auto state = parse_card_state(stmt->column_text(0));
-  if (state != CardState::Blank || stmt->column_int(1) != 0 || stmt->column_int(6) == 0) {
+  const Statement& card = *row;
+  const auto state = parse_card_state(card.column_text(0));
+  if (state != CardState::Blank || card.column_int(1) != 0 || card.column_int(6) == 0) {
     return fail("card " + id + " is " + std::string(to_string(state.value_or(CardState::Spoiled))) +
                 " in the stock and was already used; only a blank, never-tried card can be enrolled from stock");
   }
-  const std::string batch = stmt->column_text(3);
-  if (stmt->column_text(2) == "secret") {
-    auto secret = open_column(key_, kBatchSecretColumn, batch, stmt->column_blob(4));
-    if (!secret || secret->size() != kBatchSecretSize) return tampered("batch secret", "batch " + batch);
-    return derive_master_code(secret->view(), iccid);
-  }
-  auto code = open_column(key_, kMasterCodeColumn, iccid, stmt->column_blob(5));
-  if (!code || code->size() != kCardCodeSize) return tampered("master code", "card " + id);
-  return std::move(code).value();
+  const bool secret_batch = card.column_text(2) == "secret";
+  return master_code_of(key_, iccid, card.column_text(3), secret_batch, card.column_blob(secret_batch ? 4 : 5));
 }
 
 Result<int> CardStock::begin_personalisation(std::string_view iccid, CardPurpose purpose) {
   return db_.with_transaction([&]() -> Result<int> {
     auto card = read_card_row(db_, iccid, "begin personalisation: look up card");
     if (!card) return card.error();
-    if (!card->has_value()) return unknown_card(iccid);
-    const CardRow& c = **card;
+    const CardRow& c = *card;
     int attempts = c.attempts;
     if (purpose == CardPurpose::NewCard) {
       if (c.state != CardState::Blank && c.state != CardState::Failed) {
@@ -487,11 +445,9 @@ Result<int> CardStock::begin_personalisation(std::string_view iccid, CardPurpose
       return fail("card " + std::string(iccid) + " is " + std::string(to_string(c.state)) +
                   "; only a personalised card can be modified");
     }
-    auto update = db_.prepare("UPDATE cards SET state = 'in_progress', attempts = ?2, updated_at = ?3 WHERE iccid = ?1",
-                              "begin personalisation: update");
-    if (!update) return update.error();
-    update->bind(1, iccid).bind(2, std::int64_t{attempts}).bind(3, to_unix(clock_()));
-    if (auto r = update->run(); !r) return r.error();
+    auto updated = db_.run("UPDATE cards SET state = 'in_progress', attempts = ?2, updated_at = ?3 WHERE iccid = ?1",
+                           "begin personalisation: update", iccid, std::int64_t{attempts}, to_unix(clock_()));
+    if (!updated) return updated.error();
     auto logged = audit_.append(actor_,
                                 purpose == CardPurpose::NewCard ? "card_personalisation_started"
                                                                 : "card_modification_started",
@@ -504,8 +460,7 @@ Result<int> CardStock::begin_personalisation(std::string_view iccid, CardPurpose
 Result<CardState> CardStock::fail_in_transaction(std::string_view iccid, const CardFailure& failure) {
   auto card = read_card_row(db_, iccid, "mark card failed: look up card");
   if (!card) return card.error();
-  if (!card->has_value()) return unknown_card(iccid);
-  const CardRow& c = **card;
+  const CardRow& c = *card;
   if (c.state != CardState::InProgress) {
     return fail("card " + std::string(iccid) + " is " + std::string(to_string(c.state)) +
                 ", not being personalised; nothing to mark failed");
@@ -521,19 +476,14 @@ Result<CardState> CardStock::fail_in_transaction(std::string_view iccid, const C
   std::optional<CodeOnCard> on_card;
   if (!c.has_records && failure.code_on_card && (c.has_pending || *failure.code_on_card == CodeOnCard::Master))
     on_card = failure.code_on_card;
-  auto update = db_.prepare(
+  std::optional<std::string_view> on_card_text;  // NULL: code_on_card stays
+  if (on_card) on_card_text = code_on_card_text(*on_card);
+  auto updated = db_.run(
       "UPDATE cards SET state = ?2, failed_step = ?3, failure_reason = ?4, updated_at = ?5, "
       "  code_on_card = coalesce(?6, code_on_card) WHERE iccid = ?1",
-      "mark card failed: update");
-  if (!update) return update.error();
-  update->bind(1, iccid).bind(2, to_string(next)).bind(3, cut(failure.step)).bind(4, cut(failure.reason)).bind(
-      5, to_unix(clock_()));
-  if (on_card) {
-    update->bind(6, code_on_card_text(*on_card));
-  } else {
-    update->bind_null(6);
-  }
-  if (auto r = update->run(); !r) return r.error();
+      "mark card failed: update", iccid, to_string(next), cut(failure.step), cut(failure.reason),
+      to_unix(clock_()), on_card_text);
+  if (!updated) return updated.error();
   // Numbers: the card may carry them unless this was its first attempt and it wrote nothing. Then they
   // stay reserved for its retry, or, once it is spoiled, are retired: never on two cards.
   NumberPools pools(db_, audit_, actor_, clock_);
@@ -560,28 +510,24 @@ Result<CardState> CardStock::fail_in_transaction(std::string_view iccid, const C
 
 Result<SecretBytes> CardStock::pending_issuer_code(std::string_view iccid) {
   return db_.with_transaction([&]() -> Result<SecretBytes> {
-    auto stmt = db_.prepare(
+    auto row = card_query(
+        db_,
         "SELECT state, sealed_pending_code, EXISTS (SELECT 1 FROM card_records r WHERE r.iccid = c.iccid) "
         "FROM cards c WHERE iccid = ?1",
-        "pending issuer code: look up card");
-    if (!stmt) return stmt.error();
-    stmt->bind(1, iccid);
-    auto row = stmt->step();
+        "pending issuer code: look up card", iccid);
     if (!row) return row.error();
-    if (!*row) return unknown_card(iccid);
-    if (stmt->column_text(0) != "in_progress" || stmt->column_int(2) != 0)
+    const Statement& card = *row;
+    if (card.column_text(0) != "in_progress" || card.column_int(2) != 0)
       return fail("card " + std::string(iccid) + " is not being personalised; it has no pending issuer code");
-    if (!stmt->column_is_null(1)) {
-      auto code = open_column(key_, kIssuerCodeColumn, iccid, stmt->column_blob(1));
+    if (!card.column_is_null(1)) {
+      auto code = open_column(key_, kIssuerCodeColumn, iccid, card.column_blob(1));
       if (!code || code->size() != kCardCodeSize) return tampered("pending issuer code", "card " + std::string(iccid));
       return std::move(code).value();
     }
     SecretBytes code = crypto::random_secret(kCardCodeSize);
-    auto update = db_.prepare("UPDATE cards SET sealed_pending_code = ?2 WHERE iccid = ?1",
-                              "pending issuer code: store it");
-    if (!update) return update.error();
-    update->bind(1, iccid).bind(2, ByteView(seal_column(key_, kIssuerCodeColumn, iccid, code.view())));
-    if (auto r = update->run(); !r) return r.error();
+    auto updated = db_.run("UPDATE cards SET sealed_pending_code = ?2 WHERE iccid = ?1", "pending issuer code: store it",
+                           iccid, seal_column(key_, kIssuerCodeColumn, iccid, code.view()));
+    if (!updated) return updated.error();
     return code;
   });
 }
@@ -592,9 +538,8 @@ Result<CardState> CardStock::mark_failed(std::string_view iccid, const CardFailu
 
 Result<int> CardStock::fail_interrupted() {
   return db_.with_transaction([&]() -> Result<int> {
-    auto stmt = db_.prepare("SELECT iccid FROM cards WHERE state = 'in_progress'", "fail interrupted cards");
-    if (!stmt) return stmt.error();
-    auto iccids = stmt->collect([](const Statement& s) { return s.column_text(0); });
+    auto iccids = db_.read_rows("SELECT iccid FROM cards WHERE state = 'in_progress'", "fail interrupted cards",
+                                [](const Statement& s) { return s.column_text(0); });
     if (!iccids) return iccids.error();
     for (const auto& iccid : *iccids) {
       auto r = fail_in_transaction(iccid, CardFailure{"unknown", "server restarted", false, CodeOnCard::Unknown, false});
@@ -609,20 +554,16 @@ Result<void> CardStock::mark_personalised(std::string_view iccid, ByteView issue
   if (issuer_code.size() != kCardCodeSize) return fail("an issuer code is 8 bytes");
   auto card = read_card_row(db_, iccid, "mark card personalised: look up card");
   if (!card) return card.error();
-  if (!card->has_value()) return unknown_card(iccid);
-  if ((*card)->state != CardState::InProgress || (*card)->has_records) {
-    return fail("card " + std::string(iccid) + " is " + std::string(to_string((*card)->state)) +
-                (((*card)->has_records) ? " and has a record" : "") +
+  if (card->state != CardState::InProgress || card->has_records) {
+    return fail("card " + std::string(iccid) + " is " + std::string(to_string(card->state)) +
+                ((card->has_records) ? " and has a record" : "") +
                 "; only a card whose first personalisation is running can be marked personalised");
   }
-  auto update = db_.prepare(
+  return db_.run(
       "UPDATE cards SET state = 'personalised', sealed_issuer_code = ?2, sealed_pending_code = NULL, "
       "failed_step = NULL, failure_reason = NULL, updated_at = ?3 WHERE iccid = ?1",
-      "mark card personalised: update");
-  if (!update) return update.error();
-  update->bind(1, iccid).bind(2, ByteView(seal_column(key_, kIssuerCodeColumn, iccid, issuer_code))).bind(
-      3, to_unix(clock_()));
-  return update->run();
+      "mark card personalised: update", iccid, seal_column(key_, kIssuerCodeColumn, iccid, issuer_code),
+      to_unix(clock_()));
 }
 
 Result<void> CardStock::mark_modified(std::string_view iccid, std::optional<ByteView> new_issuer_code) {
@@ -630,23 +571,16 @@ Result<void> CardStock::mark_modified(std::string_view iccid, std::optional<Byte
   if (new_issuer_code && new_issuer_code->size() != kCardCodeSize) return fail("an issuer code is 8 bytes");
   auto card = read_card_row(db_, iccid, "mark card modified: look up card");
   if (!card) return card.error();
-  if (!card->has_value()) return unknown_card(iccid);
-  if ((*card)->state != CardState::InProgress || !(*card)->has_records) {
-    return fail("card " + std::string(iccid) + " is " + std::string(to_string((*card)->state)) +
+  if (card->state != CardState::InProgress || !card->has_records) {
+    return fail("card " + std::string(iccid) + " is " + std::string(to_string(card->state)) +
                 "; only a card whose modification is running can be marked modified");
   }
-  auto update = db_.prepare(
+  std::optional<Bytes> sealed;  // NULL: the card keeps its issuer code
+  if (new_issuer_code) sealed = seal_column(key_, kIssuerCodeColumn, iccid, *new_issuer_code);
+  return db_.run(
       "UPDATE cards SET state = 'personalised', sealed_issuer_code = coalesce(?2, sealed_issuer_code), "
       "failed_step = NULL, failure_reason = NULL, updated_at = ?3 WHERE iccid = ?1",
-      "mark card modified: update");
-  if (!update) return update.error();
-  update->bind(1, iccid).bind(3, to_unix(clock_()));
-  if (new_issuer_code) {
-    update->bind(2, ByteView(seal_column(key_, kIssuerCodeColumn, iccid, *new_issuer_code)));
-  } else {
-    update->bind_null(2);
-  }
-  return update->run();
+      "mark card modified: update", iccid, sealed, to_unix(clock_()));
 }
 
 }  // namespace cardperso::ads

@@ -11,24 +11,18 @@ constexpr std::string_view kPlain = "cardperso ads master key check v1";
 }  // namespace
 
 Result<void> bind_master_key(Database& db, const MasterKey& key) {
-  auto stmt = db.prepare("INSERT INTO ads_meta (name, value) VALUES (?1, ?2)", "bind master key: insert check value");
-  if (!stmt) return stmt.error();
   const Bytes sealed =
       seal_column(key, kColumn, kRow, ByteView(reinterpret_cast<const std::uint8_t*>(kPlain.data()), kPlain.size()));
-  stmt->bind(1, kRow).bind(2, ByteView(sealed));
-  return stmt->run();
+  return db.run("INSERT INTO ads_meta (name, value) VALUES (?1, ?2)", "bind master key: insert check value", kRow, sealed);
 }
 
 Result<void> check_master_key(Database& db, const MasterKey& key) {
-  auto stmt = db.prepare("SELECT value FROM ads_meta WHERE name = ?1", "check master key: read check value");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, kRow);
-  auto row = stmt->step();
+  auto row = db.first_row("SELECT value FROM ads_meta WHERE name = ?1", "check master key: read check value", kRow);
   if (!row) return row.error();
   if (!*row) {
     return fail("database " + db.path() + " has no master key check value; it was not created by `adsctl init`");
   }
-  const Bytes blob = stmt->column_blob(0);
+  const Bytes blob = (*row)->column_blob(0);
   if (!open_column(key, kColumn, kRow, blob)) {
     return fail("the master key does not match database " + db.path() +
                 "; pass the key file created with this database (--master-key)");

@@ -200,12 +200,11 @@ std::span<const Migration> migrations() { return kMigrations; }
 int latest_schema_version() { return static_cast<int>(std::size(kMigrations)); }
 
 Result<int> schema_version(Database& db) {
-  auto stmt = db.prepare("PRAGMA user_version", "read schema version");
-  if (!stmt) return stmt.error();
-  auto row = stmt->step();
-  if (!row) return row.error();
-  if (!*row) return fail("database error during read schema version: no result");
-  return static_cast<int>(stmt->column_int(0));
+  auto version = db.read_row("PRAGMA user_version", "read schema version",
+                             [](const Statement& s) { return static_cast<int>(s.column_int(0)); });
+  if (!version) return version.error();
+  if (!*version) return fail("database error during read schema version: no result");
+  return **version;
 }
 
 Result<int> migrate(Database& db) {

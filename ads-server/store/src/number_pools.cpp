@@ -1,11 +1,23 @@
 #include "cardperso/ads/store/number_pools.hpp"
 
 #include <algorithm>
-#include <stdexcept>
+
+#include "enum_names.hpp"
+#include "store_guards.hpp"
 
 namespace cardperso::ads {
 
 namespace {
+
+using detail::require_transaction;
+
+constexpr detail::EnumName<NumberKind> kKindNames[] = {{NumberKind::Imsi, "imsi"}, {NumberKind::Msisdn, "msisdn"}};
+constexpr detail::EnumName<NumberState> kStateNames[] = {
+    {NumberState::Reserved, "reserved"},
+    {NumberState::Committed, "committed"},
+    {NumberState::Released, "released"},
+    {NumberState::Retired, "retired"},
+};
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -17,15 +29,25 @@ std::int64_t pow10(int n) {
   return v;
 }
 
-void require_transaction(Database& db, const char* what) {
-  if (!db.in_transaction()) throw std::logic_error(std::string(what) + " must run inside a transaction");
+NumberState parse_state(std::string_view s) {
+  return detail::parse_name(kStateNames, s).value_or(NumberState::Reserved);  // the CHECK constraint admits no other
 }
 
-NumberState parse_state(const std::string& s) {
-  if (s == "committed") return NumberState::Committed;
-  if (s == "released") return NumberState::Released;
-  if (s == "retired") return NumberState::Retired;
-  return NumberState::Reserved;  // the CHECK constraint admits nothing else
+NumberPool read_pool(const Statement& s) {
+  NumberPool p;
+  p.id = s.column_int(0);
+  p.kind = parse_number_kind(s.column_text(1)).value_or(NumberKind::Imsi);
+  p.prefix = s.column_text(2);
+  p.width = static_cast<int>(s.column_int(3));
+  p.first = s.column_int(4);
+  p.last = s.column_int(5);
+  p.next = s.column_int(6);
+  p.created_at = from_unix(s.column_int(7));
+  p.reserved = s.column_int(8);
+  p.committed = s.column_int(9);
+  p.released = s.column_int(10);
+  p.retired = s.column_int(11);
+  return p;
 }
 
 // The pool's values as one interval of `total`-digit numbers, for the overlap check.
@@ -40,23 +62,11 @@ Span span_of(std::string_view prefix, int width, std::int64_t first, std::int64_
 
 }  // namespace
 
-std::string_view to_string(NumberKind kind) { return kind == NumberKind::Imsi ? "imsi" : "msisdn"; }
+std::string_view to_string(NumberKind kind) { return detail::name_of(kKindNames, kind).value_or("msisdn"); }
 
-std::optional<NumberKind> parse_number_kind(std::string_view text) {
-  if (text == "imsi") return NumberKind::Imsi;
-  if (text == "msisdn") return NumberKind::Msisdn;
-  return std::nullopt;
-}
+std::optional<NumberKind> parse_number_kind(std::string_view text) { return detail::parse_name(kKindNames, text); }
 
-std::string_view to_string(NumberState state) {
-  switch (state) {
-    case NumberState::Reserved: return "reserved";
-    case NumberState::Committed: return "committed";
-    case NumberState::Released: return "released";
-    case NumberState::Retired: return "retired";
-  }
-  return "reserved";
-}
+std::string_view to_string(NumberState state) { return detail::name_of(kStateNames, state).value_or("reserved"); }
 
 std::string NumberPool::value_of(std::int64_t number) const {
   std::string digits = std::to_string(number);
@@ -95,14 +105,11 @@ Result<std::int64_t> NumberPools::add_pool(NumberKind kind, std::string_view pre
                     p.value_of(p.last) + "); a number must belong to one pool only");
       }
     }
-    auto insert = db_.prepare(
+    auto inserted = db_.run(
         "INSERT INTO number_pools (kind, prefix, width, first, last, next, created_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6)",
-        "add number pool: insert");
-    if (!insert) return insert.error();
-    insert->bind(1, to_string(kind)).bind(2, prefix).bind(3, std::int64_t{width}).bind(4, lo).bind(5, hi).bind(
-        6, to_unix(clock_()));
-    if (auto r = insert->run(); !r) return r.error();
+        "add number pool: insert", to_string(kind), prefix, std::int64_t{width}, lo, hi, to_unix(clock_()));
+    if (!inserted) return inserted.error();
     const std::int64_t id = db_.last_insert_rowid();
     NumberPool p;
     p.prefix = std::string(prefix);
@@ -115,31 +122,14 @@ Result<std::int64_t> NumberPools::add_pool(NumberKind kind, std::string_view pre
 }
 
 Result<std::vector<NumberPool>> NumberPools::list() {
-  auto stmt = db_.prepare(
+  return db_.read_rows(
       "SELECT p.id, p.kind, p.prefix, p.width, p.first, p.last, p.next, p.created_at, "
       "  (SELECT count(*) FROM number_allocations a WHERE a.pool_id = p.id AND a.state = 'reserved'), "
       "  (SELECT count(*) FROM number_allocations a WHERE a.pool_id = p.id AND a.state = 'committed'), "
       "  (SELECT count(*) FROM number_allocations a WHERE a.pool_id = p.id AND a.state = 'released'), "
       "  (SELECT count(*) FROM number_allocations a WHERE a.pool_id = p.id AND a.state = 'retired') "
       "FROM number_pools p ORDER BY p.kind, p.id",
-      "list number pools");
-  if (!stmt) return stmt.error();
-  return stmt->collect([](const Statement& s) {
-    NumberPool p;
-    p.id = s.column_int(0);
-    p.kind = parse_number_kind(s.column_text(1)).value_or(NumberKind::Imsi);
-    p.prefix = s.column_text(2);
-    p.width = static_cast<int>(s.column_int(3));
-    p.first = s.column_int(4);
-    p.last = s.column_int(5);
-    p.next = s.column_int(6);
-    p.created_at = from_unix(s.column_int(7));
-    p.reserved = s.column_int(8);
-    p.committed = s.column_int(9);
-    p.released = s.column_int(10);
-    p.retired = s.column_int(11);
-    return p;
-  });
+      "list number pools", read_pool);
 }
 
 Result<std::string> NumberPools::allocate(NumberKind kind, std::string_view iccid) {
@@ -147,65 +137,50 @@ Result<std::string> NumberPools::allocate(NumberKind kind, std::string_view icci
   const std::string k(to_string(kind));
   const std::int64_t now = to_unix(clock_());
 
-  auto card = db_.prepare("SELECT 1 FROM cards WHERE iccid = ?1", "allocate number: look up card");
+  auto card = db_.first_row("SELECT 1 FROM cards WHERE iccid = ?1", "allocate number: look up card", iccid);
   if (!card) return card.error();
-  card->bind(1, iccid);
-  auto known = card->step();
-  if (!known) return known.error();
-  if (!*known) return fail("cannot allocate an " + k + " to unknown card " + std::string(iccid));
+  if (!*card) return fail("cannot allocate an " + k + " to unknown card " + std::string(iccid));
 
   // A released number first, so that nothing given back is lost.
-  auto reuse = db_.prepare(
+  auto reuse = db_.first_row(
       "SELECT value FROM number_allocations WHERE kind = ?1 AND state = 'released' ORDER BY value LIMIT 1",
-      "allocate number: find a released one");
+      "allocate number: find a released one", k);
   if (!reuse) return reuse.error();
-  reuse->bind(1, k);
-  auto found = reuse->step();
-  if (!found) return found.error();
-  if (*found) {
-    const std::string value = reuse->column_text(0);
-    auto take = db_.prepare(
+  if (*reuse) {
+    const std::string value = (*reuse)->column_text(0);
+    auto taken = db_.update(
         "UPDATE number_allocations SET state = 'reserved', iccid = ?3, at = ?4 "
         "WHERE kind = ?1 AND value = ?2 AND state = 'released'",
-        "allocate number: reserve a released one");
-    if (!take) return take.error();
-    take->bind(1, k).bind(2, value).bind(3, iccid).bind(4, now);
-    if (auto r = take->run(); !r) return r.error();
-    if (db_.changes() != 1) return fail("allocate number: " + k + " " + value + " was taken meanwhile; try again");
+        "allocate number: reserve a released one", k, value, iccid, now);
+    if (!taken) return taken.error();
+    if (*taken != 1) return fail("allocate number: " + k + " " + value + " was taken meanwhile; try again");
     return value;
   }
 
-  auto pool = db_.prepare(
+  auto pool = db_.first_row(
       "SELECT id, prefix, width, next FROM number_pools WHERE kind = ?1 AND next <= last ORDER BY id LIMIT 1",
-      "allocate number: find a pool");
+      "allocate number: find a pool", k);
   if (!pool) return pool.error();
-  pool->bind(1, k);
-  auto has = pool->step();
-  if (!has) return has.error();
-  if (!*has) {
+  if (!*pool) {
     return fail("no " + k + " left: every " + k + " pool is used up and none was released; add a pool with "
                 "`adsctl pool add --kind " + k + " ...`");
   }
   NumberPool p;
-  p.id = pool->column_int(0);
-  p.prefix = pool->column_text(1);
-  p.width = static_cast<int>(pool->column_int(2));
-  const std::int64_t number = pool->column_int(3);
+  p.id = (*pool)->column_int(0);
+  p.prefix = (*pool)->column_text(1);
+  p.width = static_cast<int>((*pool)->column_int(2));
+  const std::int64_t number = (*pool)->column_int(3);
   const std::string value = p.value_of(number);
 
-  auto advance = db_.prepare("UPDATE number_pools SET next = next + 1 WHERE id = ?1 AND next = ?2",
-                             "allocate number: advance the pool");
-  if (!advance) return advance.error();
-  advance->bind(1, p.id).bind(2, number);
-  if (auto r = advance->run(); !r) return r.error();
-  if (db_.changes() != 1) return fail("allocate number: pool " + std::to_string(p.id) + " moved meanwhile; try again");
+  auto advanced = db_.update("UPDATE number_pools SET next = next + 1 WHERE id = ?1 AND next = ?2",
+                             "allocate number: advance the pool", p.id, number);
+  if (!advanced) return advanced.error();
+  if (*advanced != 1) return fail("allocate number: pool " + std::to_string(p.id) + " moved meanwhile; try again");
   // The primary key (kind, value) refuses a number that was ever handed out before.
-  auto insert = db_.prepare(
+  auto recorded = db_.run(
       "INSERT INTO number_allocations (kind, value, pool_id, iccid, state, at) VALUES (?1, ?2, ?3, ?4, 'reserved', ?5)",
-      "allocate number: record the allocation");
-  if (!insert) return insert.error();
-  insert->bind(1, k).bind(2, value).bind(3, p.id).bind(4, iccid).bind(5, now);
-  if (auto r = insert->run(); !r) return r.error();
+      "allocate number: record the allocation", k, value, p.id, iccid, now);
+  if (!recorded) return recorded.error();
   return value;
 }
 
@@ -214,28 +189,23 @@ Result<std::string> NumberPools::reserve_for_card(NumberKind kind, std::string_v
   // `+kind` and `+value` keep the planner on the iccid index (a card has at most a few rows): left to
   // itself it walks the (kind, value) primary key in order to skip the sort, which reads every number
   // of the kind and made each reservation slower as the pool filled.
-  auto mine = db_.prepare(
+  auto own = db_.first_row(
       "SELECT value FROM number_allocations WHERE +kind = ?1 AND iccid = ?2 AND state = 'reserved' "
       "ORDER BY +value LIMIT 1",
-      "reserve number: find the card's own");
-  if (!mine) return mine.error();
-  mine->bind(1, to_string(kind)).bind(2, iccid);
-  auto own = mine->step();
+      "reserve number: find the card's own", to_string(kind), iccid);
   if (!own) return own.error();
-  if (*own) return mine->column_text(0);
+  if (*own) return (*own)->column_text(0);
   return allocate(kind, iccid);
 }
 
 Result<void> NumberPools::commit(NumberKind kind, std::string_view value, std::string_view iccid) {
   require_transaction(db_, "NumberPools::commit");
-  auto update = db_.prepare(
+  auto updated = db_.update(
       "UPDATE number_allocations SET state = 'committed', at = ?4 "
       "WHERE kind = ?1 AND value = ?2 AND iccid = ?3 AND state = 'reserved'",
-      "commit number");
-  if (!update) return update.error();
-  update->bind(1, to_string(kind)).bind(2, value).bind(3, iccid).bind(4, to_unix(clock_()));
-  if (auto r = update->run(); !r) return r;
-  if (db_.changes() != 1) {
+      "commit number", to_string(kind), value, iccid, to_unix(clock_()));
+  if (!updated) return updated.error();
+  if (*updated != 1) {
     return fail(std::string(to_string(kind)) + " " + std::string(value) + " is not reserved for card " +
                 std::string(iccid) + "; allocate it for this card first");
   }
@@ -244,14 +214,12 @@ Result<void> NumberPools::commit(NumberKind kind, std::string_view value, std::s
 
 Result<void> NumberPools::release(NumberKind kind, std::string_view value) {
   require_transaction(db_, "NumberPools::release");
-  auto update = db_.prepare(
+  auto updated = db_.update(
       "UPDATE number_allocations SET state = 'released', iccid = NULL, at = ?3 "
       "WHERE kind = ?1 AND value = ?2 AND state IN ('reserved', 'committed')",
-      "release number");
-  if (!update) return update.error();
-  update->bind(1, to_string(kind)).bind(2, value).bind(3, to_unix(clock_()));
-  if (auto r = update->run(); !r) return r;
-  if (db_.changes() != 1) {
+      "release number", to_string(kind), value, to_unix(clock_()));
+  if (!updated) return updated.error();
+  if (*updated != 1) {
     return fail(std::string(to_string(kind)) + " " + std::string(value) + " is not allocated; nothing to release");
   }
   return {};
@@ -259,65 +227,50 @@ Result<void> NumberPools::release(NumberKind kind, std::string_view value) {
 
 Result<int> NumberPools::release_reserved(std::string_view iccid) {
   require_transaction(db_, "NumberPools::release_reserved");
-  auto update = db_.prepare(
+  return db_.update(
       "UPDATE number_allocations SET state = 'released', iccid = NULL, at = ?2 WHERE iccid = ?1 AND state = 'reserved'",
-      "release reserved numbers");
-  if (!update) return update.error();
-  update->bind(1, iccid).bind(2, to_unix(clock_()));
-  if (auto r = update->run(); !r) return r.error();
-  return db_.changes();
+      "release reserved numbers", iccid, to_unix(clock_()));
 }
 
 Result<int> NumberPools::retire_reserved(std::string_view iccid) {
   require_transaction(db_, "NumberPools::retire_reserved");
-  auto update = db_.prepare(
-      "UPDATE number_allocations SET state = 'retired', at = ?2 WHERE iccid = ?1 AND state = 'reserved'",
-      "retire reserved numbers");
-  if (!update) return update.error();
-  update->bind(1, iccid).bind(2, to_unix(clock_()));
-  if (auto r = update->run(); !r) return r.error();
-  return db_.changes();
+  return db_.update("UPDATE number_allocations SET state = 'retired', at = ?2 WHERE iccid = ?1 AND state = 'reserved'",
+                    "retire reserved numbers", iccid, to_unix(clock_()));
 }
 
 Result<int> NumberPools::release_retired(std::string_view iccid) {
   return db_.with_transaction([&]() -> Result<int> {
-    auto card = db_.prepare("SELECT state FROM cards WHERE iccid = ?1", "release retired numbers: look up card");
+    auto card = db_.first_row("SELECT state FROM cards WHERE iccid = ?1", "release retired numbers: look up card", iccid);
     if (!card) return card.error();
-    card->bind(1, iccid);
-    auto row = card->step();
-    if (!row) return row.error();
-    if (!*row) return fail("card " + std::string(iccid) + " is not in the stock");
-    if (card->column_text(0) != "spoiled")
-      return fail("card " + std::string(iccid) + " is " + card->column_text(0) +
-                  "; only a spoiled card's retired numbers can be released");
-    auto update = db_.prepare(
+    if (!*card) return fail("card " + std::string(iccid) + " is not in the stock");
+    const std::string state = (*card)->column_text(0);
+    if (state != "spoiled")
+      return fail("card " + std::string(iccid) + " is " + state + "; only a spoiled card's retired numbers can be released");
+    auto released = db_.update(
         "UPDATE number_allocations SET state = 'released', iccid = NULL, at = ?2 WHERE iccid = ?1 AND state = 'retired'",
-        "release retired numbers");
-    if (!update) return update.error();
-    update->bind(1, iccid).bind(2, to_unix(clock_()));
-    if (auto r = update->run(); !r) return r.error();
-    const int n = db_.changes();
+        "release retired numbers", iccid, to_unix(clock_()));
+    if (!released) return released.error();
     auto logged = audit_.append(actor_, "retired_numbers_released", iccid,
-                                "released=" + std::to_string(n) + " (the spoiled card was destroyed)");
+                                "released=" + std::to_string(*released) + " (the spoiled card was destroyed)");
     if (!logged) return logged.error();
-    return n;
+    return *released;
   });
 }
 
 Result<std::vector<NumberAllocation>> NumberPools::numbers_of(std::string_view iccid) {
-  auto stmt = db_.prepare("SELECT kind, value, iccid, state, at FROM number_allocations WHERE iccid = ?1 ORDER BY kind, value",
-                          "list a card's numbers");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, iccid);
-  return stmt->collect([](const Statement& s) {
-    NumberAllocation a;
-    a.kind = parse_number_kind(s.column_text(0)).value_or(NumberKind::Imsi);
-    a.value = s.column_text(1);
-    if (!s.column_is_null(2)) a.iccid = s.column_text(2);
-    a.state = parse_state(s.column_text(3));
-    a.at = from_unix(s.column_int(4));
-    return a;
-  });
+  return db_.read_rows(
+      "SELECT kind, value, iccid, state, at FROM number_allocations WHERE iccid = ?1 ORDER BY kind, value",
+      "list a card's numbers",
+      [](const Statement& s) {
+        NumberAllocation a;
+        a.kind = parse_number_kind(s.column_text(0)).value_or(NumberKind::Imsi);
+        a.value = s.column_text(1);
+        if (!s.column_is_null(2)) a.iccid = s.column_text(2);
+        a.state = parse_state(s.column_text(3));
+        a.at = from_unix(s.column_int(4));
+        return a;
+      },
+      iccid);
 }
 
 }  // namespace cardperso::ads

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cardperso/common/crypto.hpp"
+#include "enum_names.hpp"
 
 namespace cardperso::ads {
 
@@ -15,10 +16,11 @@ constexpr std::size_t kKeyFileSize = 1 + 4 * crypto::kAesKeySize;  // as on the 
 constexpr const char* kSummaryColumns =
     "serial, status, key_version, failed_auth_count, first_failure_at, created_at, updated_at";
 
-RetailerStatus parse_status(const std::string& text) {
-  if (text == "revoked") return RetailerStatus::Revoked;
-  if (text == "locked") return RetailerStatus::Locked;
-  return RetailerStatus::Active;  // the CHECK constraint admits nothing else
+constexpr detail::EnumName<RetailerStatus> kStatusNames[] = {
+    {RetailerStatus::Active, "active"}, {RetailerStatus::Revoked, "revoked"}, {RetailerStatus::Locked, "locked"}};
+
+RetailerStatus parse_status(std::string_view text) {
+  return detail::parse_name(kStatusNames, text).value_or(RetailerStatus::Active);  // the CHECK constraint admits no other
 }
 
 RetailerSummary read_summary(const Statement& s) {
@@ -42,16 +44,16 @@ Error unknown(std::string_view serial) {
   return fail("no retailer with serial " + std::string(serial) + "; check the number with `adsctl retailer list`");
 }
 
+// A looked-up retailer that must exist: "no retailer with serial ..." when it does not.
+Result<RetailerSummary> enrolled(Result<std::optional<RetailerSummary>> found, std::string_view serial) {
+  if (!found) return found.error();
+  if (!found->has_value()) return unknown(serial);
+  return std::move(**found);
+}
+
 }  // namespace
 
-std::string_view to_string(RetailerStatus status) {
-  switch (status) {
-    case RetailerStatus::Active: return "active";
-    case RetailerStatus::Revoked: return "revoked";
-    case RetailerStatus::Locked: return "locked";
-  }
-  return "active";
-}
+std::string_view to_string(RetailerStatus status) { return detail::name_of(kStatusNames, status).value_or("active"); }
 
 Result<void> check_retailer_serial(std::string_view serial) {
   const bool digits = std::all_of(serial.begin(), serial.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -66,13 +68,8 @@ RetailerStore::RetailerStore(Database& db, const MasterKey& key, AuditLog& audit
     : db_(db), key_(key), audit_(audit), actor_(std::move(actor)), policy_(policy), clock_(std::move(clock)) {}
 
 Result<std::optional<RetailerSummary>> RetailerStore::summary_of(std::string_view serial, std::string_view what) {
-  auto stmt = db_.prepare(std::string("SELECT ") + kSummaryColumns + " FROM retailers WHERE serial = ?1", what);
-  if (!stmt) return stmt.error();
-  stmt->bind(1, serial);
-  auto row = stmt->step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<RetailerSummary>{};
-  return std::optional<RetailerSummary>{read_summary(*stmt)};
+  return db_.read_row(std::string("SELECT ") + kSummaryColumns + " FROM retailers WHERE serial = ?1", what, read_summary,
+                      serial);
 }
 
 Result<void> RetailerStore::enrol(std::string_view serial, const RetailerKeys& keys, ByteView issuer_code) {
@@ -99,17 +96,11 @@ Result<void> RetailerStore::enrol(std::string_view serial, const RetailerKeys& k
       return fail("retailer " + std::string(serial) + " is already enrolled (status " +
                   std::string(to_string((*existing)->status)) + "); a serial is never reused");
     }
-    auto insert = db_.prepare(
+    auto inserted = db_.run(
         "INSERT INTO retailers (serial, status, key_version, sealed_keys, sealed_issuer_code, failed_auth_count, "
         "first_failure_at, created_at, updated_at) VALUES (?1, 'active', ?2, ?3, ?4, 0, NULL, ?5, ?5)",
-        "enrol retailer: insert");
-    if (!insert) return insert.error();
-    insert->bind(1, serial)
-        .bind(2, std::int64_t{keys.key_version})
-        .bind(3, ByteView(sealed_keys))
-        .bind(4, ByteView(sealed_code))
-        .bind(5, to_unix(clock_()));
-    if (auto r = insert->run(); !r) return r;
+        "enrol retailer: insert", serial, std::int64_t{keys.key_version}, sealed_keys, sealed_code, to_unix(clock_()));
+    if (!inserted) return inserted;
     auto logged = audit_.append(actor_, "retailer_enrolled", serial, "key_version=" + std::to_string(keys.key_version));
     if (!logged) return logged.error();
     return {};
@@ -117,16 +108,13 @@ Result<void> RetailerStore::enrol(std::string_view serial, const RetailerKeys& k
 }
 
 Result<std::optional<RetailerRecord>> RetailerStore::find(std::string_view serial) {
-  auto stmt = db_.prepare(std::string("SELECT ") + kSummaryColumns + ", sealed_keys FROM retailers WHERE serial = ?1",
-                          "find retailer");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, serial);
-  auto row = stmt->step();
+  auto row = db_.first_row(std::string("SELECT ") + kSummaryColumns + ", sealed_keys FROM retailers WHERE serial = ?1",
+                           "find retailer", serial);
   if (!row) return row.error();
   if (!*row) return std::optional<RetailerRecord>{};
   RetailerRecord record;
-  static_cast<RetailerSummary&>(record) = read_summary(*stmt);
-  const Bytes blob = stmt->column_blob(7);
+  static_cast<RetailerSummary&>(record) = read_summary(**row);
+  const Bytes blob = (*row)->column_blob(7);
   auto plain = open_column(key_, kKeysColumn, record.serial, blob);
   if (!plain) return tampered("keys", record.serial);
   if (plain->size() != kKeyFileSize || (*plain)[0] != record.key_version) return tampered("keys", record.serial);
@@ -139,39 +127,31 @@ Result<std::optional<RetailerRecord>> RetailerStore::find(std::string_view seria
 }
 
 Result<SecretBytes> RetailerStore::issuer_code(std::string_view serial) {
-  auto stmt = db_.prepare("SELECT sealed_issuer_code FROM retailers WHERE serial = ?1", "read issuer code");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, serial);
-  auto row = stmt->step();
+  auto row = db_.first_row("SELECT sealed_issuer_code FROM retailers WHERE serial = ?1", "read issuer code", serial);
   if (!row) return row.error();
   if (!*row) return unknown(serial);
-  auto code = open_column(key_, kIssuerCodeColumn, serial, stmt->column_blob(0));
+  auto code = open_column(key_, kIssuerCodeColumn, serial, (*row)->column_blob(0));
   if (!code || code->size() != kIssuerCodeSize) return tampered("issuer code", serial);
   return std::move(code).value();
 }
 
 Result<std::vector<RetailerSummary>> RetailerStore::list() {
-  auto stmt = db_.prepare(std::string("SELECT ") + kSummaryColumns + " FROM retailers ORDER BY created_at, serial",
-                          "list retailers");
-  if (!stmt) return stmt.error();
-  return stmt->collect([](const Statement& s) { return read_summary(s); });
+  return db_.read_rows(std::string("SELECT ") + kSummaryColumns + " FROM retailers ORDER BY created_at, serial",
+                       "list retailers", read_summary);
 }
 
 Result<void> RetailerStore::revoke(std::string_view serial) {
   return db_.with_transaction([&]() -> Result<void> {
-    auto current = summary_of(serial, "revoke retailer: look up serial");
+    auto current = enrolled(summary_of(serial, "revoke retailer: look up serial"), serial);
     if (!current) return current.error();
-    if (!current->has_value()) return unknown(serial);
-    if ((*current)->status == RetailerStatus::Revoked) {
+    if (current->status == RetailerStatus::Revoked) {
       return fail("retailer " + std::string(serial) + " is already revoked");
     }
-    auto update = db_.prepare("UPDATE retailers SET status = 'revoked', updated_at = ?2 WHERE serial = ?1",
-                              "revoke retailer: update");
-    if (!update) return update.error();
-    update->bind(1, serial).bind(2, to_unix(clock_()));
-    if (auto r = update->run(); !r) return r;
+    auto updated = db_.run("UPDATE retailers SET status = 'revoked', updated_at = ?2 WHERE serial = ?1",
+                           "revoke retailer: update", serial, to_unix(clock_()));
+    if (!updated) return updated;
     auto logged = audit_.append(actor_, "retailer_revoked", serial,
-                                "previous_status=" + std::string(to_string((*current)->status)));
+                                "previous_status=" + std::string(to_string(current->status)));
     if (!logged) return logged.error();
     return {};
   });
@@ -179,20 +159,17 @@ Result<void> RetailerStore::revoke(std::string_view serial) {
 
 Result<void> RetailerStore::unlock(std::string_view serial) {
   return db_.with_transaction([&]() -> Result<void> {
-    auto current = summary_of(serial, "unlock retailer: look up serial");
+    auto current = enrolled(summary_of(serial, "unlock retailer: look up serial"), serial);
     if (!current) return current.error();
-    if (!current->has_value()) return unknown(serial);
-    const RetailerSummary& r = **current;
+    const RetailerSummary& r = *current;
     if (r.status == RetailerStatus::Revoked) {
       return fail("retailer " + std::string(serial) + " is revoked; revocation is final: enrol a new card");
     }
-    auto update = db_.prepare(
+    auto updated = db_.run(
         "UPDATE retailers SET status = 'active', failed_auth_count = 0, first_failure_at = NULL, updated_at = ?2 "
         "WHERE serial = ?1",
-        "unlock retailer: update");
-    if (!update) return update.error();
-    update->bind(1, serial).bind(2, to_unix(clock_()));
-    if (auto u = update->run(); !u) return u;
+        "unlock retailer: update", serial, to_unix(clock_()));
+    if (!updated) return updated;
     auto logged = audit_.append(actor_, "retailer_unlocked", serial,
                                 "previous_status=" + std::string(to_string(r.status)) +
                                     " failures_cleared=" + std::to_string(r.failed_auth_count));
@@ -203,10 +180,9 @@ Result<void> RetailerStore::unlock(std::string_view serial) {
 
 Result<AuthFailureOutcome> RetailerStore::record_auth_failure(std::string_view serial, Seconds now) {
   return db_.with_transaction([&]() -> Result<AuthFailureOutcome> {
-    auto current = summary_of(serial, "record authentication failure: look up serial");
+    auto current = enrolled(summary_of(serial, "record authentication failure: look up serial"), serial);
     if (!current) return current.error();
-    if (!current->has_value()) return unknown(serial);
-    const RetailerSummary& r = **current;
+    const RetailerSummary& r = *current;
     // A fixed window opened by the first failure: within it failures add up; after it, counting restarts.
     AuthFailureOutcome out;
     Seconds first = now;
@@ -222,17 +198,12 @@ Result<AuthFailureOutcome> RetailerStore::record_auth_failure(std::string_view s
       out.status = RetailerStatus::Locked;
       out.locked_now = true;
     }
-    auto update = db_.prepare(
+    auto updated = db_.run(
         "UPDATE retailers SET failed_auth_count = ?2, first_failure_at = ?3, status = ?4, updated_at = ?5 "
         "WHERE serial = ?1",
-        "record authentication failure: update");
-    if (!update) return update.error();
-    update->bind(1, serial)
-        .bind(2, std::int64_t{out.failures})
-        .bind(3, to_unix(first))
-        .bind(4, to_string(out.status))
-        .bind(5, to_unix(now));
-    if (auto u = update->run(); !u) return u.error();
+        "record authentication failure: update", serial, std::int64_t{out.failures}, to_unix(first),
+        to_string(out.status), to_unix(now));
+    if (!updated) return updated.error();
     auto logged = audit_.append(actor_, "retailer_auth_failed", serial,
                                 "failures_in_window=" + std::to_string(out.failures));
     if (!logged) return logged.error();
@@ -248,17 +219,14 @@ Result<AuthFailureOutcome> RetailerStore::record_auth_failure(std::string_view s
 
 Result<void> RetailerStore::record_auth_success(std::string_view serial) {
   return db_.with_transaction([&]() -> Result<void> {
-    auto current = summary_of(serial, "record authentication success: look up serial");
+    auto current = enrolled(summary_of(serial, "record authentication success: look up serial"), serial);
     if (!current) return current.error();
-    if (!current->has_value()) return unknown(serial);
-    const RetailerSummary& r = **current;
+    const RetailerSummary& r = *current;
     if (r.failed_auth_count == 0 && !r.first_failure_at) return {};  // nothing changes, nothing to log
-    auto update = db_.prepare(
+    auto updated = db_.run(
         "UPDATE retailers SET failed_auth_count = 0, first_failure_at = NULL, updated_at = ?2 WHERE serial = ?1",
-        "record authentication success: update");
-    if (!update) return update.error();
-    update->bind(1, serial).bind(2, to_unix(clock_()));
-    if (auto u = update->run(); !u) return u;
+        "record authentication success: update", serial, to_unix(clock_()));
+    if (!updated) return updated;
     auto logged = audit_.append(actor_, "retailer_failures_reset", serial,
                                 "authenticated after " + std::to_string(r.failed_auth_count) + " failures");
     if (!logged) return logged.error();

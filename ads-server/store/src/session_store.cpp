@@ -1,14 +1,16 @@
 #include "cardperso/ads/store/session_store.hpp"
 
+#include "enum_names.hpp"
+
 namespace cardperso::ads {
 
+namespace {
+constexpr detail::EnumName<SessionOutcome> kOutcomeNames[] = {
+    {SessionOutcome::Completed, "completed"}, {SessionOutcome::Failed, "failed"}, {SessionOutcome::Aborted, "aborted"}};
+}  // namespace
+
 std::string_view to_string(SessionOutcome outcome) {
-  switch (outcome) {
-    case SessionOutcome::Completed: return "completed";
-    case SessionOutcome::Failed: return "failed";
-    case SessionOutcome::Aborted: return "aborted";
-  }
-  return "failed";
+  return detail::name_of(kOutcomeNames, outcome).value_or("failed");
 }
 
 SessionStore::SessionStore(Database& db, Clock clock) : db_(db), clock_(std::move(clock)) {}
@@ -17,11 +19,9 @@ Result<std::int64_t> SessionStore::open(std::string_view retailer_serial, std::s
   if (retailer_serial.size() > kMaxSessionSerial) return fail("session serial longer than 32 characters refused");
   if (peer.size() > kMaxSessionPeer) return fail("session peer address longer than 128 characters refused");
   return db_.with_transaction([&]() -> Result<std::int64_t> {
-    auto insert = db_.prepare("INSERT INTO sessions (retailer_serial, peer, started_at) VALUES (?1, ?2, ?3)",
-                              "open session: insert");
-    if (!insert) return insert.error();
-    insert->bind(1, retailer_serial).bind(2, peer).bind(3, to_unix(clock_()));
-    if (auto r = insert->run(); !r) return r.error();
+    auto inserted = db_.run("INSERT INTO sessions (retailer_serial, peer, started_at) VALUES (?1, ?2, ?3)",
+                            "open session: insert", retailer_serial, peer, to_unix(clock_()));
+    if (!inserted) return inserted.error();
     return db_.last_insert_rowid();
   });
 }
@@ -29,45 +29,38 @@ Result<std::int64_t> SessionStore::open(std::string_view retailer_serial, std::s
 Result<void> SessionStore::close(std::int64_t id, SessionOutcome outcome, std::string_view reason) {
   reason = reason.substr(0, kMaxSessionReason);
   return db_.with_transaction([&]() -> Result<void> {
-    auto update = db_.prepare(
+    auto updated = db_.update(
         "UPDATE sessions SET ended_at = ?2, outcome = ?3, reason = ?4 WHERE id = ?1 AND ended_at IS NULL",
-        "close session: update");
-    if (!update) return update.error();
-    update->bind(1, id).bind(2, to_unix(clock_())).bind(3, to_string(outcome)).bind(4, reason);
-    if (auto r = update->run(); !r) return r;
-    if (db_.changes() != 1) return fail("session " + std::to_string(id) + " is not open; it was closed already or never existed");
+        "close session: update", id, to_unix(clock_()), to_string(outcome), reason);
+    if (!updated) return updated.error();
+    if (*updated != 1) return fail("session " + std::to_string(id) + " is not open; it was closed already or never existed");
     return {};
   });
 }
 
 Result<std::vector<SessionRecord>> SessionStore::recent(int limit) {
-  auto stmt = db_.prepare(
+  return db_.read_rows(
       "SELECT id, retailer_serial, peer, started_at, ended_at, outcome, reason FROM sessions ORDER BY id DESC LIMIT ?1",
-      "list recent sessions");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, std::int64_t{limit});
-  return stmt->collect([](const Statement& row) {
-    SessionRecord s;
-    s.id = row.column_int(0);
-    s.retailer_serial = row.column_text(1);
-    s.peer = row.column_text(2);
-    s.started_at = from_unix(row.column_int(3));
-    if (auto ended = row.column_optional_int(4)) s.ended_at = from_unix(*ended);
-    if (!row.column_is_null(5)) s.outcome = row.column_text(5);
-    s.reason = row.column_text(6);
-    return s;
-  });
+      "list recent sessions",
+      [](const Statement& row) {
+        SessionRecord s;
+        s.id = row.column_int(0);
+        s.retailer_serial = row.column_text(1);
+        s.peer = row.column_text(2);
+        s.started_at = from_unix(row.column_int(3));
+        if (auto ended = row.column_optional_int(4)) s.ended_at = from_unix(*ended);
+        if (!row.column_is_null(5)) s.outcome = row.column_text(5);
+        s.reason = row.column_text(6);
+        return s;
+      },
+      std::int64_t{limit});
 }
 
 Result<int> SessionStore::close_dangling() {
   return db_.with_transaction([&]() -> Result<int> {
-    auto update = db_.prepare(
+    return db_.update(
         "UPDATE sessions SET ended_at = ?1, outcome = 'aborted', reason = 'server restarted' WHERE ended_at IS NULL",
-        "close sessions left open by a crash");
-    if (!update) return update.error();
-    update->bind(1, to_unix(clock_()));
-    if (auto r = update->run(); !r) return r.error();
-    return db_.changes();
+        "close sessions left open by a crash", to_unix(clock_()));
   });
 }
 

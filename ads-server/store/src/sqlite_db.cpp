@@ -124,10 +124,6 @@ Statement& Statement::bind(int index, ByteView blob) {
   return *this;
 }
 
-Statement& Statement::bind(int index, std::optional<std::int64_t> value) {
-  return value ? bind(index, *value) : bind_null(index);
-}
-
 Statement& Statement::bind_null(int index) {
   note_bind(sqlite3_bind_null(stmt_, index), index);
   return *this;

@@ -22,6 +22,7 @@
 #include "cardperso/ads/store/session_store.hpp"
 #include "cardperso/net/tcp_listener.hpp"
 #include "cardperso/proto/actions.hpp"
+#include "cardperso/testing/test_keys.hpp"
 
 namespace cardperso::daemon_test {
 
@@ -55,28 +56,11 @@ class LogCapture {
   std::shared_ptr<spdlog::logger> previous_;
 };
 
-inline proto::RetailerKeys make_keys(std::uint8_t seed) {
-  proto::RetailerKeys k;
-  auto fill = [](std::uint8_t start) {
-    Bytes b(16);
-    for (std::size_t i = 0; i < 16; ++i) b[i] = static_cast<std::uint8_t>(start + i * 3);
-    return SecretBytes(b);
-  };
-  k.k_ra = fill(seed);
-  k.k_ia = fill(static_cast<std::uint8_t>(seed + 0x40));
-  k.k_s = fill(static_cast<std::uint8_t>(seed + 0x80));
-  k.k_d = fill(static_cast<std::uint8_t>(seed + 0xc0));
-  return k;
-}
+// The ADS daemon and DTD agent tests' retailer keys: each counting by 3 from its own start.
+inline proto::RetailerKeys make_keys(std::uint8_t seed) { return cardperso::testing::counting_retailer_keys(seed, 3); }
 
 inline ads::RetailerKeys to_store_keys(const proto::RetailerKeys& k, std::uint8_t key_version) {
-  ads::RetailerKeys out;
-  out.key_version = key_version;
-  out.k_ra = k.k_ra;
-  out.k_ia = k.k_ia;
-  out.k_s = k.k_s;
-  out.k_d = k.k_d;
-  return out;
+  return ads::RetailerKeys{key_version, k.k_ra, k.k_ia, k.k_s, k.k_d};
 }
 
 // A running ADS on 127.0.0.1:<ephemeral> over a fresh database file.

@@ -9,6 +9,7 @@
 #include "cardperso/proto/dtd_relay.hpp"
 #include "cardperso/proto/link.hpp"
 #include "cardperso/proto/ste_handshake.hpp"
+#include "cardperso/testing/counter_cores.hpp"
 #include "daemon_test_support.hpp"
 
 namespace cardperso::daemon_test {
@@ -35,54 +36,57 @@ struct CounterOutcome {
 inline const std::string kSteEcho = "echo from the STE";
 inline const std::string kDtdEcho = "echo from the DTD";
 
+// The counter's STE and DTD cores through the shared in-memory wiring; what they send the ADS
+// waits in `outbox` for the TCP loop.
 class Counter {
  public:
-  explicit Counter(CounterOutcome& out, bool echo) : out_(out), echo_(echo) {}
+  explicit Counter(CounterOutcome& out, bool echo) : out_(out), echo_(echo), cores_(ste_, dtd_, hooks()) {}
 
-  void ste_actions(proto::Actions actions) {
-    for (auto& a : actions) {
-      if (auto* f = std::get_if<proto::SendFrame>(&a)) {
-        dtd_actions(dtd_.on_ste_frame(std::move(f->frame)));
-      } else if (auto* e = std::get_if<proto::SessionEstablished>(&a)) {
-        out_.ste_established = true;
-        out_.session = e->session;
-        if (echo_) ste_actions(ste_.send(proto::MessageType::Echo, view(kSteEcho), proto::Clock::now()));
-      } else if (auto* d = std::get_if<proto::Deliver>(&a)) {
-        out_.ste_echoes.emplace_back(d->plaintext.view().begin(), d->plaintext.view().end());
-      } else if (auto* c = std::get_if<proto::Close>(&a)) {
-        out_.ste_closes.push_back(*c);
-      }
-    }
-    maybe_terminate();
-  }
-
-  void dtd_actions(proto::Actions actions) {
-    for (auto& a : actions) {
-      if (auto* f = std::get_if<proto::SendFrame>(&a)) {
-        if (f->to == proto::Peer::Ads)
-          outbox.push_back(std::move(f->frame));
-        else
-          ste_actions(ste_.on_frame(f->frame, proto::Clock::now()));
-      } else if (std::get_if<proto::SessionEstablished>(&a)) {
-        out_.dtd_established = true;
-        if (echo_) dtd_actions(dtd_.send(proto::MessageType::Echo, view(kDtdEcho)));
-      } else if (auto* d = std::get_if<proto::Deliver>(&a)) {
-        out_.dtd_echoes.emplace_back(d->plaintext.view().begin(), d->plaintext.view().end());
-      } else if (auto* c = std::get_if<proto::Close>(&a)) {
-        out_.dtd_closes.push_back(*c);
-      }
-    }
-    maybe_terminate();
-  }
+  void ste_actions(proto::Actions actions) { cores_.from_ste(std::move(actions)); }
+  void dtd_actions(proto::Actions actions) { cores_.from_dtd(std::move(actions)); }
 
   // Done: the STE's session is over, and if the DTD took part its channel ended too.
   bool done() const { return !out_.ste_closes.empty() && (!out_.dtd_established || !out_.dtd_closes.empty()); }
 
   proto::SteHandshake& ste() { return ste_; }
-  proto::Actions dtd_on_ads(proto::Frame frame) { return dtd_.on_ads_frame(std::move(frame)); }
+  void from_ads(proto::Frame frame) { cores_.from_ads(std::move(frame)); }
   std::deque<proto::Frame> outbox;
 
  private:
+  cardperso::testing::CounterHooks hooks() {
+    cardperso::testing::CounterHooks h;
+    h.to_ads = [this](proto::Frame f) { outbox.push_back(std::move(f)); };
+    h.now = [] { return proto::Clock::now(); };
+    h.on_action = [this](proto::Peer from, proto::Action& a) {
+      if (from == proto::Peer::Ste)
+        on_ste(a);
+      else
+        on_dtd(a);
+    };
+    h.after_batch = [this] { maybe_terminate(); };
+    return h;
+  }
+  void on_ste(proto::Action& a) {
+    if (auto* e = std::get_if<proto::SessionEstablished>(&a)) {
+      out_.ste_established = true;
+      out_.session = e->session;
+      if (echo_) ste_actions(ste_.send(proto::MessageType::Echo, view(kSteEcho), proto::Clock::now()));
+    } else if (auto* d = std::get_if<proto::Deliver>(&a)) {
+      out_.ste_echoes.emplace_back(d->plaintext.view().begin(), d->plaintext.view().end());
+    } else if (auto* c = std::get_if<proto::Close>(&a)) {
+      out_.ste_closes.push_back(*c);
+    }
+  }
+  void on_dtd(proto::Action& a) {
+    if (std::get_if<proto::SessionEstablished>(&a)) {
+      out_.dtd_established = true;
+      if (echo_) dtd_actions(dtd_.send(proto::MessageType::Echo, view(kDtdEcho)));
+    } else if (auto* d = std::get_if<proto::Deliver>(&a)) {
+      out_.dtd_echoes.emplace_back(d->plaintext.view().begin(), d->plaintext.view().end());
+    } else if (auto* c = std::get_if<proto::Close>(&a)) {
+      out_.dtd_closes.push_back(*c);
+    }
+  }
   void maybe_terminate() {
     if (echo_ && !terminated_ && !out_.ste_echoes.empty() && !out_.dtd_echoes.empty()) {
       terminated_ = true;
@@ -94,6 +98,7 @@ class Counter {
   bool terminated_ = false;
   proto::SteHandshake ste_;
   proto::DtdRelay dtd_;
+  cardperso::testing::CounterCores cores_;
 };
 
 inline asio::awaitable<void> run_counter(CounterPlan plan, std::shared_ptr<CounterOutcome> out) {
@@ -126,7 +131,7 @@ inline asio::awaitable<void> run_counter(CounterPlan plan, std::shared_ptr<Count
       out->failure = frame.error().message;
       break;
     }
-    counter.dtd_actions(counter.dtd_on_ads(std::move(*frame)));
+    counter.from_ads(std::move(*frame));
   }
   stream.close();
   out->finished = true;

@@ -10,6 +10,9 @@
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/cardsim/sim_card.hpp"
 #include "cardperso/proto/ads_handshake.hpp"
+#include "cardperso/testing/codec_round_trip.hpp"
+#include "cardperso/testing/in_memory_ads.hpp"
+#include "cardperso/testing/test_keys.hpp"
 #include "echo_baseline.hpp"
 #include "fixture.hpp"
 #include "load_run.hpp"
@@ -20,19 +23,7 @@ namespace {
 
 using proto::MessageType;
 
-SecretBytes filled(std::uint8_t start) {
-  Bytes b(16);
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(start + i);
-  return SecretBytes(b);
-}
-
-proto::Frame through_codec(const proto::Frame& f) {
-  proto::FrameDecoder d;
-  d.feed(proto::encode_frame(f.header, f.payload));
-  auto r = d.next();
-  if (!r || !*r) throw std::runtime_error("frame did not survive the codec");
-  return std::move(**r);
-}
+using cardperso::testing::counting_key;
 
 struct InMemoryAds {
   proto::RetailerKeys keys;
@@ -44,7 +35,7 @@ struct InMemoryAds {
   std::vector<proto::Frame> answer(const std::vector<proto::Frame>& burst) {
     std::vector<proto::Frame> replies;
     for (const auto& sent : burst) {
-      const proto::Frame f = through_codec(sent);
+      const proto::Frame f = cardperso::testing::through_codec(sent);
       if (answer_h1_with_error) {
         replies.push_back(proto::make_frame(proto::Channel::SteAds, 0,
                                             proto::ErrorMessage::make(*answer_h1_with_error, "refused by the test")));
@@ -55,16 +46,17 @@ struct InMemoryAds {
     }
     return replies;
   }
+  // Every lookup finds the shop's retailer active with `keys`.
   void run(proto::Actions actions, std::vector<proto::Frame>& replies) {
-    for (auto& a : actions) {
-      if (auto* send = std::get_if<proto::SendFrame>(&a)) {
-        replies.push_back(through_codec(send->frame));
-      } else if (std::get_if<proto::LookupRetailer>(&a)) {
-        run(core->on_retailer_lookup(proto::RetailerLookup{proto::RetailerStatus::Active, keys}, now), replies);
-      } else if (auto* c = std::get_if<proto::Close>(&a)) {
-        closed = c->code == proto::ErrorCode::None;
-      }
-    }
+    cardperso::testing::AdsHooks hooks;
+    hooks.to_dtd = [&replies](proto::Frame f) { replies.push_back(std::move(f)); };
+    hooks.lookup = [this](const proto::LookupRetailer&) {
+      return std::optional<proto::RetailerLookup>(proto::RetailerLookup{proto::RetailerStatus::Active, keys});
+    };
+    hooks.on_action = [this](proto::Action& a) {
+      if (auto* c = std::get_if<proto::Close>(&a)) closed = c->code == proto::ErrorCode::None;
+    };
+    cardperso::testing::run_ads_actions(*core, std::move(actions), hooks, now);
   }
   proto::TimePoint now = proto::Clock::now();
 };
@@ -77,10 +69,10 @@ struct Shop {
 
   Shop() {
     card_keys.key_version = 1;
-    card_keys.k_ra = filled(0x10);
-    card_keys.k_ia = filled(0x30);
-    card_keys.k_s = filled(0x50);
-    card_keys.k_d = filled(0x70);
+    card_keys.k_ra = counting_key(0x10);
+    card_keys.k_ia = counting_key(0x30);
+    card_keys.k_s = counting_key(0x50);
+    card_keys.k_d = counting_key(0x70);
     const Bytes issuer_code(8, 0x42);
     card.emplace(cardsim::make_retailer_card("700000000001", "1234", "12345678", issuer_code, card_keys));
     ads.keys = proto::RetailerKeys{card_keys.k_ra, card_keys.k_ia, card_keys.k_s, card_keys.k_d};

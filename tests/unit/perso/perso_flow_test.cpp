@@ -10,23 +10,14 @@
 #include "cardperso/perso/card_profile.hpp"
 #include "cardperso/perso/script_builder.hpp"
 #include "cardperso/perso/script_executor.hpp"
+#include "cardperso/testing/perso_test_set.hpp"
 
 using namespace cardperso;
 using namespace cardperso::perso;
 
 namespace {
 
-const char* const kIccid = "8988211000000000011";
-const char* const kKi = "465b5ce8b199b49faa5f0a2ee238a6bc";   // TS 35.207 test set 1
-const char* const kOpc = "cd63cb71954a9f4e48a5994e37a02baf";
-const char* const kRand = "23553cbe9637a89d218ae64dae47bf35";
-const char* const kIssuer = "a1b2c3d4e5f60718";
-
-SecretBytes secret_hex(std::string_view h) {
-  const Bytes b = hex(h);
-  return SecretBytes(ByteView(b));
-}
-SecretBytes ascii(std::string_view s) { return SecretBytes(ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size())); }
+using namespace cardperso::testing::perso_set;
 
 std::uint16_t sw_of(const Bytes& r) { return r.size() < 2 ? 0 : get_u16(r, r.size() - 2); }
 Bytes data_of(const Bytes& r) { return r.size() < 2 ? Bytes{} : Bytes(r.begin(), r.end() - 2); }
@@ -39,11 +30,10 @@ struct PersoFlow : ::testing::Test {
   std::optional<std::size_t> pull_at;  // the card disappears before this APDU index
 
   void SetUp() override {
-    auto p = load_card_profile(std::string(CARDPERSO_PROFILES_DIR) + "/gsm-sim-default.json");
+    auto p = load_default_card_profile();
     ASSERT_TRUE(p) << p.error().message;
     profile = *p;
-    const Bytes batch_secret = hex("000102030405060708090a0b0c0d0e0f");
-    master = cardsim::derive_master_code(batch_secret, kIccid);
+    master = blank_master_code(kIccid);
     card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, master.view()));
     card.power_on();
   }
@@ -56,22 +46,9 @@ struct PersoFlow : ::testing::Test {
     };
   }
 
-  PersoValues values() const {
-    PersoValues v;
-    v.iccid = kIccid;
-    v.imsi = "001010000123456";
-    v.msisdn = "+41791234567";
-    v.ki = secret_hex(kKi);
-    v.opc = secret_hex(kOpc);
-    v.spn = "GSM-R CH";
-    v.plmns = std::vector<Plmn>{{"001", "01"}, {"295", "10"}, {"302", "361"}};
-    v.issuer_code = secret_hex(kIssuer);
-    v.opening_code = master;
-    v.rand = hex(kRand);
-    return v;
-  }
+  PersoValues values() const { return card_values(kIccid, master); }
 
-  static KeypadEntries customer() { return {ascii("1234"), ascii("1234"), ascii("12345678")}; }
+  static KeypadEntries customer() { return {ascii_secret("1234"), ascii_secret("1234"), ascii_secret("12345678")}; }
 
   // The script as the STE receives it: encoded by the ADS, decoded on the STE.
   static Script over_the_wire(const Script& s) {
@@ -153,7 +130,7 @@ TEST_F(PersoFlow, PersonalisesABlankCardEndToEnd) {
 
   // The master code no longer opens the card; the issuer code does.
   EXPECT_EQ(sw_of(card.transmit(concat({hex("A020000A08"), master.view()}))), 0x9804);
-  EXPECT_EQ(sw_of(tx(std::string("A020000A08") + kIssuer)), 0x9000);
+  EXPECT_EQ(sw_of(tx(std::string("A020000A08") + kIssuerCode)), 0x9000);
 }
 
 TEST_F(PersoFlow, ScriptUsesFewerThanSevenTenthsOfTheNaiveApdus) {
@@ -181,7 +158,7 @@ TEST_F(PersoFlow, ScriptUsesFewerThanSevenTenthsOfTheNaiveApdus) {
 TEST_F(PersoFlow, SecretsAreMarkedAndThePinNeverInTheScript) {
   auto script = build_personalisation_script(profile, values());
   ASSERT_TRUE(script);
-  const std::string ki = kKi, opc = kOpc, issuer = kIssuer, master_hex = to_hex(master.view());
+  const std::string ki = kKi, opc = kOpc, issuer = kIssuerCode, master_hex = to_hex(master.view());
   std::size_t placeholders = 0;
   for (const auto& s : script->steps) {
     const std::string a = to_hex(s.apdu.view());
@@ -217,10 +194,10 @@ TEST_F(PersoFlow, WrongMasterCodeStopsAtStepOneAndSendsNothingElse) {
 TEST_F(PersoFlow, RefusesBeforeSendingWhenThePinsDiffer) {
   auto script = build_personalisation_script(profile, values());
   ASSERT_TRUE(script);
-  auto result = execute_script(*script, {ascii("1234"), ascii("1243"), ascii("12345678")}, transmit());
+  auto result = execute_script(*script, {ascii_secret("1234"), ascii_secret("1243"), ascii_secret("12345678")}, transmit());
   EXPECT_EQ(result.outcome, ScriptOutcome::Refused);
   EXPECT_EQ(result.reason, "the two PINs typed differ; type them again");
-  auto short_puk = execute_script(*script, {ascii("1234"), ascii("1234"), ascii("1234")}, transmit());
+  auto short_puk = execute_script(*script, {ascii_secret("1234"), ascii_secret("1234"), ascii_secret("1234")}, transmit());
   EXPECT_EQ(short_puk.outcome, ScriptOutcome::Refused);
   EXPECT_TRUE(sent.empty());
 }
@@ -264,12 +241,12 @@ TEST_F(PersoFlow, RetryOfAHalfWrittenCardSelectsTheFilesThatExistAndCompletes) {
   sent.clear();
   pull_at.reset();
   PersoValues again = values();
-  again.opening_code = secret_hex(kIssuer);
+  again.opening_code = secret_hex(kIssuerCode);
   again.issuer_code = secret_hex("0102030405060708");
   again.imsi = "001010000654321";
   auto retry = build_personalisation_script(profile, again);
   ASSERT_TRUE(retry);
-  auto result = execute_script(over_the_wire(*retry), KeypadEntries{ascii("9876"), ascii("9876"), ascii("87654321")},
+  auto result = execute_script(over_the_wire(*retry), KeypadEntries{ascii_secret("9876"), ascii_secret("9876"), ascii_secret("87654321")},
                                transmit());
   ASSERT_EQ(result.outcome, ScriptOutcome::Completed) << result.reason;
   EXPECT_EQ(result.status_words.size(), retry->steps.size());
@@ -325,7 +302,7 @@ TEST_F(PersoFlow, ModificationChangesSpnAndPlmnSelector) {
   PersoValues m;
   m.mode = PersoMode::Modify;
   m.iccid = kIccid;
-  m.opening_code = secret_hex(kIssuer);
+  m.opening_code = secret_hex(kIssuerCode);
   m.spn = "NEW-NET";
   m.plmns = std::vector<Plmn>{{"295", "10"}};
   m.rand = hex("ffeeddccbbaa99887766554433221100");
@@ -338,7 +315,7 @@ TEST_F(PersoFlow, ModificationChangesSpnAndPlmnSelector) {
   // DF_GSM already current, its GET RESPONSE.
   EXPECT_EQ(count_apdus(*script), 8u);
 
-  auto result = execute_script(over_the_wire(*script), {ascii("1234"), {}, {}}, transmit());
+  auto result = execute_script(over_the_wire(*script), {ascii_secret("1234"), {}, {}}, transmit());
   ASSERT_EQ(result.outcome, ScriptOutcome::Completed) << result.reason;
   EXPECT_TRUE(check_proof(result, hex(kKi), hex(kOpc), m.rand));
 
@@ -354,7 +331,7 @@ TEST_F(PersoFlow, ModificationChangesSpnAndPlmnSelector) {
   m.opening_code = master;
   auto again = build_personalisation_script(profile, m);
   ASSERT_TRUE(again);
-  auto refused = execute_script(*again, {ascii("1234"), {}, {}}, transmit());
+  auto refused = execute_script(*again, {ascii_secret("1234"), {}, {}}, transmit());
   EXPECT_EQ(refused.status_words, std::vector<std::uint16_t>{0x9804});
   EXPECT_EQ(sent.size(), 1u);
 }
@@ -378,7 +355,7 @@ TEST_F(PersoFlow, BuilderRefusesMissingOrBadValues) {
   EXPECT_EQ(build_personalisation_script(profile, v).error().message, "opening code must be 8 bytes");
   PersoValues nothing;
   nothing.mode = PersoMode::Modify;
-  nothing.opening_code = secret_hex(kIssuer);
+  nothing.opening_code = secret_hex(kIssuerCode);
   EXPECT_EQ(build_personalisation_script(profile, nothing).error().message,
             "modification: no value to change was given");
 }

@@ -1,7 +1,8 @@
 #pragma once
-// Wires an STE core, a DTD relay core and an ADS core together in memory. Every frame crosses the
-// real codec (encode_frame + FrameDecoder). A test may act as a hostile DTD by altering, dropping or
-// recording frames on the relay's two outgoing links.
+// Wires an STE core, a DTD relay core and an ADS core together in memory through the shared wiring
+// (cardperso/testing/counter_cores.hpp and in_memory_ads.hpp); which ADS core a frame reaches is
+// decided here. Every frame crosses the real codec (encode_frame + FrameDecoder). A test may act as
+// a hostile DTD by altering, dropping or recording frames on the relay's two outgoing links.
 #include <deque>
 #include <functional>
 #include <map>
@@ -13,22 +14,14 @@
 #include "cardperso/proto/ads_handshake.hpp"
 #include "cardperso/proto/dtd_relay.hpp"
 #include "cardperso/proto/ste_handshake.hpp"
+#include "cardperso/testing/codec_round_trip.hpp"
+#include "cardperso/testing/counter_cores.hpp"
+#include "cardperso/testing/in_memory_ads.hpp"
+#include "cardperso/testing/test_keys.hpp"
 
 namespace cardperso::proto::testing {
 
-inline RetailerKeys make_keys(std::uint8_t seed) {
-  RetailerKeys k;
-  auto fill = [](std::uint8_t start) {
-    Bytes b(16);
-    for (std::size_t i = 0; i < 16; ++i) b[i] = static_cast<std::uint8_t>(start + i);
-    return SecretBytes(b);
-  };
-  k.k_ra = fill(seed);
-  k.k_ia = fill(static_cast<std::uint8_t>(seed + 0x40));
-  k.k_s = fill(static_cast<std::uint8_t>(seed + 0x80));
-  k.k_d = fill(static_cast<std::uint8_t>(seed + 0xc0));
-  return k;
-}
+inline RetailerKeys make_keys(std::uint8_t seed) { return cardperso::testing::counting_retailer_keys(seed); }
 
 // Hands out queued 16-byte values, then real random bytes.
 struct QueuedRandom {
@@ -46,13 +39,7 @@ struct QueuedRandom {
   }
 };
 
-inline Frame through_codec(const Frame& f) {
-  FrameDecoder d;
-  d.feed(encode_frame(f.header, f.payload));
-  auto r = d.next();
-  if (!r || !*r) throw std::runtime_error("frame did not survive the codec");
-  return std::move(**r);
-}
+using cardperso::testing::through_codec;
 
 struct Retailer {
   RetailerStatus status = RetailerStatus::Active;
@@ -83,11 +70,13 @@ struct Net {
   std::vector<RecordAuthFailure> auth_failures;
   std::vector<std::uint8_t> types_to_ste;  // message types that reached the STE
 
-  explicit Net(Timeouts t = {}, RandomSource ste_random = default_random_source()) : ste(t, std::move(ste_random)) {}
+  explicit Net(Timeouts t = {}, RandomSource ste_random = default_random_source())
+      : ste(t, std::move(ste_random)), counter(ste, dtd, counter_hooks()) {}
+  Net(const Net&) = delete;  // the wiring's hooks point at this one
+  Net& operator=(const Net&) = delete;
 
-  void from_ste(Actions actions) { run(Peer::Ste, std::move(actions)); }
-  void from_dtd(Actions actions) { run(Peer::Dtd, std::move(actions)); }
-  void from_ads(Actions actions) { run(Peer::Ads, std::move(actions)); }
+  void from_ste(Actions actions) { counter.from_ste(std::move(actions)); }
+  void from_dtd(Actions actions) { counter.from_dtd(std::move(actions)); }
 
   void start(const std::string& serial, RetailerKeys keys, std::uint8_t key_version = 1) {
     from_ste(ste.start(serial, key_version, std::move(keys), now));
@@ -107,43 +96,65 @@ struct Net {
     from_ads(ads->on_frame(f, now));
   }
 
-  void run(Peer from, Actions actions) {
-    for (auto& action : actions) {
-      if (auto* send = std::get_if<SendFrame>(&action)) {
-        Frame f = through_codec(send->frame);
-        if (from == Peer::Ste) {
-          log.push_back(f);
-          from_dtd(dtd.on_ste_frame(std::move(f)));
-        } else if (from == Peer::Dtd && send->to == Peer::Ads) {
-          deliver_to_ads(std::move(f));
-        } else if (from == Peer::Dtd && send->to == Peer::Ste) {
-          if (!pass(Hop::DtdToSte, f)) continue;
-          log.push_back(f);
-          types_to_ste.push_back(f.header.type);
-          from_ste(ste.on_frame(f, now));
-        } else if (from == Peer::Ads) {
-          ++ads_to_dtd;
-          if (!pass(Hop::AdsToDtd, f)) continue;
-          log.push_back(f);
-          from_dtd(dtd.on_ads_frame(std::move(f)));
-        }
-      } else if (auto* lookup = std::get_if<LookupRetailer>(&action)) {
-        if (!answer_lookups) continue;
-        RetailerLookup r;
-        auto it = retailers.find(lookup->serial);
-        if (it != retailers.end()) r = RetailerLookup{it->second.status, it->second.keys};
-        from_ads(ads->on_retailer_lookup(std::move(r), now));
-      } else if (auto* failure = std::get_if<RecordAuthFailure>(&action)) {
-        auth_failures.push_back(*failure);
-      } else if (auto* up = std::get_if<SessionEstablished>(&action)) {
-        (from == Peer::Ste ? ste_up : from == Peer::Dtd ? dtd_up : ads_up).push_back(*up);
-      } else if (auto* got = std::get_if<Deliver>(&action)) {
-        (from == Peer::Ste ? ste_got : from == Peer::Dtd ? dtd_got : ads_got).push_back(std::move(*got));
-      } else if (auto* close = std::get_if<Close>(&action)) {
-        (from == Peer::Ste ? ste_closed : from == Peer::Dtd ? dtd_closed : ads_closed).push_back(*close);
+  // What the ADS core asks for; its frames go to the DTD.
+  void from_ads(Actions actions) { cardperso::testing::run_ads_actions(*ads, std::move(actions), ads_hooks(), now); }
+
+ private:
+  // Every frame crosses the codec as it is sent; the DTD's frames for the STE may be altered or
+  // dropped, the STE's for the DTD are only logged.
+  cardperso::testing::CounterHooks counter_hooks() {
+    cardperso::testing::CounterHooks h;
+    h.to_ads = [this](Frame f) { deliver_to_ads(through_codec(f)); };
+    h.now = [this] { return now; };
+    h.on_action = [this](Peer from, Action& action) { record(from, action); };
+    h.on_serial = [this](Peer to, Frame& f) {
+      f = through_codec(f);
+      if (to == Peer::Ste) {
+        if (!pass(Hop::DtdToSte, f)) return false;
+        log.push_back(f);
+        types_to_ste.push_back(f.header.type);
+      } else {
+        log.push_back(f);
       }
+      return true;
+    };
+    return h;
+  }
+
+  // The ADS's frames may be altered or dropped on their way to the DTD; lookups are answered from
+  // `retailers` unless answer_lookups is off.
+  cardperso::testing::AdsHooks ads_hooks() {
+    cardperso::testing::AdsHooks h;
+    h.to_dtd = [this](Frame f) {
+      ++ads_to_dtd;
+      if (!pass(Hop::AdsToDtd, f)) return;
+      log.push_back(f);
+      counter.from_ads(std::move(f));
+    };
+    h.lookup = [this](const LookupRetailer& lookup) -> std::optional<RetailerLookup> {
+      if (!answer_lookups) return std::nullopt;
+      RetailerLookup r;
+      auto it = retailers.find(lookup.serial);
+      if (it != retailers.end()) r = RetailerLookup{it->second.status, it->second.keys};
+      return r;
+    };
+    h.on_action = [this](Action& action) { record(Peer::Ads, action); };
+    return h;
+  }
+
+  void record(Peer from, Action& action) {
+    if (auto* failure = std::get_if<RecordAuthFailure>(&action)) {
+      auth_failures.push_back(*failure);
+    } else if (auto* up = std::get_if<SessionEstablished>(&action)) {
+      (from == Peer::Ste ? ste_up : from == Peer::Dtd ? dtd_up : ads_up).push_back(*up);
+    } else if (auto* got = std::get_if<Deliver>(&action)) {
+      (from == Peer::Ste ? ste_got : from == Peer::Dtd ? dtd_got : ads_got).push_back(std::move(*got));
+    } else if (auto* close = std::get_if<Close>(&action)) {
+      (from == Peer::Ste ? ste_closed : from == Peer::Dtd ? dtd_closed : ads_closed).push_back(*close);
     }
   }
+
+  cardperso::testing::CounterCores counter;
 };
 
 }  // namespace cardperso::proto::testing

@@ -3,6 +3,7 @@
 #include "cardperso/common/crypto.hpp"
 #include "cardperso/proto/messages.hpp"
 #include "cardperso/proto/secure_channel.hpp"
+#include "cardperso/testing/codec_round_trip.hpp"
 
 using namespace cardperso;
 using namespace cardperso::proto;
@@ -20,13 +21,7 @@ SecureChannel ste(ByteView key = kKey, TranscriptHash th = transcript(1)) {
 SecureChannel ads(ByteView key = kKey, TranscriptHash th = transcript(1)) {
   return SecureChannel(SecretBytes(key), th, Direction::AdsToSte, Direction::SteToAds);
 }
-FrameHeader header() {
-  FrameHeader h;
-  h.channel = Channel::SteAds;
-  h.type = static_cast<std::uint8_t>(MessageType::Echo);
-  h.session = 42;
-  return h;
-}
+FrameHeader header() { return cardperso::testing::ste_ads_header(MessageType::Echo); }
 Frame seal(SecureChannel& c, std::string_view text) {
   auto f = c.seal(header(), view(std::string(text)));
   EXPECT_TRUE(f) << f.error().message;

@@ -10,6 +10,7 @@
 #include "cardperso/perso/card_profile.hpp"
 #include "cardperso/perso/script_builder.hpp"
 #include "cardperso/ste/perso_flow.hpp"
+#include "cardperso/testing/perso_test_set.hpp"
 
 using namespace cardperso;
 using namespace cardperso::ste;
@@ -17,20 +18,9 @@ using proto::MessageType;
 
 namespace {
 
-const char* const kIccid = "8988211000000000011";
-const char* const kIccid2 = "8988211000000000029";
-const char* const kKi = "465b5ce8b199b49faa5f0a2ee238a6bc";  // TS 35.207 test set 1
-const char* const kOpc = "cd63cb71954a9f4e48a5994e37a02baf";
-const char* const kRand = "23553cbe9637a89d218ae64dae47bf35";
-const Bytes kBatchSecret = hex("000102030405060708090a0b0c0d0e0f");
+using namespace cardperso::testing::perso_set;
 
-SecretBytes secret_hex(std::string_view h) {
-  const Bytes b = hex(h);
-  return SecretBytes(ByteView(b));
-}
-SecretBytes ascii(std::string_view s) {
-  return SecretBytes(ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()));
-}
+const char* const kIccid2 = "8988211000000000029";
 std::uint16_t sw_of(const Bytes& r) { return r.size() < 2 ? 0 : get_u16(r, r.size() - 2); }
 
 class QueueKeypad : public Keypad {
@@ -40,7 +30,7 @@ class QueueKeypad : public Keypad {
   Result<SecretBytes> read_digits(std::string_view prompt, std::size_t min_digits, std::size_t max_digits) override {
     prompts.emplace_back(prompt);
     if (entries.empty()) return fail("keypad script ended: no entry left for this prompt");
-    auto e = ascii(entries.front());
+    auto e = ascii_secret(entries.front());
     entries.pop_front();
     if (auto ok = check_digits(e, min_digits, max_digits); !ok) return ok.error();
     return e;
@@ -58,11 +48,11 @@ struct CustomerFlow : ::testing::Test {
   cardsim::SimCard* next = &card;  // what the customer inserts when the terminal asks
 
   void SetUp() override {
-    auto p = perso::load_card_profile(std::string(CARDPERSO_PROFILES_DIR) + "/gsm-sim-default.json");
+    auto p = load_default_card_profile();
     ASSERT_TRUE(p) << p.error().message;
     profile = *p;
-    card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, cardsim::derive_master_code(kBatchSecret, kIccid).view()));
-    card2 = cardsim::SimCard(cardsim::make_blank_sim(kIccid2, cardsim::derive_master_code(kBatchSecret, kIccid2).view()));
+    card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, blank_master_code(kIccid).view()));
+    card2 = cardsim::SimCard(cardsim::make_blank_sim(kIccid2, blank_master_code(kIccid2).view()));
     // The retailer card is in the reader when the session starts; nothing may be sent to it.
     slot.insert([this](ByteView) -> Result<Bytes> { ++retailer_apdus; return Bytes{0x6D, 0x00}; }, hex("3b00"));
     slot.on_wait_absent = [this] { slot.remove(); };
@@ -92,18 +82,11 @@ struct CustomerFlow : ::testing::Test {
     return d.encode();
   }
 
+  // The shared test card's values, with two PLMNs instead of three.
   perso::PersoValues values(std::string iccid) const {
-    perso::PersoValues v;
-    v.iccid = iccid;
-    v.imsi = "001010000123456";
-    v.msisdn = "+41791234567";
-    v.ki = secret_hex(kKi);
-    v.opc = secret_hex(kOpc);
-    v.spn = "GSM-R CH";
+    SecretBytes opening = blank_master_code(iccid);
+    perso::PersoValues v = card_values(std::move(iccid), std::move(opening));
     v.plmns = std::vector<perso::Plmn>{{"001", "01"}, {"295", "10"}};
-    v.issuer_code = secret_hex("a1b2c3d4e5f60718");
-    v.opening_code = cardsim::derive_master_code(kBatchSecret, iccid);
-    v.rand = hex(kRand);
     return v;
   }
   SecretBytes script_for(std::string iccid) const {

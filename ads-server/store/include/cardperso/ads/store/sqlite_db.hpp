@@ -45,8 +45,23 @@ class Statement {
   Statement& bind(int index, std::int64_t value);
   Statement& bind(int index, std::string_view text);
   Statement& bind(int index, ByteView blob);
-  Statement& bind(int index, std::optional<std::int64_t> value);
   Statement& bind_null(int index);
+  // Exact-type overloads, so that a std::string or Bytes argument picks one of the above unambiguously.
+  Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
+  Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
+  Statement& bind(int index, const Bytes& blob) { return bind(index, ByteView(blob)); }
+  // An empty optional binds NULL. A template, so that only a std::optional argument matches it.
+  template <class T>
+  Statement& bind(int index, const std::optional<T>& value) {
+    return value ? bind(index, *value) : bind_null(index);
+  }
+  // Binds the arguments to ?1, ?2, ... in order.
+  template <class... Args>
+  Statement& bind_all(const Args&... args) {
+    int index = 0;
+    (bind(++index, args), ...);
+    return *this;
+  }
 
   // One step: true when a row is ready, false when the statement is done.
   Result<bool> step();
@@ -112,6 +127,26 @@ class Database {
   // Runs constant SQL (schema scripts, pragmas); never data.
   Result<void> exec(std::string_view sql, std::string_view what);
 
+  // The common shapes of one statement, all through prepare() (so through its cache), with `binds`
+  // bound to ?1, ?2, ... in order:
+  // - run: a statement without rows (INSERT, UPDATE), stepped to the end;
+  // - update: the same, and how many rows it changed (changes());
+  // - first_row: the statement with its first row ready, or nothing when the query has no row;
+  // - read_row: read(statement) of the first row, or nothing when there is none;
+  // - read_rows: read(statement) of every row.
+  template <class... Args>
+  Result<void> run(std::string_view sql, std::string_view what, const Args&... binds);
+  template <class... Args>
+  Result<int> update(std::string_view sql, std::string_view what, const Args&... binds);
+  template <class... Args>
+  Result<std::optional<Statement>> first_row(std::string_view sql, std::string_view what, const Args&... binds);
+  template <class Read, class... Args>
+  auto read_row(std::string_view sql, std::string_view what, Read read, const Args&... binds)
+      -> Result<std::optional<std::invoke_result_t<Read&, const Statement&>>>;
+  template <class Read, class... Args>
+  auto read_rows(std::string_view sql, std::string_view what, Read read, const Args&... binds)
+      -> Result<std::vector<std::invoke_result_t<Read&, const Statement&>>>;
+
   // BEGIN IMMEDIATE; fn(); COMMIT when fn returned success, ROLLBACK when it returned an error or
   // threw. Transactions do not nest: calling this inside one is a programmer error.
   // In group mode: SAVEPOINT (opening the group transaction first when none is open); fn();
@@ -164,40 +199,67 @@ class Database {
 // "what: message (code name)" plus advice for the errors an operator can act on.
 Error sqlite_error(sqlite3* db, int rc, std::string_view what);
 
+template <class... Args>
+Result<void> Database::run(std::string_view sql, std::string_view what, const Args&... binds) {
+  auto stmt = prepare(sql, what);
+  if (!stmt) return stmt.error();
+  return stmt->bind_all(binds...).run();
+}
+
+template <class... Args>
+Result<int> Database::update(std::string_view sql, std::string_view what, const Args&... binds) {
+  if (auto done = run(sql, what, binds...); !done) return done.error();
+  return changes();
+}
+
+template <class... Args>
+Result<std::optional<Statement>> Database::first_row(std::string_view sql, std::string_view what,
+                                                     const Args&... binds) {
+  auto stmt = prepare(sql, what);
+  if (!stmt) return stmt.error();
+  auto row = stmt->bind_all(binds...).step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<Statement>{};
+  return std::optional<Statement>{std::move(stmt).value()};
+}
+
+template <class Read, class... Args>
+auto Database::read_row(std::string_view sql, std::string_view what, Read read, const Args&... binds)
+    -> Result<std::optional<std::invoke_result_t<Read&, const Statement&>>> {
+  using Row = std::invoke_result_t<Read&, const Statement&>;
+  auto row = first_row(sql, what, binds...);
+  if (!row) return row.error();
+  if (!*row) return std::optional<Row>{};
+  return std::optional<Row>{read(static_cast<const Statement&>(**row))};
+}
+
+template <class Read, class... Args>
+auto Database::read_rows(std::string_view sql, std::string_view what, Read read, const Args&... binds)
+    -> Result<std::vector<std::invoke_result_t<Read&, const Statement&>>> {
+  auto stmt = prepare(sql, what);
+  if (!stmt) return stmt.error();
+  return stmt->bind_all(binds...).collect(std::move(read));
+}
+
 template <class F>
 auto Database::with_transaction(F&& fn) -> decltype(fn()) {
-  if (group_ != nullptr) {
-    if (auto begun = begin_savepoint(); !begun) return begun.error();
-    try {
-      auto result = fn();
-      if (!result) {
-        rollback_savepoint();
-        return result;
-      }
-      if (auto released = release_savepoint(); !released) {
-        rollback_savepoint();
-        return released.error();
-      }
-      return result;
-    } catch (...) {
-      rollback_savepoint();
-      throw;
-    }
-  }
-  if (auto begun = begin_immediate(); !begun) return begun.error();
+  // The same steps in both modes; only what begins, ends and undoes the call's writes differs.
+  const bool grouped = group_ != nullptr;
+  auto undo = [this, grouped]() noexcept { grouped ? rollback_savepoint() : rollback(); };
+  if (auto begun = grouped ? begin_savepoint() : begin_immediate(); !begun) return begun.error();
   try {
     auto result = fn();
     if (!result) {
-      rollback();
+      undo();
       return result;
     }
-    if (auto committed = commit(); !committed) {
-      rollback();
-      return committed.error();
+    if (auto ended = grouped ? release_savepoint() : commit(); !ended) {
+      undo();
+      return ended.error();
     }
     return result;
   } catch (...) {
-    rollback();
+    undo();
     throw;
   }
 }

@@ -1,0 +1,18 @@
+#pragma once
+// Recognisable, reproducible key material for in-memory runs of the cores (tests and benchmarks):
+// never random, so a failing run can be replayed and a key seen in a dump tells which one it is.
+#include <cstdint>
+
+#include "cardperso/common/secret_bytes.hpp"
+#include "cardperso/proto/actions.hpp"
+
+namespace cardperso::testing {
+
+// 16 bytes counting up from `seed` by `step` (mod 256).
+SecretBytes counting_key(std::uint8_t seed, std::uint8_t step = 1);
+
+// A retailer card's four keys, each counting by `step` from its own start: K_RA from `seed`, K_IA
+// from seed+0x40, K_S from seed+0x80, K_D from seed+0xc0.
+proto::RetailerKeys counting_retailer_keys(std::uint8_t seed, std::uint8_t step = 1);
+
+}  // namespace cardperso::testing
