@@ -6,6 +6,7 @@
 #include "cardperso/card/file_ids.hpp"
 #include "cardperso/common/crypto.hpp"
 #include "cardperso/common/milenage.hpp"
+#include "cardperso/perso/file_values.hpp"
 
 namespace cardperso::perso {
 
@@ -169,72 +170,20 @@ SecretBytes random_digits() {
   return out;
 }
 
-bool writes_in_modify(ValueSource s, const PersoValues& v) {
-  switch (s) {
-    case ValueSource::Imsi:
-    case ValueSource::Acc:
-    case ValueSource::Ad: return !v.imsi.empty();
-    case ValueSource::Msisdn: return !v.msisdn.empty();
-    case ValueSource::Spn: return v.spn.has_value();
-    case ValueSource::Plmnsel: return v.plmns.has_value();
-    case ValueSource::Ki: return !v.ki.empty();
-    case ValueSource::Opc: return !v.opc.empty();
-    case ValueSource::Iccid:  // a card keeps its ICCID
-    case ValueSource::Sst:    // constants of the card type
-    case ValueSource::Hex: return false;
-  }
-  return false;
-}
-
 Result<SecretBytes> encode_value(const ProfileFile& f, const PersoValues& v) {
   const ValueSpec& spec = *f.value;
   const std::string where = "file " + file_label(f) + ": ";
-  auto missing = [&](const char* what) { return fail(where + "the profile writes the " + std::string(what) + " but none was given"); };
-  auto secret = [](Result<Bytes> r) -> Result<SecretBytes> {
-    if (!r) return r.error();
-    return SecretBytes(ByteView(*r));
-  };
-  Result<Bytes> out = Bytes{};
-  switch (spec.from) {
-    case ValueSource::Imsi:
-      if (v.imsi.empty()) return missing("IMSI");
-      out = encode_imsi(v.imsi);
-      break;
-    case ValueSource::Acc:
-      if (v.imsi.empty()) return missing("IMSI (for ACC)");
-      out = encode_acc_from_imsi(v.imsi);
-      break;
-    case ValueSource::Ad: out = encode_ad(v.mnc_length, f.size); break;
-    case ValueSource::Iccid:
-      if (v.iccid.empty()) return missing("ICCID");
-      out = encode_iccid(v.iccid);
-      break;
-    case ValueSource::Msisdn:
-      if (v.msisdn.empty()) return missing("MSISDN");
-      out = encode_msisdn_record(Msisdn{v.msisdn, spec.ton_npi, spec.alpha}, f.record_length);
-      break;
-    case ValueSource::Spn:
-      if (!v.spn) return missing("SPN");
-      out = encode_spn(Spn{spec.display_condition, *v.spn}, f.size);
-      break;
-    case ValueSource::Plmnsel:
-      if (!v.plmns) return missing("PLMN selector");
-      out = encode_plmnsel(*v.plmns, f.size);
-      break;
-    case ValueSource::Sst: out = encode_sst(spec.services, f.size); break;
-    case ValueSource::Hex: out = spec.hex; break;
-    case ValueSource::Ki:
-    case ValueSource::Opc: {
-      const SecretBytes& key = spec.from == ValueSource::Ki ? v.ki : v.opc;
-      if (key.size() != 16) return fail(where + "the " + std::string(name(spec.from)) + " must be 16 bytes");
-      SecretBytes s(spec.prefix.size() + 16);
-      std::copy(spec.prefix.begin(), spec.prefix.end(), s.data());
-      std::copy(key.data(), key.data() + 16, s.data() + spec.prefix.size());
-      return s;
-    }
+  if (spec.from == ValueSource::Ki || spec.from == ValueSource::Opc) {
+    const SecretBytes& key = spec.from == ValueSource::Ki ? v.ki : v.opc;
+    if (key.size() != 16) return fail(where + "the " + std::string(name(spec.from)) + " must be 16 bytes");
+    SecretBytes s(spec.prefix.size() + 16);
+    std::copy(spec.prefix.begin(), spec.prefix.end(), s.data());
+    std::copy(key.data(), key.data() + 16, s.data() + spec.prefix.size());
+    return s;
   }
+  auto out = encode_clear_value(f, v);
   if (!out) return fail(where + out.error().message);
-  return secret(std::move(out));
+  return SecretBytes(ByteView(*out));
 }
 
 // The access condition a write needs, and whether the script can present it.
@@ -304,7 +253,7 @@ Result<Script> build_personalisation_script(const CardProfile& profile, const Pe
   bool chv1_needed = personalise || !v.rand.empty();
   for (const auto& f : profile.files) {
     if (!f.value || is_code_file(profile, f.path)) continue;
-    if (!personalise && !writes_in_modify(f.value->from, v)) continue;
+    if (!personalise && !written_in_modify(f.value->from, v)) continue;
     auto content = encode_value(f, v);
     if (!content) return content.error();
     auto chv1 = needs_chv1(f);

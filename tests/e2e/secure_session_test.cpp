@@ -55,6 +55,17 @@ class SecureSession : public SecureSessionFixture {
   }
 
   static std::regex log_re(const std::string& text) { return std::regex(text); }
+
+  // The ADS refuses the retailer at sign-on: the STE exits 2 showing why, the ADS logs why, and no
+  // session is left open, let alone completed.
+  void expect_refused_at_sign_on(int dtd, const std::string& serial, const std::string& reason) {
+    EXPECT_EQ(run_ste(dtd, {}), 2) << display_text();
+    expect_display_in_order({"Signed on: retailer " + serial, "Refused: " + reason});
+    EXPECT_FALSE(displayed("Retailer authenticated")) << display_text();
+    EXPECT_TRUE(wait_for_log(ads_log_, log_re("session \\d+ refused: " + reason), 10s)) << "ADS log";
+    expect_no_open_session();
+    for (const auto& row : sessions()) EXPECT_NE(row.outcome.value_or(""), "completed");
+  }
 };
 
 bool contains(ByteView haystack, ByteView needle) {
@@ -174,12 +185,7 @@ TEST_F(SecureSession, UnknownSerialIsRefused) {
   insert_card(image);
   const int dtd = start_dtd(start_ads());
   ASSERT_FALSE(HasFailure());
-  EXPECT_EQ(run_ste(dtd, {}), 2) << display_text();
-  expect_display_in_order({"Signed on: retailer " + serial, "Refused: unknown retailer"});
-  EXPECT_FALSE(displayed("Retailer authenticated")) << display_text();
-  EXPECT_TRUE(wait_for_log(ads_log_, log_re("session \\d+ refused: unknown retailer"), 10s)) << "ADS log";
-  expect_no_open_session();
-  for (const auto& row : sessions()) EXPECT_NE(row.outcome.value_or(""), "completed");
+  expect_refused_at_sign_on(dtd, serial, "unknown retailer");
 }
 
 // 5. A revoked card is refused by the ADS.
@@ -190,12 +196,7 @@ TEST_F(SecureSession, RevokedRetailerIsRefused) {
   insert_card(image);
   const int dtd = start_dtd(start_ads());
   ASSERT_FALSE(HasFailure());
-  EXPECT_EQ(run_ste(dtd, {}), 2) << display_text();
-  expect_display_in_order({std::string("Signed on: retailer ") + kSerial, "Refused: retailer revoked"});
-  EXPECT_FALSE(displayed("Retailer authenticated")) << display_text();
-  EXPECT_TRUE(wait_for_log(ads_log_, log_re("session \\d+ refused: retailer revoked"), 10s)) << "ADS log";
-  expect_no_open_session();
-  for (const auto& row : sessions()) EXPECT_NE(row.outcome.value_or(""), "completed");
+  expect_refused_at_sign_on(dtd, kSerial, "retailer revoked");
 }
 
 // 6. The card's K_RA is not the one the ADS holds: the retailer cryptogram fails and is counted.

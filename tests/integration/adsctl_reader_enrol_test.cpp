@@ -54,6 +54,18 @@ class AdsctlReaderEnrolTest : public PcscFixture {
     return iccids;
   }
   std::string image_of(const std::string& iccid) { return dir_ + "/cards/" + iccid + ".json"; }
+  // adsctl init, `count` blank SIMs, and card `index` of them in reader 0 (nullptr: the test failed).
+  CardSimProcess* init_and_insert_blank_card(int count, int index, std::vector<std::string>& iccids) {
+    iccids = init_and_make_blank_cards(count);
+    EXPECT_EQ(iccids.size(), static_cast<std::size_t>(count));
+    if (iccids.size() != static_cast<std::size_t>(count)) return nullptr;
+    return start_card(image_of(iccids[static_cast<std::size_t>(index)]));
+  }
+  // adsctl retailer enrol in reader 0 with a given card code, PIN 2468 and PUK 13572468.
+  ProcessRun enrol_with_code(const std::string& code_hex) {
+    return adsctl({"retailer", "enrol", "--reader", kReader0, "--card-code-hex", code_hex, "--pin", "2468", "--puk",
+                   "13572468"});
+  }
   static SecretBytes master_code(const std::string& iccid) {
     return cardsim::derive_master_code(hex(kSecretHex), iccid);
   }
@@ -122,15 +134,13 @@ class AdsctlReaderEnrolTest : public PcscFixture {
 };
 
 TEST_F(AdsctlReaderEnrolTest, EnrolWritesTheStoredKeysAndRetiresTheMasterCode) {
-  const auto iccids = init_and_make_blank_cards(1);
-  ASSERT_EQ(iccids.size(), 1u);
-  const std::string iccid = iccids[0];
-  CardSimProcess* sim = start_card(image_of(iccid));
+  std::vector<std::string> iccids;
+  CardSimProcess* sim = init_and_insert_blank_card(1, 0, iccids);
   ASSERT_NE(sim, nullptr);
+  const std::string iccid = iccids[0];
   const std::string master_hex = to_hex(master_code(iccid).view());
 
-  auto enrol = adsctl({"retailer", "enrol", "--reader", kReader0, "--card-code-hex", master_hex, "--pin", "2468",
-                       "--puk", "13572468"});
+  auto enrol = enrol_with_code(master_hex);
   ASSERT_EQ(enrol.exit_code, 0) << enrol.err;
   EXPECT_EQ(enrol.out, "serial " + iccid + "\n");  // PIN/PUK were given: not printed
 
@@ -142,8 +152,7 @@ TEST_F(AdsctlReaderEnrolTest, EnrolWritesTheStoredKeysAndRetiresTheMasterCode) {
   expect_code_refused(master_hex);  // the master code no longer opens the card
 
   // Enrolling the same card again is refused before anything reaches it.
-  auto again = adsctl({"retailer", "enrol", "--reader", kReader0, "--card-code-hex", master_hex, "--pin", "2468",
-                       "--puk", "13572468"});
+  auto again = enrol_with_code(master_hex);
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_NE(again.err.find("already enrolled"), std::string::npos) << again.err;
   auto image = cardsim::load_image(image_of(iccid));
@@ -156,16 +165,14 @@ TEST_F(AdsctlReaderEnrolTest, EnrolWritesTheStoredKeysAndRetiresTheMasterCode) {
 }
 
 TEST_F(AdsctlReaderEnrolTest, WrongCardCodeStopsAfterOneVerifyAndStoresNothing) {
-  const auto iccids = init_and_make_blank_cards(2);
-  ASSERT_EQ(iccids.size(), 2u);
-  const std::string iccid = iccids[1];
-  CardSimProcess* sim = start_card(image_of(iccid));
+  std::vector<std::string> iccids;
+  CardSimProcess* sim = init_and_insert_blank_card(2, 1, iccids);
   ASSERT_NE(sim, nullptr);
+  const std::string iccid = iccids[1];
   // The first card's code: a real master code, but not this card's.
   const std::string wrong_hex = to_hex(master_code(iccids[0]).view());
 
-  auto enrol = adsctl({"retailer", "enrol", "--reader", kReader0, "--card-code-hex", wrong_hex, "--pin", "2468",
-                       "--puk", "13572468"});
+  auto enrol = enrol_with_code(wrong_hex);
   EXPECT_EQ(enrol.exit_code, 2);
   EXPECT_NE(enrol.err.find("the card refused the ADM code"), std::string::npos) << enrol.err;
   EXPECT_NE(enrol.err.find("at most 2 are left; check the code"), std::string::npos) << enrol.err;
@@ -186,12 +193,11 @@ TEST_F(AdsctlReaderEnrolTest, WrongCardCodeStopsAfterOneVerifyAndStoresNothing) 
 }
 
 TEST_F(AdsctlReaderEnrolTest, FromStockUsesTheImportedBatchAndPrintsAGeneratedPinOnce) {
-  const auto iccids = init_and_make_blank_cards(2);
-  ASSERT_EQ(iccids.size(), 2u);
+  std::vector<std::string> iccids;
+  CardSimProcess* sim = init_and_insert_blank_card(2, 0, iccids);
+  ASSERT_NE(sim, nullptr);
   const std::string iccid = iccids[0];
   // Not in the stock yet: refused before the card is touched.
-  CardSimProcess* sim = start_card(image_of(iccid));
-  ASSERT_NE(sim, nullptr);
   auto unknown = adsctl({"retailer", "enrol", "--reader", kReader0, "--from-stock"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("nothing was written"), std::string::npos) << unknown.err;

@@ -26,10 +26,15 @@ std::string verify_adm_apdu() {
   return "A020000A08" + to_hex(code.view());
 }
 
+// A blank SIM that opens with the batch's master code.
+CardImage blank_sim() {
+  SecretBytes code = derive_master_code(kBatchSecret, kIccid);
+  return make_blank_sim(kIccid, code.view());
+}
+
 // A blank SIM plus one EF 3F00/6F10 (8 bytes) readable by anyone, updatable under ADM only.
 CardImage blank_sim_with_adm_file() {
-  SecretBytes code = derive_master_code(kBatchSecret, kIccid);
-  CardImage image = make_blank_sim(kIccid, code.view());
+  CardImage image = blank_sim();
   CardFile f;
   f.path = "3F00/6F10";
   f.type = FileType::Ef;
@@ -70,11 +75,23 @@ std::string run_shell(const std::string& command) {
 
 }  // namespace
 
-using PcscCardTest = PcscFixture;
+class PcscCardTest : public PcscFixture {
+ protected:
+  // Under ADM: CREATE FILE of a transparent EF under the MF (read ALW / update ADM, tag 86,
+  // docs/cards.md) sized for `data_hex`, then SELECT it and write `data_hex` into it.
+  void create_adm_ef(cardperso::pcsc::PcscCard& card, const std::string& fid, const std::string& data_hex) {
+    const Bytes data = hex(data_hex);
+    Bytes size;
+    put_u16(size, static_cast<std::uint16_t>(data.size()));
+    EXPECT_EQ(run(card, verify_adm_apdu()).sw, 0x9000);
+    EXPECT_EQ(run(card, "A0E0000012 6210 820101 8302" + fid + " 8002" + to_hex(size) + " 86030AF0AA").sw, 0x9000);
+    EXPECT_EQ(run(card, "A0A4000002 " + fid).sw, 0x9000);
+    EXPECT_EQ(run(card, "A0D60000" + to_hex(Bytes{size[1]}) + " " + data_hex).sw, 0x9000);
+  }
+};
 
 TEST_F(PcscCardTest, ReadsIccidOfBlankSim) {
-  SecretBytes code = derive_master_code(kBatchSecret, kIccid);
-  ASSERT_NE(start_card(write_image(make_blank_sim(kIccid, code.view()), "blank")), nullptr);
+  ASSERT_NE(start_card(write_image(blank_sim(), "blank")), nullptr);
   auto card = connect();
   ASSERT_TRUE(card);
   EXPECT_EQ(card->protocol(), 1u) << "the SIM offers T=0 only";
@@ -133,18 +150,13 @@ TEST_F(PcscCardTest, AdmCodeOpensTheUpdate) {
 }
 
 TEST_F(PcscCardTest, CreatedFileSurvivesRemovalAndReinsertion) {
-  SecretBytes code = derive_master_code(kBatchSecret, kIccid);
-  const std::string image = write_image(make_blank_sim(kIccid, code.view()), "blank");
+  const std::string image = write_image(blank_sim(), "blank");
   CardSimProcess* sim = start_card(image);
   ASSERT_NE(sim, nullptr);
   {
     auto card = connect();
     ASSERT_TRUE(card);
-    EXPECT_EQ(run(*card, verify_adm_apdu()).sw, 0x9000);
-    // CREATE FILE: transparent EF 6F42, 8 bytes, read ALW / update ADM (tag 86, docs/cards.md).
-    EXPECT_EQ(run(*card, "A0E0000012 6210 820101 83026F42 80020008 86030AF0AA").sw, 0x9000);
-    EXPECT_EQ(run(*card, "A0A4000002 6F42").sw, 0x9000);
-    EXPECT_EQ(run(*card, "A0D6000008 CAFEBABE00112233").sw, 0x9000);
+    create_adm_ef(*card, "6F42", "CAFEBABE00112233");
   }
   sim->send_command("remove");
   ASSERT_TRUE(sim->wait_for_event("removed", 5s));
@@ -174,17 +186,13 @@ TEST_F(PcscCardTest, CreatedFileSurvivesRemovalAndReinsertion) {
 }
 
 TEST_F(PcscCardTest, ImagePersistsAcrossACardSimRestart) {
-  SecretBytes code = derive_master_code(kBatchSecret, kIccid);
-  const std::string image = write_image(make_blank_sim(kIccid, code.view()), "blank");
+  const std::string image = write_image(blank_sim(), "blank");
   {
     CardSimProcess* sim = start_card(image);
     ASSERT_NE(sim, nullptr);
     auto card = connect();
     ASSERT_TRUE(card);
-    EXPECT_EQ(run(*card, verify_adm_apdu()).sw, 0x9000);
-    EXPECT_EQ(run(*card, "A0E0000012 6210 820101 83026F43 80020004 86030AF0AA").sw, 0x9000);
-    EXPECT_EQ(run(*card, "A0A4000002 6F43").sw, 0x9000);
-    EXPECT_EQ(run(*card, "A0D6000004 01020304").sw, 0x9000);
+    create_adm_ef(*card, "6F43", "01020304");
     sim->kill_hard();  // no chance to save on exit: the image must already be on disk
   }
   sims_.clear();
@@ -197,8 +205,7 @@ TEST_F(PcscCardTest, ImagePersistsAcrossACardSimRestart) {
 }
 
 TEST_F(PcscCardTest, RemovalMidExchangeFailsFastWithCardRemoved) {
-  SecretBytes code = derive_master_code(kBatchSecret, kIccid);
-  CardSimProcess* sim = start_card(write_image(make_blank_sim(kIccid, code.view()), "blank"), 0, {"--apdu-delay-ms", "3000"});
+  CardSimProcess* sim = start_card(write_image(blank_sim(), "blank"), 0, {"--apdu-delay-ms", "3000"});
   ASSERT_NE(sim, nullptr);
   auto card = connect();
   ASSERT_TRUE(card);
@@ -222,8 +229,7 @@ TEST_F(PcscCardTest, RemovalMidExchangeFailsFastWithCardRemoved) {
 }
 
 TEST_F(PcscCardTest, PcscScanShowsTheAtr) {
-  SecretBytes code = derive_master_code(kBatchSecret, kIccid);
-  ASSERT_NE(start_card(write_image(make_blank_sim(kIccid, code.view()), "blank")), nullptr);
+  ASSERT_NE(start_card(write_image(blank_sim(), "blank")), nullptr);
   auto card = connect();
   ASSERT_TRUE(card);
   auto atr = card->atr();
@@ -249,8 +255,7 @@ TEST_F(PcscCardTest, WaitForCardPresentAndAbsentHonourTimeouts) {
   EXPECT_TRUE(*absent);
 
   // Insert while waiting: the wait returns soon after pcscd sees the card.
-  SecretBytes code = derive_master_code(kBatchSecret, kIccid);
-  const std::string image = write_image(make_blank_sim(kIccid, code.view()), "blank");
+  const std::string image = write_image(blank_sim(), "blank");
   sims_.push_back(std::make_unique<CardSimProcess>(CARDPERSO_CARD_SIM_PATH, image, 35964));
   t0 = std::chrono::steady_clock::now();
   present = pcsc().wait_for_card_present(kReader1, 5s);
@@ -305,8 +310,7 @@ TEST_F(PcscCardTest, ReadersAreListedAndAnUnknownNameSaysWhatExists) {
 }
 
 TEST_F(PcscCardTest, CardSimReportsWhenVpcdIsNotListening) {
-  SecretBytes code = derive_master_code(kBatchSecret, kIccid);
-  const std::string image = write_image(make_blank_sim(kIccid, code.view()), "blank");
+  const std::string image = write_image(blank_sim(), "blank");
   // Port 1 in the private network namespace: nothing listens there.
   CardSimProcess sim(CARDPERSO_CARD_SIM_PATH, image, 1, {"--connect-timeout", "0.3"});
   const auto t0 = std::chrono::steady_clock::now();
@@ -315,8 +319,7 @@ TEST_F(PcscCardTest, CardSimReportsWhenVpcdIsNotListening) {
 }
 
 TEST_F(PcscCardTest, CardSimSavesAndExitsOnSigterm) {
-  SecretBytes code = derive_master_code(kBatchSecret, kIccid);
-  CardSimProcess* sim = start_card(write_image(make_blank_sim(kIccid, code.view()), "blank"));
+  CardSimProcess* sim = start_card(write_image(blank_sim(), "blank"));
   ASSERT_NE(sim, nullptr);
   EXPECT_EQ(sim->terminate(), 0);
   auto absent = pcsc().wait_for_card_absent(kReader0, 5s);

@@ -12,6 +12,8 @@
 #include "cardperso/cardsim/sim_card.hpp"
 #include "cardperso/common/milenage.hpp"
 #include "cardperso/perso/script_executor.hpp"
+#include "cardperso/testing/card_response.hpp"
+#include "cardperso/testing/perso_test_set.hpp"
 #include "stock_fixture.hpp"
 
 namespace cardperso::ads {
@@ -28,9 +30,9 @@ using test::must;
 const char* const kAdult = R"({"name":"Ada Lovelace","date_of_birth":"1990-12-10","id_number":"X1234567"})";
 const char* const kMinor = R"({"name":"Young Person","date_of_birth":"2010-01-01"})";
 
-SecretBytes ascii(std::string_view s) { return SecretBytes(ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size())); }
-std::uint16_t sw_of(const Bytes& r) { return r.size() < 2 ? 0 : get_u16(r, r.size() - 2); }
-Bytes data_of(const Bytes& r) { return r.size() < 2 ? Bytes{} : Bytes(r.begin(), r.end() - 2); }
+using testing::data_of;
+using testing::sw_of;
+using testing::perso_set::ascii_secret;
 
 // What one call produced, sorted by destination; assessments are run at once with the real policy.
 struct Out {
@@ -147,7 +149,7 @@ class PersoSessionTest : public test::StockTest {
     const auto* script_msg = p2.find(p2.to_ste, MessageType::Script);
     if (!script_msg) throw std::runtime_error("no P2 to the STE");
     auto script = must(perso::decode_script(script_msg->plaintext.view()));
-    last_result = perso::execute_script(script, {ascii("1234"), ascii("1234"), ascii("12345678")}, card.transmit());
+    last_result = perso::execute_script(script, {ascii_secret("1234"), ascii_secret("1234"), ascii_secret("12345678")}, card.transmit());
     if (tamper) tamper(last_result);
     return collect(session->on_message(Channel::SteAds, MessageType::ScriptResult, perso::encode_script_result(last_result)));
   }

@@ -19,6 +19,8 @@
 #include "cardperso/cardsim/sim_card.hpp"
 #include "cardperso/common/milenage.hpp"
 #include "cardperso/perso/script_executor.hpp"
+#include "cardperso/testing/card_response.hpp"
+#include "cardperso/testing/perso_test_set.hpp"
 #include "stock_fixture.hpp"
 
 namespace cardperso::ads {
@@ -35,9 +37,9 @@ const char* const kAdult = R"({"name":"Ada Lovelace","date_of_birth":"1990-12-10
 constexpr std::size_t kScriptApdus = 44;  // 43 steps + the proof's GET RESPONSE (docs/personalisation.md §3)
 constexpr std::size_t kIssuerCodeApdu = 2;  // VERIFY ADM1, SELECT 000A, UPDATE 000A (0-based)
 
-SecretBytes ascii(std::string_view s) { return SecretBytes(ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size())); }
-std::uint16_t sw_of(const Bytes& r) { return r.size() < 2 ? 0 : get_u16(r, r.size() - 2); }
-Bytes data_of(const Bytes& r) { return r.size() < 2 ? Bytes{} : Bytes(r.begin(), r.end() - 2); }
+using testing::data_of;
+using testing::sw_of;
+using testing::perso_set::ascii_secret;
 
 enum class Pull { Before, After };
 const char* name(Pull p) { return p == Pull::Before ? "before" : "after"; }
@@ -110,7 +112,7 @@ class PersoRetry : public test::StockTest {
     if (!script) return done_of(p2);
     auto decoded = must(perso::decode_script(script->plaintext.view()));
     opening_label = decoded.steps.at(0).label;
-    last_result = perso::execute_script(decoded, {ascii("1234"), ascii("1234"), ascii("12345678")}, card.transmit());
+    last_result = perso::execute_script(decoded, {ascii_secret("1234"), ascii_secret("1234"), ascii_secret("12345678")}, card.transmit());
     return done_of(session->on_message(Channel::SteAds, MessageType::ScriptResult, perso::encode_script_result(last_result)));
   }
 

@@ -6,19 +6,18 @@
 
 #include "cardperso/ads/store/migrations.hpp"
 #include "cardperso/common/crypto.hpp"
-#include "test_support.hpp"
+#include "database_fixture.hpp"
 
 namespace cardperso::ads {
 namespace {
 
 using test::must;
 
-class AuditLogTest : public ::testing::Test {
+class AuditLogTest : public test::DatabaseTest {
  protected:
   void SetUp() override {
-    db_path = dir.file("ads.db");
-    db.emplace(must(open_ads_database(db_path, OpenMode::CreateNew)));
-    log.emplace(*db, key, [this] { return now; });
+    DatabaseTest::SetUp();
+    log.emplace(*db, key, clock());
   }
   void append_n(int n) {
     for (int i = 1; i <= n; ++i) {
@@ -28,11 +27,6 @@ class AuditLogTest : public ::testing::Test {
       now += std::chrono::seconds(1);
     }
   }
-  test::TempDir dir;
-  std::string db_path;
-  MasterKey key = MasterKey::from_bytes(hex("0f0e0d0c0b0a09080706050403020100"));
-  Seconds now = from_unix(1700000000);
-  std::optional<Database> db;
   std::optional<AuditLog> log;
 };
 

@@ -4,7 +4,7 @@
 
 #include "cardperso/ads/store/migrations.hpp"
 #include "cardperso/common/crypto.hpp"
-#include "test_support.hpp"
+#include "database_fixture.hpp"
 
 namespace cardperso::ads {
 namespace {
@@ -25,13 +25,12 @@ RetailerKeys sample_keys(std::uint8_t fill) {
   return k;
 }
 
-class RetailerStoreTest : public ::testing::Test {
+class RetailerStoreTest : public test::DatabaseTest {
  protected:
   void SetUp() override {
-    db_path = dir.file("ads.db");
-    db.emplace(must(open_ads_database(db_path, OpenMode::CreateNew)));
-    audit.emplace(*db, key, [this] { return now; });
-    store.emplace(*db, key, *audit, "tester", LockoutPolicy{}, [this] { return now; });
+    DatabaseTest::SetUp();
+    audit.emplace(*db, key, clock());
+    store.emplace(*db, key, *audit, "tester", LockoutPolicy{}, clock());
   }
   RetailerRecord found(const std::string& serial) {
     auto r = must(store->find(serial));
@@ -44,11 +43,6 @@ class RetailerStoreTest : public ::testing::Test {
     return out;
   }
 
-  test::TempDir dir;
-  std::string db_path;
-  MasterKey key = MasterKey::from_bytes(hex("00112233445566778899aabbccddeeff"));
-  Seconds now = from_unix(1700000000);
-  std::optional<Database> db;
   std::optional<AuditLog> audit;
   std::optional<RetailerStore> store;
 };

@@ -3,24 +3,19 @@
 #include <gtest/gtest.h>
 
 #include "cardperso/ads/store/migrations.hpp"
-#include "test_support.hpp"
+#include "database_fixture.hpp"
 
 namespace cardperso::ads {
 namespace {
 
 using test::must;
 
-class SessionStoreTest : public ::testing::Test {
+class SessionStoreTest : public test::DatabaseTest {
  protected:
   void SetUp() override {
-    db_path = dir.file("ads.db");
-    db.emplace(must(open_ads_database(db_path, OpenMode::CreateNew)));
-    sessions.emplace(*db, [this] { return now; });
+    DatabaseTest::SetUp();
+    sessions.emplace(*db, clock());
   }
-  test::TempDir dir;
-  std::string db_path;
-  Seconds now = from_unix(1700000000);
-  std::optional<Database> db;
   std::optional<SessionStore> sessions;
 };
 

@@ -10,7 +10,7 @@
 #include "cardperso/ads/store/migrations.hpp"
 #include "cardperso/ads/store/number_pools.hpp"
 #include "cardperso/ads/store/retailer_store.hpp"
-#include "test_support.hpp"
+#include "database_fixture.hpp"
 
 namespace cardperso::ads::test {
 
@@ -18,17 +18,15 @@ inline const std::string kRetailerA = "8949000000000000001";
 inline const std::string kRetailerB = "8949000000000000002";
 inline const Bytes kBatchSecret = hex("000102030405060708090a0b0c0d0e0f");
 
-class StockTest : public ::testing::Test {
+class StockTest : public DatabaseTest {
  protected:
   void SetUp() override {
-    db_path = dir.file("ads.db");
-    db.emplace(must(open_ads_database(db_path, OpenMode::CreateNew)));
-    Clock clock = [this] { return now; };
-    audit.emplace(*db, key, clock);
-    retailers.emplace(*db, key, *audit, "tester", LockoutPolicy{}, clock);
-    stock.emplace(*db, key, *audit, "tester", clock);
-    pools.emplace(*db, *audit, "tester", clock);
-    records.emplace(*db, key, *audit, "tester", clock);
+    DatabaseTest::SetUp();
+    audit.emplace(*db, key, clock());
+    retailers.emplace(*db, key, *audit, "tester", LockoutPolicy{}, clock());
+    stock.emplace(*db, key, *audit, "tester", clock());
+    pools.emplace(*db, *audit, "tester", clock());
+    records.emplace(*db, key, *audit, "tester", clock());
     for (const auto& serial : {kRetailerA, kRetailerB}) {
       RetailerKeys k;
       k.k_ra = k.k_ia = k.k_s = k.k_d = SecretBytes(Bytes(16, 0x11));
@@ -54,11 +52,6 @@ class StockTest : public ::testing::Test {
     return c->state;
   }
 
-  TempDir dir;
-  std::string db_path;
-  Seconds now = from_unix(1700000000);
-  MasterKey key = MasterKey::from_bytes(hex("0f0e0d0c0b0a09080706050403020100"));
-  std::optional<Database> db;
   std::optional<AuditLog> audit;
   std::optional<RetailerStore> retailers;
   std::optional<CardStock> stock;

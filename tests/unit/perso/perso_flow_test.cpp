@@ -10,6 +10,7 @@
 #include "cardperso/perso/card_profile.hpp"
 #include "cardperso/perso/script_builder.hpp"
 #include "cardperso/perso/script_executor.hpp"
+#include "cardperso/testing/card_response.hpp"
 #include "cardperso/testing/perso_test_set.hpp"
 
 using namespace cardperso;
@@ -19,8 +20,8 @@ namespace {
 
 using namespace cardperso::testing::perso_set;
 
-std::uint16_t sw_of(const Bytes& r) { return r.size() < 2 ? 0 : get_u16(r, r.size() - 2); }
-Bytes data_of(const Bytes& r) { return r.size() < 2 ? Bytes{} : Bytes(r.begin(), r.end() - 2); }
+using cardperso::testing::data_of;
+using cardperso::testing::sw_of;
 
 struct PersoFlow : ::testing::Test {
   CardProfile profile;

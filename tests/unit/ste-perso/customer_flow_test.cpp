@@ -10,6 +10,7 @@
 #include "cardperso/perso/card_profile.hpp"
 #include "cardperso/perso/script_builder.hpp"
 #include "cardperso/ste/perso_flow.hpp"
+#include "cardperso/testing/card_response.hpp"
 #include "cardperso/testing/perso_test_set.hpp"
 
 using namespace cardperso;
@@ -21,7 +22,7 @@ namespace {
 using namespace cardperso::testing::perso_set;
 
 const char* const kIccid2 = "8988211000000000029";
-std::uint16_t sw_of(const Bytes& r) { return r.size() < 2 ? 0 : get_u16(r, r.size() - 2); }
+using cardperso::testing::sw_of;
 
 class QueueKeypad : public Keypad {
  public:
