@@ -4,6 +4,7 @@
 
 #include "cardperso/proto/perso_messages.hpp"
 #include "cardperso/card/t0_exchange.hpp"
+#include "cardperso/ste/card_retailer_secrets.hpp"
 #include "cardperso/ste/customer_card.hpp"
 #include "cardperso/ste/display.hpp"
 #include "cardperso/ste/keypad.hpp"
@@ -102,10 +103,10 @@ void ShopSession::start(proto::TimePoint now) {
   auto checked = ste::verify_pin(transmit, pin);
   if (!checked) return fail_with("retailer-card", checked.error().message);
   if (!std::holds_alternative<ste::PinAccepted>(*checked)) return fail_with("retailer-card", "the PIN was refused");
-  auto creds = ste::read_keys(transmit);
-  if (!creds) return fail_with("retailer-card", creds.error().message);
-  creds->serial = *serial;
-  cores_.from_ste(ste_.start(creds->serial, creds->key_version, std::move(creds->keys), now));
+  auto key_version = ste::read_key_version(transmit);
+  if (!key_version) return fail_with("retailer-card", key_version.error().message);
+  // The virtual retailer card computes the handshake's values itself, as a real one does.
+  cores_.from_ste(ste_.start(*serial, *key_version, std::make_unique<ste::CardRetailerSecrets>(transmit), now));
   advance();
 }
 

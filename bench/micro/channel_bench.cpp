@@ -2,6 +2,7 @@
 // per-session key work: derivation, transcript hashes, key confirmations.
 #include <benchmark/benchmark.h>
 
+#include "cardperso/common/crypto.hpp"
 #include "cardperso/proto/secure_channel.hpp"
 #include "cardperso/proto/session_keys.hpp"
 #include "cardperso/proto/transcript.hpp"
@@ -70,8 +71,8 @@ void BM_DeriveSessionKey(benchmark::State& state) {
 BENCHMARK(BM_DeriveSessionKey);
 
 struct TranscriptFixture {
-  Bytes h1 = Bytes(67, 0x01);  // H1 with a 16-digit serial
-  Bytes h2 = Bytes(52, 0x02);
+  Bytes h1 = Bytes(99, 0x01);  // H1 with a 16-digit serial
+  Bytes h2 = Bytes(84, 0x02);
   Block16 retailer{};
   Block16 issuer{};
   TranscriptInputs inputs() const { return TranscriptInputs{h1, 42, h2, retailer}; }
@@ -100,17 +101,25 @@ void BM_KeyConfirmation(benchmark::State& state) {
 }
 BENCHMARK(BM_KeyConfirmation);
 
-// What one side computes per handshake: two cryptograms, SK_S and SK_D, both transcripts and the
-// four confirmations (two made, two checked).
+// What one side computes per handshake: a fresh X25519 key pair and the shared secret, two
+// cryptograms, the two patent inputs and the two HKDFs of SK_S and SK_D, all three transcripts and
+// the four confirmations (two made, two checked).
 void BM_HandshakeKeySchedule(benchmark::State& state) {
   const SecretBytes k_ra = key16(0), k_ia = key16(0x40), k_s = key16(0x80), k_d = key16(0xc0);
   const Bytes rn(16, 0x33), rn_other(16, 0x44);
+  const auto peer_share = crypto::x25519_public(crypto::random_secret(crypto::kX25519Size));
   TranscriptFixture t;
   for (auto _ : state) {
+    const SecretBytes ephemeral = crypto::random_secret(crypto::kX25519Size);
+    const auto share = crypto::x25519_public(ephemeral);
+    benchmark::DoNotOptimize(share.data());
+    auto z = crypto::x25519_shared(ephemeral, peer_share);
+    if (!z) state.SkipWithError("X25519 failed");
     t.retailer = retailer_cryptogram(k_ra, rn);
     t.issuer = issuer_cryptogram(k_ia, rn_other);
-    SecretBytes sk_s = derive_session_key(k_s, rn, rn_other);
-    SecretBytes sk_d = derive_session_key(k_d, rn_other, rn);
+    const TranscriptHash t2 = transcript_h2(t.inputs());
+    SecretBytes sk_s = session_key(ConfirmedKey::SkS, derive_session_key(k_s, rn, rn_other), *z, t2);
+    SecretBytes sk_d = session_key(ConfirmedKey::SkD, derive_session_key(k_d, rn_other, rn), *z, t2);
     const TranscriptHash th3 = transcript_h3(t.inputs());
     const TranscriptHash th4 = transcript_h4(t.inputs(), t.issuer);
     Block16 c1 = key_confirmation(sk_s, ConfirmedKey::SkS, Confirmer::Ste, th3);

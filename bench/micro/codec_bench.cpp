@@ -63,7 +63,7 @@ HandshakeH1 sample(const HandshakeH1*) {
   m.rn6 = block(3);
   return m;
 }
-HandshakeH2 sample(const HandshakeH2*) { return HandshakeH2{42, block(4), block(5), block(6)}; }
+HandshakeH2 sample(const HandshakeH2*) { return HandshakeH2{42, block(4), block(5), block(6), {}}; }
 HandshakeH3 sample(const HandshakeH3*) { return HandshakeH3{block(7), block(8), block(9)}; }
 HandshakeH4 sample(const HandshakeH4*) { return HandshakeH4{block(10), block(11), block(12)}; }
 

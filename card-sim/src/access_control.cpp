@@ -59,6 +59,9 @@ bool is_secret_file(std::string_view path) {
     const auto fid = tree::fid_of(path);
     return fid == card::kFidKi || fid == card::kFidOpc;
   }
+  // The retailer keys: the card computes with them and never reveals them (docs/cards.md §2.2), so
+  // even an image whose access bytes still say CHV1 (enrolled before that rule) keeps them in.
+  if (tree::parent_of(path) == "3F00/7F50") return tree::fid_of(path) == card::kFidRetailerKeys;
   return false;
 }
 

@@ -103,8 +103,11 @@ CardImage make_retailer_card(std::string_view serial, std::string_view pin, std:
   image.files.push_back(code_file(card::kFidUnblock1, puk_code->view()));
   image.files.push_back(code_file(card::kFidAdm1, issuer_code));
   image.files.push_back(directory(tree::child_of("3F00", card::kFidDfRetailer), FileType::Df));
-  image.files.push_back(transparent(tree::child_of(tree::child_of("3F00", card::kFidDfRetailer), card::kFidRetailerKeys),
-                                    ac(0x1, 0xA), key_file.view()));
+  // The keys are never readable, with or without the PIN: the card computes with them (docs/cards.md §2.2).
+  const std::string df_retailer = tree::child_of("3F00", card::kFidDfRetailer);
+  image.files.push_back(transparent(tree::child_of(df_retailer, card::kFidRetailerKeys), ac(0xF, 0xA), key_file.view()));
+  image.files.push_back(
+      transparent(tree::child_of(df_retailer, card::kFidRetailerKeyVersion), ac(0x0, 0xA), Bytes{keys.key_version}));
   image.tries_left[kKeyChv1] = card::kChvMaxTries;
   image.tries_left[kKeyUnblock1] = card::kUnblockMaxTries;
   image.tries_left[kKeyAdm1] = card::kAdmMaxTries;

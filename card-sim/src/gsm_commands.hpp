@@ -26,6 +26,10 @@ Bytes unblock_chv(CardSession& s, const Apdu& a);
 Bytes create_file(CardSession& s, const Apdu& a);
 // gsm_commands_auth.cpp
 Bytes run_gsm_algorithm(CardSession& s, const Apdu& a);
+// gsm_commands_retailer.cpp (the retailer card's own commands, docs/cards.md §2.2)
+Bytes retailer_cryptogram(CardSession& s, const Apdu& a);
+Bytes check_issuer(CardSession& s, const Apdu& a);
+Bytes session_key_input(CardSession& s, const Apdu& a);
 
 // Shared by STATUS and SELECT.
 Bytes directory_response_of(const CardSession& s, const std::string& dir_path);

@@ -12,8 +12,7 @@ namespace cardperso::cardsim {
 namespace {
 // Files whose content is a code or a key: never printed.
 bool hidden(const CardFile& f) {
-  if (is_secret_file(f.path)) return true;
-  return f.path == tree::child_of(tree::child_of("3F00", card::kFidDfRetailer), card::kFidRetailerKeys);
+  return is_secret_file(f.path);
 }
 
 const char* structure_text(const CardFile& f) {

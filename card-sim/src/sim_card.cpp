@@ -39,6 +39,9 @@ constexpr Command kCommands[] = {
     {0x2C, Case::Incoming, cmd::unblock_chv},
     {0xE0, Case::Incoming, cmd::create_file},
     {0x88, Case::Both, cmd::run_gsm_algorithm},
+    {0x8A, Case::Both, cmd::retailer_cryptogram},
+    {0x8C, Case::Incoming, cmd::check_issuer},
+    {0x8E, Case::Both, cmd::session_key_input},
     {0xFA, Case::NoData, sleep_command},
 };
 

@@ -68,6 +68,20 @@ SecretBytes verify_chv_apdu(std::uint8_t reference, ByteView code) {
 
 Bytes run_gsm_algorithm_apdu(ByteView rand) { return with_data(ins::kRunGsmAlgorithm, 0x00, 0x00, rand); }
 
+Bytes retailer_cryptogram_apdu(ByteView rn1) { return with_data(ins::kRetailerCryptogram, 0x00, 0x00, rn1); }
+
+Bytes check_issuer_apdu(ByteView rn2, ByteView issuer_cryptogram) {
+  Bytes data(rn2.begin(), rn2.end());
+  data.insert(data.end(), issuer_cryptogram.begin(), issuer_cryptogram.end());
+  return with_data(ins::kCheckIssuer, 0x00, 0x00, data);
+}
+
+Bytes session_key_input_apdu(SessionKeyRef key, ByteView rn_ads, ByteView rn_ste) {
+  Bytes data(rn_ads.begin(), rn_ads.end());
+  data.insert(data.end(), rn_ste.begin(), rn_ste.end());
+  return with_data(ins::kSessionKeyInput, 0x00, static_cast<std::uint8_t>(key), data);
+}
+
 std::array<std::uint8_t, 3> access_bytes(std::uint8_t read, std::uint8_t update, std::uint8_t increase,
                                          std::uint8_t rehabilitate, std::uint8_t invalidate) {
   return {static_cast<std::uint8_t>((read & 0x0F) << 4 | (update & 0x0F)), static_cast<std::uint8_t>((increase & 0x0F) << 4),

@@ -32,6 +32,16 @@ Block aes128_block(ByteView key, ByteView block, bool encrypt) {
 Block aes128_encrypt_block(ByteView key, ByteView block) { return aes128_block(key, block, true); }
 Block aes128_decrypt_block(ByteView key, ByteView block) { return aes128_block(key, block, false); }
 
+Block aes128_encrypt_xor(ByteView key, ByteView a, ByteView b) {
+  if (a.size() != kAesBlockSize || b.size() != kAesBlockSize)
+    throw std::invalid_argument("aes128_encrypt_xor: both blocks must be 16 bytes");
+  Block mixed;
+  for (std::size_t i = 0; i < kAesBlockSize; ++i) mixed[i] = a[i] ^ b[i];
+  Block out = aes128_block(key, mixed, true);
+  OPENSSL_cleanse(mixed.data(), mixed.size());
+  return out;
+}
+
 bool ct_equal(ByteView a, ByteView b) {
   if (a.size() != b.size()) return false;
   if (a.empty()) return true;

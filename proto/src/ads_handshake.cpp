@@ -21,6 +21,7 @@ AdsHandshake::AdsHandshake(std::uint32_t session_id, Timeouts timeouts, RandomSo
 
 void AdsHandshake::wipe_all() {
   keys_.wipe();
+  shared_.wipe();
   if (ste_channel_) ste_channel_->terminate();
   if (dtd_channel_) dtd_channel_->terminate();
   for (auto* b : {&rn1_, &rn2_, &rn3_, &rn4_, &rn5_, &rn6_}) wipe_block(*b);
@@ -82,16 +83,20 @@ Actions AdsHandshake::on_frame(const Frame& frame, TimePoint now) {
 
 Actions AdsHandshake::on_h1(const Frame& frame, TimePoint now) {
   if (frame.header.session != 0) return abort(ErrorCode::BadFrame, "H1 must carry session id 0");
+  // The version first: an older terminal's H1 has another layout, and deserves the clear answer.
+  if (!frame.payload.empty() && frame.payload[0] != kProtocolVersion)
+    return abort(ErrorCode::UnsupportedVersion,
+                 fmt::format("H1 asks for protocol version {}; this server speaks only {} (version 1 had no forward "
+                             "secrecy: update the terminal's firmware)",
+                             frame.payload[0], kProtocolVersion));
   auto h1 = HandshakeH1::decode(frame.payload);
   if (!h1) return abort(ErrorCode::BadFrame, h1.error().message);
-  if (h1->version != kProtocolVersion)
-    return abort(ErrorCode::UnsupportedVersion,
-                 fmt::format("H1 asks for protocol version {}; this server speaks {}", h1->version, kProtocolVersion));
   serial_ = h1->serial;
   key_version_ = h1->key_version;
   rn2_ = h1->rn2;
   rn4_ = h1->rn4;
   rn6_ = h1->rn6;
+  ste_share_ = h1->share;
   h1_payload_ = frame.payload;
   state_ = State::LookingUp;
   deadline_ = now + timeouts_.handshake;
@@ -115,7 +120,13 @@ Actions AdsHandshake::on_retailer_lookup(RetailerLookup lookup, TimePoint now) {
   random_(rn1_);
   random_(rn3_);
   random_(rn5_);
-  HandshakeH2 h2{session_, rn1_, rn3_, rn5_};
+  SecretBytes ephemeral(crypto::kX25519Size);
+  random_(ephemeral.span());
+  auto shared = crypto::x25519_shared(ephemeral, ste_share_);
+  if (!shared) return abort(ErrorCode::BadFrame, "H1 carries an unusable key share: " + shared.error().message);
+  shared_ = std::move(*shared);
+  HandshakeH2 h2{session_, rn1_, rn3_, rn5_, crypto::x25519_public(ephemeral)};
+  ephemeral.wipe();  // only Z is needed from here on
   auto frame = make_frame(Channel::SteAds, session_, h2);
   h2_payload_ = frame.payload;
   state_ = State::AwaitH3;
@@ -137,9 +148,11 @@ Actions AdsHandshake::on_h3(const Frame& frame, TimePoint now) {
     return out;
   }
 
-  auto sk_s = derive_session_key(keys_.k_s, rn3_, rn4_);
-  auto sk_d = derive_session_key(keys_.k_d, rn5_, rn6_);
   TranscriptInputs in{h1_payload_, session_, h2_payload_, h3->retailer_cryptogram};
+  const auto t2 = transcript_h2(in);
+  auto sk_s = session_key(ConfirmedKey::SkS, derive_session_key(keys_.k_s, rn3_, rn4_), shared_, t2);
+  auto sk_d = session_key(ConfirmedKey::SkD, derive_session_key(keys_.k_d, rn5_, rn6_), shared_, t2);
+  shared_.wipe();
   const auto th3 = transcript_h3(in);
   const bool s_ok = crypto::ct_equal(key_confirmation(sk_s, ConfirmedKey::SkS, Confirmer::Ste, th3), h3->confirm_s);
   const bool d_ok = crypto::ct_equal(key_confirmation(sk_d, ConfirmedKey::SkD, Confirmer::Ste, th3), h3->confirm_d);

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
+
+#include "cardperso/proto/transcript.hpp"
 
 namespace cardperso::proto {
 
@@ -27,7 +30,12 @@ Actions DtdRelay::on_ste_frame(Frame frame) {
       if (is(frame, MessageType::H1) && (frame.header.flags & kFlagSealed) == 0) {
         // A new handshake: remember the serial for the retailer UI; the ADS judges the rest.
         if (auto h1 = HandshakeH1::decode(frame.payload)) serial_ = h1->serial;
+        h1_payload_ = frame.payload;
+        retailer_cryptogram_.reset();
+        issuer_cryptogram_.reset();
       }
+      if (is(frame, MessageType::H3) && (frame.header.flags & kFlagSealed) == 0)
+        if (auto h3 = HandshakeH3::decode(frame.payload)) retailer_cryptogram_ = h3->retailer_cryptogram;
       ++relayed_to_ads_;
       return {SendFrame{Peer::Ads, std::move(frame)}};
     case Channel::LinkControl:
@@ -51,7 +59,22 @@ Actions DtdRelay::on_handover(Frame& frame) {
                       make_frame(Channel::LinkControl, 0,
                                  ErrorMessage::make(ErrorCode::UnknownSession,
                                                     "SK_D handover names a session the DTD has not relayed"))}};
-  if (channel_) channel_->terminate();
+  auto refuse = [&](std::string reason) -> Actions {
+    l1->sk_d.wipe();
+    if (state_ == State::Established) return end_session(ErrorCode::UnexpectedMessage, std::move(reason), true);
+    return {SendFrame{Peer::Ste, make_frame(Channel::LinkControl, 0, ErrorMessage::make(ErrorCode::UnexpectedMessage, reason))}};
+  };
+  if (std::find(handed_over_.begin(), handed_over_.end(), l1->transcript_hash) != handed_over_.end())
+    return refuse(fmt::format("a second SK_D handover for session {} is refused: channel 2 never restarts under the "
+                              "same key",
+                              session_));
+  if (!retailer_cryptogram_ || !issuer_cryptogram_ ||
+      transcript_h4({h1_payload_, session_, h2_payload_, *retailer_cryptogram_}, *issuer_cryptogram_) !=
+          l1->transcript_hash)
+    return refuse(fmt::format("the SK_D handover for session {} names another handshake than the one this DTD relayed",
+                              session_));
+  if (handed_over_.size() == kRemembered) handed_over_.pop_front();
+  handed_over_.push_back(l1->transcript_hash);
   channel_.emplace(std::move(l1->sk_d), l1->transcript_hash, Direction::DtdToAds, Direction::AdsToDtd);
   state_ = State::Established;
   return {SessionEstablished{session_, serial_}};
@@ -67,6 +90,9 @@ Actions DtdRelay::on_ads_frame(Frame frame) {
         state_ = State::Relaying;
         session_ = frame.header.session;
       }
+      if (is(frame, MessageType::H2) && (frame.header.flags & kFlagSealed) == 0) h2_payload_ = frame.payload;
+      if (is(frame, MessageType::H4) && (frame.header.flags & kFlagSealed) == 0)
+        if (auto h4 = HandshakeH4::decode(frame.payload)) issuer_cryptogram_ = h4->issuer_cryptogram;
       ++relayed_to_ste_;
       return {SendFrame{Peer::Ste, std::move(frame)}};
     case Channel::DtdAds: return on_channel2(frame);

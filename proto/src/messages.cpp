@@ -158,13 +158,14 @@ Bytes HandshakeH1::encode() const {
   put(out, rn2);
   put(out, rn4);
   put(out, rn6);
+  put(out, share);
   return out;
 }
 Result<HandshakeH1> HandshakeH1::decode(ByteView p) {
   if (p.size() < 3) return fail(fmt::format("H1 payload is {} bytes, shorter than its 3-byte fixed part", p.size()));
   const std::size_t n = p[2];
   if (n == 0 || n > kMaxSerial) return fail(fmt::format("H1 card serial length {} outside 1..{}", n, kMaxSerial));
-  if (p.size() != 3 + n + 48) return wrong_size("H1", p.size(), 3 + n + 48);
+  if (p.size() != 3 + n + 80) return wrong_size("H1", p.size(), 3 + n + 80);
   HandshakeH1 m;
   m.version = p[0];
   if (m.version == 0) return fail("H1 asks for protocol version 0, which does not exist");
@@ -174,27 +175,30 @@ Result<HandshakeH1> HandshakeH1::decode(ByteView p) {
   m.rn2 = block_at(p, 3 + n);
   m.rn4 = block_at(p, 3 + n + 16);
   m.rn6 = block_at(p, 3 + n + 32);
+  std::copy_n(p.begin() + static_cast<std::ptrdiff_t>(3 + n + 48), m.share.size(), m.share.begin());
   return m;
 }
 
 Bytes HandshakeH2::encode() const {
   if (session == 0) throw std::invalid_argument("H2: session id 0 is reserved for 'not yet chosen'");
   Bytes out;
-  out.reserve(52);
+  out.reserve(84);
   put_u32(out, session);
   put(out, rn1);
   put(out, rn3);
   put(out, rn5);
+  put(out, share);
   return out;
 }
 Result<HandshakeH2> HandshakeH2::decode(ByteView p) {
-  if (p.size() != 52) return wrong_size("H2", p.size(), 52);
+  if (p.size() != 84) return wrong_size("H2", p.size(), 84);
   HandshakeH2 m;
   m.session = get_u32(p, 0);
   if (m.session == 0) return fail("H2 names session 0, which is never a session id");
   m.rn1 = block_at(p, 4);
   m.rn3 = block_at(p, 20);
   m.rn5 = block_at(p, 36);
+  std::copy_n(p.begin() + 52, m.share.size(), m.share.begin());
   return m;
 }
 

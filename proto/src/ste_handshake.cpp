@@ -16,7 +16,8 @@ SteHandshake::SteHandshake(Timeouts timeouts, RandomSource random)
 }
 
 void SteHandshake::wipe_all() {
-  keys_.wipe();
+  secrets_.reset();
+  ephemeral_.wipe();
   sk_s_.wipe();
   sk_d_.wipe();
   if (channel_) channel_->terminate();
@@ -35,16 +36,24 @@ Actions SteHandshake::abort(ErrorCode code, std::string reason, bool tell_peer) 
 }
 
 Actions SteHandshake::start(std::string serial, std::uint8_t key_version, RetailerKeys keys, TimePoint now) {
+  std::unique_ptr<RetailerSecrets> secrets;
+  if (keys.complete()) secrets = std::make_unique<KeyedRetailerSecrets>(std::move(keys));
+  keys.wipe();
+  return start(std::move(serial), key_version, std::move(secrets), now);
+}
+
+Actions SteHandshake::start(std::string serial, std::uint8_t key_version, std::unique_ptr<RetailerSecrets> secrets,
+                            TimePoint now) {
   if (state_ != State::Idle) throw std::logic_error("SteHandshake::start called twice; use a new instance per session");
   const bool serial_ok = !serial.empty() && serial.size() <= kMaxSerial &&
                          std::all_of(serial.begin(), serial.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!serial_ok)
     return abort(ErrorCode::Internal, "the retailer card's serial number is not 1-20 digits; the card is not usable",
                  false);
-  if (!keys.complete())
+  if (!secrets)
     return abort(ErrorCode::Internal, "the retailer card did not yield four 16-byte keys; re-read the card", false);
+  secrets_ = std::move(secrets);
   serial_ = std::move(serial);
-  keys_ = std::move(keys);
   HandshakeH1 h1;
   h1.key_version = key_version;
   h1.serial = serial_;
@@ -54,6 +63,9 @@ Actions SteHandshake::start(std::string serial, std::uint8_t key_version, Retail
   h1.rn2 = rn2_;
   h1.rn4 = rn4_;
   h1.rn6 = rn6_;
+  ephemeral_ = SecretBytes(crypto::kX25519Size);
+  random_(ephemeral_.span());
+  h1.share = crypto::x25519_public(ephemeral_);
   auto frame = make_frame(Channel::SteAds, 0, h1);
   h1_payload_ = frame.payload;
   state_ = State::AwaitH2;
@@ -96,13 +108,20 @@ Actions SteHandshake::on_h2(const Frame& frame, TimePoint now) {
     return abort(ErrorCode::BadFrame, "H2 names a session id different from its frame header");
   session_ = h2->session;
   h2_payload_ = frame.payload;
-  retailer_cryptogram_ = retailer_cryptogram(keys_.k_ra, h2->rn1);
-  sk_s_ = derive_session_key(keys_.k_s, h2->rn3, rn4_);
-  sk_d_ = derive_session_key(keys_.k_d, h2->rn5, rn6_);
-  // Only K_IA is still needed (to check the issuer); the rest goes now.
-  keys_.k_ra.wipe();
-  keys_.k_s.wipe();
-  keys_.k_d.wipe();
+  auto shared = crypto::x25519_shared(ephemeral_, h2->share);
+  ephemeral_.wipe();
+  if (!shared) return abort(ErrorCode::BadFrame, "H2 carries an unusable key share: " + shared.error().message);
+  auto cryptogram = secrets_->retailer_cryptogram(h2->rn1);
+  if (!cryptogram)
+    return abort(ErrorCode::Internal, "the retailer card did not compute the retailer cryptogram: " + cryptogram.error().message);
+  retailer_cryptogram_ = *cryptogram;
+  auto input_s = secrets_->session_key_input(SessionKeyRole::SkS, h2->rn3, rn4_);
+  if (!input_s) return abort(ErrorCode::Internal, "the retailer card did not compute SK_S: " + input_s.error().message);
+  auto input_d = secrets_->session_key_input(SessionKeyRole::SkD, h2->rn5, rn6_);
+  if (!input_d) return abort(ErrorCode::Internal, "the retailer card did not compute SK_D: " + input_d.error().message);
+  const auto t2 = transcript_h2({h1_payload_, session_, h2_payload_, {}});
+  sk_s_ = session_key(ConfirmedKey::SkS, *input_s, *shared, t2);
+  sk_d_ = session_key(ConfirmedKey::SkD, *input_d, *shared, t2);
   const auto th3 = transcript_h3({h1_payload_, session_, h2_payload_, retailer_cryptogram_});
   HandshakeH3 h3{retailer_cryptogram_, key_confirmation(sk_s_, ConfirmedKey::SkS, Confirmer::Ste, th3),
                  key_confirmation(sk_d_, ConfirmedKey::SkD, Confirmer::Ste, th3)};
@@ -114,11 +133,12 @@ Actions SteHandshake::on_h2(const Frame& frame, TimePoint now) {
 Actions SteHandshake::on_h4(const Frame& frame, TimePoint now) {
   auto h4 = HandshakeH4::decode(frame.payload);
   if (!h4) return abort(ErrorCode::BadFrame, h4.error().message);
-  auto expected = issuer_cryptogram(keys_.k_ia, rn2_);
-  const bool issuer_ok = crypto::ct_equal(expected, h4->issuer_cryptogram);
-  secure_wipe(expected.data(), expected.size());
-  keys_.k_ia.wipe();
+  auto issuer_ok = secrets_->issuer_matches(rn2_, h4->issuer_cryptogram);
+  // The card is not needed again in this session.
+  secrets_.reset();
   if (!issuer_ok)
+    return abort(ErrorCode::Internal, "the retailer card did not check the issuer: " + issuer_ok.error().message);
+  if (!*issuer_ok)
     return abort(ErrorCode::IssuerAuthFailed, "issuer authentication failed: the server is not the issuer");
   const auto th4 =
       transcript_h4({h1_payload_, session_, h2_payload_, retailer_cryptogram_}, h4->issuer_cryptogram);

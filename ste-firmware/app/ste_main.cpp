@@ -1,6 +1,6 @@
 // ste-firmware: the secure terminal program (process contract in the "Secure session" issue).
-// Flow: connect to the DTD link, wait for the retailer card, sign on (PIN checked by the card, keys
-// read from it), run the secure session with the ADS through the DTD; with --echo-test check the
+// Flow: connect to the DTD link, wait for the retailer card, sign on (PIN checked by the card, which
+// then computes the handshake's values with keys it never reveals), run the secure session with the ADS through the DTD; with --echo-test check the
 // channel and terminate, else serve the customer cards the ADS asks for until it ends the session;
 // erase every key.
 //
@@ -9,7 +9,8 @@
 // the retailer inserts the card and types the PIN, which is harmless: a terminal serves one customer
 // at a time, nothing else runs on that io_context, and the DTD link has no traffic of ours in flight
 // then (what the DTD sends waits in the socket buffer and is read by the session). During the
-// session itself no card call is made, so every link read has its timeout.
+// handshake the retailer card computes three values (a few APDUs, milliseconds, between link reads);
+// after it no card call is made until a customer card is asked for, so every link read has its timeout.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 

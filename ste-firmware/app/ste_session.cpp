@@ -203,8 +203,7 @@ net::asio::awaitable<Result<void>> write_action_frame(net::FramedStream link, pr
 
 net::asio::awaitable<SessionOutcome> run_session(std::shared_ptr<SteSession::Impl> s, RetailerCredentials creds) {
   spdlog::info("starting the handshake for retailer {} (key version {})", creds.serial, creds.key_version);
-  s->enqueue(s->handshake.start(creds.serial, creds.key_version, std::move(creds.keys), Clock::now()));
-  creds.keys.wipe();
+  s->enqueue(s->handshake.start(creds.serial, creds.key_version, std::move(creds.secrets), Clock::now()));
   bool link_ok = true;
   for (;;) {
     while (!s->queue.empty()) {

@@ -588,10 +588,7 @@ TEST_F(Attacks, SlowLorisIsCutOffWhileAShopIsServed) {
   const int port = open_shop({});
   ASSERT_FALSE(HasFailure());
   const std::string id = "slow-loris";
-  Bytes hello = {0x43, 0x50, 0x01, 0x00, type::kLinkHello, 0, 0, 0, 0, 0, 0, 0};
-  put_u32(hello, static_cast<std::uint32_t>(3 + id.size()));
-  hello.insert(hello.end(), {1, 1, static_cast<std::uint8_t>(id.size())});
-  hello.insert(hello.end(), id.begin(), id.end());
+  const Bytes hello = link_hello_frame(id);
 
   RawPeer loris(ads_port_);
   ASSERT_TRUE(loris.connected());

@@ -69,13 +69,6 @@ int established_from_flood(int port) {
   return count;
 }
 
-Bytes link_hello(const std::string& id) {
-  Bytes hello = {0x43, 0x50, 0x01, 0x00, type::kLinkHello, 0, 0, 0, 0, 0, 0, 0};
-  put_u32(hello, static_cast<std::uint32_t>(3 + id.size()));
-  hello.insert(hello.end(), {1, 1, static_cast<std::uint8_t>(id.size())});
-  hello.insert(hello.end(), id.begin(), id.end());
-  return hello;
-}
 
 // A TCP connection to 127.0.0.1:port from 127.0.0.2; -1 when it could not be made within 1 s.
 int connect_from_flood_address(int port) { return cardperso::testing::connect_loopback_from(0x7f000002, port, 1000); }
@@ -137,7 +130,7 @@ class Flooder {
     if (got.size() >= 5 && static_cast<std::uint8_t>(got[4]) == 0x02) ++result_.hello_acks;
   }
   void run() {
-    const Bytes hello = link_hello("flood");
+    const Bytes hello = link_hello_frame("flood");
     const auto started = Clock::now();
     // 2,000 connections as fast as possible, then one every 10 ms, each sending a LinkHello and held,
     // until the per-address cap refuses connections (the admitted hellos, burst + rate, pile up to
@@ -216,7 +209,7 @@ TEST_F(Flood, OneAddressFloodingTheAdsDoesNotStopAShop) {
   start_ste(port, ste_options());
   RawPeer other_shop(ads_port_);
   ASSERT_TRUE(other_shop.connected());
-  ASSERT_TRUE(other_shop.send(link_hello("second-shop")));
+  ASSERT_TRUE(other_shop.send(link_hello_frame("second-shop")));
   const auto ack = other_shop.read_frame(5s);
   ASSERT_TRUE(ack.has_value()) << "a DTD from another address got no answer during the flood";
   EXPECT_EQ((*ack)[4], 0x02) << "a DTD from another address was not admitted during the flood";

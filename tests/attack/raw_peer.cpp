@@ -6,11 +6,22 @@
 
 #include <cerrno>
 
+#include "cardperso/proto/frame.hpp"
 #include "cardperso/testing/loopback.hpp"
+#include "frame_edits.hpp"
 
 namespace cardperso::attack {
 
 using Clock = std::chrono::steady_clock;
+
+Bytes link_hello_frame(const std::string& node_id) {
+  constexpr std::uint8_t v = proto::kProtocolVersion;
+  Bytes hello = {0x43, 0x50, v, 0x00, type::kLinkHello, 0, 0, 0, 0, 0, 0, 0};
+  put_u32(hello, static_cast<std::uint32_t>(3 + node_id.size()));
+  hello.insert(hello.end(), {v, v, static_cast<std::uint8_t>(node_id.size())});
+  hello.insert(hello.end(), node_id.begin(), node_id.end());
+  return hello;
+}
 
 RawPeer::RawPeer(int port) : fd_(testing::connect_loopback(port)) {}
 

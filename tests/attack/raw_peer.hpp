@@ -3,11 +3,15 @@
 // straight to the ADS, or a slow-loris client. Blocking sockets with poll() deadlines.
 #include <chrono>
 #include <optional>
+#include <string>
 
 #include "cardperso/common/bytes.hpp"
 #include "cardperso/testing/framing.hpp"
 
 namespace cardperso::attack {
+
+// A LinkHello frame for this protocol version, encoded by hand (no codec), as a raw client sends it.
+Bytes link_hello_frame(const std::string& node_id);
 
 class RawPeer {
  public:

@@ -15,8 +15,8 @@ namespace cardperso::e2e {
 
 namespace {
 
-// LinkHelloAck(version 1) on channel 0, session 0 (proto/PROTOCOL.md §2, §5).
-const Bytes kLinkHelloAck = hex("4350" "01" "00" "02" "00" "0000" "00000000" "00000001" "01");
+// LinkHelloAck(version 2) on channel 0, session 0 (proto/PROTOCOL.md §2, §5).
+const Bytes kLinkHelloAck = hex("4350" "02" "00" "02" "00" "0000" "00000000" "00000001" "02");
 
 }  // namespace
 

@@ -96,31 +96,21 @@ class AdsctlReaderEnrolTest : public PcscFixture {
     return list.out.find(serial) != std::string::npos;
   }
 
-  // Power-cycles the card (card-sim remove / insert) so that no code stays verified.
-  void reset_card(CardSimProcess* sim) {
-    sim->send_command("remove");
-    ASSERT_TRUE(sim->wait_for_event("removed", 5s));
-    auto absent = pcsc().wait_for_card_absent(kReader0, 5s);
-    ASSERT_TRUE(absent.ok() && *absent);
-    sim->send_command("insert");
-    ASSERT_TRUE(sim->wait_for_event("inserted", 5s));
-    auto present = pcsc().wait_for_card_present(kReader0, 5s);
-    ASSERT_TRUE(present.ok() && *present);
-  }
-
-  // Reads the key file: before VERIFY CHV1 it must be refused, after it the bytes come back.
-  void expect_key_file_guarded_by(const std::string& pin_hex, const Bytes& expected) {
+  // The key file is read by nobody, before or after VERIFY CHV1; after it the card computes with
+  // exactly the keys the store holds.
+  void expect_keys_hidden_and_computing(const std::string& pin_hex, const Bytes& expected) {
     auto card = connect();
     ASSERT_TRUE(card);
     EXPECT_TRUE(run(*card, "A0A40000023F00").ok());
     EXPECT_TRUE(run(*card, "A0A40000027F50").ok());
     EXPECT_TRUE(run(*card, "A0A40000026F01").ok());
     EXPECT_EQ(run(*card, "A0B0000041").sw, 0x9804) << "key file readable before VERIFY CHV1";
+    EXPECT_EQ(run(*card, "A08A000010" + std::string(32, '0')).sw, 0x9804) << "the card computed before VERIFY CHV1";
     EXPECT_EQ(run(*card, "A020000108" + pin_hex).sw, 0x9000);
     auto read = run(*card, "A0B0000041");
-    ASSERT_EQ(read.sw, 0x9000);
-    EXPECT_EQ(read.data.size(), cardperso::card::kRetailerKeyFileSize);
-    EXPECT_EQ(read.data, expected) << "the card's keys differ from the store's";
+    EXPECT_EQ(read.sw, 0x9804) << "key file readable with the PIN";
+    EXPECT_TRUE(read.data.empty());
+    expect_card_computes_with(*card, expected);
   }
 
   void expect_code_refused(const std::string& code_hex) {
@@ -144,11 +134,11 @@ TEST_F(AdsctlReaderEnrolTest, EnrolWritesTheStoredKeysAndRetiresTheMasterCode) {
   ASSERT_EQ(enrol.exit_code, 0) << enrol.err;
   EXPECT_EQ(enrol.out, "serial " + iccid + "\n");  // PIN/PUK were given: not printed
 
-  reset_card(sim);
+  power_cycle(sim);
   const Bytes stored = stored_key_file(iccid);
   ASSERT_EQ(stored.size(), cardperso::card::kRetailerKeyFileSize);
-  expect_key_file_guarded_by("32343638FFFFFFFF", stored);
-  reset_card(sim);
+  expect_keys_hidden_and_computing("32343638FFFFFFFF", stored);
+  power_cycle(sim);
   expect_code_refused(master_hex);  // the master code no longer opens the card
 
   // Enrolling the same card again is refused before anything reaches it.
@@ -185,7 +175,7 @@ TEST_F(AdsctlReaderEnrolTest, WrongCardCodeStopsAfterOneVerifyAndStoresNothing) 
   EXPECT_EQ(image->tries_left[cardperso::card::kRefAdm1], 2) << "one VERIFY, no retry";
   EXPECT_EQ(image->files.size(), 3u) << "MF, EF_ICCID, ADM1 only: nothing created";
   // The right code still opens it.
-  reset_card(sim);
+  power_cycle(sim);
   auto card = connect();
   ASSERT_TRUE(card);
   EXPECT_EQ(run(*card, "A020000A08" + to_hex(master_code(iccid).view())).sw, 0x9000);
@@ -222,11 +212,11 @@ TEST_F(AdsctlReaderEnrolTest, FromStockUsesTheImportedBatchAndPrintsAGeneratedPi
   auto pin_code = cardsim::encode_pin(pin);
   ASSERT_TRUE(pin_code.ok());
 
-  reset_card(sim);
+  power_cycle(sim);
   const Bytes stored = stored_key_file(iccid);
   ASSERT_EQ(stored.size(), cardperso::card::kRetailerKeyFileSize);
-  expect_key_file_guarded_by(to_hex(pin_code->view()), stored);
-  reset_card(sim);
+  expect_keys_hidden_and_computing(to_hex(pin_code->view()), stored);
+  power_cycle(sim);
   expect_code_refused(to_hex(master_code(iccid).view()));
   EXPECT_EQ(all_output_.find(to_hex(master_code(iccid).view())), std::string::npos);
 }

@@ -2,6 +2,7 @@
 // Each test case runs in its own tests/tools/pcsc-sandbox (own pcscd, own network namespace).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -48,7 +49,7 @@ CardImage blank_sim_with_adm_file() {
 
 CardImage retailer_card() {
   RetailerKeys keys;
-  keys.k_ra = SecretBytes(hex("00112233445566778899aabbccddeeff"));
+  keys.k_ra = SecretBytes(hex("000102030405060708090a0b0c0d0e0f"));  // FIPS-197 appendix C.1's key
   keys.k_ia = SecretBytes(hex("102132435465768798a9bacbdcedfe0f"));
   keys.k_s = SecretBytes(hex("2030405060708090a0b0c0d0e0f00010"));
   keys.k_d = SecretBytes(hex("30405060708090a0b0c0d0e0f0001020"));
@@ -117,12 +118,109 @@ TEST_F(PcscCardTest, ThreeWrongPinsBlockChv1AndUnblockRestoresIt) {
   // UNBLOCK CHV1 (P2 00): PUK "12345678" || new PIN "5678".
   EXPECT_EQ(run(*card, "A02C000010 3132333435363738 35363738FFFFFFFF").sw, 0x9000);
   EXPECT_EQ(run(*card, "A020000108 35363738FFFFFFFF").sw, 0x9000);
-  // The key file needs CHV1: readable now.
+  // CHV1 is verified again: the card computes with its keys, and still never reveals them.
   EXPECT_EQ(run(*card, "A0A4000002 7F50").sw, 0x9000);
+  EXPECT_EQ(run(*card, "A08A000010 00112233445566778899aabbccddeeff").sw, 0x9000);
   EXPECT_EQ(run(*card, "A0A4000002 6F01").sw, 0x9000);
   auto keys = run(*card, "A0B0000041");
-  EXPECT_EQ(keys.sw, 0x9000);
-  EXPECT_EQ(keys.data.size(), 65u);
+  EXPECT_EQ(keys.sw, 0x9804);
+  EXPECT_TRUE(keys.data.empty());
+}
+
+// The insider's attack: the retailer card and its PIN in any PC/SC reader. Every READ BINARY and READ
+// RECORD of every EF the card holds, before and after VERIFY CHV1, returns no byte run of any key.
+TEST_F(PcscCardTest, RetailerCardRevealsNoKeyWithOrWithoutThePin) {
+  const CardImage image = retailer_card();
+  ASSERT_NE(start_card(write_image(image, "retailer")), nullptr);
+  auto card = connect();
+  ASSERT_TRUE(card);
+  std::vector<Bytes> keys;
+  for (const auto& f : image.files)
+    if (f.path == "3F00/7F50/6F01")
+      for (std::size_t at = 1; at + 16 <= f.data.size(); at += 16) keys.emplace_back(f.data.begin() + at, f.data.begin() + at + 16);
+  ASSERT_EQ(keys.size(), 4u);
+  // Any 6 consecutive bytes of a key in an answer count as a leak.
+  auto leaks = [&](const Bytes& data) {
+    for (const auto& k : keys)
+      for (std::size_t from = 0; from + 6 <= k.size(); ++from)
+        if (std::search(data.begin(), data.end(), k.begin() + from, k.begin() + from + 6) != data.end()) return true;
+    return false;
+  };
+  int efs = 0, reads = 0;
+  for (bool with_pin : {false, true}) {
+    if (with_pin) {
+      ASSERT_EQ(run(*card, "A020000108 31323334FFFFFFFF").sw, 0x9000);
+    }
+    for (const auto& f : image.files) {
+      if (f.type != FileType::Ef) continue;
+      ++efs;
+      std::string path = f.path.substr(5);  // SELECT by path from the MF (P1 08) leaves out 3F00
+      path.erase(std::remove(path.begin(), path.end(), '/'), path.end());
+      auto selected = run(*card, "A0A40800" + to_hex(Bytes{static_cast<std::uint8_t>(path.size() / 2)}) + path);
+      ASSERT_EQ(selected.sw, 0x9000) << f.path;
+      EXPECT_FALSE(leaks(selected.data)) << f.path << " SELECT response";
+      const std::size_t size = f.data.size();
+      std::vector<std::string> commands;
+      for (std::size_t offset : {std::size_t{0}, std::size_t{1}, std::size_t{17}, size > 0 ? size - 1 : 0})
+        for (std::size_t len : {std::size_t{1}, std::size_t{16}, size - std::min(size, offset), std::size_t{0}}) {
+          if (offset > 0xFFFF || len > 0xFF) continue;
+          const Bytes p{static_cast<std::uint8_t>(offset >> 8), static_cast<std::uint8_t>(offset), static_cast<std::uint8_t>(len)};
+          commands.push_back("A0B0" + to_hex(p));
+        }
+      for (const char* mode : {"02", "03", "04"})
+        for (const char* len : {"10", "41", "00"}) commands.push_back(std::string("A0B201") + mode + len);
+      for (const auto& c : commands) {
+        auto r = run(*card, c);
+        ++reads;
+        EXPECT_FALSE(leaks(r.data)) << f.path << " " << c << (with_pin ? " with the PIN" : " without the PIN");
+        if (f.path == "3F00/7F50/6F01") {
+          EXPECT_NE(r.sw, 0x9000) << c;
+          EXPECT_TRUE(r.data.empty()) << c;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(efs, 2 * 6);  // EF_ICCID, PIN, PUK, issuer code, key file, key version; twice
+  EXPECT_GT(reads, 200);
+}
+
+// The compute commands answer only after VERIFY CHV1, and then with the keys the card holds
+// (RETAILER CRYPTOGRAM checked against FIPS-197 appendix C.1); a reset takes the right away again.
+TEST_F(PcscCardTest, RetailerComputeCommandsWorkOnlyAfterThePin) {
+  const CardImage image = retailer_card();
+  CardSimProcess* sim = start_card(write_image(image, "retailer"));
+  ASSERT_NE(sim, nullptr);
+  auto card = connect();
+  ASSERT_TRUE(card);
+  const std::string nonces = "00112233445566778899aabbccddeeff" "000102030405060708090a0b0c0d0e0f";
+  auto refused_without_pin = [&]() {
+    EXPECT_EQ(run(*card, "A0A4000002 7F50").sw, 0x9000);
+    EXPECT_EQ(run(*card, "A08A000010 00112233445566778899aabbccddeeff").sw, 0x9804);
+    EXPECT_EQ(run(*card, "A08C000020" + nonces).sw, 0x9804);
+    EXPECT_EQ(run(*card, "A08E000120" + nonces).sw, 0x9804);
+    EXPECT_EQ(run(*card, "A08E000220" + nonces).sw, 0x9804);
+  };
+  refused_without_pin();
+  EXPECT_EQ(run(*card, "A020000108 39393939FFFFFFFF").sw, 0x9804);  // a wrong PIN opens nothing
+  refused_without_pin();
+  EXPECT_EQ(run(*card, "A020000108 31323334FFFFFFFF").sw, 0x9000);
+  EXPECT_EQ(run(*card, "A0A4000002 3F00").sw, 0x9000);
+  EXPECT_EQ(run(*card, "A08A000010 00112233445566778899aabbccddeeff").sw, 0x9400) << "outside DF 7F50";
+  EXPECT_EQ(run(*card, "A0A4000002 7F50").sw, 0x9000);
+  auto c = run(*card, "A08A000010 00112233445566778899aabbccddeeff");
+  EXPECT_EQ(c.sw, 0x9000);
+  EXPECT_EQ(to_hex(c.data), "69c4e0d86a7b0430d8cdb78070b4c55a");
+  EXPECT_EQ(run(*card, "A08E000320" + nonces).sw, 0x6B00) << "no third session key";
+  EXPECT_EQ(run(*card, "A08A00000F 00112233445566778899aabbccddee").sw >> 8, 0x67);
+  for (const auto& f : image.files)
+    if (f.path == "3F00/7F50/6F01") expect_card_computes_with(*card, f.data);
+
+  // Out and in again: power-on clears the security state.
+  card.reset();
+  power_cycle(sim);
+  card = connect();
+  ASSERT_TRUE(card);
+  refused_without_pin();
 }
 
 TEST_F(PcscCardTest, UpdateWithoutAdmIsRefused) {

@@ -3,6 +3,9 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "cardperso/card/file_ids.hpp"
+#include "cardperso/common/crypto.hpp"
+
 namespace cardperso::testing {
 
 void PcscFixture::SetUp() {
@@ -48,6 +51,18 @@ std::string PcscFixture::next_card_stderr_path() {
   return card_stderr_dir_ + "/card-sim-" + std::to_string(sims_.size() + 1) + ".stderr";
 }
 
+void PcscFixture::power_cycle(CardSimProcess* sim) {
+  ASSERT_NE(sim, nullptr);
+  sim->send_command("remove");
+  ASSERT_TRUE(sim->wait_for_event("removed", std::chrono::seconds(5)));
+  auto absent = pcsc_->wait_for_card_absent(kReader0, std::chrono::seconds(5));
+  ASSERT_TRUE(absent.ok() && *absent);
+  sim->send_command("insert");
+  ASSERT_TRUE(sim->wait_for_event("inserted", std::chrono::seconds(5)));
+  auto present = pcsc_->wait_for_card_present(kReader0, std::chrono::seconds(5));
+  ASSERT_TRUE(present.ok() && *present);
+}
+
 std::optional<cardperso::pcsc::PcscCard> PcscFixture::connect(const std::string& reader_name) {
   auto card = pcsc_->connect(reader_name);
   if (!card.ok()) {
@@ -65,6 +80,37 @@ cardperso::card::ApduResponse PcscFixture::run(cardperso::pcsc::PcscCard& card, 
     return {};
   }
   return *response;
+}
+
+void PcscFixture::expect_card_computes_with(cardperso::pcsc::PcscCard& card, const Bytes& key_file) {
+  ASSERT_EQ(key_file.size(), cardperso::card::kRetailerKeyFileSize);
+  auto key = [&](std::size_t n) { return ByteView(key_file).subspan(1 + 16 * n, 16); };
+  auto aes = [](ByteView k, ByteView block) {
+    auto b = crypto::aes128_encrypt_block(k, block);
+    return Bytes(b.begin(), b.end());
+  };
+  const std::string rn_a = "0f1e2d3c4b5a69788796a5b4c3d2e1f0", rn_b = "a55a0ff0c33c9669a55a0ff0c33c9669";
+  Bytes mixed = hex(rn_a);
+  for (std::size_t i = 0; i < mixed.size(); ++i) mixed[i] ^= hex(rn_b)[i];
+  EXPECT_EQ(run(card, "A0A40000023F00").sw, 0x9000);  // 9F17, then GET RESPONSE
+  EXPECT_EQ(run(card, "A0A40000027F50").sw, 0x9000);
+
+  auto cryptogram = run(card, "A08A000010" + rn_a);
+  EXPECT_EQ(cryptogram.sw, 0x9000);
+  EXPECT_EQ(to_hex(cryptogram.data), to_hex(aes(key(0), hex(rn_a)))) << "RETAILER CRYPTOGRAM is not AES under K_RA";
+
+  const std::string answer = to_hex(aes(key(1), hex(rn_b)));
+  EXPECT_EQ(run(card, "A08C000020" + rn_b + answer).sw, 0x9000) << "CHECK ISSUER refused the right answer";
+  std::string wrong = answer;
+  wrong[0] = wrong[0] == '0' ? '1' : '0';
+  EXPECT_EQ(run(card, "A08C000020" + rn_b + wrong).sw, 0x9862) << "CHECK ISSUER accepted a wrong answer";
+
+  for (auto [p2, slot] : {std::pair{"01", 2}, std::pair{"02", 3}}) {
+    auto input = run(card, std::string("A08E00") + p2 + "20" + rn_a + rn_b);
+    EXPECT_EQ(input.sw, 0x9000);
+    EXPECT_EQ(to_hex(input.data), to_hex(aes(key(static_cast<std::size_t>(slot)), mixed)))
+        << "SESSION KEY INPUT P2 " << p2 << " is not AES(RN_ads XOR RN_ste) under its key";
+  }
 }
 
 }  // namespace cardperso::testing

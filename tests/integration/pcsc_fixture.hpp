@@ -31,8 +31,15 @@ class PcscFixture : public ::testing::Test {
   CardSimProcess* start_card(const std::string& image_path, int slot = 0, std::vector<std::string> extra_args = {});
   cardperso::pcsc::PcscReader& pcsc() { return *pcsc_; }
   std::optional<cardperso::pcsc::PcscCard> connect(const std::string& reader_name = kReader0);
+  // card-sim remove, then insert, in reader slot 0, each seen by pcscd: power-on clears whatever
+  // was verified. Connections made before are gone.
+  void power_cycle(CardSimProcess* sim);
   // exchange_apdu with the T=0 completion; a transport error fails the test and returns SW 0000.
   cardperso::card::ApduResponse run(cardperso::pcsc::PcscCard& card, const std::string& apdu_hex);
+  // The retailer card's compute commands (docs/cards.md §2.2) checked against the keys of a key file
+  // (key_version || K_RA || K_IA || K_S || K_D), with OpenSSL's AES as the reference. CHV1 must be
+  // verified; leaves DF 7F50 selected.
+  void expect_card_computes_with(cardperso::pcsc::PcscCard& card, const Bytes& key_file);
 
   // Where the next card-sim's stderr goes: "" (default) = the test's stderr; the e2e fixtures set
   // card_stderr_dir_ so their secret scan reads it (<dir>/card-sim-<n>.stderr).

@@ -1,6 +1,7 @@
 #include "retailer_card_writer.hpp"
 
 #include <iomanip>
+#include <tuple>
 #include <sstream>
 
 #include "cardperso/card/apdu_builders.hpp"
@@ -82,21 +83,20 @@ class Writer {
     std::size_t at = 1;
     for (const SecretBytes* k : {&c.keys.k_ra, &c.keys.k_ia, &c.keys.k_s, &c.keys.k_d})
       for (std::size_t i = 0; i < kKeySize; ++i) key_file[at++] = (*k)[i];
-    if (auto r = write_new_ef(card::kFidRetailerKeys, key_file.view(), Access::Chv1, Access::Adm, "key file 7F50/6F01"); !r.ok) return r;
+    // Never readable: from now on the card only computes with the keys (docs/cards.md §2.2).
+    if (auto r = write_new_ef(card::kFidRetailerKeys, key_file.view(), Access::Never, Access::Adm, "key file 7F50/6F01"); !r.ok)
+      return r;
+    const Bytes key_version{c.keys.key_version};
+    if (auto r = write_new_ef(card::kFidRetailerKeyVersion, key_version, Access::Always, Access::Adm, "key version file 7F50/6F02");
+        !r.ok)
+      return r;
 
-    // Read back as the secure terminal will: after VERIFY CHV1 with the retailer's PIN.
+    // Checked as the secure terminal will use the card: after VERIFY CHV1 with the retailer's PIN,
+    // each key through its command, on fresh random nonces.
     if (auto r = expect_ok(bytes_of(card::verify_chv_apdu(card::kRefChv1, c.pin.view())), true, "verify CHV1 with the new PIN"); !r.ok)
       return r;
-    if (auto r = expect_ok(card::select_apdu(card::kFidRetailerKeys), false, "select key file 6F01"); !r.ok) return r;
-    auto read = send(transmit_, card::read_binary_apdu(0, static_cast<std::uint8_t>(card::kRetailerKeyFileSize)), false);
-    if (!read) return failed(CardAfterFailure::PartlyWritten, "read back the key file: " + read.error().message);
-    const SecretBytes read_back(read->data);
-    secure_wipe(read->data.data(), read->data.size());
-    if (!read->ok()) return failed(CardAfterFailure::PartlyWritten, "read back the key file: SW " + sw_text(read->sw));
-    if (read_back.size() != key_file.size() || !crypto::ct_equal(read_back.view(), key_file.view())) {
-      return failed(CardAfterFailure::PartlyWritten, "the key file read back differs from what was written");
-    }
-
+    if (auto r = expect_ok(card::select_apdu(card::kFidDfRetailer), false, "select DF 7F50"); !r.ok) return r;
+    if (auto r = check_keys(c.keys); !r.ok) return r;
     if (auto r = expect_ok(card::select_apdu(card::kFidMf), false, "select MF"); !r.ok) return r;
     if (auto r = expect_ok(card::select_apdu(card::kFidAdm1), false, "select ADM1 file 000A"); !r.ok) return r;
     auto issued = send(transmit_, card::update_binary_apdu(0, c.issuer_code.view()), true);
@@ -110,6 +110,44 @@ class Writer {
   }
 
  private:
+  // The card's three commands against the keys it was given: a wrong key, a key file in the wrong
+  // place or a card that does not compute stops the write before the issuer code goes in.
+  WriteOutcome check_keys(const cardsim::RetailerKeys& keys) {
+    const Bytes rn_a = crypto::random_bytes(16), rn_b = crypto::random_bytes(16);
+    auto computed = [&](Bytes apdu, const char* what) -> Result<SecretBytes> {
+      auto r = send(transmit_, std::move(apdu), false);
+      if (!r) return fail(std::string(what) + ": " + r.error().message);
+      SecretBytes out{ByteView(r->data)};
+      secure_wipe(r->data.data(), r->data.size());
+      if (!r->ok()) return fail(std::string(what) + " answered SW " + sw_text(r->sw));
+      return out;
+    };
+    auto matches = [](const Result<SecretBytes>& got, const crypto::Block& want) {
+      return got.ok() && crypto::ct_equal(got->view(), want);
+    };
+    auto cryptogram = computed(card::retailer_cryptogram_apdu(rn_a), "RETAILER CRYPTOGRAM");
+    if (!cryptogram) return failed(CardAfterFailure::PartlyWritten, "check K_RA: " + cryptogram.error().message);
+    if (!matches(cryptogram, crypto::aes128_encrypt_block(keys.k_ra.view(), rn_a)))
+      return failed(CardAfterFailure::PartlyWritten, "the card's K_RA differs from what was written");
+    for (auto [ref, key, name] : {std::tuple{card::SessionKeyRef::Ks, &keys.k_s, "K_S"}, std::tuple{card::SessionKeyRef::Kd, &keys.k_d, "K_D"}}) {
+      auto input = computed(card::session_key_input_apdu(ref, rn_a, rn_b), "SESSION KEY INPUT");
+      if (!input) return failed(CardAfterFailure::PartlyWritten, std::string("check ") + name + ": " + input.error().message);
+      if (!matches(input, crypto::aes128_encrypt_xor(key->view(), rn_a, rn_b)))
+        return failed(CardAfterFailure::PartlyWritten, std::string("the card's ") + name + " differs from what was written");
+    }
+    // CHECK ISSUER must say yes to the right answer and no to a wrong one.
+    crypto::Block answer = crypto::aes128_encrypt_block(keys.k_ia.view(), rn_a);
+    auto right = send(transmit_, card::check_issuer_apdu(rn_a, answer), false);
+    answer[0] ^= 0x01;
+    auto wrong = send(transmit_, card::check_issuer_apdu(rn_a, answer), false);
+    secure_wipe(answer.data(), answer.size());
+    if (!right || !wrong) return failed(CardAfterFailure::PartlyWritten, "check K_IA: the card did not answer CHECK ISSUER");
+    if (right->sw != card::sw::kOk || wrong->sw != card::sw::kAuthMismatch)
+      return failed(CardAfterFailure::PartlyWritten, "the card's K_IA differs from what was written (CHECK ISSUER answered SW " +
+                                                         sw_text(right->sw) + " / " + sw_text(wrong->sw) + ")");
+    return WriteOutcome{true, {}};
+  }
+
   WriteOutcome failed(CardAfterFailure state, std::string message) {
     if (state == CardAfterFailure::Untouched && touched_) state = CardAfterFailure::PartlyWritten;
     return WriteOutcome{false, WriteFailure{state, std::move(message)}};

@@ -4,9 +4,10 @@
 //
 // Order, chosen so that the only irreversible step comes last: VERIFY ADM1 once with the card's
 // current code (never retried: ADM tries never come back); CREATE + UPDATE 3F00/0000 (PIN) and 0001
-// (PUK); CREATE DF 7F50 and EF 6F01; UPDATE the key file; VERIFY CHV1 with the PIN and READ BINARY
-// 6F01, compared in constant time; only then UPDATE 3F00/000A with the issuer code. Until that last
-// UPDATE the card still opens with its old ADM code.
+// (PUK); CREATE DF 7F50, EF 6F01 (the keys, read NEVER) and EF 6F02 (the key version); VERIFY CHV1
+// with the PIN and check each key through the card's own commands on random nonces (docs/cards.md
+// §2.2), compared in constant time; only then UPDATE 3F00/000A with the issuer code. Until that
+// last UPDATE the card still opens with its old ADM code.
 #include <cstdint>
 #include <string>
 
@@ -42,7 +43,7 @@ struct WriteFailure {
 };
 
 // Writes everything. On failure, says what state the card is in.
-// An ok result means the card now holds the PIN, PUK, keys and issuer code, and read the keys back.
+// An ok result means the card now holds the PIN, PUK, keys and issuer code, and computed with each key.
 struct WriteOutcome {
   bool ok = false;
   WriteFailure failure;

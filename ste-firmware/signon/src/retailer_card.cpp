@@ -6,6 +6,8 @@
 #include "cardperso/card/apdu_builders.hpp"
 #include "cardperso/card/bcd_digits.hpp"
 #include "cardperso/card/status_words.hpp"
+#include "cardperso/common/crypto.hpp"
+#include "cardperso/ste/card_retailer_secrets.hpp"
 #include "cardperso/ste/display.hpp"
 #include "cardperso/ste/keypad.hpp"
 
@@ -18,7 +20,7 @@ using card::kFidMf;
 using card::kMinDfResponse;
 using card::kMinEfResponse;
 constexpr std::uint16_t kFidSerial = card::kFidIccid;
-constexpr std::uint16_t kFidKeyFile = card::kFidRetailerKeys;
+constexpr std::uint16_t kFidKeyVersion = card::kFidRetailerKeyVersion;
 // EF_ICCID-style serial: 10 bytes of BCD; an ASCII serial is at most 32 characters.
 constexpr std::size_t kMaxSerialFile = 32;
 
@@ -144,35 +146,22 @@ Result<PinCheck> verify_pin(const card::TransmitFn& transmit, const SecretBytes&
   }
 }
 
-Result<RetailerCredentials> decode_key_file(const SecretBytes& body) {
-  if (body.size() != kKeyFileSize)
-    return fail(fmt::format("the retailer key file is {} bytes, not {}; the card is not a valid retailer card",
-                            body.size(), kKeyFileSize));
-  RetailerCredentials out;
-  out.key_version = body[0];
-  const ByteView keys = body.view().subspan(1);
-  out.keys.k_ra = SecretBytes(keys.subspan(0, 16));
-  out.keys.k_ia = SecretBytes(keys.subspan(16, 16));
-  out.keys.k_s = SecretBytes(keys.subspan(32, 16));
-  out.keys.k_d = SecretBytes(keys.subspan(48, 16));
-  return out;
-}
-
-Result<RetailerCredentials> read_keys(const card::TransmitFn& transmit) {
+Result<std::uint8_t> read_key_version(const card::TransmitFn& transmit) {
   auto mf = select(transmit, kFidMf);
   if (!mf) return mf.error();
   auto df = select(transmit, kFidDfRetailer);
   if (!df) return df.error();
   if (df->sw == card::sw::kNotFound) return fail("the card has no retailer directory (DF 7F50); not a retailer card");
-  auto size = select_ef(transmit, kFidKeyFile, "retailer key file");
+  auto size = select_ef(transmit, kFidKeyVersion, "key version file");
   if (!size) return size.error();
-  // Bounded before reading: only the exact layout is accepted.
-  if (*size != kKeyFileSize)
-    return fail(fmt::format("the retailer key file is {} bytes, not {}; the card is not a valid retailer card", *size,
-                            kKeyFileSize));
-  auto body = read_binary(transmit, *size, "retailer key file");
+  if (*size != 1)
+    return fail(fmt::format("the key version file is {} bytes, not 1; the card is not a valid retailer card", *size));
+  auto body = read_binary(transmit, 1, "key version");
   if (!body) return body.error();
-  return decode_key_file(*body);
+  // Back to the DF: the card computes with its keys only while DF 7F50 is the current directory.
+  auto again = select(transmit, kFidDfRetailer);
+  if (!again) return again.error();
+  return (*body)[0];
 }
 
 Result<RetailerCredentials> sign_on(const card::TransmitFn& transmit, Keypad& keypad, Display& display) {
@@ -219,11 +208,18 @@ Result<RetailerCredentials> sign_on(const card::TransmitFn& transmit, Keypad& ke
     break;
   }
 
-  auto creds = read_keys(transmit);
-  if (!creds) return refuse("not a retailer card", creds.error().message);
-  creds->serial = *serial;
-  spdlog::info("retailer card {} signed on (key version {})", creds->serial, creds->key_version);
-  display.show("Signed on: retailer " + creds->serial);
+  auto key_version = read_key_version(transmit);
+  if (!key_version) return refuse("not a retailer card", key_version.error().message);
+  RetailerCredentials creds;
+  creds.serial = *serial;
+  creds.key_version = *key_version;
+  creds.secrets = std::make_unique<CardRetailerSecrets>(transmit);
+  // One cryptogram over a random challenge proves now, not mid-handshake, that the card can compute
+  // with its keys (a card whose key file is missing or malformed answers 9408). It reveals nothing.
+  if (auto probe = creds.secrets->retailer_cryptogram(crypto::random_bytes(card::kRetailerNonceSize)); !probe)
+    return refuse("not a retailer card", probe.error().message);
+  spdlog::info("retailer card {} signed on (key version {})", creds.serial, creds.key_version);
+  display.show("Signed on: retailer " + creds.serial);
   return creds;
 }
 

@@ -6,7 +6,9 @@
 
 #include "cardperso/ads/service/close_reason.hpp"
 #include "cardperso/ads/service/session_ids.hpp"
+#include "cardperso/common/crypto.hpp"
 #include "cardperso/net/tcp_connector.hpp"
+#include "cardperso/proto/link.hpp"
 #include "ste_dtd_client.hpp"
 
 namespace cardperso::daemon_test {
@@ -144,7 +146,7 @@ asio::awaitable<void> raw_link(net::Endpoint ads, bool hello, std::vector<proto:
   auto connected = co_await net::connect_tcp(ads, connect_options);
   auto stream = std::move(connected).value();
   if (hello) {
-    const auto h = proto::make_frame(proto::Channel::LinkControl, 0, proto::LinkHello{1, 1, "raw"});
+    const auto h = proto::make_frame(proto::Channel::LinkControl, 0, proto::LinkHello{proto::kProtocolVersion, proto::kProtocolVersion, "raw"});
     (void)co_await stream.write_frame(h.header, h.payload);
   }
   for (const auto& f : frames) (void)co_await stream.write_frame(f.header, f.payload);
@@ -191,6 +193,7 @@ class AdsRawLinkTest : public ::testing::Test {
     proto::HandshakeH1 m;
     m.key_version = 1;
     m.serial = serial;
+    m.share = crypto::x25519_public(crypto::random_secret(crypto::kX25519Size));  // a usable share
     return proto::make_frame(proto::Channel::SteAds, 0, m);
   }
 
@@ -311,8 +314,10 @@ TEST_F(AdsRawLinkTest, WithGroupCommitH2ArrivesAfterItsJournalRowIsCommitted) {
 
 TEST_F(AdsRawLinkTest, UnsupportedLinkVersionIsRefused) {
   auto out = std::make_shared<RawOutcome>();
-  // LinkHello offering only version 2..3.
-  proto::Frame hello = proto::make_frame(proto::Channel::LinkControl, 0, proto::LinkHello{2, 3, "future"});
+  // LinkHello offering only versions after ours.
+  proto::Frame hello = proto::make_frame(proto::Channel::LinkControl, 0,
+                                         proto::LinkHello{static_cast<std::uint8_t>(proto::kMaxSupportedVersion + 1),
+                                                          static_cast<std::uint8_t>(proto::kMaxSupportedVersion + 2), "future"});
   asio::co_spawn(io, raw_link(ads.endpoint(), false, {hello}, 1s, out), asio::detached);
   ASSERT_TRUE(run_until(io, [&] { return out->finished; }, 3s));
   ASSERT_FALSE(out->frames.empty());

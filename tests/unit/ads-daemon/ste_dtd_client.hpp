@@ -110,7 +110,7 @@ inline asio::awaitable<void> run_counter(CounterPlan plan, std::shared_ptr<Count
     co_return;
   }
   net::FramedStream stream = std::move(connected).value();
-  const auto hello = proto::make_frame(proto::Channel::LinkControl, 0, proto::LinkHello{1, 1, "test-dtd"});
+  const auto hello = proto::make_frame(proto::Channel::LinkControl, 0, proto::LinkHello{proto::kProtocolVersion, proto::kProtocolVersion, "test-dtd"});
   (void)co_await stream.write_frame(hello.header, hello.payload);
   auto ack = co_await stream.read_frame(2s);
   out->linked = ack.ok() && ack->header.type == static_cast<std::uint8_t>(proto::MessageType::LinkHelloAck);

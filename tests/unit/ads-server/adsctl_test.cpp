@@ -13,6 +13,7 @@
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/cardsim/card_image.hpp"
 #include "cardperso/cardsim/sim_card.hpp"
+#include "cardperso/common/crypto.hpp"
 #include "cardperso/testing/run_program.hpp"
 #include "test_support.hpp"
 
@@ -75,20 +76,31 @@ class AdsctlTest : public ::testing::Test {
 Bytes apdu(cardsim::SimCard& card, const std::string& hex_command) { return card.transmit(hex(hex_command)); }
 std::string sw(const Bytes& r) { return r.size() >= 2 ? to_hex(ByteView(r).last(2)) : "??"; }
 
-// Reads the retailer key file the way the STE will: SELECT DF_RETAILER/EF 6F01, VERIFY CHV1, READ BINARY.
-Bytes read_key_file(const std::string& image_path, const std::string& pin) {
-  cardsim::SimCard card(must(cardsim::load_image(image_path)));
+// The key file as the card stores it (the image is the card's memory, not its interface), after
+// checking through the card's interface that no command reads it, not even after VERIFY CHV1, and
+// that the card's RETAILER CRYPTOGRAM is AES under the stored K_RA.
+Bytes stored_key_file(const std::string& image_path, const std::string& pin) {
+  const auto image = must(cardsim::load_image(image_path));
+  cardsim::SimCard card(image);
   card.power_on();
   EXPECT_EQ(sw(apdu(card, "A0A40000027F50")).substr(0, 2), "9f");
   EXPECT_EQ(sw(apdu(card, "A0A40000026F01")).substr(0, 2), "9f");
-  EXPECT_EQ(sw(apdu(card, "A0B0000041")), "9804");  // not before the PIN
+  EXPECT_EQ(sw(apdu(card, "A0B0000041")), "9804");
   std::string pin_hex = to_hex(view(pin));
   pin_hex.resize(16, 'f');
   EXPECT_EQ(sw(apdu(card, "A020000108" + pin_hex)), "9000");
-  Bytes r = apdu(card, "A0B0000041");
-  EXPECT_EQ(sw(r), "9000");
-  r.resize(r.size() - 2);
-  return r;
+  EXPECT_EQ(apdu(card, "A0B0000041"), hex("9804"));  // never, not even with the PIN
+  Bytes key_file;
+  for (const auto& f : image.files)
+    if (f.path == "3F00/7F50/6F01") key_file = f.data;
+  EXPECT_EQ(key_file.size(), 65u);
+  if (key_file.size() != 65u) return key_file;
+  const std::string rn1 = "00112233445566778899aabbccddeeff";
+  EXPECT_EQ(sw(apdu(card, "A08A000010" + rn1)), "9f10");
+  const Bytes answer = apdu(card, "A0C0000010");
+  const auto expected = crypto::aes128_encrypt_block(ByteView(key_file).subspan(1, 16), hex(rn1));
+  EXPECT_EQ(to_hex(answer), to_hex(expected) + "9000");
+  return key_file;
 }
 
 TEST_F(AdsctlTest, HelpForTheToolAndEverySubcommand) {
@@ -161,7 +173,7 @@ TEST_F(AdsctlTest, EnrolWritesACardWhoseKeysMatchTheDatabase) {
   ASSERT_EQ(puk.size(), 8u);
   EXPECT_EQ(test::file_mode(image), 0600u);
 
-  const Bytes key_file = read_key_file(image, pin);
+  const Bytes key_file = stored_key_file(image, pin);
   const auto rec = stored(serial);
   ASSERT_EQ(key_file.size(), 65u);
   EXPECT_EQ(key_file[0], 1);
@@ -200,7 +212,7 @@ TEST_F(AdsctlTest, EnrolWithGivenSerialPinAndPuk) {
   EXPECT_EQ(f.count("puk"), 0u);
   EXPECT_EQ(r.out.find("4321"), std::string::npos);
   EXPECT_EQ(r.err.find("87654321"), std::string::npos);
-  const Bytes key_file = read_key_file(image, "4321");
+  const Bytes key_file = stored_key_file(image, "4321");
   EXPECT_EQ(to_hex(ByteView(key_file).subspan(1, 16)), to_hex(stored("1234567890123").keys.k_ra.view()));
 
   // The same serial again is refused and leaves no card image behind.
@@ -303,7 +315,7 @@ TEST_F(AdsctlTest, KeysNeverAppearInClearInOutputOrDatabase) {
   for (auto& ch : output_lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   int secrets = 0;
   for (const auto& [image, pin] : enrolled) {
-    const Bytes key_file = read_key_file(image, pin);
+    const Bytes key_file = stored_key_file(image, pin);
     auto card = must(cardsim::load_image(image));
     std::vector<Bytes> values;
     for (std::size_t at = 1; at < key_file.size(); at += 16) values.emplace_back(key_file.begin() + at, key_file.begin() + at + 16);

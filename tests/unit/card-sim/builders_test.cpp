@@ -42,15 +42,19 @@ TEST(Builders, RetailerCard) {
   auto decoded = decode_iccid(serial);
   ASSERT_TRUE(decoded);
   EXPECT_EQ(*decoded, "8949000000000012345");
-  // Key file after the PIN only.
+  // Key version readable by anyone; the key file by nobody, not even after the PIN.
+  EXPECT_EQ(sw(c, "A0A4080004 7F506F02"), 0x9F0F);
+  EXPECT_EQ(to_hex(data_of(tx(c, "A0B0000001"))), "07");
   EXPECT_EQ(sw(c, "A0A4080004 7F506F01"), 0x9F0F);
   EXPECT_EQ(sw(c, "A0B0000041"), 0x9804);
   EXPECT_EQ(sw(c, verify("01", "32343638FFFFFFFF")), 0x9000);
-  Bytes file = data_of(tx(c, "A0B0000041"));
-  ASSERT_EQ(file.size(), kRetailerKeyFileSize);
-  EXPECT_EQ(file[0], 7);
-  EXPECT_EQ(to_hex(ByteView(file).subspan(1, 16)), "000102030405060708090a0b0c0d0e0f");
-  EXPECT_EQ(to_hex(ByteView(file).subspan(49, 16)), "303132333435363738393a3b3c3d3e3f");
+  EXPECT_EQ(tx(c, "A0B0000041"), hex("9804"));
+  EXPECT_EQ(tx(c, "A0B2010441"), hex("9408"));  // READ RECORD of a transparent EF: no data either
+  // The card computes with K_RA instead: FIPS-197 appendix C.1 (K_RA is that appendix's key).
+  EXPECT_EQ(sw(c, "A0A4000002 7F50"), 0x9F17);
+  EXPECT_EQ(sw(c, "A08A000010 00112233445566778899aabbccddeeff"), 0x9F10);
+  EXPECT_EQ(to_hex(tx(c, "A0C0000010")), "69c4e0d86a7b0430d8cdb78070b4c55a9000");
+  EXPECT_EQ(sw(c, "A0A4000002 6F01"), 0x9F0F);
   EXPECT_EQ(sw(c, "A0D6000001 08"), 0x9804);  // update ADM
   EXPECT_EQ(sw(c, verify("0A", "a1a2a3a4a5a6a7a8")), 0x9000);
   EXPECT_EQ(sw(c, "A0D6000001 08"), 0x9000);

@@ -88,6 +88,46 @@ TEST(Hash, HmacSha256Rfc4231Case2) {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+// RFC 5869 appendix A.1 (basic case with SHA-256) and A.3 (empty salt and info).
+TEST(Hkdf, Rfc5869Cases1And3) {
+  auto okm = hkdf_sha256(hex("000102030405060708090a0b0c"), Bytes(22, 0x0b), hex("f0f1f2f3f4f5f6f7f8f9"), 42);
+  EXPECT_EQ(to_hex(okm.view()),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+  auto empty = hkdf_sha256({}, Bytes(22, 0x0b), {}, 42);
+  EXPECT_EQ(to_hex(empty.view()),
+            "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
+  EXPECT_THROW(hkdf_sha256({}, Bytes(22, 0x0b), {}, 0), std::invalid_argument);
+}
+
+// RFC 7748 §6.1: Alice's and Bob's keys and their shared secret.
+TEST(X25519, Rfc7748Section6_1) {
+  const SecretBytes alice(hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
+  const SecretBytes bob(hex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"));
+  const auto alice_public = x25519_public(alice);
+  const auto bob_public = x25519_public(bob);
+  EXPECT_EQ(to_hex(alice_public), "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+  EXPECT_EQ(to_hex(bob_public), "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+  auto k1 = x25519_shared(alice, bob_public);
+  auto k2 = x25519_shared(bob, alice_public);
+  ASSERT_TRUE(k1 && k2);
+  EXPECT_EQ(to_hex(k1->view()), "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+  EXPECT_EQ(to_hex(k2->view()), to_hex(k1->view()));
+}
+
+// A share of small order would make the secret zero, known to whoever substituted it: refused.
+TEST(X25519, RefusesSmallOrderAndMisSizedShares) {
+  const SecretBytes alice(hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
+  for (const char* share : {"0000000000000000000000000000000000000000000000000000000000000000",
+                            "0100000000000000000000000000000000000000000000000000000000000000",
+                            "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"}) {
+    auto k = x25519_shared(alice, hex(share));
+    ASSERT_FALSE(k) << share;
+    EXPECT_EQ(k.error().code, Errc::InvalidInput);
+  }
+  EXPECT_FALSE(x25519_shared(alice, Bytes(31, 9)));
+  EXPECT_THROW(x25519_public(SecretBytes(16)), std::invalid_argument);
+}
+
 TEST(SecretBytes, WipesOnReassignmentAndMove) {
   SecretBytes s(hex("00112233"));
   EXPECT_EQ(s.size(), 4u);

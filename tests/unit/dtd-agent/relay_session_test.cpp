@@ -69,7 +69,7 @@ asio::awaitable<void> fake_ads(std::shared_ptr<net::tcp::acceptor> acceptor, std
     if (frame->header.channel == Channel::LinkControl) {
       if (is(*frame, MessageType::LinkHello)) {
         out->hello = true;
-        const auto ack = proto::make_frame(Channel::LinkControl, 0, proto::LinkHelloAck{1});
+        const auto ack = proto::make_frame(Channel::LinkControl, 0, proto::LinkHelloAck{proto::kProtocolVersion});
         (void)co_await stream.write_frame(ack.header, ack.payload);
       }
       continue;
@@ -101,7 +101,7 @@ asio::awaitable<void> fake_ste(net::Endpoint dtd, std::vector<proto::Frame> fram
     co_return;
   }
   auto stream = std::move(connected).value();
-  const auto hello = proto::make_frame(Channel::LinkControl, 0, proto::SteHello{1, 1, "test-ste"});
+  const auto hello = proto::make_frame(Channel::LinkControl, 0, proto::SteHello{proto::kProtocolVersion, proto::kProtocolVersion, "test-ste"});
   (void)co_await stream.write_frame(hello.header, hello.payload);
   auto ack = co_await stream.read_frame(2s);
   out->acked = ack.ok() && is(*ack, MessageType::LinkHelloAck);
@@ -272,7 +272,7 @@ asio::awaitable<void> real_ste(net::Endpoint dtd, proto::RetailerKeys keys, std:
   net::ConnectOptions connect_options;
   auto connected = co_await net::connect_tcp(dtd, connect_options);
   auto stream = std::move(connected).value();
-  const auto hello = proto::make_frame(Channel::LinkControl, 0, proto::SteHello{1, 1, "test-ste"});
+  const auto hello = proto::make_frame(Channel::LinkControl, 0, proto::SteHello{proto::kProtocolVersion, proto::kProtocolVersion, "test-ste"});
   (void)co_await stream.write_frame(hello.header, hello.payload);
   (void)co_await stream.read_frame(2s);  // LinkHelloAck
   proto::SteHandshake ste;

@@ -77,6 +77,16 @@ TEST_F(AdsLinkCoreTest, VersionMismatchIsRefusedAndClosesTheLink) {
   EXPECT_EQ(core.state(), AdsLinkCore::State::Closed);
 }
 
+// Version 1 (no forward secrecy) is no longer negotiated: a DTD that speaks only it is refused.
+TEST_F(AdsLinkCoreTest, VersionOneOnlyIsRefused) {
+  static_assert(kMinSupportedVersion == 2);
+  const auto actions = core.on_frame(hello(1, 1), t0);
+  const auto frames = sent(actions);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(error_code_of(frames[0]), ErrorCode::UnsupportedVersion);
+  EXPECT_EQ(core.state(), AdsLinkCore::State::Closed);
+}
+
 TEST_F(AdsLinkCoreTest, TheLinkMustStartWithLinkHello) {
   const auto actions = core.on_frame(h1(), t0);
   const auto frames = sent(actions);

@@ -21,7 +21,7 @@ FrameHeader sample_header() {
 TEST(FrameCodec, HeaderLayoutIsByteExact) {
   auto h = sample_header();
   h.length = 0x0a0b;
-  EXPECT_EQ(to_hex(encode_header(h)), "4350010111010000010203040000" "0a0b");
+  EXPECT_EQ(to_hex(encode_header(h)), "4350020111010000010203040000" "0a0b");
 }
 
 TEST(FrameCodec, RoundTrip) {
@@ -44,7 +44,7 @@ TEST(FrameCodec, RejectsEachBadHeaderField) {
     std::uint8_t value;
     const char* expect;
   };
-  for (const auto& c : {Case{0, 'X', "magic"}, Case{1, 'Q', "magic"}, Case{2, 2, "version"}, Case{2, 0, "version"},
+  for (const auto& c : {Case{0, 'X', "magic"}, Case{1, 'Q', "magic"}, Case{2, 1, "version"}, Case{2, 3, "version"}, Case{2, 0, "version"},
                         Case{3, 3, "channel"}, Case{5, 0x02, "flag"}, Case{5, 0x80, "flag"}, Case{6, 1, "reserved"},
                         Case{7, 1, "reserved"}}) {
     auto bad = good;

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "cardperso/proto/session_keys.hpp"
 #include "harness.hpp"
 
@@ -159,6 +162,56 @@ TEST_F(HandshakeTest, UnsupportedVersionIsRefused) {
   };
   net.start(kSerial, make_keys(0x00));
   expect_refused(net, ErrorCode::UnsupportedVersion);
+}
+
+// A terminal of version 1 (no ephemeral share) is told so, not handled as a malformed H1.
+TEST_F(HandshakeTest, VersionOneH1IsRefusedByName) {
+  net.hostile = [](Hop hop, Frame& f) {
+    if (hop == Hop::DtdToAds && f.header.type == static_cast<std::uint8_t>(MessageType::H1)) {
+      f.payload[0] = 1;
+      f.payload.resize(f.payload.size() - 32);  // the v1 layout: no key share
+      f.header.length = static_cast<std::uint32_t>(f.payload.size());
+    }
+    return true;
+  };
+  net.start(kSerial, make_keys(0x00));
+  expect_refused(net, ErrorCode::UnsupportedVersion);
+  EXPECT_NE(net.ads_closed[0].reason.find("forward secrecy"), std::string::npos) << net.ads_closed[0].reason;
+  EXPECT_FALSE(sent_to_ste(MessageType::H2));
+}
+
+// A relay that swaps a key share for one of small order would know the X25519 secret (zero): both
+// ends refuse such a share before any key is derived.
+TEST_F(HandshakeTest, SmallOrderKeySharesAreRefused) {
+  for (auto type : {MessageType::H1, MessageType::H2}) {
+    SCOPED_TRACE(static_cast<int>(type));
+    Net n;
+    n.retailers[kSerial] = Retailer{RetailerStatus::Active, make_keys(0x00)};
+    n.hostile = [type](Hop hop, Frame& f) {
+      const auto want = type == MessageType::H1 ? Hop::DtdToAds : Hop::DtdToSte;
+      if (hop == want && f.header.type == static_cast<std::uint8_t>(type))
+        std::fill(f.payload.end() - 32, f.payload.end(), std::uint8_t{0});
+      return true;
+    };
+    n.start(kSerial, make_keys(0x00));
+    expect_refused(n, ErrorCode::BadFrame);
+    EXPECT_EQ(std::count(n.types_to_ste.begin(), n.types_to_ste.end(), static_cast<std::uint8_t>(MessageType::H4)), 0);
+  }
+}
+
+// Every session draws fresh shares: no two H1s or H2s carry the same one.
+TEST_F(HandshakeTest, EverySessionHasFreshKeyShares) {
+  std::set<Bytes> shares;
+  for (int i = 0; i < 4; ++i) {
+    Net n;
+    n.retailers[kSerial] = Retailer{RetailerStatus::Active, make_keys(0x00)};
+    n.start(kSerial, make_keys(0x00));
+    ASSERT_EQ(n.ste_up.size(), 1u);
+    for (const auto& f : n.log)
+      if (f.header.type == static_cast<std::uint8_t>(MessageType::H1) || f.header.type == static_cast<std::uint8_t>(MessageType::H2))
+        shares.insert(Bytes(f.payload.end() - 32, f.payload.end()));
+  }
+  EXPECT_EQ(shares.size(), 8u);
 }
 
 TEST_F(HandshakeTest, WrongRetailerKeyFailsAndTheAdsNeverSendsH4) {
@@ -403,4 +456,84 @@ TEST(SteStart, RefusesABadCardSerialOrKeys) {
   partial.k_d.wipe();
   auto b = ste2.start("123", 1, std::move(partial), TimePoint{});
   ASSERT_NE(find_action<Close>(b), nullptr);
+}
+
+namespace {
+// A handshake as the DTD relays it (H1 and H3 from the STE, H2 and H4 from the ADS), and the T4 its
+// frames give: what a genuine L1 for that session names.
+TranscriptHash relay_handshake(DtdRelay& dtd, std::uint32_t session, std::uint8_t seed) {
+  HandshakeH1 h1;
+  h1.serial = "8944001";
+  h1.rn2.fill(seed);
+  HandshakeH2 h2{session, {}, {}, {}, {}};
+  h2.rn1.fill(static_cast<std::uint8_t>(seed + 1));
+  HandshakeH3 h3{};
+  h3.retailer_cryptogram.fill(static_cast<std::uint8_t>(seed + 2));
+  HandshakeH4 h4{};
+  h4.issuer_cryptogram.fill(static_cast<std::uint8_t>(seed + 3));
+  const auto f1 = make_frame(Channel::SteAds, 0, h1), f2 = make_frame(Channel::SteAds, session, h2);
+  (void)dtd.on_ste_frame(f1);
+  (void)dtd.on_ads_frame(f2);
+  (void)dtd.on_ste_frame(make_frame(Channel::SteAds, session, h3));
+  (void)dtd.on_ads_frame(make_frame(Channel::SteAds, session, h4));
+  return transcript_h4({f1.payload, session, f2.payload, h3.retailer_cryptogram}, h4.issuer_cryptogram);
+}
+Frame handover_frame(std::uint32_t session, std::uint8_t key_byte, const TranscriptHash& t4) {
+  SessionKeyHandover l1;
+  l1.session = session;
+  l1.sk_d = SecretBytes(Bytes(16, key_byte));
+  l1.transcript_hash = t4;
+  return make_frame(Channel::LinkControl, session, l1);
+}
+template <class T>
+const T* find_in(const Actions& actions) {
+  for (const auto& a : actions)
+    if (const auto* t = std::get_if<T>(&a)) return t;
+  return nullptr;
+}
+}  // namespace
+
+// A second L1 for the same handshake (replayed from the local link, or forged) is refused: taking it
+// would restart channel 2's counters under the same SK_D and repeat AES-GCM nonces. The session it
+// would have restarted ends; after it, the same L1 is refused again, and so is an L1 naming another
+// handshake than the one the DTD relayed.
+TEST(DtdRelayHandover, ASecondL1IsRefusedAndNoNonceRepeats) {
+  DtdRelay dtd;
+  const auto t4 = relay_handshake(dtd, 7, 0x10);
+  TranscriptHash other = t4;
+  other[0] ^= 1;
+  auto forged = dtd.on_ste_frame(handover_frame(7, 0x42, other));
+  EXPECT_EQ(find_in<SessionEstablished>(forged), nullptr);
+  EXPECT_EQ(dtd.state(), DtdRelay::State::Relaying);
+
+  auto first = dtd.on_ste_frame(handover_frame(7, 0x42, t4));
+  ASSERT_NE(find_in<SessionEstablished>(first), nullptr);
+  std::set<std::uint64_t> counters;
+  for (int i = 0; i < 3; ++i) {
+    auto sent = dtd.send(MessageType::Echo, Bytes{1, 2, 3});
+    const auto* f = find_in<SendFrame>(sent);
+    ASSERT_NE(f, nullptr);
+    EXPECT_TRUE(counters.insert(get_u64(f->frame.payload, 0)).second) << "a counter (nonce) repeated";
+  }
+
+  auto second = dtd.on_ste_frame(handover_frame(7, 0x42, t4));  // the same L1 again
+  EXPECT_EQ(find_in<SessionEstablished>(second), nullptr);
+  const auto* closed = find_in<Close>(second);
+  ASSERT_NE(closed, nullptr);
+  EXPECT_EQ(closed->code, ErrorCode::UnexpectedMessage);
+  EXPECT_NE(closed->reason.find("second SK_D handover"), std::string::npos) << closed->reason;
+  const auto* told = find_in<SendFrame>(second);
+  ASSERT_NE(told, nullptr);
+  EXPECT_EQ(told->to, Peer::Ads);
+  EXPECT_EQ(dtd.state(), DtdRelay::State::Relaying);
+  EXPECT_THROW((void)dtd.send(MessageType::Echo, Bytes{1}), std::logic_error);
+
+  auto third = dtd.on_ste_frame(handover_frame(7, 0x43, t4));  // and once the session is over, too
+  EXPECT_EQ(find_in<SessionEstablished>(third), nullptr);
+  EXPECT_EQ(dtd.state(), DtdRelay::State::Relaying);
+
+  // Even the same session id again: a new handshake takes its own L1, the old one stays refused.
+  const auto t4_again = relay_handshake(dtd, 7, 0x20);
+  EXPECT_EQ(find_in<SessionEstablished>(dtd.on_ste_frame(handover_frame(7, 0x42, t4))), nullptr);
+  EXPECT_NE(find_in<SessionEstablished>(dtd.on_ste_frame(handover_frame(7, 0x44, t4_again))), nullptr);
 }

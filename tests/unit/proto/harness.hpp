@@ -25,11 +25,11 @@ inline RetailerKeys make_keys(std::uint8_t seed) { return cardperso::testing::co
 
 // Hands out queued 16-byte values, then real random bytes.
 struct QueuedRandom {
-  std::shared_ptr<std::deque<Block16>> queue = std::make_shared<std::deque<Block16>>();
+  std::shared_ptr<std::deque<Bytes>> queue = std::make_shared<std::deque<Bytes>>();
   RandomSource source() const {
     auto q = queue;
     return [q](std::span<std::uint8_t> out) {
-      if (!q->empty() && out.size() == 16) {
+      if (!q->empty() && out.size() == q->front().size()) {
         std::copy(q->front().begin(), q->front().end(), out.begin());
         q->pop_front();
       } else {

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 
+#include "cardperso/common/crypto.hpp"
 #include "cardperso/proto/session_keys.hpp"
 #include "harness.hpp"
 
@@ -49,7 +50,7 @@ struct Kat : ::testing::Test {
 
 }  // namespace
 
-TEST_F(Kat, FileIsComplete) { EXPECT_EQ(v.size(), 28u); }
+TEST_F(Kat, FileIsComplete) { EXPECT_EQ(v.size(), 36u); }
 
 TEST_F(Kat, MessageLayouts) {
   HandshakeH1 h1;
@@ -58,16 +59,28 @@ TEST_F(Kat, MessageLayouts) {
   h1.rn2 = block("rn2");
   h1.rn4 = block("rn4");
   h1.rn6 = block("rn6");
+  std::copy_n(v.at("share_ste").begin(), h1.share.size(), h1.share.begin());
   EXPECT_EQ(to_hex(h1.encode()), to_hex(v.at("h1_payload")));
-  HandshakeH2 h2{get_u32(v.at("session"), 0), block("rn1"), block("rn3"), block("rn5")};
+  HandshakeH2 h2{get_u32(v.at("session"), 0), block("rn1"), block("rn3"), block("rn5"), {}};
+  std::copy_n(v.at("share_ads").begin(), h2.share.size(), h2.share.begin());
   EXPECT_EQ(to_hex(h2.encode()), to_hex(v.at("h2_payload")));
 }
 
 TEST_F(Kat, KeySchedule) {
   EXPECT_EQ(to_hex(retailer_cryptogram(key("k_ra"), v.at("rn1"))), to_hex(v.at("retailer_cryptogram")));
   EXPECT_EQ(to_hex(issuer_cryptogram(key("k_ia"), v.at("rn2"))), to_hex(v.at("issuer_cryptogram")));
-  EXPECT_EQ(to_hex(derive_session_key(key("k_s"), v.at("rn3"), v.at("rn4")).view()), to_hex(v.at("sk_s")));
-  EXPECT_EQ(to_hex(derive_session_key(key("k_d"), v.at("rn5"), v.at("rn6")).view()), to_hex(v.at("sk_d")));
+  EXPECT_EQ(to_hex(derive_session_key(key("k_s"), v.at("rn3"), v.at("rn4")).view()), to_hex(v.at("input_s")));
+  EXPECT_EQ(to_hex(derive_session_key(key("k_d"), v.at("rn5"), v.at("rn6")).view()), to_hex(v.at("input_d")));
+  EXPECT_EQ(to_hex(crypto::x25519_public(key("e_ste"))), to_hex(v.at("share_ste")));
+  EXPECT_EQ(to_hex(crypto::x25519_public(key("e_ads"))), to_hex(v.at("share_ads")));
+  auto z = crypto::x25519_shared(key("e_ste"), v.at("share_ads"));
+  ASSERT_TRUE(z);
+  EXPECT_EQ(to_hex(z->view()), to_hex(v.at("x25519_secret")));
+  TranscriptInputs in{v.at("h1_payload"), get_u32(v.at("session"), 0), v.at("h2_payload"), {}};
+  const auto t2 = transcript_h2(in);
+  EXPECT_EQ(to_hex(t2), to_hex(v.at("transcript_h2")));
+  EXPECT_EQ(to_hex(session_key(ConfirmedKey::SkS, key("input_s"), *z, t2).view()), to_hex(v.at("sk_s")));
+  EXPECT_EQ(to_hex(session_key(ConfirmedKey::SkD, key("input_d"), *z, t2).view()), to_hex(v.at("sk_d")));
 }
 
 TEST_F(Kat, TranscriptAndConfirmations) {
@@ -101,8 +114,8 @@ TEST_F(Kat, FirstSealedFrames) {
 
 TEST_F(Kat, TheCoresReproduceTheVectors) {
   QueuedRandom ste_random, ads_random;
-  *ste_random.queue = {block("rn2"), block("rn4"), block("rn6")};
-  *ads_random.queue = {block("rn1"), block("rn3"), block("rn5")};
+  *ste_random.queue = {v.at("rn2"), v.at("rn4"), v.at("rn6"), v.at("e_ste")};
+  *ads_random.queue = {v.at("rn1"), v.at("rn3"), v.at("rn5"), v.at("e_ads")};
   Net net(Timeouts{}, ste_random.source());
   net.ads_random = ads_random.source();
   net.next_session = get_u32(v.at("session"), 0);

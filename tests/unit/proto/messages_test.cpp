@@ -71,10 +71,12 @@ TEST(Messages, LinkHelloAckKeepaliveAndNegotiation) {
   auto ack = negotiate_version(1, 5);
   ASSERT_TRUE(ack);
   EXPECT_EQ(ack->version, kProtocolVersion);
-  EXPECT_FALSE(negotiate_version(2, 5));
+  EXPECT_FALSE(negotiate_version(3, 5));
+  EXPECT_FALSE(negotiate_version(1, 1)) << "version 1 (no forward secrecy) is never negotiated";
   EXPECT_FALSE(negotiate_version(0, 0));
-  EXPECT_TRUE(check_hello_ack(LinkHelloAck{1}));
-  EXPECT_FALSE(check_hello_ack(LinkHelloAck{2}));
+  EXPECT_TRUE(check_hello_ack(LinkHelloAck{2}));
+  EXPECT_FALSE(check_hello_ack(LinkHelloAck{1}));
+  EXPECT_FALSE(check_hello_ack(LinkHelloAck{3}));
 }
 
 TEST(Messages, SessionKeyHandover) {
@@ -100,14 +102,16 @@ TEST(Messages, H1) {
   h1.rn2 = fill(2);
   h1.rn4 = fill(4);
   h1.rn6 = fill(6);
+  h1.share.fill(0x5e);
   auto bytes = h1.encode();
-  ASSERT_EQ(bytes.size(), 3u + 7 + 48);
-  EXPECT_EQ(to_hex(ByteView(bytes).first(3)), "010207");
+  ASSERT_EQ(bytes.size(), 3u + 7 + 80);
+  EXPECT_EQ(to_hex(ByteView(bytes).first(3)), "020207");
   auto back = HandshakeH1::decode(bytes);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->serial, "8944001");
   EXPECT_EQ(back->rn4, fill(4));
   EXPECT_EQ(back->rn6, fill(6));
+  EXPECT_EQ(back->share, h1.share);
   expect_exact_length<HandshakeH1>(bytes);
   auto bad = bytes;
   bad[4] = 'x';
@@ -127,14 +131,16 @@ TEST(Messages, H1) {
 }
 
 TEST(Messages, H2H3H4) {
-  HandshakeH2 h2{9, fill(1), fill(3), fill(5)};
+  HandshakeH2 h2{9, fill(1), fill(3), fill(5), {}};
+  h2.share.fill(0xa7);
   auto b2 = h2.encode();
-  ASSERT_EQ(b2.size(), 52u);
+  ASSERT_EQ(b2.size(), 84u);
   EXPECT_EQ(to_hex(ByteView(b2).first(4)), "00000009");
   auto back2 = HandshakeH2::decode(b2);
   ASSERT_TRUE(back2);
   EXPECT_EQ(back2->session, 9u);
   EXPECT_EQ(back2->rn5, fill(5));
+  EXPECT_EQ(back2->share, h2.share);
   expect_exact_length<HandshakeH2>(b2);
   b2[3] = 0;
   EXPECT_FALSE(HandshakeH2::decode(b2));  // session 0

@@ -12,10 +12,15 @@
 #include "cardperso/cardsim/sim_card.hpp"
 #include "cardperso/ste/display.hpp"
 #include "cardperso/ste/keypad.hpp"
+#include "cardperso/ste/card_retailer_secrets.hpp"
 #include "cardperso/ste/retailer_card.hpp"
+#include "cardperso/common/crypto.hpp"
+#include "cardperso/testing/card_response.hpp"
 
 namespace cardperso::ste {
 namespace {
+
+using cardperso::testing::sw_of;
 
 constexpr std::string_view kSerial = "8944001234567890";
 constexpr std::string_view kPin = "2468";
@@ -79,8 +84,10 @@ bool shown(const RecordingDisplay& d, std::string_view line) {
   return std::find(d.lines.begin(), d.lines.end(), line) != d.lines.end();
 }
 
-bool same(const SecretBytes& a, const SecretBytes& b) {
-  return a.size() == b.size() && std::equal(a.view().begin(), a.view().end(), b.view().begin());
+// The ADS's half of H4, from K_IA as the issuer holds it.
+Bytes reference_issuer_cryptogram(const Bytes& rn2) {
+  auto block = crypto::aes128_encrypt_block(builder_keys().k_ia.view(), rn2);
+  return Bytes(block.begin(), block.end());
 }
 
 void expect_no_secret_shown(const RecordingDisplay& d, const std::vector<std::string>& pins) {
@@ -98,11 +105,90 @@ TEST(RetailerCard, ReadsSerialAndTriesLeft) {
   EXPECT_EQ(*tries, 3);
 }
 
-TEST(RetailerCard, KeysNeedThePin) {
+// What the STE would compute with keys in memory: the reference the card's answers must match.
+proto::KeyedRetailerSecrets reference_secrets() {
+  const auto k = builder_keys();
+  proto::RetailerKeys keys;
+  keys.k_ra = k.k_ra;
+  keys.k_ia = k.k_ia;
+  keys.k_s = k.k_s;
+  keys.k_d = k.k_d;
+  return proto::KeyedRetailerSecrets(std::move(keys));
+}
+
+Bytes nonce(std::uint8_t start) {
+  Bytes b(16);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(start + 7 * i);
+  return b;
+}
+
+TEST(RetailerCard, ComputationsNeedThePin) {
   Card card(retailer_image());
-  auto keys = read_keys(card.transmit());
-  ASSERT_FALSE(keys);
-  EXPECT_NE(keys.error().message.find("9804"), std::string::npos) << keys.error().message;
+  auto version = read_key_version(card.transmit());
+  ASSERT_TRUE(version) << version.error().message;  // the key version is public
+  EXPECT_EQ(*version, 7);
+  CardRetailerSecrets secrets(card.transmit());
+  auto c = secrets.retailer_cryptogram(nonce(1));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("9804"), std::string::npos) << c.error().message;
+  EXPECT_FALSE(secrets.issuer_matches(nonce(2), nonce(3)));
+  EXPECT_FALSE(secrets.session_key_input(proto::SessionKeyRole::SkS, nonce(4), nonce(5)));
+}
+
+TEST(RetailerCard, KeyFileIsNeverReadEvenWithThePin) {
+  Card card(retailer_image());
+  auto right = verify_pin(card.transmit(), SecretBytes(view(std::string(kPin))));
+  ASSERT_TRUE(right && std::holds_alternative<PinAccepted>(*right));
+  ASSERT_EQ(sw_of(card.sim().transmit(hex("A0A40000027F50"))) >> 8, 0x9F);
+  ASSERT_EQ(sw_of(card.sim().transmit(hex("A0A40000026F01"))) >> 8, 0x9F);
+  auto read = card.sim().transmit(hex("A0B0000041"));
+  EXPECT_EQ(sw_of(read), 0x9804);
+  EXPECT_EQ(read.size(), 2u) << "READ BINARY of the key file returned data";
+}
+
+TEST(RetailerCard, CardComputesWhatTheKeysWould) {
+  Card card(retailer_image());
+  auto right = verify_pin(card.transmit(), SecretBytes(view(std::string(kPin))));
+  ASSERT_TRUE(right && std::holds_alternative<PinAccepted>(*right));
+  ASSERT_TRUE(read_key_version(card.transmit()));
+  CardRetailerSecrets on_card(card.transmit());
+  auto reference = reference_secrets();
+
+  auto c = on_card.retailer_cryptogram(nonce(1));
+  auto c_ref = reference.retailer_cryptogram(nonce(1));
+  ASSERT_TRUE(c && c_ref) << (c ? c_ref.error().message : c.error().message);
+  EXPECT_EQ(to_hex(*c), to_hex(*c_ref));
+
+  auto issuer = reference_issuer_cryptogram(nonce(2));
+  auto match = on_card.issuer_matches(nonce(2), issuer);
+  ASSERT_TRUE(match) << match.error().message;
+  EXPECT_TRUE(*match);
+  issuer[15] ^= 0x01;
+  auto mismatch = on_card.issuer_matches(nonce(2), issuer);
+  ASSERT_TRUE(mismatch) << mismatch.error().message;
+  EXPECT_FALSE(*mismatch);
+
+  for (auto role : {proto::SessionKeyRole::SkS, proto::SessionKeyRole::SkD}) {
+    auto in = on_card.session_key_input(role, nonce(3), nonce(4));
+    auto in_ref = reference.session_key_input(role, nonce(3), nonce(4));
+    ASSERT_TRUE(in && in_ref);
+    EXPECT_EQ(to_hex(in->view()), to_hex(in_ref->view()));
+  }
+  auto s = on_card.session_key_input(proto::SessionKeyRole::SkS, nonce(3), nonce(4));
+  auto d = on_card.session_key_input(proto::SessionKeyRole::SkD, nonce(3), nonce(4));
+  EXPECT_NE(to_hex(s->view()), to_hex(d->view()));
+}
+
+TEST(RetailerCard, ComputationsReselectTheRetailerDirectory) {
+  Card card(retailer_image());
+  auto right = verify_pin(card.transmit(), SecretBytes(view(std::string(kPin))));
+  ASSERT_TRUE(right && std::holds_alternative<PinAccepted>(*right));
+  ASSERT_EQ(sw_of(card.sim().transmit(hex("A0A40000023F00"))) >> 8, 0x9F);  // MF current, not 7F50
+  CardRetailerSecrets on_card(card.transmit());
+  auto c = on_card.retailer_cryptogram(nonce(1));
+  ASSERT_TRUE(c) << c.error().message;
+  auto c_ref = reference_secrets().retailer_cryptogram(nonce(1));
+  EXPECT_EQ(to_hex(*c), to_hex(*c_ref));
 }
 
 TEST(RetailerCard, VerifyPinReportsWrongAndAccepted) {
@@ -118,7 +204,7 @@ TEST(RetailerCard, VerifyPinReportsWrongAndAccepted) {
   EXPECT_FALSE(verify_pin(card.transmit(), SecretBytes(view(std::string("123")))));
 }
 
-TEST(SignOn, RightPinReadsTheBuildersKeys) {
+TEST(SignOn, RightPinYieldsTheCardsComputations) {
   Card card(retailer_image());
   ScriptFile script({std::string(kPin)});
   auto keypad = script.keypad();
@@ -126,13 +212,11 @@ TEST(SignOn, RightPinReadsTheBuildersKeys) {
   auto creds = sign_on(card.transmit(), *keypad, display);
   ASSERT_TRUE(creds) << creds.error().message;
   EXPECT_EQ(creds->serial, kSerial);
-  const auto expected = builder_keys();
-  EXPECT_EQ(creds->key_version, expected.key_version);
-  EXPECT_TRUE(same(creds->keys.k_ra, expected.k_ra));
-  EXPECT_TRUE(same(creds->keys.k_ia, expected.k_ia));
-  EXPECT_TRUE(same(creds->keys.k_s, expected.k_s));
-  EXPECT_TRUE(same(creds->keys.k_d, expected.k_d));
-  EXPECT_TRUE(creds->keys.complete());
+  EXPECT_EQ(creds->key_version, builder_keys().key_version);
+  ASSERT_NE(creds->secrets, nullptr);
+  auto c = creds->secrets->retailer_cryptogram(nonce(9));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(to_hex(*c), to_hex(*reference_secrets().retailer_cryptogram(nonce(9))));
   EXPECT_EQ(display.lines, (std::vector<std::string>{"Enter retailer PIN", "Signed on: retailer 8944001234567890"}));
   expect_no_secret_shown(display, {std::string(kPin)});
 }
@@ -225,20 +309,10 @@ TEST(SignOn, KeyFileOfTheWrongLengthIsRefused) {
     RecordingDisplay display;
     auto creds = sign_on(card.transmit(), *keypad, display);
     ASSERT_FALSE(creds) << size;
-    EXPECT_NE(creds.error().message.find(std::to_string(size) + " bytes"), std::string::npos)
-        << creds.error().message;
+    EXPECT_NE(creds.error().message.find("9408"), std::string::npos) << creds.error().message;
     EXPECT_EQ(display.lines.back(), "Refused: not a retailer card");
     EXPECT_FALSE(shown(display, "Signed on: retailer 8944001234567890"));
   }
-}
-
-TEST(SignOn, DecodeKeyFileDemandsTheExactLength) {
-  EXPECT_FALSE(decode_key_file(SecretBytes(64)));
-  EXPECT_FALSE(decode_key_file(SecretBytes(66)));
-  EXPECT_FALSE(decode_key_file(SecretBytes()));
-  auto ok = decode_key_file(SecretBytes(65));
-  ASSERT_TRUE(ok);
-  EXPECT_TRUE(ok->keys.complete());
 }
 
 }  // namespace

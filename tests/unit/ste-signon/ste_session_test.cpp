@@ -36,7 +36,7 @@ RetailerCredentials credentials() {
   RetailerCredentials c;
   c.serial = "8944001234567890";
   c.key_version = 1;
-  c.keys = keys();
+  c.secrets = std::make_unique<proto::KeyedRetailerSecrets>(keys());
   return c;
 }
 

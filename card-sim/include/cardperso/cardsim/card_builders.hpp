@@ -32,7 +32,8 @@ struct RetailerKeys {
 };
 
 // A retailer card: serial readable by anyone (MF/EF_ICCID), CHV1 = retailer PIN (ASCII digits padded FF),
-// UNBLOCK1 = puk, DF_RETAILER/EF 6F01 = key file readable after CHV1, writable with ADM1 = issuer_code.
+// UNBLOCK1 = puk, DF_RETAILER/EF 6F01 = key file that nothing reads (the card computes with it,
+// docs/cards.md §2.2), EF 6F02 = key version readable by anyone; both writable with ADM1 = issuer_code.
 CardImage make_retailer_card(std::string_view serial, std::string_view pin, std::string_view puk,
                              ByteView issuer_code, const RetailerKeys& keys);
 

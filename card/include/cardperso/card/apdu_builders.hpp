@@ -24,7 +24,15 @@ inline constexpr std::uint8_t kUpdateRecord = 0xDC;
 inline constexpr std::uint8_t kVerifyChv = 0x20;
 inline constexpr std::uint8_t kRunGsmAlgorithm = 0x88;
 inline constexpr std::uint8_t kCreateFile = 0xE0;
+// The retailer card's own commands (docs/cards.md §2.2): the card computes with its keys, it never
+// reveals them. INS values GSM 11.11 leaves unassigned.
+inline constexpr std::uint8_t kRetailerCryptogram = 0x8A;
+inline constexpr std::uint8_t kCheckIssuer = 0x8C;
+inline constexpr std::uint8_t kSessionKeyInput = 0x8E;
 }  // namespace ins
+
+// SESSION KEY INPUT P2: which of the retailer card's session keys enciphers the mixed nonces.
+enum class SessionKeyRef : std::uint8_t { Ks = 0x01, Kd = 0x02 };
 
 // READ/UPDATE RECORD P2 modes (GSM 11.11 §9.2.5).
 inline constexpr std::uint8_t kRecordNext = 0x02;
@@ -44,6 +52,13 @@ Bytes update_record_apdu(std::uint8_t record, std::uint8_t mode, ByteView data);
 // VERIFY CHV (P2 = kRefChv1 / kRefChv2 / kRefAdm1) with an 8-byte code: carries the code.
 SecretBytes verify_chv_apdu(std::uint8_t reference, ByteView code);
 Bytes run_gsm_algorithm_apdu(ByteView rand);
+// Retailer card, after VERIFY CHV1, with DF 7F50 selected. Each nonce is 16 bytes.
+//   RETAILER CRYPTOGRAM A0 8A 00 00 10 RN1            -> 9F10, GET RESPONSE: AES_K_RA(RN1)
+//   CHECK ISSUER        A0 8C 00 00 20 RN2 || C       -> 9000 if C = AES_K_IA(RN2), 9862 if not
+//   SESSION KEY INPUT   A0 8E 00 P2 20 RN_ads || RN_ste -> 9F10, GET RESPONSE: AES_K(RN_ads XOR RN_ste)
+Bytes retailer_cryptogram_apdu(ByteView rn1);
+Bytes check_issuer_apdu(ByteView rn2, ByteView issuer_cryptogram);
+Bytes session_key_input_apdu(SessionKeyRef key, ByteView rn_ads, ByteView rn_ste);
 
 // CREATE FILE (TS 102 222 §6.3) with the FCP tags docs/cards.md §1.4 lists: 82 descriptor, 83 FID,
 // then for an EF 8A LCSI 05, 80 size (transparent only) and 86 the GSM access conditions.

@@ -37,10 +37,13 @@ inline constexpr std::uint16_t kFidAdm1 = 0x000A;      // ADM1: the manufacturer
 inline constexpr std::uint16_t kFidKi = 0xFF02;
 inline constexpr std::uint16_t kFidOpc = 0xFF01;
 
-// Retailer card: serial in MF/EF_ICCID (2FE2); DF_RETAILER holds the key file.
+// Retailer card: serial in MF/EF_ICCID (2FE2); DF_RETAILER holds the key file, which no command reads
+// (the card computes with it: docs/cards.md §2.2), and the key version, which anyone may read.
 inline constexpr std::uint16_t kFidDfRetailer = 0x7F50;
-inline constexpr std::uint16_t kFidRetailerKeys = 0x6F01;  // key_version(1) || K_RA || K_IA || K_S || K_D; read CHV1, update ADM
+inline constexpr std::uint16_t kFidRetailerKeys = 0x6F01;  // key_version(1) || K_RA || K_IA || K_S || K_D; read NEV, update ADM
 inline constexpr std::size_t kRetailerKeyFileSize = 1 + 4 * 16;
+inline constexpr std::uint16_t kFidRetailerKeyVersion = 0x6F02;  // key_version(1); read ALW, update ADM
+inline constexpr std::size_t kRetailerNonceSize = 16;
 
 // VERIFY CHV P2 values (GSM 11.11 §9.2.9).
 inline constexpr std::uint8_t kRefChv1 = 0x01;

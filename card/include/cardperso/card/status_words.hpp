@@ -18,6 +18,7 @@ inline constexpr std::uint16_t kAccessDenied = 0x9804;  // also: wrong code, tri
 inline constexpr std::uint16_t kChvContradiction = 0x9808;
 inline constexpr std::uint16_t kInvalidated = 0x9810;
 inline constexpr std::uint16_t kBlocked = 0x9840;
+inline constexpr std::uint16_t kAuthMismatch = 0x9862;  // TS 31.102 §7.3: authentication error (incorrect MAC)
 inline constexpr std::uint16_t kWrongP3 = 0x6700;
 inline constexpr std::uint16_t kWrongP1P2 = 0x6B00;
 inline constexpr std::uint16_t kUnknownIns = 0x6D00;

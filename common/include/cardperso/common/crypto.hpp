@@ -22,6 +22,9 @@ using Block = std::array<std::uint8_t, kAesBlockSize>;
 // else is a programmer error and throws std::invalid_argument.
 Block aes128_encrypt_block(ByteView key, ByteView block);
 Block aes128_decrypt_block(ByteView key, ByteView block);
+// AES_key(a XOR b) for two 16-byte blocks: the patent's session-key input (SK = Encipher_K(RN XOR RN')).
+// The retailer card computes it with its keys; the ADS with its copy. The XOR is wiped.
+Block aes128_encrypt_xor(ByteView key, ByteView a, ByteView b);
 
 // AES-128-GCM. seal returns ciphertext || 16-byte tag. open fails (without saying why, by design)
 // when the tag does not verify.
@@ -38,5 +41,16 @@ bool ct_equal(ByteView a, ByteView b);
 
 std::array<std::uint8_t, 32> sha256(ByteView data);
 std::array<std::uint8_t, 32> hmac_sha256(ByteView key, ByteView data);
+
+// HKDF-SHA-256 (RFC 5869), extract and expand; length 1 to 8160 bytes (else std::invalid_argument).
+SecretBytes hkdf_sha256(ByteView salt, ByteView ikm, ByteView info, std::size_t length);
+
+// X25519 (RFC 7748). A private key is 32 bytes from the RNG (clamped by X25519 itself).
+constexpr std::size_t kX25519Size = 32;
+using X25519Public = std::array<std::uint8_t, kX25519Size>;
+X25519Public x25519_public(const SecretBytes& private_key);
+// The shared secret with a peer's public share. Fails (InvalidInput) for a share that is not 32 bytes
+// or is of small order (the secret would be all zeros, so a relay that substituted it would know it).
+Result<SecretBytes> x25519_shared(const SecretBytes& private_key, ByteView peer_public);
 
 }  // namespace cardperso::crypto

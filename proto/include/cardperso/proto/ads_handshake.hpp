@@ -3,7 +3,8 @@
 // the adapter creates it when an H1 arrives (session 0) with a fresh non-zero session id, routes
 // later frames with that session id to it, and carries out the returned actions in order.
 //
-// H1 -> LookupRetailer; lookup -> H2 | Error+Close; H3 -> retailer cryptogram checked FIRST
+// H1 -> LookupRetailer; lookup -> H2 with a fresh X25519 share (the private key wiped once the
+// secret is computed) | Error+Close; H3 -> retailer cryptogram checked FIRST
 // (RecordAuthFailure+Error+Close on mismatch), then the STE's key confirmations, and only then is the
 // issuer cryptogram computed and H4 sent. Afterwards channel 1 (SK_S) and channel 2 (SK_D) are sealed.
 #include <cstdint>
@@ -66,6 +67,8 @@ class AdsHandshake {
   Bytes h2_payload_;
   Block16 rn1_{}, rn2_{}, rn3_{}, rn4_{}, rn5_{}, rn6_{};
   RetailerKeys keys_;
+  KeyShare ste_share_{};
+  SecretBytes shared_;  // the X25519 secret, from H2 until the session keys are derived
   std::optional<SecureChannel> ste_channel_;
   std::optional<SecureChannel> dtd_channel_;
   std::optional<TranscriptHash> transcript_;

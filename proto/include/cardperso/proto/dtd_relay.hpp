@@ -5,6 +5,7 @@
 // handover from the STE and then seals/opens channel 2 under SK_D. One instance per DTD; it returns
 // to Relaying after each session, ready for the next card.
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 
@@ -39,6 +40,14 @@ class DtdRelay {
   std::uint32_t session_ = 0;  // learnt from the H2 the DTD relayed
   std::string serial_;         // learnt from the H1 the DTD relayed
   std::optional<SecureChannel> channel_;
+  // The handshake this DTD relayed for session_, so that an L1 is taken only for it (its T4 must be
+  // the one these frames give), and the T4 of every L1 already taken: a second L1 with one of them
+  // is refused, whatever it carries, because taking it would restart channel 2's counters under the
+  // same SK_D and AES-GCM nonces would repeat. Bounded: the oldest are forgotten after kRemembered.
+  static constexpr std::size_t kRemembered = 4096;
+  Bytes h1_payload_, h2_payload_;
+  std::optional<Block16> retailer_cryptogram_, issuer_cryptogram_;
+  std::deque<TranscriptHash> handed_over_;
   std::size_t relayed_to_ads_ = 0;
   std::size_t relayed_to_ste_ = 0;
 };

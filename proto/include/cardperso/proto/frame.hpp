@@ -21,7 +21,7 @@
 
 namespace cardperso::proto {
 
-inline constexpr std::uint8_t kProtocolVersion = 1;
+inline constexpr std::uint8_t kProtocolVersion = 2;
 inline constexpr std::size_t kHeaderSize = 16;
 inline constexpr std::size_t kMaxPayload = 64 * 1024;
 

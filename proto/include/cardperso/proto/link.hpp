@@ -8,7 +8,9 @@
 
 namespace cardperso::proto {
 
-inline constexpr std::uint8_t kMinSupportedVersion = 1;
+// Version 1 had no forward secrecy (a retailer card and its PIN opened every recorded session): it is
+// refused, never negotiated.
+inline constexpr std::uint8_t kMinSupportedVersion = 2;
 inline constexpr std::uint8_t kMaxSupportedVersion = kProtocolVersion;
 
 // The ADS (for LinkHello) and the DTD (for SteHello) answer with this.

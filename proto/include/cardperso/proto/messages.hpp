@@ -52,6 +52,7 @@ bool is_sealed_type(MessageType type);
 bool allowed_on(MessageType type, Channel channel);
 
 using Block16 = std::array<std::uint8_t, 16>;
+using KeyShare = std::array<std::uint8_t, 32>;  // an X25519 public key (RFC 7748)
 
 inline constexpr std::size_t kMaxNodeId = 64;
 inline constexpr std::size_t kMaxSerial = 20;
@@ -103,22 +104,25 @@ struct SessionKeyHandover {
 };
 
 // H1 (STE->ADS): 0 version 1 | 1 key_version 1 | 2 serial_len 1 (1..20) | 3 serial, ASCII digits |
-//                then RN2 16 | RN4 16 | RN6 16
+//                then RN2 16 | RN4 16 | RN6 16 | the STE's ephemeral X25519 share 32
 struct HandshakeH1 {
   static constexpr MessageType kType = MessageType::H1;
   std::uint8_t version = kProtocolVersion;
   std::uint8_t key_version = 0;
   std::string serial;
   Block16 rn2{}, rn4{}, rn6{};
+  KeyShare share{};
   Bytes encode() const;
   static Result<HandshakeH1> decode(ByteView payload);
 };
 
-// H2 (ADS->STE): 0 session 4 (non-zero, equal to the header's) | 4 RN1 16 | 20 RN3 16 | 36 RN5 16  (52 bytes)
+// H2 (ADS->STE): 0 session 4 (non-zero, equal to the header's) | 4 RN1 16 | 20 RN3 16 | 36 RN5 16 |
+//                52 the ADS's ephemeral X25519 share 32  (84 bytes)
 struct HandshakeH2 {
   static constexpr MessageType kType = MessageType::H2;
   std::uint32_t session = 0;
   Block16 rn1{}, rn3{}, rn5{};
+  KeyShare share{};
   Bytes encode() const;
   static Result<HandshakeH2> decode(ByteView payload);
 };

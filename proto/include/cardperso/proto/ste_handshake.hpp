@@ -2,14 +2,18 @@
 // The STE side of one session, sans-I/O (proto/PROTOCOL.md §Handshake). All its frames go to the
 // DTD over the local link: channel 1 frames are relayed to the ADS, the L1 handover stays at the DTD.
 //
-// start -> H1 (RN2, RN4, RN6); H2 -> H3 (K_RA, K_S, K_D erased once used); H4 -> issuer cryptogram
-// checked in constant time, then the ADS confirmations; success -> L1 (SK_D, never K_D) to the DTD,
-// SessionEstablished, and channel 1 sealed under SK_S.
+// start -> H1 (RN2, RN4, RN6, a fresh X25519 share); H2 -> X25519 secret (the private key wiped), H3
+// (the retailer card computes the retailer cryptogram and the two session-key inputs, mixed with the
+// X25519 secret into SK_S and SK_D); H4 -> the card checks the issuer cryptogram, then the ADS confirmations;
+// success -> L1 (SK_D, never K_D) to the DTD, SessionEstablished, and channel 1 sealed under SK_S.
+// The long-term keys stay behind RetailerSecrets: on a terminal, inside the retailer card.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "cardperso/proto/actions.hpp"
+#include "cardperso/proto/retailer_secrets.hpp"
 #include "cardperso/proto/secure_channel.hpp"
 #include "cardperso/proto/transcript.hpp"
 
@@ -21,8 +25,9 @@ class SteHandshake {
 
   explicit SteHandshake(Timeouts timeouts = {}, RandomSource random = default_random_source());
 
-  // keys: read from the retailer card after VERIFY CHV1. A serial that is not 1-20 digits or an
-  // incomplete key set ends the session at once (Close, nothing sent).
+  // secrets: the retailer card after VERIFY CHV1 (or keys in memory). A serial that is not 1-20
+  // digits, no secrets or an incomplete key set ends the session at once (Close, nothing sent).
+  Actions start(std::string serial, std::uint8_t key_version, std::unique_ptr<RetailerSecrets> secrets, TimePoint now);
   Actions start(std::string serial, std::uint8_t key_version, RetailerKeys keys, TimePoint now);
   Actions on_frame(const Frame& frame, TimePoint now);
   Actions on_timeout(TimePoint now);
@@ -34,8 +39,9 @@ class SteHandshake {
   State state() const { return state_; }
   std::uint32_t session() const { return session_; }
   const std::optional<TranscriptHash>& transcript() const { return transcript_; }
-  // True while the STE still holds any long-term key (for the erasure tests).
-  bool holds_long_term_keys() const { return !keys_.k_ra.empty() || !keys_.k_ia.empty() || !keys_.k_s.empty() || !keys_.k_d.empty(); }
+  // True while the STE can still use the retailer's long-term keys (for the erasure tests): from
+  // start until the issuer is checked or the session fails.
+  bool holds_long_term_keys() const { return secrets_ != nullptr; }
 
  private:
   Actions on_h2(const Frame& frame, TimePoint now);
@@ -50,7 +56,8 @@ class SteHandshake {
   std::optional<TimePoint> deadline_;
   std::string serial_;
   std::uint32_t session_ = 0;
-  RetailerKeys keys_;
+  std::unique_ptr<RetailerSecrets> secrets_;
+  SecretBytes ephemeral_;  // this session's X25519 private key, from start until H2
   SecretBytes sk_s_;
   SecretBytes sk_d_;
   Block16 rn2_{}, rn4_{}, rn6_{};

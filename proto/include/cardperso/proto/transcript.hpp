@@ -1,7 +1,7 @@
 #pragma once
 // Handshake transcript and key confirmation (proto/PROTOCOL.md §Transcript).
 //
-// transcript = SHA-256("cardperso v1 transcript" || item...), item = tag 1 || length 2 || value:
+// transcript = SHA-256("cardperso v2 transcript" || item...), item = tag 1 || length 2 || value:
 //   tag 1 H1 payload, tag 2 session id (4 bytes), tag 3 H2 payload, tag 4 retailer cryptogram,
 //   tag 5 issuer cryptogram (only in the H4 transcript).
 // confirmation = first 16 bytes of HMAC-SHA-256(SK, label || transcript), one label per key and
@@ -24,6 +24,8 @@ struct TranscriptInputs {
   ByteView retailer_cryptogram;
 };
 
+// H1, session, H2 (retailer_cryptogram unused): the salt of the session-key derivation (session_keys.hpp).
+TranscriptHash transcript_h2(const TranscriptInputs& in);
 // What the STE confirms in H3: H1, session, H2, retailer cryptogram.
 TranscriptHash transcript_h3(const TranscriptInputs& in);
 // What the ADS confirms in H4 and both sides bind every sealed message to: all of the above plus the
