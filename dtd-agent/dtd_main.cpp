@@ -9,6 +9,7 @@
 #include "cardperso/common/process_hardening.hpp"
 #include "cardperso/dtd/customer_desk.hpp"
 #include "cardperso/dtd/relay_session.hpp"
+#include "cardperso/proto/pairing.hpp"
 #include "cardperso/dtd/ste_link.hpp"
 #include "cardperso/net/shutdown_signals.hpp"
 #include "dtd_options.hpp"
@@ -39,7 +40,32 @@ std::vector<dtd::CustomerRequest> ask_customers() {
   return out;
 }
 
+// --pair CODE: the code the terminal showed, checked and stored; it is the key, so it is never logged.
+int store_pairing(const dtd::DtdOptions& options) {
+  auto key = proto::parse_pairing_code(*options.pair_code);
+  if (!key) {
+    std::cerr << "dtd-agent: " << key.error().message << "\n";
+    return kExitRefused;
+  }
+  if (auto made = proto::create_pairing_file(options.pairing_file, *key); !made) {
+    std::cerr << "dtd-agent: " << made.error().message << "\n";
+    return kExitRefused;
+  }
+  spdlog::info("paired with a terminal: key stored in {}", options.pairing_file);
+  std::cout << "paired: the terminal's key is in " << options.pairing_file << std::endl;
+  return 0;
+}
+
 int run(dtd::DtdOptions options) {
+  if (options.pair_code) return store_pairing(options);
+  auto pairing_key = proto::load_pairing_file(options.pairing_file);
+  if (!pairing_key) {
+    spdlog::error("not paired with a terminal: {}", pairing_key.error().message);
+    std::cerr << "dtd-agent: not paired with a terminal: " << pairing_key.error().message
+              << " (ste-firmware --pair shows a code; give it to dtd-agent --pair CODE)\n";
+    return kExitRefused;
+  }
+  options.relay.pairing_key = std::move(*pairing_key);
   asio::io_context io;
   std::function<void()> stop_all;
   if (options.requests.empty() && !options.relay.echo_text && ::isatty(STDIN_FILENO) == 1 &&

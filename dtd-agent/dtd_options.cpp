@@ -32,13 +32,17 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
   long long reconnect_max_ms = 5000;
   cli::CommandLine cl(
       {.name = "dtd-agent",
-       .usage = "--ads HOST:PORT (--ste-listen HOST:PORT | --ste-tty PATH) [options]",
+       .usage = "--ads HOST:PORT (--ste-listen HOST:PORT | --ste-tty PATH) --pairing-file PATH [options]\n"
+                "       dtd-agent --pair CODE --pairing-file PATH",
        .description = "The retailer PC's relay: keeps a link to the issuer's server (ADS), serves one secure terminal (STE)\n"
                       "on TCP (default 127.0.0.1:7701) or a tty, and relays their session unchanged. With --ste-listen\n"
                       "it prints `ste link on HOST:PORT` once it accepts.",
        .exit_codes = "0 stopped by SIGTERM/SIGINT (or done, with --exit-after-last), 1 usage error, 2 cannot start"});
   cl.options().add_options()
-      ("ads", po::value(&ads)->required(), "HOST:PORT of the ADS")
+      ("ads", po::value(&ads), "HOST:PORT of the ADS; required")
+      ("pairing-file", po::value(&o.pairing_file), "the key this agent shares with its terminal (mode 0600); required")
+      ("pair", po::value<std::string>(), "store the pairing code the terminal shows (ste-firmware --pair) in "
+       "--pairing-file, which must not exist, and exit")
       ("ste-listen", po::value(&ste_listen), "HOST:PORT to accept the STE on; port 0 picks a free port")
       ("ste-tty", po::value(&ste_tty), "tty device of the STE link (serial line or socat pty)")
       ("dtd-id", po::value(&dtd_id)->default_value(dtd_id), "this agent's name in the LinkHello (1-64 printable characters)")
@@ -65,6 +69,12 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
       o.requests.push_back(std::move(*r));
     }
   }
+  if (o.pairing_file.empty()) return usage_error("--pairing-file PATH is required (make one with --pair CODE)");
+  if (vm.count("pair") != 0U) {
+    o.pair_code = vm["pair"].as<std::string>();
+    return o;
+  }
+  if (vm.count("ads") == 0U) return usage_error("the option '--ads' is required but missing");
   auto ads_endpoint = net::parse_endpoint(ads);
   if (!ads_endpoint) return usage_error("--ads: " + ads_endpoint.error().message);
   if (ads_endpoint->port == 0) return usage_error("--ads needs a port other than 0");

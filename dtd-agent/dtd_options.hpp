@@ -20,6 +20,8 @@ struct DtdOptions {
   std::vector<CustomerRequest> requests;  // --customer / --modify, in command-line order
   std::string receipt_dir;                // --receipt-dir
   bool exit_after_last = false;           // --exit-after-last
+  std::string pairing_file;               // --pairing-file: the key shared with the terminal
+  std::optional<std::string> pair_code;   // --pair CODE: store the terminal's pairing code, exit
 };
 
 // The options, or an exit code to return at once (0 after --help, 1 after a usage error).

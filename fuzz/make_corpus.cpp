@@ -90,7 +90,7 @@ void messages_corpus() {
   ste.node_id = "ste-0001";
   SessionKeyHandover l1;
   l1.session = 7;
-  l1.sk_d = SecretBytes(ByteView(hex("00112233445566778899aabbccddeeff")));
+  l1.sealed_sk_d.fill(0x5d);
   HandshakeH2 h2;
   h2.session = 0x01020304;
   h2.rn1.fill(0x11);

@@ -49,11 +49,17 @@ J
 # The keypad script: the retailer's PIN, then the customer's new PIN (twice) and PUK.
 printf '2468\n1357\n1357\n11223344\n' > "$work/keypad"
 
+say "Installer: pair the secure terminal with the shop PC (the terminal shows a code, the PC takes it)"
+code=$("$STE" --pair --pairing-file "$work/ste-pairing.key" --log-file "$work/ste-pair.log" | sed -n 's/^\[STE\] Pairing code: //p')
+[[ -n $code ]] || { echo "demo: ste-firmware --pair showed no code" >&2; exit 1; }
+"$DTD" --pair "$code" --pairing-file "$work/dtd-pairing.key" --log-file "$work/dtd-pair.log"
+
 say "Shop: start the ADS and the DTD agent; insert the retailer card"
 "$ADS" --db "$work/ads.db" --master-key "$work/ads-master.key" --listen 127.0.0.1:0 \
   --profile "$src/profiles/gsm-sim-default.json" --log-file "$work/ads.log" > "$work/ads.out" 2> /dev/null & pids+=($!)
 ads_port=$(wait_line "$work/ads.out" '^listening on' 15 | sed 's/.*://')
-"$DTD" --ads "127.0.0.1:$ads_port" --ste-listen 127.0.0.1:0 --dtd-id demo-shop --customer "$work/customer.json" \
+"$DTD" --ads "127.0.0.1:$ads_port" --ste-listen 127.0.0.1:0 --dtd-id demo-shop --pairing-file "$work/dtd-pairing.key" \
+  --customer "$work/customer.json" \
   --receipt-dir "$work/receipts" --exit-after-last --log-file "$work/dtd.log" > "$work/dtd.out" 2> /dev/null & dtd_pid=$!
 pids+=($dtd_pid)
 dtd_port=$(wait_line "$work/dtd.out" '^ste link on' 15 | sed 's/.*://')
@@ -63,7 +69,7 @@ exec 3> "$work/retailer.in"
 wait_line "$work/retailer-sim.out" '^inserted' 10 > /dev/null
 
 say "Secure terminal: sign-on, mutual authentication, session keys, then the customer's card"
-"$STE" --dtd "127.0.0.1:$dtd_port" --keypad-script "file:$work/keypad" --log-file "$work/ste.log" \
+"$STE" --dtd "127.0.0.1:$dtd_port" --pairing-file "$work/ste-pairing.key" --keypad-script "file:$work/keypad" --log-file "$work/ste.log" \
   > "$work/ste.out" 2> /dev/null & ste_pid=$!
 pids+=($ste_pid)
 wait_line "$work/ste.out" 'Remove retailer card' 30 > /dev/null

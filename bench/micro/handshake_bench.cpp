@@ -54,6 +54,7 @@ Outcome one_handshake(std::uint32_t session_id) {
   const TimePoint now = Clock::now();
   const RetailerKeys keys = retailer_keys();
   SteHandshake ste;
+  ste.pair(cardperso::testing::test_pairing_key());
   AdsHandshake ads(session_id);
   FrameDecoder at_ads, at_ste;
   std::deque<Frame> to_ads, to_ste;

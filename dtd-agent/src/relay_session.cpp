@@ -44,7 +44,10 @@ constexpr std::string_view kAdsUnreachable = "ADS unreachable";
 RelaySession::RelaySession(asio::any_io_executor executor, RelayOptions options)
     : executor_(std::move(executor)),
       options_(std::move(options)),
-      link_(options_.keepalive_interval, options_.ads_link_timeout) {}
+      link_(options_.keepalive_interval, options_.ads_link_timeout) {
+  relay_.pair(options_.pairing_key);
+  options_.pairing_key.wipe();  // the relay core holds the one copy
+}
 
 void RelaySession::start() { asio::co_spawn(executor_, ads_loop(shared_from_this()), asio::detached); }
 

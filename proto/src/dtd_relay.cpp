@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "cardperso/proto/pairing.hpp"
 #include "cardperso/proto/transcript.hpp"
 
 namespace cardperso::proto {
@@ -48,9 +49,19 @@ Actions DtdRelay::on_ste_frame(Frame frame) {
                                                              "the STE may not send on channel 2"))}};
 }
 
+std::optional<TranscriptHash> DtdRelay::relayed_transcript() const {
+  if (!retailer_cryptogram_ || !issuer_cryptogram_) return std::nullopt;
+  return transcript_h4({h1_payload_, session_, h2_payload_, *retailer_cryptogram_}, *issuer_cryptogram_);
+}
+
+void DtdRelay::remember(const TranscriptHash& t4) {
+  if (std::find(handed_over_.begin(), handed_over_.end(), t4) != handed_over_.end()) return;
+  if (handed_over_.size() == kRemembered) handed_over_.pop_front();
+  handed_over_.push_back(t4);
+}
+
 Actions DtdRelay::on_handover(Frame& frame) {
   auto l1 = SessionKeyHandover::decode(frame.payload);
-  secure_wipe(frame.payload.data(), frame.payload.size());  // it held SK_D
   if (!l1)
     return {SendFrame{Peer::Ste, make_frame(Channel::LinkControl, 0,
                                             ErrorMessage::make(ErrorCode::BadFrame, l1.error().message))}};
@@ -59,23 +70,27 @@ Actions DtdRelay::on_handover(Frame& frame) {
                       make_frame(Channel::LinkControl, 0,
                                  ErrorMessage::make(ErrorCode::UnknownSession,
                                                     "SK_D handover names a session the DTD has not relayed"))}};
+  const auto relayed = relayed_transcript();
+  // A refused L1 ends the session at both ends and burns the handshake it was for: no later L1 for
+  // it is taken, so whoever injects one cannot race the genuine one into place.
   auto refuse = [&](std::string reason) -> Actions {
-    l1->sk_d.wipe();
-    if (state_ == State::Established) return end_session(ErrorCode::UnexpectedMessage, std::move(reason), true);
-    return {SendFrame{Peer::Ste, make_frame(Channel::LinkControl, 0, ErrorMessage::make(ErrorCode::UnexpectedMessage, reason))}};
+    if (relayed) remember(*relayed);  // never a T4 the sender chose: it could crowd out real ones
+    Actions out{SendFrame{Peer::Ste, make_frame(Channel::LinkControl, 0, ErrorMessage::make(ErrorCode::UnexpectedMessage, reason))}};
+    for (auto& a : end_session(ErrorCode::UnexpectedMessage, std::move(reason), true)) out.push_back(std::move(a));
+    return out;
   };
   if (std::find(handed_over_.begin(), handed_over_.end(), l1->transcript_hash) != handed_over_.end())
     return refuse(fmt::format("a second SK_D handover for session {} is refused: channel 2 never restarts under the "
                               "same key",
                               session_));
-  if (!retailer_cryptogram_ || !issuer_cryptogram_ ||
-      transcript_h4({h1_payload_, session_, h2_payload_, *retailer_cryptogram_}, *issuer_cryptogram_) !=
-          l1->transcript_hash)
+  if (!relayed || *relayed != l1->transcript_hash)
     return refuse(fmt::format("the SK_D handover for session {} names another handshake than the one this DTD relayed",
                               session_));
-  if (handed_over_.size() == kRemembered) handed_over_.pop_front();
-  handed_over_.push_back(l1->transcript_hash);
-  channel_.emplace(std::move(l1->sk_d), l1->transcript_hash, Direction::DtdToAds, Direction::AdsToDtd);
+  if (pairing_key_.empty()) return refuse("this DTD is not paired with a terminal (dtd-agent --pair CODE)");
+  auto sk_d = open_sk_d(pairing_key_, frame.header, l1->transcript_hash, l1->sealed_sk_d);
+  if (!sk_d) return refuse(fmt::format("session {}: {}", session_, sk_d.error().message));
+  remember(l1->transcript_hash);
+  channel_.emplace(std::move(*sk_d), l1->transcript_hash, Direction::DtdToAds, Direction::AdsToDtd);
   state_ = State::Established;
   return {SessionEstablished{session_, serial_}};
 }

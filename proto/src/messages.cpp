@@ -131,22 +131,21 @@ Result<Keepalive> Keepalive::decode(ByteView payload) {
 }
 
 Bytes SessionKeyHandover::encode() const {
-  if (sk_d.size() != 16 || session == 0)
-    throw std::invalid_argument("SessionKeyHandover: needs a 16-byte SK_D and a non-zero session id");
+  if (session == 0) throw std::invalid_argument("SessionKeyHandover: needs a non-zero session id");
   Bytes out;
-  out.reserve(52);
+  out.reserve(kSize);
   put_u32(out, session);
-  put(out, sk_d.view());
   put(out, transcript_hash);
+  put(out, sealed_sk_d);
   return out;
 }
 Result<SessionKeyHandover> SessionKeyHandover::decode(ByteView p) {
-  if (p.size() != 52) return wrong_size("SessionKeyHandover", p.size(), 52);
+  if (p.size() != kSize) return wrong_size("SessionKeyHandover", p.size(), kSize);
   SessionKeyHandover m;
   m.session = get_u32(p, 0);
   if (m.session == 0) return fail("SessionKeyHandover names session 0, which is never a session id");
-  m.sk_d = SecretBytes(p.subspan(4, 16));
-  std::copy_n(p.begin() + 20, 32, m.transcript_hash.begin());
+  std::copy_n(p.begin() + 4, 32, m.transcript_hash.begin());
+  std::copy_n(p.begin() + 36, 32, m.sealed_sk_d.begin());
   return m;
 }
 

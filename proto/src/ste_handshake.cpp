@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "cardperso/common/crypto.hpp"
+#include "cardperso/proto/pairing.hpp"
 #include "cardperso/proto/session_keys.hpp"
 
 namespace cardperso::proto {
@@ -52,6 +53,8 @@ Actions SteHandshake::start(std::string serial, std::uint8_t key_version, std::u
                  false);
   if (!secrets)
     return abort(ErrorCode::Internal, "the retailer card did not yield four 16-byte keys; re-read the card", false);
+  if (pairing_key_.size() != kPairingKeySize)
+    return abort(ErrorCode::Internal, "this terminal is not paired with its DTD (ste-firmware --pair)", false);
   secrets_ = std::move(secrets);
   serial_ = std::move(serial);
   HandshakeH1 h1;
@@ -149,10 +152,10 @@ Actions SteHandshake::on_h4(const Frame& frame, TimePoint now) {
                  "key confirmation failed: the two sides saw different handshakes (altered in transit)");
   SessionKeyHandover l1;
   l1.session = session_;
-  l1.sk_d = std::move(sk_d_);
   l1.transcript_hash = th4;
-  auto handover = make_frame(Channel::LinkControl, session_, l1);
-  l1.sk_d.wipe();
+  auto handover = make_frame(Channel::LinkControl, session_, l1);  // the header (length 68) is final now
+  const Bytes sealed = seal_sk_d(pairing_key_, handover.header, th4, sk_d_);
+  std::copy(sealed.begin(), sealed.end(), handover.payload.end() - static_cast<std::ptrdiff_t>(kSealedSkDSize));
   sk_d_.wipe();
   channel_.emplace(std::move(sk_s_), th4, Direction::SteToAds, Direction::AdsToSte);
   transcript_ = th4;

@@ -28,6 +28,8 @@
 #include "cardperso/net/endpoint.hpp"
 #include "cardperso/net/serial_link.hpp"
 #include "cardperso/net/tcp_connector.hpp"
+#include "cardperso/common/crypto.hpp"
+#include "cardperso/proto/pairing.hpp"
 #include "cardperso/proto/secure_channel.hpp"
 #include "cardperso/pcsc/pcsc_reader.hpp"
 #include "cardperso/ste/display.hpp"
@@ -59,6 +61,8 @@ struct Config {
   std::chrono::seconds card_timeout{60};
   std::chrono::milliseconds response_timeout{30'000};
   std::optional<std::string> echo_text;
+  std::string pairing_file;  // --pairing-file
+  bool pair = false;         // --pair: make the pairing file, show its code, exit
 };
 
 int refuse(Display& display, const std::string& reason, const std::string& detail) {
@@ -83,6 +87,11 @@ awaitable<Result<net::FramedStream>> open_dtd_link(Config config) {
 
 // The whole terminal run; returns the exit code.
 awaitable<int> run_terminal(Config config, Display* display, Keypad* keypad) {
+  auto pairing_key = proto::load_pairing_file(config.pairing_file);
+  if (!pairing_key)
+    co_return refuse(*display, "terminal not paired",
+                     pairing_key.error().message + " (pair the terminal with its DTD: ste-firmware --pair, then "
+                                                   "dtd-agent --pair CODE)");
   auto link = co_await open_dtd_link(config);
   if (!link) co_return refuse(*display, "DTD link lost", link.error().message);
   spdlog::info("connected to the DTD at {}", link->peer());
@@ -115,6 +124,7 @@ awaitable<int> run_terminal(Config config, Display* display, Keypad* keypad) {
   options.response_timeout = config.response_timeout;
   options.timeouts.handshake = config.response_timeout;
   options.echo_text = config.echo_text;
+  options.pairing_key = std::move(*pairing_key);
   // Without --echo-test the session stays up for the customer cards the ADS asks for.
   std::optional<PcscCardSlot> slot;
   std::optional<CustomerCardFlow> flow;
@@ -146,7 +156,7 @@ void on_done(int* exit_code, std::exception_ptr error, int code) {
 
 std::optional<Config> parse(int argc, char** argv, cli::LogOptions* log, int* exit_code) {
   cli::CommandLine cl({.name = "ste-firmware",
-                       .usage = "(--dtd HOST:PORT | --dtd-tty PATH) [options]",
+                       .usage = "(--dtd HOST:PORT | --dtd-tty PATH) --pairing-file PATH [options]\n       ste-firmware --pair --pairing-file PATH",
                        .description = "The secure terminal (PIN pad + PC/SC reader): retailer sign-on with the retailer card,\n"
                                       "the secure session with the ADS through the DTD, and the customer cards it asks for."});
   std::string dtd, keypad, echo;
@@ -161,7 +171,11 @@ std::optional<Config> parse(int argc, char** argv, cli::LogOptions* log, int* ex
       "card-timeout-s", po::value(&card_timeout_s)->default_value(60), "how long to wait for the retailer card")(
       "response-timeout-ms", po::value(&response_timeout_ms)->default_value(30'000),
       "how long to wait for any answer from the DTD/ADS")(
-      "echo-test", po::value(&echo), "after the handshake, send a sealed Echo(TEXT) to the ADS and wait for it back");
+      "echo-test", po::value(&echo), "after the handshake, send a sealed Echo(TEXT) to the ADS and wait for it back")(
+      "pairing-file", po::value(&config.pairing_file),
+      "the key this terminal shares with its DTD (mode 0600); required")(
+      "pair", po::bool_switch(&config.pair),
+      "make a new pairing key in --pairing-file (which must not exist), show its code for `dtd-agent --pair`, exit");
   cli::add_log_options(cl.options(), *log);
   po::variables_map vm;
   if (auto stop = cl.parse(argc, argv, vm)) {
@@ -172,6 +186,8 @@ std::optional<Config> parse(int argc, char** argv, cli::LogOptions* log, int* ex
     *exit_code = cl.usage_error(message);
     return std::nullopt;
   };
+  if (config.pairing_file.empty()) return usage("--pairing-file PATH is required (make one with --pair)");
+  if (config.pair) return config;
   if (vm.count("dtd") == vm.count("dtd-tty")) return usage("give exactly one of --dtd HOST:PORT or --dtd-tty PATH");
   if (vm.count("dtd")) {
     auto ep = net::parse_endpoint(dtd);
@@ -192,7 +208,21 @@ std::optional<Config> parse(int argc, char** argv, cli::LogOptions* log, int* ex
   return config;
 }
 
+// --pair: a new random pairing key in a 0600 file, its code on the display (and only there: the code
+// is the key, so it is never logged).
+int make_pairing(const Config& config) {
+  auto display = make_console_display();
+  const SecretBytes key = crypto::random_secret(proto::kPairingKeySize);
+  if (auto made = proto::create_pairing_file(config.pairing_file, key); !made)
+    return refuse(*display, "pairing not made", made.error().message);
+  spdlog::info("new pairing key written to {}; its code is on the display", config.pairing_file);
+  display->show("Pairing code: " + proto::pairing_code(key));
+  display->show("Type this code at the shop PC: dtd-agent --pair CODE --pairing-file PATH");
+  return kExitOk;
+}
+
 int run_with(Config config) {
+  if (config.pair) return make_pairing(config);
   std::unique_ptr<Keypad> keypad;
   if (config.keypad_script.empty()) {
     keypad = make_tty_keypad();

@@ -85,7 +85,9 @@ net::asio::awaitable<SessionOutcome> greet_dtd(net::FramedStream link, std::stri
 
 struct SteSession::Impl {
   Impl(net::FramedStream l, Display& d, SessionOptions o)
-      : link(std::move(l)), display(d), options(std::move(o)), handshake(options.timeouts, options.random) {}
+      : link(std::move(l)), display(d), options(std::move(o)), handshake(options.timeouts, options.random) {
+    handshake.pair(std::move(options.pairing_key));  // the core holds the one copy
+  }
 
   net::FramedStream link;
   Display& display;

@@ -27,6 +27,8 @@ struct SessionOptions {
   CustomerCardFlow* customer_flow = nullptr;
   proto::Timeouts timeouts{};
   proto::RandomSource random = proto::default_random_source();
+  // The key shared with the DTD (--pairing-file): L1 is sealed under it.
+  SecretBytes pairing_key;
 };
 
 struct SessionOutcome {

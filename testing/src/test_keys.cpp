@@ -17,4 +17,6 @@ proto::RetailerKeys counting_retailer_keys(std::uint8_t seed, std::uint8_t step)
   return k;
 }
 
+SecretBytes test_pairing_key() { return counting_key(0xA5, 3); }
+
 }  // namespace cardperso::testing

@@ -11,6 +11,7 @@
 
 #include "cardperso/ads/store/card_codes.hpp"
 #include "cardperso/ads/store/master_key.hpp"
+#include "cardperso/proto/pairing.hpp"
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/cardsim/card_image.hpp"
 
@@ -230,6 +231,13 @@ RunSecrets collect_run_secrets(const std::string& dir, const std::string& db, co
       } else {
         out.problems.push_back("batch secret file " + rel + " is not 32 hex digits");
       }
+      secure_wipe(text.data(), text.size());
+    } else if (name.ends_with("-pairing.key")) {
+      // A terminal's or DTD's pairing file (proto/PROTOCOL.md §6.5): the code, which is the key.
+      out.secret_stores.insert(rel);
+      std::string text = read_all(path);
+      if (auto key = proto::parse_pairing_code(text)) out.scanner.add_bytes("pairing key " + rel, key->view());
+      else out.problems.push_back("pairing file " + rel + " holds no pairing code");
       secure_wipe(text.data(), text.size());
     } else if ((name.starts_with("keypad-") || name.starts_with("pin-")) && name.ends_with(".txt")) {
       out.secret_stores.insert(rel);

@@ -94,6 +94,19 @@ void SecureSessionFixture::SetUp() {
   card_stderr_dir_ = dir_;  // card-sim stderr into the run directory, for the secret scan
   auto init = adsctl({"init"});
   ASSERT_EQ(init.exit_code, 0) << "adsctl init: " << init.err;
+  pair_terminal_and_dtd();
+}
+
+void SecureSessionFixture::pair_terminal_and_dtd() {
+  ste_pairing_ = file("ste-pairing.key");
+  dtd_pairing_ = file("dtd-pairing.key");
+  auto shown = run_program({bin_.ste_firmware, "--pair", "--pairing-file", ste_pairing_}, file("ste-pair.err"));
+  ASSERT_EQ(shown.exit_code, 0) << "ste-firmware --pair: " << shown.err;
+  std::smatch code;
+  ASSERT_TRUE(std::regex_search(shown.out, code, std::regex("Pairing code: ([0-9A-F-]+)")))
+      << "ste-firmware --pair showed no code:\n" << shown.out;
+  auto typed = run_program({bin_.dtd_agent, "--pair", code[1].str(), "--pairing-file", dtd_pairing_}, file("dtd-pair.err"));
+  ASSERT_EQ(typed.exit_code, 0) << "dtd-agent --pair: " << typed.err;
 }
 
 void SecureSessionFixture::stop_programs() {
@@ -210,7 +223,7 @@ int SecureSessionFixture::start_dtd(int ads_port, const std::string& echo_test, 
   std::vector<std::string> argv = {bin_.dtd_agent,  "--ads",       "127.0.0.1:" + std::to_string(ads_port),
                                    "--ste-listen",  "127.0.0.1:0", "--dtd-id",
                                    "e2e-dtd",       "--log-level", "debug",
-                                   "--log-file",    dtd_log_};
+                                   "--log-file",    dtd_log_, "--pairing-file", dtd_pairing_};
   if (!echo_test.empty()) argv.insert(argv.end(), {"--echo-test", echo_test});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   dtd_ = std::make_unique<ChildProcess>("dtd-agent", argv, file("dtd.stderr"));
@@ -233,7 +246,7 @@ ChildProcess& SecureSessionFixture::start_ste(int dtd_port, const SteOptions& op
   std::vector<std::string> argv = {bin_.ste_firmware, "--dtd",       "127.0.0.1:" + std::to_string(dtd_port),
                                    "--keypad-script", "file:" + keypad, "--card-timeout-s",
                                    "20",              "--log-level", "debug",
-                                   "--log-file",      ste_log_};
+                                   "--log-file",      ste_log_, "--pairing-file", ste_pairing_};
   if (!options.echo_test.empty()) argv.insert(argv.end(), {"--echo-test", options.echo_test});
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   ste_runs_.push_back(std::make_unique<ChildProcess>("ste-firmware run " + std::to_string(run), argv,

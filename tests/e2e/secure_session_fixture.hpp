@@ -102,6 +102,10 @@ class SecureSessionFixture : public testing::PcscFixture {
   std::vector<std::pair<std::string, std::string>> captured_;  // stdout of adsctl/mkcards/... runs
 
   std::string db_, master_key_;
+  // The terminal and the DTD paired as an installer would: ste-firmware --pair, its code typed into
+  // dtd-agent --pair (SetUp). Each program gets its own file.
+  std::string ste_pairing_, dtd_pairing_;
+  void pair_terminal_and_dtd();
   std::string ads_log_, dtd_log_, ste_log_;
   std::unique_ptr<ChildProcess> ads_, dtd_;
   std::vector<std::unique_ptr<ChildProcess>> ste_runs_;  // every STE run; the last is ste()

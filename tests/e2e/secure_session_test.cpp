@@ -8,12 +8,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cstdlib>
 #include <iostream>
 #include <fstream>
 #include <thread>
 
 #include "cardperso/common/crypto.hpp"
+#include "cardperso/proto/frame.hpp"
+#include "cardperso/proto/pairing.hpp"
 #include "cardperso/testing/frame_proxy.hpp"
 #include "cardperso/testing/hold_after.hpp"
 #include "secure_session_fixture.hpp"
@@ -237,6 +240,44 @@ TEST_F(SecureSession, WrongIssuerKeyIsRefusedByTheSte) {
   EXPECT_EQ(ads_log().find("echo"), std::string::npos) << "an echo went through after the issuer was refused";
 }
 
+// The terminal and the DTD are paired (PROTOCOL.md §6.5). A terminal paired with another DTD gets
+// through the handshake, but its L1 does not open at this DTD: the DTD refuses it, the session ends
+// at the ADS, and nothing is completed. An unpaired terminal or DTD does not start at all.
+TEST_F(SecureSession, TerminalPairedWithAnotherDtdIsRefused) {
+  const std::string other = file("other-ste-pairing.key");
+  auto paired = run_program({bin_.ste_firmware, "--pair", "--pairing-file", other}, file("other-pair.err"));
+  ASSERT_EQ(paired.exit_code, 0) << paired.err;
+  ste_pairing_ = other;
+  insert_card(enrol());
+  const int dtd = start_dtd(start_ads(), random_marker("DTDMARKER-"));
+  ASSERT_FALSE(HasFailure());
+  SteOptions ste;
+  ste.echo_test = random_marker("STEMARKER-");
+  EXPECT_EQ(run_ste(dtd, ste), 2) << display_text();
+  EXPECT_TRUE(wait_for_log(dtd_log_, log_re("does not open under this DTD's pairing key"), 10s)) << "DTD log";
+  EXPECT_TRUE(wait_for_log(ads_log_, log_re("session \\d+ ended: aborted: [^\\n]*pairing key"), 10s)) << "ADS log";
+  EXPECT_FALSE(wait_for_log(dtd_log_, log_re("dtd channel echo ok"), 1s)) << "channel 2 came up with a foreign terminal";
+  expect_no_open_session();
+  for (const auto& row : sessions()) EXPECT_NE(row.outcome.value_or(""), "completed");
+}
+
+TEST_F(SecureSession, UnpairedProgramsDoNotStart) {
+  const std::string missing = file("never-made-pairing.key");
+  auto ste = run_program({bin_.ste_firmware, "--dtd", "127.0.0.1:9", "--pairing-file", missing}, file("unpaired-ste.err"));
+  EXPECT_EQ(ste.exit_code, 2);
+  EXPECT_NE(ste.out.find("Refused: terminal not paired"), std::string::npos) << ste.out;
+  auto dtd = run_program({bin_.dtd_agent, "--ads", "127.0.0.1:9", "--pairing-file", missing}, file("unpaired-dtd.err"));
+  EXPECT_EQ(dtd.exit_code, 2);
+  EXPECT_NE(dtd.err.find("not paired with a terminal"), std::string::npos) << dtd.err;
+  // A mistyped code is refused and stores nothing.
+  auto typo = run_program({bin_.dtd_agent, "--pair", "0000-0000-0000-0000-0000-0000-0000-0000-0000", "--pairing-file",
+                           missing},
+                          file("typo-dtd.err"));
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("mistyped"), std::string::npos) << typo.err;
+  EXPECT_FALSE(std::filesystem::exists(missing));
+}
+
 // 8. The DTD cannot reach the ADS: it keeps retrying, and the STE is told the ADS is unreachable.
 TEST_F(SecureSession, UnreachableAdsIsReported) {
   insert_card(enrol());
@@ -380,15 +421,24 @@ TEST_F(SecureSession, DtdSeesNoClearEchoAndSkdOnlyInL1) {
     show("ADS->DTD", ads_down);
   }
 
-  // L1: exactly one, STE->DTD only; its SK_D nowhere else.
+  // L1: exactly one, STE->DTD only, SK_D sealed under the pairing key (PROTOCOL.md §6.5: session 4 |
+  // T4 32 | sealed SK_D 32). The DTD's pairing file opens it; the SK_D it gives is nowhere in clear.
   std::vector<FrameRef> handovers;
   for (const auto& f : split_frames(ste_side[0].upstream))
     if (f.channel == kLinkControl && f.type == kSessionKeyHandover) handovers.push_back(f);
   ASSERT_EQ(handovers.size(), 1u) << "expected one SessionKeyHandover from the STE";
-  ASSERT_EQ(handovers[0].payload.size(), 52u);
-  const Bytes sk_d(handovers[0].payload.begin() + 4, handovers[0].payload.begin() + 20);
-  const Bytes t4(handovers[0].payload.begin() + 20, handovers[0].payload.end());
-  EXPECT_EQ(count_of(ste_side[0].upstream, sk_d), 1u) << "SK_D appears outside the L1 frame";
+  ASSERT_EQ(handovers[0].payload.size(), 68u);
+  const Bytes t4(handovers[0].payload.begin() + 4, handovers[0].payload.begin() + 36);
+  auto pairing = proto::load_pairing_file(dtd_pairing_);
+  ASSERT_TRUE(pairing) << pairing.error().message;
+  auto header = proto::decode_header(handovers[0].header);
+  ASSERT_TRUE(header) << header.error().message;
+  proto::TranscriptHash t4_hash{};
+  std::copy(t4.begin(), t4.end(), t4_hash.begin());
+  auto opened_sk_d = proto::open_sk_d(*pairing, *header, t4_hash, ByteView(handovers[0].payload).subspan(36));
+  ASSERT_TRUE(opened_sk_d) << opened_sk_d.error().message;
+  const Bytes sk_d(opened_sk_d->view().begin(), opened_sk_d->view().end());
+  EXPECT_EQ(count_of(ste_side[0].upstream, sk_d), 0u) << "SK_D crossed the local link in clear";
   EXPECT_FALSE(contains(ste_side[0].downstream, sk_d));
   EXPECT_FALSE(contains(ads_up, sk_d)) << "SK_D left the local link";
   EXPECT_FALSE(contains(ads_down, sk_d)) << "SK_D on the ADS link";

@@ -122,6 +122,7 @@ asio::awaitable<void> fake_ste(net::Endpoint dtd, std::vector<proto::Frame> fram
 
 dtd::RelayOptions relay_options(net::Endpoint ads) {
   dtd::RelayOptions o;
+  o.pairing_key = SecretBytes(Bytes(16, 0x5c));
   o.ads.ads = std::move(ads);
   o.ads.dtd_id = "test-dtd";
   o.ads.reconnect_initial = 20ms;
@@ -276,6 +277,7 @@ asio::awaitable<void> real_ste(net::Endpoint dtd, proto::RetailerKeys keys, std:
   (void)co_await stream.write_frame(hello.header, hello.payload);
   (void)co_await stream.read_frame(2s);  // LinkHelloAck
   proto::SteHandshake ste;
+  ste.pair(SecretBytes(Bytes(16, 0x5c)));  // as relay_options() pairs the DTD
   std::deque<proto::Action> todo;
   for (auto& a : ste.start("8944001234567890", 1, std::move(keys), proto::Clock::now())) todo.push_back(std::move(a));
   const auto deadline = std::chrono::steady_clock::now() + 5s;

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <set>
 
+#include "cardperso/proto/pairing.hpp"
 #include "cardperso/proto/session_keys.hpp"
+#include "cardperso/testing/test_keys.hpp"
 #include "harness.hpp"
 
 using namespace cardperso;
@@ -114,6 +116,7 @@ TEST_F(HandshakeTest, TheRelayServesASecondSession) {
   net.from_ste(net.ste.terminate());
   const auto first = net.ads_up.at(0).session;
   net.ste = SteHandshake{};
+  net.ste.pair(cardperso::testing::test_pairing_key());
   net.start(kSerial, make_keys(0x00));
   ASSERT_EQ(net.ads_up.size(), 2u);
   ASSERT_EQ(net.dtd_up.size(), 2u);
@@ -328,6 +331,7 @@ TEST_F(HandshakeTest, ReplayedH3FromAnEarlierSessionFails) {
   // Second session: the relay swallows the genuine H3 and replays the recorded one instead,
   // relabelled with the new session id.
   net.ste = SteHandshake{};
+  net.ste.pair(cardperso::testing::test_pairing_key());
   net.hostile = [&](Hop hop, Frame& f) {
     if (hop == Hop::DtdToAds && f.header.type == static_cast<std::uint8_t>(MessageType::H3)) {
       auto replay = *old_h3;
@@ -446,6 +450,15 @@ TEST(HandshakeTimeouts, IdleSessionTimesOut) {
   EXPECT_EQ(net.dtd_closed[0].code, ErrorCode::Timeout);
 }
 
+TEST(SteStart, AnUnpairedTerminalSendsNothing) {
+  SteHandshake ste;
+  auto a = ste.start("123", 1, make_keys(0), TimePoint{});
+  const auto* closed = find_action<Close>(a);
+  ASSERT_NE(closed, nullptr);
+  EXPECT_NE(closed->reason.find("not paired"), std::string::npos) << closed->reason;
+  EXPECT_EQ(find_action<SendFrame>(a), nullptr);
+}
+
 TEST(SteStart, RefusesABadCardSerialOrKeys) {
   SteHandshake ste;
   auto a = ste.start("12ab", 1, make_keys(0), TimePoint{});
@@ -478,12 +491,15 @@ TranscriptHash relay_handshake(DtdRelay& dtd, std::uint32_t session, std::uint8_
   (void)dtd.on_ads_frame(make_frame(Channel::SteAds, session, h4));
   return transcript_h4({f1.payload, session, f2.payload, h3.retailer_cryptogram}, h4.issuer_cryptogram);
 }
-Frame handover_frame(std::uint32_t session, std::uint8_t key_byte, const TranscriptHash& t4) {
+Frame handover_frame(std::uint32_t session, std::uint8_t key_byte, const TranscriptHash& t4,
+                     const SecretBytes& pairing_key = cardperso::testing::test_pairing_key()) {
   SessionKeyHandover l1;
   l1.session = session;
-  l1.sk_d = SecretBytes(Bytes(16, key_byte));
   l1.transcript_hash = t4;
-  return make_frame(Channel::LinkControl, session, l1);
+  auto f = make_frame(Channel::LinkControl, session, l1);
+  const Bytes sealed = seal_sk_d(pairing_key, f.header, t4, SecretBytes(Bytes(16, key_byte)));
+  std::copy(sealed.begin(), sealed.end(), f.payload.end() - static_cast<std::ptrdiff_t>(kSealedSkDSize));
+  return f;
 }
 template <class T>
 const T* find_in(const Actions& actions) {
@@ -493,19 +509,13 @@ const T* find_in(const Actions& actions) {
 }
 }  // namespace
 
-// A second L1 for the same handshake (replayed from the local link, or forged) is refused: taking it
-// would restart channel 2's counters under the same SK_D and repeat AES-GCM nonces. The session it
-// would have restarted ends; after it, the same L1 is refused again, and so is an L1 naming another
-// handshake than the one the DTD relayed.
+// A second L1 for the same handshake (replayed from the local link) is refused: taking it would
+// restart channel 2's counters under the same SK_D and repeat AES-GCM nonces. The session it would
+// have restarted ends at both ends, and the same L1 stays refused afterwards.
 TEST(DtdRelayHandover, ASecondL1IsRefusedAndNoNonceRepeats) {
   DtdRelay dtd;
+  dtd.pair(cardperso::testing::test_pairing_key());
   const auto t4 = relay_handshake(dtd, 7, 0x10);
-  TranscriptHash other = t4;
-  other[0] ^= 1;
-  auto forged = dtd.on_ste_frame(handover_frame(7, 0x42, other));
-  EXPECT_EQ(find_in<SessionEstablished>(forged), nullptr);
-  EXPECT_EQ(dtd.state(), DtdRelay::State::Relaying);
-
   auto first = dtd.on_ste_frame(handover_frame(7, 0x42, t4));
   ASSERT_NE(find_in<SessionEstablished>(first), nullptr);
   std::set<std::uint64_t> counters;
@@ -522,9 +532,10 @@ TEST(DtdRelayHandover, ASecondL1IsRefusedAndNoNonceRepeats) {
   ASSERT_NE(closed, nullptr);
   EXPECT_EQ(closed->code, ErrorCode::UnexpectedMessage);
   EXPECT_NE(closed->reason.find("second SK_D handover"), std::string::npos) << closed->reason;
-  const auto* told = find_in<SendFrame>(second);
-  ASSERT_NE(told, nullptr);
-  EXPECT_EQ(told->to, Peer::Ads);
+  std::set<Peer> told;
+  for (const auto& a : second)
+    if (const auto* f = std::get_if<SendFrame>(&a)) told.insert(f->to);
+  EXPECT_EQ(told, (std::set<Peer>{Peer::Ste, Peer::Ads})) << "both ends hear that the session is over";
   EXPECT_EQ(dtd.state(), DtdRelay::State::Relaying);
   EXPECT_THROW((void)dtd.send(MessageType::Echo, Bytes{1}), std::logic_error);
 
@@ -532,8 +543,57 @@ TEST(DtdRelayHandover, ASecondL1IsRefusedAndNoNonceRepeats) {
   EXPECT_EQ(find_in<SessionEstablished>(third), nullptr);
   EXPECT_EQ(dtd.state(), DtdRelay::State::Relaying);
 
-  // Even the same session id again: a new handshake takes its own L1, the old one stays refused.
-  const auto t4_again = relay_handshake(dtd, 7, 0x20);
+  // Even the same session id again: a new handshake takes its own L1; the old one stays refused, and
+  // refusing it ends (burns) the new handshake too.
+  const auto t4_b = relay_handshake(dtd, 8, 0x20);
+  EXPECT_NE(find_in<SessionEstablished>(dtd.on_ste_frame(handover_frame(8, 0x44, t4_b))), nullptr);
+  const auto t4_c = relay_handshake(dtd, 7, 0x30);
   EXPECT_EQ(find_in<SessionEstablished>(dtd.on_ste_frame(handover_frame(7, 0x42, t4))), nullptr);
-  EXPECT_NE(find_in<SessionEstablished>(dtd.on_ste_frame(handover_frame(7, 0x44, t4_again))), nullptr);
+  EXPECT_EQ(find_in<SessionEstablished>(dtd.on_ste_frame(handover_frame(7, 0x45, t4_c))), nullptr)
+      << "a handshake whose session was ended by a refused L1 came up anyway";
+}
+
+// An L1 naming another handshake than the one the DTD relayed is refused, and the relayed one is
+// then burnt as well: an injected L1 cannot race the genuine one into place.
+TEST(DtdRelayHandover, AnL1ForAnotherHandshakeIsRefused) {
+  DtdRelay dtd;
+  dtd.pair(cardperso::testing::test_pairing_key());
+  const auto t4 = relay_handshake(dtd, 7, 0x10);
+  TranscriptHash other = t4;
+  other[0] ^= 1;
+  auto forged = dtd.on_ste_frame(handover_frame(7, 0x42, other));
+  EXPECT_EQ(find_in<SessionEstablished>(forged), nullptr);
+  const auto* closed = find_in<Close>(forged);
+  ASSERT_NE(closed, nullptr);
+  EXPECT_NE(closed->reason.find("names another handshake"), std::string::npos) << closed->reason;
+  EXPECT_EQ(find_in<SessionEstablished>(dtd.on_ste_frame(handover_frame(7, 0x42, t4))), nullptr);
+  // A fresh handshake is unaffected.
+  const auto t4_b = relay_handshake(dtd, 9, 0x50);
+  EXPECT_NE(find_in<SessionEstablished>(dtd.on_ste_frame(handover_frame(9, 0x42, t4_b))), nullptr);
+}
+
+// L1 on the local link: SK_D sealed under the pairing key and T4. Its bytes hold no run of SK_D; a
+// DTD paired with another terminal, or an L1 altered in any byte, opens nothing and takes nothing.
+TEST(DtdRelayHandover, L1CarriesNoKeyInClearAndOpensOnlyAtItsPairedDtd) {
+  DtdRelay stranger;
+  stranger.pair(SecretBytes(Bytes(16, 0x77)));
+  const auto t4_stranger = relay_handshake(stranger, 9, 0x30);
+  const Frame l1 = handover_frame(9, 0x42, t4_stranger);
+  const Bytes sk_d(16, 0x42);
+  EXPECT_EQ(std::search(l1.payload.begin(), l1.payload.end(), sk_d.begin(), sk_d.begin() + 4), l1.payload.end());
+  EXPECT_EQ(find_in<SessionEstablished>(stranger.on_ste_frame(l1)), nullptr);
+  EXPECT_EQ(stranger.state(), DtdRelay::State::Relaying);
+
+  for (std::size_t at = 0; at < SessionKeyHandover::kSize; ++at) {
+    DtdRelay dtd;
+    dtd.pair(cardperso::testing::test_pairing_key());
+    const auto t4 = relay_handshake(dtd, 9, 0x30);
+    Frame altered = handover_frame(9, 0x42, t4);
+    altered.payload[at] ^= 0x01;
+    EXPECT_EQ(find_in<SessionEstablished>(dtd.on_ste_frame(altered)), nullptr) << "payload byte " << at;
+  }
+  DtdRelay dtd;  // the control: the same L1 unaltered comes up
+  dtd.pair(cardperso::testing::test_pairing_key());
+  const auto t4 = relay_handshake(dtd, 9, 0x30);
+  EXPECT_NE(find_in<SessionEstablished>(dtd.on_ste_frame(handover_frame(9, 0x42, t4))), nullptr);
 }

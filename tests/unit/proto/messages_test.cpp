@@ -82,13 +82,14 @@ TEST(Messages, LinkHelloAckKeepaliveAndNegotiation) {
 TEST(Messages, SessionKeyHandover) {
   SessionKeyHandover l1;
   l1.session = 7;
-  l1.sk_d = SecretBytes(hex("000102030405060708090a0b0c0d0e0f"));
   l1.transcript_hash.fill(0xab);
+  l1.sealed_sk_d.fill(0xcd);
   auto bytes = l1.encode();
-  ASSERT_EQ(bytes.size(), 52u);
+  ASSERT_EQ(bytes.size(), 68u);
+  EXPECT_EQ(to_hex(ByteView(bytes).first(4)), "00000007");
   auto back = SessionKeyHandover::decode(bytes);
   ASSERT_TRUE(back);
-  EXPECT_EQ(to_hex(back->sk_d.view()), "000102030405060708090a0b0c0d0e0f");
+  EXPECT_EQ(back->sealed_sk_d, l1.sealed_sk_d);
   EXPECT_EQ(back->transcript_hash, l1.transcript_hash);
   expect_exact_length<SessionKeyHandover>(bytes);
   bytes[0] = bytes[1] = bytes[2] = bytes[3] = 0;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "cardperso/proto/pairing.hpp"
 #include "cardperso/proto/ads_handshake.hpp"
 #include "cardperso/proto/link.hpp"
 #include "ste_session.hpp"
@@ -31,6 +32,9 @@ proto::RetailerKeys keys(std::uint8_t ra = 0x00, std::uint8_t ia = 0x40) {
   k.k_d = key(0xc0);
   return k;
 }
+
+// The key the terminal shares with its (fake) DTD.
+SecretBytes pairing_key() { return SecretBytes(Bytes(16, 0x6b)); }
 
 RetailerCredentials credentials() {
   RetailerCredentials c;
@@ -83,7 +87,9 @@ net::asio::awaitable<void> fake_dtd_and_ads(net::FramedStream link, PeerMode mod
         report->got_handover = l1.ok();
         if (l1) {
           report->handover_session = l1->session;
-          report->handover_key_size = l1->sk_d.size();
+          // The DTD's side of the pairing: the SK_D sealed in L1 opens under the shared key.
+          auto sk_d = proto::open_sk_d(pairing_key(), frame.header, l1->transcript_hash, l1->sealed_sk_d);
+          report->handover_key_size = sk_d ? sk_d->size() : 0;
         }
       }
       continue;
@@ -143,6 +149,7 @@ struct Run {
 };
 
 Run run(PeerMode mode, SessionOptions options) {
+  options.pairing_key = pairing_key();
   net::asio::io_context io;
   auto [ste, dtd] = socket_pair(io);
   auto report = std::make_shared<PeerReport>();

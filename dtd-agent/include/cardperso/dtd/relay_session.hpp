@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "cardperso/common/secret_bytes.hpp"
 #include "cardperso/dtd/ads_link.hpp"
 #include "cardperso/dtd/customer_desk.hpp"
 #include "cardperso/net/framed_stream.hpp"
@@ -28,6 +29,7 @@ namespace cardperso::dtd {
 
 struct RelayOptions {
   AdsLinkOptions ads;
+  SecretBytes pairing_key;                               // --pairing-file: shared with the terminal
   std::optional<std::string> echo_text;                  // --echo-test
   // The retailer's personalisation requests, played over channel 2 once the DTD holds SK_D; null:
   // relay only. on_all_served runs once the last one is done and the session ended (--exit-after-last).

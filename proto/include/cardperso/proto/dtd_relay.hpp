@@ -18,6 +18,8 @@ class DtdRelay {
  public:
   enum class State { Relaying, Established };
 
+  // The key this DTD shares with its terminal (pairing.hpp): L1 opens under it only.
+  void pair(SecretBytes pairing_key) { pairing_key_ = std::move(pairing_key); }
   // A frame read from the STE link / from the ADS link.
   Actions on_ste_frame(Frame frame);
   Actions on_ads_frame(Frame frame);
@@ -33,12 +35,17 @@ class DtdRelay {
 
  private:
   Actions on_handover(Frame& frame);
+  // T4 of the handshake relayed for session_ (from its H1..H4), once H4 has passed.
+  std::optional<TranscriptHash> relayed_transcript() const;
+  // Adds a T4 to handed_over_ (once; the oldest forgotten past kRemembered).
+  void remember(const TranscriptHash& t4);
   Actions on_channel2(const Frame& frame);
   Actions end_session(ErrorCode code, std::string reason, bool tell_ads);
 
   State state_ = State::Relaying;
   std::uint32_t session_ = 0;  // learnt from the H2 the DTD relayed
   std::string serial_;         // learnt from the H1 the DTD relayed
+  SecretBytes pairing_key_;
   std::optional<SecureChannel> channel_;
   // The handshake this DTD relayed for session_, so that an L1 is taken only for it (its T4 must be
   // the one these frames give), and the T4 of every L1 already taken: a second L1 with one of them

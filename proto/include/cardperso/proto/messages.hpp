@@ -92,13 +92,14 @@ struct Keepalive {
   static Result<Keepalive> decode(ByteView payload);
 };
 
-// L1 SessionKeyHandover (STE->DTD): 0 session 4 | 4 SK_D 16 | 20 transcript hash 32  (52 bytes)
-// It carries a key: the adapter should wipe the frame buffer once written.
+// L1 SessionKeyHandover (STE->DTD): 0 session 4 | 4 transcript hash T4 32 | 36 SK_D sealed under the
+// pairing key 32 (pairing.hpp)  (68 bytes)
 struct SessionKeyHandover {
   static constexpr MessageType kType = MessageType::SessionKeyHandover;
+  static constexpr std::size_t kSize = 68;
   std::uint32_t session = 0;
-  SecretBytes sk_d;
   std::array<std::uint8_t, 32> transcript_hash{};
+  std::array<std::uint8_t, 32> sealed_sk_d{};
   Bytes encode() const;
   static Result<SessionKeyHandover> decode(ByteView payload);
 };

@@ -5,7 +5,7 @@
 // start -> H1 (RN2, RN4, RN6, a fresh X25519 share); H2 -> X25519 secret (the private key wiped), H3
 // (the retailer card computes the retailer cryptogram and the two session-key inputs, mixed with the
 // X25519 secret into SK_S and SK_D); H4 -> the card checks the issuer cryptogram, then the ADS confirmations;
-// success -> L1 (SK_D, never K_D) to the DTD, SessionEstablished, and channel 1 sealed under SK_S.
+// success -> L1 (SK_D sealed under the pairing key, never K_D) to the DTD, SessionEstablished, and channel 1 sealed under SK_S.
 // The long-term keys stay behind RetailerSecrets: on a terminal, inside the retailer card.
 #include <cstdint>
 #include <memory>
@@ -27,6 +27,8 @@ class SteHandshake {
 
   // secrets: the retailer card after VERIFY CHV1 (or keys in memory). A serial that is not 1-20
   // digits, no secrets or an incomplete key set ends the session at once (Close, nothing sent).
+  // The key this terminal shares with its DTD (pairing.hpp); L1 is sealed under it. Before start.
+  void pair(SecretBytes pairing_key) { pairing_key_ = std::move(pairing_key); }
   Actions start(std::string serial, std::uint8_t key_version, std::unique_ptr<RetailerSecrets> secrets, TimePoint now);
   Actions start(std::string serial, std::uint8_t key_version, RetailerKeys keys, TimePoint now);
   Actions on_frame(const Frame& frame, TimePoint now);
@@ -57,6 +59,7 @@ class SteHandshake {
   std::string serial_;
   std::uint32_t session_ = 0;
   std::unique_ptr<RetailerSecrets> secrets_;
+  SecretBytes pairing_key_;
   SecretBytes ephemeral_;  // this session's X25519 private key, from start until H2
   SecretBytes sk_s_;
   SecretBytes sk_d_;

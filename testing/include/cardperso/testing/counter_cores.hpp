@@ -7,6 +7,7 @@
 // owner's business. Shared by the proto harness, the ADS daemon tests and the load generator.
 #include <functional>
 
+#include "cardperso/testing/test_keys.hpp"
 #include "cardperso/proto/actions.hpp"
 #include "cardperso/proto/dtd_relay.hpp"
 #include "cardperso/proto/ste_handshake.hpp"
@@ -30,9 +31,13 @@ struct CounterHooks {
 
 class CounterCores {
  public:
-  // The cores belong to the owner and outlive the wiring.
+  // The cores belong to the owner and outlive the wiring. They are paired with test_pairing_key(),
+  // as a terminal and the DTD it is cabled to are.
   CounterCores(proto::SteHandshake& ste, proto::DtdRelay& dtd, CounterHooks hooks)
-      : ste_(ste), dtd_(dtd), hooks_(std::move(hooks)) {}
+      : ste_(ste), dtd_(dtd), hooks_(std::move(hooks)) {
+    ste_.pair(test_pairing_key());
+    dtd_.pair(test_pairing_key());
+  }
   CounterCores(const CounterCores&) = delete;
   CounterCores& operator=(const CounterCores&) = delete;
 

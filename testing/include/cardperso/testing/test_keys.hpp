@@ -15,4 +15,7 @@ SecretBytes counting_key(std::uint8_t seed, std::uint8_t step = 1);
 // from seed+0x40, K_S from seed+0x80, K_D from seed+0xc0.
 proto::RetailerKeys counting_retailer_keys(std::uint8_t seed, std::uint8_t step = 1);
 
+// The pairing key of a terminal and its DTD in memory (proto/pairing.hpp).
+SecretBytes test_pairing_key();
+
 }  // namespace cardperso::testing
