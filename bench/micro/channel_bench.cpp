@@ -110,10 +110,9 @@ void BM_HandshakeKeySchedule(benchmark::State& state) {
   const auto peer_share = crypto::x25519_public(crypto::random_secret(crypto::kX25519Size));
   TranscriptFixture t;
   for (auto _ : state) {
-    const SecretBytes ephemeral = crypto::random_secret(crypto::kX25519Size);
-    const auto share = crypto::x25519_public(ephemeral);
-    benchmark::DoNotOptimize(share.data());
-    auto z = crypto::x25519_shared(ephemeral, peer_share);
+    const crypto::X25519KeyPair ephemeral(crypto::random_secret(crypto::kX25519Size));
+    benchmark::DoNotOptimize(ephemeral.public_key().data());
+    auto z = ephemeral.shared_secret(peer_share);
     if (!z) state.SkipWithError("X25519 failed");
     t.retailer = retailer_cryptogram(k_ra, rn);
     t.issuer = issuer_cryptogram(k_ia, rn_other);

@@ -12,9 +12,11 @@ namespace cardperso::crypto {
 
 SecretBytes hkdf_sha256(ByteView salt, ByteView ikm, ByteView info, std::size_t length) {
   if (length == 0 || length > 255 * 32) throw std::invalid_argument("HKDF-SHA-256 output must be 1 to 8160 bytes");
-  std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr), EVP_KDF_free);
-  if (!kdf) throw std::runtime_error("OpenSSL has no HKDF");
-  std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(kdf.get()), EVP_KDF_CTX_free);
+  // Fetched once: a provider look-up costs more than the derivation. Kept for the process's life
+  // (OpenSSL frees it at exit).
+  static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  if (kdf == nullptr) throw std::runtime_error("OpenSSL has no HKDF");
+  std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(kdf), EVP_KDF_CTX_free);
   if (!ctx) throw std::runtime_error("OpenSSL could not start HKDF");
   char digest[] = "SHA256";
   // OSSL_PARAM takes non-const pointers; OpenSSL only reads these buffers.

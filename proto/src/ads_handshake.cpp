@@ -120,13 +120,18 @@ Actions AdsHandshake::on_retailer_lookup(RetailerLookup lookup, TimePoint now) {
   random_(rn1_);
   random_(rn3_);
   random_(rn5_);
-  SecretBytes ephemeral(crypto::kX25519Size);
-  random_(ephemeral.span());
-  auto shared = crypto::x25519_shared(ephemeral, ste_share_);
+  // The key pair lives only in this block: only Z is needed from here on.
+  std::optional<crypto::X25519KeyPair> ephemeral;
+  {
+    SecretBytes private_key(crypto::kX25519Size);
+    random_(private_key.span());
+    ephemeral.emplace(private_key);
+  }
+  auto shared = ephemeral->shared_secret(ste_share_);
   if (!shared) return abort(ErrorCode::BadFrame, "H1 carries an unusable key share: " + shared.error().message);
   shared_ = std::move(*shared);
-  HandshakeH2 h2{session_, rn1_, rn3_, rn5_, crypto::x25519_public(ephemeral)};
-  ephemeral.wipe();  // only Z is needed from here on
+  HandshakeH2 h2{session_, rn1_, rn3_, rn5_, ephemeral->public_key()};
+  ephemeral.reset();
   auto frame = make_frame(Channel::SteAds, session_, h2);
   h2_payload_ = frame.payload;
   state_ = State::AwaitH3;

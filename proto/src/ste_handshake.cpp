@@ -18,7 +18,7 @@ SteHandshake::SteHandshake(Timeouts timeouts, RandomSource random)
 
 void SteHandshake::wipe_all() {
   secrets_.reset();
-  ephemeral_.wipe();
+  ephemeral_.reset();
   sk_s_.wipe();
   sk_d_.wipe();
   if (channel_) channel_->terminate();
@@ -66,9 +66,12 @@ Actions SteHandshake::start(std::string serial, std::uint8_t key_version, std::u
   h1.rn2 = rn2_;
   h1.rn4 = rn4_;
   h1.rn6 = rn6_;
-  ephemeral_ = SecretBytes(crypto::kX25519Size);
-  random_(ephemeral_.span());
-  h1.share = crypto::x25519_public(ephemeral_);
+  {
+    SecretBytes private_key(crypto::kX25519Size);
+    random_(private_key.span());
+    ephemeral_.emplace(private_key);
+  }
+  h1.share = ephemeral_->public_key();
   auto frame = make_frame(Channel::SteAds, 0, h1);
   h1_payload_ = frame.payload;
   state_ = State::AwaitH2;
@@ -111,8 +114,8 @@ Actions SteHandshake::on_h2(const Frame& frame, TimePoint now) {
     return abort(ErrorCode::BadFrame, "H2 names a session id different from its frame header");
   session_ = h2->session;
   h2_payload_ = frame.payload;
-  auto shared = crypto::x25519_shared(ephemeral_, h2->share);
-  ephemeral_.wipe();
+  auto shared = ephemeral_->shared_secret(h2->share);
+  ephemeral_.reset();
   if (!shared) return abort(ErrorCode::BadFrame, "H2 carries an unusable key share: " + shared.error().message);
   auto cryptogram = secrets_->retailer_cryptogram(h2->rn1);
   if (!cryptogram)

@@ -9,6 +9,8 @@
 #include "cardperso/common/result.hpp"
 #include "cardperso/common/secret_bytes.hpp"
 
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY, for X25519KeyPair
+
 namespace cardperso::crypto {
 
 constexpr std::size_t kAesKeySize = 16;
@@ -48,9 +50,32 @@ SecretBytes hkdf_sha256(ByteView salt, ByteView ikm, ByteView info, std::size_t 
 // X25519 (RFC 7748). A private key is 32 bytes from the RNG (clamped by X25519 itself).
 constexpr std::size_t kX25519Size = 32;
 using X25519Public = std::array<std::uint8_t, kX25519Size>;
+
+// One handshake's key pair: the public share is computed once, when it is made; the private key
+// lives in OpenSSL's EVP_PKEY, which cleanses it when the pair is destroyed.
+class X25519KeyPair {
+ public:
+  // private_key: 32 bytes (std::invalid_argument otherwise); the caller wipes its own copy.
+  explicit X25519KeyPair(const SecretBytes& private_key);
+  ~X25519KeyPair();
+  X25519KeyPair(X25519KeyPair&& other) noexcept;
+  X25519KeyPair& operator=(X25519KeyPair&& other) noexcept;
+  X25519KeyPair(const X25519KeyPair&) = delete;
+  X25519KeyPair& operator=(const X25519KeyPair&) = delete;
+
+  const X25519Public& public_key() const { return public_; }
+  // The shared secret with a peer's public share. Fails (InvalidInput) for a share that is not 32
+  // bytes or is of small order (the secret would be all zeros, so a relay that substituted it would
+  // know it).
+  Result<SecretBytes> shared_secret(ByteView peer_public) const;
+
+ private:
+  ::evp_pkey_st* key_ = nullptr;
+  X25519Public public_{};
+};
+
+// One-shot forms of the above (known-answer tests, benchmarks).
 X25519Public x25519_public(const SecretBytes& private_key);
-// The shared secret with a peer's public share. Fails (InvalidInput) for a share that is not 32 bytes
-// or is of small order (the secret would be all zeros, so a relay that substituted it would know it).
 Result<SecretBytes> x25519_shared(const SecretBytes& private_key, ByteView peer_public);
 
 }  // namespace cardperso::crypto

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "cardperso/common/crypto.hpp"
 #include "cardperso/proto/actions.hpp"
 #include "cardperso/proto/retailer_secrets.hpp"
 #include "cardperso/proto/secure_channel.hpp"
@@ -60,7 +61,7 @@ class SteHandshake {
   std::uint32_t session_ = 0;
   std::unique_ptr<RetailerSecrets> secrets_;
   SecretBytes pairing_key_;
-  SecretBytes ephemeral_;  // this session's X25519 private key, from start until H2
+  std::optional<crypto::X25519KeyPair> ephemeral_;  // this session's X25519 key pair, from start until H2
   SecretBytes sk_s_;
   SecretBytes sk_d_;
   Block16 rn2_{}, rn4_{}, rn6_{};
