@@ -53,6 +53,10 @@ say "Installer: pair the secure terminal with the shop PC (the terminal shows a 
 code=$("$STE" --pair --pairing-file "$work/ste-pairing.key" --log-file "$work/ste-pair.log" | sed -n 's/^\[STE\] Pairing code: //p')
 [[ -n $code ]] || { echo "demo: ste-firmware --pair showed no code" >&2; exit 1; }
 "$DTD" --pair "$code" --pairing-file "$work/dtd-pairing.key" --log-file "$work/dtd-pair.log"
+say "Installer: the terminal makes its device key; the issuer enrols its public key for the retailer card"
+device_key=$("$STE" --init-device-key --device-key "$work/ste-device.key" --log-file "$work/ste-key.log" 2> /dev/null)
+[[ $device_key =~ ^[0-9a-f]{64}$ ]] || { echo "demo: ste-firmware --init-device-key printed no public key" >&2; exit 1; }
+adsctl terminal enrol --retailer 8949000000000000012 --public-key "$device_key" --label "demo shop counter"
 
 say "Shop: start the ADS and the DTD agent; insert the retailer card"
 "$ADS" --db "$work/ads.db" --master-key "$work/ads-master.key" --listen 127.0.0.1:0 \
@@ -69,7 +73,7 @@ exec 3> "$work/retailer.in"
 wait_line "$work/retailer-sim.out" '^inserted' 10 > /dev/null
 
 say "Secure terminal: sign-on, mutual authentication, session keys, then the customer's card"
-"$STE" --dtd "127.0.0.1:$dtd_port" --pairing-file "$work/ste-pairing.key" --keypad-script "file:$work/keypad" --log-file "$work/ste.log" \
+"$STE" --dtd "127.0.0.1:$dtd_port" --pairing-file "$work/ste-pairing.key" --device-key "$work/ste-device.key" --keypad-script "file:$work/keypad" --log-file "$work/ste.log" \
   > "$work/ste.out" 2> /dev/null & ste_pid=$!
 pids+=($ste_pid)
 wait_line "$work/ste.out" 'Remove retailer card' 30 > /dev/null

@@ -12,6 +12,7 @@
 #include "cardperso/common/bytes.hpp"
 #include "cardperso/common/crypto.hpp"
 #include "cardperso/testing/run_program.hpp"
+#include "cardperso/testing/test_keys.hpp"
 
 namespace cardperso::bench {
 namespace {
@@ -65,6 +66,11 @@ Result<Fixture> make_fixture(const FixturePlan& plan) {
     r.retailer_image = fmt::format("{}/retailer-{}.json", plan.dir, i + 1);
     if (auto e = adsctl(plan, f, {"retailer", "enrol", "--serial", r.retailer_serial, "--pin", r.retailer_pin,
                                   "--puk", "12345678", "--card-image", r.retailer_image});
+        !e)
+      return e.error();
+    // Every simulated shop's STE core has the test terminal's device key (CounterCores gives it).
+    if (auto e = adsctl(plan, f, {"terminal", "enrol", "--retailer", r.retailer_serial, "--public-key",
+                                  to_hex(testing::test_device_signer()->public_key()), "--label", "loadgen"});
         !e)
       return e.error();
   }

@@ -10,6 +10,7 @@ import hmac
 import struct
 
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,6 +31,8 @@ VERSION = 2
 # The ephemeral X25519 private keys: RFC 7748 section 6.1's Alice (STE) and Bob (ADS).
 E_STE = bytes.fromhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
 E_ADS = bytes.fromhex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb")
+# The terminal's Ed25519 device key: RFC 8032 section 7.1, test 1.
+DEVICE = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
 
 
 def aes_block(key, block):
@@ -72,7 +75,9 @@ def seal(key, direction, counter, channel, mtype, session, th, plaintext):
 
 share_ste, share_ads = x25519_public(E_STE), x25519_public(E_ADS)
 z = X25519PrivateKey.from_private_bytes(E_STE).exchange(X25519PrivateKey.from_private_bytes(E_ADS).public_key())
-h1 = bytes([VERSION, KEY_VERSION, len(SERIAL)]) + SERIAL + RN[2] + RN[4] + RN[6] + share_ste
+device = Ed25519PrivateKey.from_private_bytes(DEVICE)
+device_public = device.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+h1 = bytes([VERSION, KEY_VERSION, len(SERIAL)]) + SERIAL + RN[2] + RN[4] + RN[6] + share_ste + device_public
 h2 = struct.pack(">I", SESSION) + RN[1] + RN[3] + RN[5] + share_ads
 rc = aes_block(K_RA, RN[1])
 ic = aes_block(K_IA, RN[2])
@@ -85,6 +90,7 @@ sk_d = hkdf(th2, input_d + z, b"cardperso v2 SK_D")
 common = first + item(4, rc)
 th3 = hashlib.sha256(common).digest()
 th4 = hashlib.sha256(common + item(5, ic)).digest()
+terminal_signature = device.sign(b"cardperso v2 terminal" + th3)
 
 ECHO = 0x29
 STE_TO_ADS, ADS_TO_STE, DTD_TO_ADS, ADS_TO_DTD = 1, 2, 3, 4
@@ -100,6 +106,7 @@ vectors = [
     ("input_s", input_s), ("input_d", input_d), ("transcript_h2", th2),
     ("sk_s", sk_s), ("sk_d", sk_d),
     ("transcript_h3", th3), ("transcript_h4", th4),
+    ("device_key", DEVICE), ("device_public", device_public), ("terminal_signature", terminal_signature),
     ("confirm_s_ste", confirm(sk_s, "cardperso v2 confirm SK_S by STE", th3)),
     ("confirm_d_ste", confirm(sk_d, "cardperso v2 confirm SK_D by STE", th3)),
     ("confirm_s_ads", confirm(sk_s, "cardperso v2 confirm SK_S by ADS", th4)),

@@ -6,6 +6,7 @@
 
 #include "cardperso/common/crypto.hpp"
 #include "cardperso/proto/session_keys.hpp"
+#include "cardperso/proto/terminal_identity.hpp"
 
 namespace cardperso::proto {
 
@@ -35,10 +36,11 @@ Actions AdsHandshake::abort(ErrorCode code, std::string reason) {
   const bool established = state_ == State::Established;
   const std::uint32_t session = (state_ == State::AwaitH1 || state_ == State::LookingUp) ? 0 : session_;
   const auto error = ErrorMessage::make(code, reason);
-  out.push_back(SendFrame{Peer::Dtd, make_frame(Channel::SteAds, session, error)});
-  if (established) out.push_back(SendFrame{Peer::Dtd, make_frame(Channel::DtdAds, session, error)});
+  // emplace_back: the action is built in place (GCC 12 warns, wrongly, about moving a variant here).
+  out.emplace_back(SendFrame{Peer::Dtd, make_frame(Channel::SteAds, session, error)});
+  if (established) out.emplace_back(SendFrame{Peer::Dtd, make_frame(Channel::DtdAds, session, error)});
   wipe_all();
-  out.push_back(Close{code, std::move(reason)});
+  out.emplace_back(Close{code, std::move(reason)});
   return out;
 }
 
@@ -97,16 +99,27 @@ Actions AdsHandshake::on_h1(const Frame& frame, TimePoint now) {
   rn4_ = h1->rn4;
   rn6_ = h1->rn6;
   ste_share_ = h1->share;
+  terminal_ = h1->terminal;
   h1_payload_ = frame.payload;
   state_ = State::LookingUp;
   deadline_ = now + timeouts_.handshake;
-  return {LookupRetailer{serial_, key_version_}};
+  return {LookupRetailer{serial_, key_version_, terminal_}};
 }
 
 Actions AdsHandshake::on_retailer_lookup(RetailerLookup lookup, TimePoint now) {
   if (state_ == State::Closed) return {};  // the session timed out while the lookup ran
   if (state_ != State::LookingUp) throw std::logic_error("on_retailer_lookup without a pending LookupRetailer");
   if (deadline_ && now >= *deadline_) return abort(ErrorCode::Timeout, "handshake timed out during the retailer lookup");
+  // The terminal first: a machine the issuer never enrolled learns nothing about the card it holds.
+  const std::string key = "terminal not enrolled: device key " + device_key_hex(terminal_).substr(0, 16) + "...";
+  switch (lookup.terminal) {
+    case TerminalStatus::NotEnrolled:
+      return abort(ErrorCode::TerminalNotEnrolled, key + " is not enrolled at this issuer (adsctl terminal enrol)");
+    case TerminalStatus::Revoked: return abort(ErrorCode::TerminalNotEnrolled, key + " was revoked by the issuer");
+    case TerminalStatus::OtherRetailer:
+      return abort(ErrorCode::TerminalNotEnrolled, key + " is enrolled for another retailer, not for card " + serial_);
+    case TerminalStatus::Active: break;
+  }
   switch (lookup.status) {
     case RetailerStatus::NotFound:
       return abort(ErrorCode::UnknownRetailer, "unknown retailer card (serial or key version not enrolled)");
@@ -142,7 +155,13 @@ Actions AdsHandshake::on_h3(const Frame& frame, TimePoint now) {
   auto h3 = HandshakeH3::decode(frame.payload);
   if (!h3) return abort(ErrorCode::BadFrame, h3.error().message);
 
-  // The retailer first: nothing keyed by K_IA, K_S or K_D is computed for an unauthenticated caller.
+  TranscriptInputs in{h1_payload_, session_, h2_payload_, h3->retailer_cryptogram};
+  const auto th3 = transcript_h3(in);
+  // The terminal first: a machine without the enrolled device key costs the retailer nothing.
+  if (!transcript_signature_valid(terminal_, th3, h3->terminal_signature))
+    return abort(ErrorCode::TerminalAuthFailed,
+                 "terminal authentication failed: the H3 signature is not the enrolled terminal's");
+  // Then the retailer: nothing keyed by K_IA, K_S or K_D is computed for an unauthenticated caller.
   auto expected_rc = retailer_cryptogram(keys_.k_ra, rn1_);
   const bool retailer_ok = crypto::ct_equal(expected_rc, h3->retailer_cryptogram);
   wipe_block(expected_rc);
@@ -153,12 +172,10 @@ Actions AdsHandshake::on_h3(const Frame& frame, TimePoint now) {
     return out;
   }
 
-  TranscriptInputs in{h1_payload_, session_, h2_payload_, h3->retailer_cryptogram};
   const auto t2 = transcript_h2(in);
   auto sk_s = session_key(ConfirmedKey::SkS, derive_session_key(keys_.k_s, rn3_, rn4_), shared_, t2);
   auto sk_d = session_key(ConfirmedKey::SkD, derive_session_key(keys_.k_d, rn5_, rn6_), shared_, t2);
   shared_.wipe();
-  const auto th3 = transcript_h3(in);
   const bool s_ok = crypto::ct_equal(key_confirmation(sk_s, ConfirmedKey::SkS, Confirmer::Ste, th3), h3->confirm_s);
   const bool d_ok = crypto::ct_equal(key_confirmation(sk_d, ConfirmedKey::SkD, Confirmer::Ste, th3), h3->confirm_d);
   if (!(s_ok && d_ok))

@@ -21,6 +21,8 @@ std::string_view describe(ErrorCode code) {
     case ErrorCode::UnexpectedMessage: return "unexpected message in this state";
     case ErrorCode::UnknownSession: return "unknown session";
     case ErrorCode::AdsUnreachable: return "the DTD cannot reach the ADS; retry when it is back";
+    case ErrorCode::TerminalNotEnrolled: return "this terminal is not enrolled for the retailer card";
+    case ErrorCode::TerminalAuthFailed: return "terminal authentication failed: the device signature did not verify";
   }
   return "unknown error code";
 }

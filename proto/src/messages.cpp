@@ -158,13 +158,14 @@ Bytes HandshakeH1::encode() const {
   put(out, rn4);
   put(out, rn6);
   put(out, share);
+  put(out, terminal);
   return out;
 }
 Result<HandshakeH1> HandshakeH1::decode(ByteView p) {
   if (p.size() < 3) return fail(fmt::format("H1 payload is {} bytes, shorter than its 3-byte fixed part", p.size()));
   const std::size_t n = p[2];
   if (n == 0 || n > kMaxSerial) return fail(fmt::format("H1 card serial length {} outside 1..{}", n, kMaxSerial));
-  if (p.size() != 3 + n + 80) return wrong_size("H1", p.size(), 3 + n + 80);
+  if (p.size() != 3 + n + 112) return wrong_size("H1", p.size(), 3 + n + 112);
   HandshakeH1 m;
   m.version = p[0];
   if (m.version == 0) return fail("H1 asks for protocol version 0, which does not exist");
@@ -175,6 +176,7 @@ Result<HandshakeH1> HandshakeH1::decode(ByteView p) {
   m.rn4 = block_at(p, 3 + n + 16);
   m.rn6 = block_at(p, 3 + n + 32);
   std::copy_n(p.begin() + static_cast<std::ptrdiff_t>(3 + n + 48), m.share.size(), m.share.begin());
+  std::copy_n(p.begin() + static_cast<std::ptrdiff_t>(3 + n + 80), m.terminal.size(), m.terminal.begin());
   return m;
 }
 
@@ -203,15 +205,18 @@ Result<HandshakeH2> HandshakeH2::decode(ByteView p) {
 
 Bytes HandshakeH3::encode() const {
   Bytes out;
-  out.reserve(48);
+  out.reserve(112);
   put(out, retailer_cryptogram);
   put(out, confirm_s);
   put(out, confirm_d);
+  put(out, terminal_signature);
   return out;
 }
 Result<HandshakeH3> HandshakeH3::decode(ByteView p) {
-  if (p.size() != 48) return wrong_size("H3", p.size(), 48);
-  return HandshakeH3{block_at(p, 0), block_at(p, 16), block_at(p, 32)};
+  if (p.size() != 112) return wrong_size("H3", p.size(), 112);
+  HandshakeH3 m{block_at(p, 0), block_at(p, 16), block_at(p, 32), {}};
+  std::copy_n(p.begin() + 48, m.terminal_signature.size(), m.terminal_signature.begin());
+  return m;
 }
 
 Bytes HandshakeH4::encode() const {

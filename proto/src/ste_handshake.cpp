@@ -55,6 +55,8 @@ Actions SteHandshake::start(std::string serial, std::uint8_t key_version, std::u
     return abort(ErrorCode::Internal, "the retailer card did not yield four 16-byte keys; re-read the card", false);
   if (pairing_key_.size() != kPairingKeySize)
     return abort(ErrorCode::Internal, "this terminal is not paired with its DTD (ste-firmware --pair)", false);
+  if (!device_)
+    return abort(ErrorCode::Internal, "this terminal has no device key (ste-firmware --init-device-key)", false);
   secrets_ = std::move(secrets);
   serial_ = std::move(serial);
   HandshakeH1 h1;
@@ -72,6 +74,7 @@ Actions SteHandshake::start(std::string serial, std::uint8_t key_version, std::u
     ephemeral_.emplace(private_key);
   }
   h1.share = ephemeral_->public_key();
+  h1.terminal = device_->public_key();
   auto frame = make_frame(Channel::SteAds, 0, h1);
   h1_payload_ = frame.payload;
   state_ = State::AwaitH2;
@@ -130,7 +133,7 @@ Actions SteHandshake::on_h2(const Frame& frame, TimePoint now) {
   sk_d_ = session_key(ConfirmedKey::SkD, *input_d, *shared, t2);
   const auto th3 = transcript_h3({h1_payload_, session_, h2_payload_, retailer_cryptogram_});
   HandshakeH3 h3{retailer_cryptogram_, key_confirmation(sk_s_, ConfirmedKey::SkS, Confirmer::Ste, th3),
-                 key_confirmation(sk_d_, ConfirmedKey::SkD, Confirmer::Ste, th3)};
+                 key_confirmation(sk_d_, ConfirmedKey::SkD, Confirmer::Ste, th3), sign_transcript(*device_, th3)};
   state_ = State::AwaitH4;
   (void)now;  // the handshake deadline set at start still runs
   return {SendFrame{Peer::Dtd, make_frame(Channel::SteAds, session_, h3)}};

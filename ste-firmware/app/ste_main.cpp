@@ -31,6 +31,7 @@
 #include "cardperso/common/crypto.hpp"
 #include "cardperso/proto/pairing.hpp"
 #include "cardperso/proto/secure_channel.hpp"
+#include "cardperso/proto/terminal_identity.hpp"
 #include "cardperso/pcsc/pcsc_reader.hpp"
 #include "cardperso/ste/display.hpp"
 #include "cardperso/ste/keypad.hpp"
@@ -63,6 +64,9 @@ struct Config {
   std::optional<std::string> echo_text;
   std::string pairing_file;  // --pairing-file
   bool pair = false;         // --pair: make the pairing file, show its code, exit
+  std::string device_key_file;     // --device-key
+  bool init_device_key = false;    // --init-device-key: make the device key file, show its public key, exit
+  bool print_device_key = false;   // --print-device-key: show the public key of --device-key, exit
 };
 
 int refuse(Display& display, const std::string& reason, const std::string& detail) {
@@ -92,6 +96,12 @@ awaitable<int> run_terminal(Config config, Display* display, Keypad* keypad) {
     co_return refuse(*display, "terminal not paired",
                      pairing_key.error().message + " (pair the terminal with its DTD: ste-firmware --pair, then "
                                                    "dtd-agent --pair CODE)");
+  auto device = proto::load_device_key_file(config.device_key_file);
+  if (!device)
+    co_return refuse(*display, "no device key",
+                     device.error().message + " (make one at installation: ste-firmware --init-device-key "
+                                              "--device-key PATH, and have the issuer enrol its public key)");
+  spdlog::info("device key {}", proto::device_key_hex((*device)->public_key()));
   auto link = co_await open_dtd_link(config);
   if (!link) co_return refuse(*display, "DTD link lost", link.error().message);
   spdlog::info("connected to the DTD at {}", link->peer());
@@ -125,6 +135,7 @@ awaitable<int> run_terminal(Config config, Display* display, Keypad* keypad) {
   options.timeouts.handshake = config.response_timeout;
   options.echo_text = config.echo_text;
   options.pairing_key = std::move(*pairing_key);
+  options.device = std::move(*device);
   // Without --echo-test the session stays up for the customer cards the ADS asks for.
   std::optional<PcscCardSlot> slot;
   std::optional<CustomerCardFlow> flow;
@@ -156,7 +167,9 @@ void on_done(int* exit_code, std::exception_ptr error, int code) {
 
 std::optional<Config> parse(int argc, char** argv, cli::LogOptions* log, int* exit_code) {
   cli::CommandLine cl({.name = "ste-firmware",
-                       .usage = "(--dtd HOST:PORT | --dtd-tty PATH) --pairing-file PATH [options]\n       ste-firmware --pair --pairing-file PATH",
+                       .usage = "(--dtd HOST:PORT | --dtd-tty PATH) --pairing-file PATH --device-key PATH [options]\n"
+                                "       ste-firmware --pair --pairing-file PATH\n"
+                                "       ste-firmware (--init-device-key | --print-device-key) --device-key PATH",
                        .description = "The secure terminal (PIN pad + PC/SC reader): retailer sign-on with the retailer card,\n"
                                       "the secure session with the ADS through the DTD, and the customer cards it asks for."});
   std::string dtd, keypad, echo;
@@ -175,7 +188,12 @@ std::optional<Config> parse(int argc, char** argv, cli::LogOptions* log, int* ex
       "pairing-file", po::value(&config.pairing_file),
       "the key this terminal shares with its DTD (mode 0600); required")(
       "pair", po::bool_switch(&config.pair),
-      "make a new pairing key in --pairing-file (which must not exist), show its code for `dtd-agent --pair`, exit");
+      "make a new pairing key in --pairing-file (which must not exist), show its code for `dtd-agent --pair`, exit")(
+      "device-key", po::value(&config.device_key_file),
+      "this terminal's Ed25519 device key (mode 0600); required. On a hardware terminal it lives in its secure element")(
+      "init-device-key", po::bool_switch(&config.init_device_key),
+      "make a new device key in --device-key (which must not exist), print its public key for `adsctl terminal enrol`, exit")(
+      "print-device-key", po::bool_switch(&config.print_device_key), "print the public key of --device-key, exit");
   cli::add_log_options(cl.options(), *log);
   po::variables_map vm;
   if (auto stop = cl.parse(argc, argv, vm)) {
@@ -186,8 +204,15 @@ std::optional<Config> parse(int argc, char** argv, cli::LogOptions* log, int* ex
     *exit_code = cl.usage_error(message);
     return std::nullopt;
   };
+  if (config.init_device_key || config.print_device_key) {
+    if (config.init_device_key && config.print_device_key) return usage("give one of --init-device-key or --print-device-key");
+    if (config.device_key_file.empty()) return usage("--device-key PATH is required");
+    return config;
+  }
   if (config.pairing_file.empty()) return usage("--pairing-file PATH is required (make one with --pair)");
   if (config.pair) return config;
+  if (config.device_key_file.empty())
+    return usage("--device-key PATH is required (make one with --init-device-key and have the issuer enrol it)");
   if (vm.count("dtd") == vm.count("dtd-tty")) return usage("give exactly one of --dtd HOST:PORT or --dtd-tty PATH");
   if (vm.count("dtd")) {
     auto ep = net::parse_endpoint(dtd);
@@ -221,7 +246,33 @@ int make_pairing(const Config& config) {
   return kExitOk;
 }
 
+// --init-device-key / --print-device-key: the public key goes to stdout (it is public: the issuer
+// enrols it with `adsctl terminal enrol --public-key`); the private key never leaves the file.
+int device_key_command(const Config& config) {
+  if (config.init_device_key) {
+    auto made = proto::create_device_key_file(config.device_key_file);
+    if (!made) {
+      std::cerr << "ste-firmware: device key not made: " << made.error().message << "\n";
+      return kExitRefused;
+    }
+    spdlog::info("new device key written to {}", config.device_key_file);
+    std::cout << proto::device_key_hex(*made) << "\n";
+    std::cerr << "ste-firmware: enrol this terminal at the issuer: adsctl terminal enrol --retailer SERIAL "
+                 "--public-key "
+              << proto::device_key_hex(*made) << "\n";
+    return kExitOk;
+  }
+  auto device = proto::load_device_key_file(config.device_key_file);
+  if (!device) {
+    std::cerr << "ste-firmware: " << device.error().message << "\n";
+    return kExitRefused;
+  }
+  std::cout << proto::device_key_hex((*device)->public_key()) << "\n";
+  return kExitOk;
+}
+
 int run_with(Config config) {
+  if (config.init_device_key || config.print_device_key) return device_key_command(config);
   if (config.pair) return make_pairing(config);
   std::unique_ptr<Keypad> keypad;
   if (config.keypad_script.empty()) {

@@ -31,6 +31,8 @@ std::string refusal_reason(ErrorCode code) {
     case ErrorCode::RetailerLocked: return "retailer locked";
     case ErrorCode::RetailerAuthFailed: return "retailer authentication failed";
     case ErrorCode::IssuerAuthFailed: return "issuer authentication failed";
+    case ErrorCode::TerminalNotEnrolled: return "terminal not enrolled";
+    case ErrorCode::TerminalAuthFailed: return "terminal authentication failed";
     case ErrorCode::Timeout: return "timeout";
     case ErrorCode::KeyConfirmationFailed: return "key confirmation failed";
     case ErrorCode::UnsupportedVersion: return "unsupported protocol version";
@@ -87,6 +89,7 @@ struct SteSession::Impl {
   Impl(net::FramedStream l, Display& d, SessionOptions o)
       : link(std::move(l)), display(d), options(std::move(o)), handshake(options.timeouts, options.random) {
     handshake.pair(std::move(options.pairing_key));  // the core holds the one copy
+    handshake.identify(std::move(options.device));
   }
 
   net::FramedStream link;

@@ -11,6 +11,7 @@
 #include "cardperso/net/framed_stream.hpp"
 #include "cardperso/proto/actions.hpp"
 #include "cardperso/proto/error_codes.hpp"
+#include "cardperso/proto/terminal_identity.hpp"
 #include "cardperso/ste/display.hpp"
 #include "cardperso/ste/perso_flow.hpp"
 #include "cardperso/ste/retailer_card.hpp"
@@ -29,6 +30,8 @@ struct SessionOptions {
   proto::RandomSource random = proto::default_random_source();
   // The key shared with the DTD (--pairing-file): L1 is sealed under it.
   SecretBytes pairing_key;
+  // This terminal's device key (--device-key): H3 carries its signature of the transcript.
+  proto::DeviceSigner device;
 };
 
 struct SessionOutcome {

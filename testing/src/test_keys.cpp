@@ -19,4 +19,10 @@ proto::RetailerKeys counting_retailer_keys(std::uint8_t seed, std::uint8_t step)
 
 SecretBytes test_pairing_key() { return counting_key(0xA5, 3); }
 
+proto::DeviceSigner test_device_signer(std::uint8_t seed) {
+  Bytes b(crypto::kEd25519KeySize);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(seed + i);
+  return std::make_shared<const crypto::Ed25519Signer>(SecretBytes(ByteView(b)));
+}
+
 }  // namespace cardperso::testing

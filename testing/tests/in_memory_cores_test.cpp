@@ -41,7 +41,8 @@ struct Wired {
     h.to_dtd = [this](proto::Frame f) { counter.from_ads(std::move(f)); };
     h.lookup = [this](const proto::LookupRetailer&) {
       ++lookups;
-      return std::optional<proto::RetailerLookup>(proto::RetailerLookup{proto::RetailerStatus::Active, keys});
+      return std::optional<proto::RetailerLookup>(
+          proto::RetailerLookup{proto::RetailerStatus::Active, keys, proto::TerminalStatus::Active});
     };
     h.on_action = [this](proto::Action& a) {
       if (std::get_if<proto::SessionEstablished>(&a)) established.push_back(proto::Peer::Ads);

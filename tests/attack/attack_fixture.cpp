@@ -49,8 +49,9 @@ std::vector<std::string> query_rows(sqlite3* db, const std::string& sql) {
 }  // namespace
 
 int AttackFixture::open_shop(ShopOptions options) {
-  image_ = enrol();
+  image_ = enrol(kSerial, options.enrol_terminal);
   insert_card(image_);
+  if (options.records) options.records();
   if (HasFailure()) return 0;
   before_ = snapshot();
   std::vector<std::string> ads_args = {"--handshake-timeout-ms", "5000"};

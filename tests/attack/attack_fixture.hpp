@@ -5,6 +5,7 @@
 // prove an attack changed nothing, and one row of the outcome table (docs/security.md) per test,
 // written to $CARDPERSO_SECURITY_ROWS/<test>.md.
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,8 @@ class AttackFixture : public e2e::SecureSessionFixture {
     Attack ste_link;         // empty: no relay between STE and DTD
     Attack ads_link;         // empty: no relay between DTD and ADS
     std::vector<std::string> ads_args;
+    bool enrol_terminal = true;     // the terminal enrolled for the card in the reader
+    std::function<void()> records;  // the issuer's further changes, made before the snapshot
   };
   // Enrols and inserts the retailer card, snapshots card and database, starts the ADS, the relays
   // and the DTD (with a channel-2 echo). Returns the port the STE connects to.

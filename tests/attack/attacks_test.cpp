@@ -200,28 +200,31 @@ TEST_F(Attacks, BitflipH1HeaderMagic) {
 }
 
 TEST_F(Attacks, BitflipH1Serial) {
-  describe("bit flip in H1: last digit of the serial", kSteLink, "unknown retailer (Error 3)");
+  describe("bit flip in H1: last digit of the serial", kSteLink,
+           "terminal not enrolled (Error 17): the terminal is enrolled for the real card only; nothing said about the other");
   handshake_flip(Direction::ToTarget, type::kH1, field_at(h1_serial_last), "flipped bit 0 of the last serial digit in H1",
-                 refused_for("unknown retailer"));
+                 refused_for("terminal not enrolled"));
 }
 
 TEST_F(Attacks, BitflipH1Rn4) {
-  describe("bit flip in H1: RN4", kSteLink, "key confirmation failed (Error 8) at the ADS");
+  describe("bit flip in H1: RN4", kSteLink,
+           "terminal authentication failed (Error 18) at the ADS: the signed transcript differs");
   handshake_flip(Direction::ToTarget, type::kH1, field_at(h1_rn4), "flipped bit 0 of RN4 in H1",
-                 refused_for("key confirmation failed"));
+                 refused_for("terminal authentication failed"));
 }
 
 TEST_F(Attacks, BitflipH2Rn1) {
   describe("bit flip in H2: RN1", kSteLink,
-           "retailer authentication failed (Error 6), counted against the card (legitimately)");
+           "terminal authentication failed (Error 18): the signed transcript differs; nothing counted against the card");
   handshake_flip(Direction::ToClient, type::kH2, fixed_at(kH2Rn1), "flipped bit 0 of RN1 in H2",
-                 refused_for("retailer authentication failed", 1));
+                 refused_for("terminal authentication failed"));
 }
 
 TEST_F(Attacks, BitflipH2Rn3) {
-  describe("bit flip in H2: RN3", kSteLink, "key confirmation failed (Error 8) at the ADS");
+  describe("bit flip in H2: RN3", kSteLink,
+           "terminal authentication failed (Error 18) at the ADS: the signed transcript differs");
   handshake_flip(Direction::ToClient, type::kH2, fixed_at(kH2Rn3), "flipped bit 0 of RN3 in H2",
-                 refused_for("key confirmation failed"));
+                 refused_for("terminal authentication failed"));
 }
 
 TEST_F(Attacks, BitflipH2SessionField) {
@@ -234,9 +237,16 @@ TEST_F(Attacks, BitflipH2SessionField) {
 
 TEST_F(Attacks, BitflipH3Cryptogram) {
   describe("bit flip in H3: retailer cryptogram", kSteLink,
-           "retailer authentication failed (Error 6), counted against the card (legitimately)");
+           "terminal authentication failed (Error 18): the cryptogram is in the signed transcript; nothing counted");
   handshake_flip(Direction::ToTarget, type::kH3, fixed_at(kCryptogram), "flipped bit 0 of the retailer cryptogram in H3",
-                 refused_for("retailer authentication failed", 1));
+                 refused_for("terminal authentication failed"));
+}
+
+TEST_F(Attacks, BitflipH3Signature) {
+  describe("bit flip in H3: the terminal's signature", kSteLink,
+           "terminal authentication failed (Error 18), checked before the retailer cryptogram: nothing counted");
+  handshake_flip(Direction::ToTarget, type::kH3, fixed_at(kH3Signature + 5), "flipped bit 0 of byte 5 of the H3 signature",
+                 refused_for("terminal authentication failed"));
 }
 
 TEST_F(Attacks, BitflipH3Confirmation) {
@@ -415,7 +425,8 @@ TEST_F(Attacks, ReflectStesChallenge) {
                  fired("H2 to the STE: RN1 replaced by the STE's RN2");
                  return;
                } else if (f.direction == Direction::ToTarget && f.is(1, type::kH3)) {
-                 out.send(Direction::ToClient, with_type(f.bytes, type::kH4));  // the H3 is not forwarded
+                 // The H3 is not forwarded; its cryptogram and confirmations come back as an H4.
+                 out.send(Direction::ToClient, truncated_payload(with_type(f.bytes, type::kH4), kH4Payload));
                  fired("the STE's H3 (AES_K_RA(RN2), confirmations) reflected to it as H4");
                  return;
                }
@@ -427,7 +438,9 @@ TEST_F(Attacks, ReflectStesChallenge) {
 
 TEST_F(Attacks, XorSteeringThenReplayOfARecordedSession) {
   describe("steer RN3/RN4 so that RN3⊕RN4 equals a recorded session's, then replay that session's sealed frames",
-           kSteLink, "key confirmation failed (Error 8) at the ADS and reported to the STE; nothing replayed is accepted");
+           kSteLink,
+           "terminal authentication failed (Error 18) at the ADS: the signed transcript shows the steering; nothing "
+           "replayed is accepted");
   struct State {
     std::mutex m;
     Bytes rn4_a, rn3_a, rn4_b, rn3_sent;
@@ -486,8 +499,7 @@ TEST_F(Attacks, XorSteeringThenReplayOfARecordedSession) {
     EXPECT_GE(st->sealed_a.size(), 2u) << "expected the recorded Echo and Terminate";
   }
   observe_fired();
-  check_outcome(refused_for("key confirmation failed"),
-                recorded_rows);
+  check_outcome(refused_for("terminal authentication failed"), recorded_rows);
   auto unknown = log_match(ads_log_, "frame \\(type 0x29\\) for unknown session \\d+", 5s);
   EXPECT_TRUE(unknown) << "the replayed sealed frames should be refused as for an unknown session";
   observe("replayed frames: `" + unknown.value_or("(no log)") + "`");

@@ -61,10 +61,22 @@ Bytes xor_blocks(ByteView a, ByteView b) {
   return out;
 }
 
+namespace {
+void set_length(Bytes& frame, std::uint32_t length) {
+  for (int i = 0; i < 4; ++i) frame[12 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(length >> (24 - 8 * i));
+}
+}  // namespace
+
 Bytes with_oversized_length(Bytes frame) {
   need(frame, kHeader);
-  const std::uint32_t length = kMaxPayload + 1;
-  for (int i = 0; i < 4; ++i) frame[12 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(length >> (24 - 8 * i));
+  set_length(frame, kMaxPayload + 1);
+  return frame;
+}
+
+Bytes truncated_payload(Bytes frame, std::uint32_t length) {
+  need(frame, kHeader + length);
+  frame.resize(kHeader + length);
+  set_length(frame, length);
   return frame;
 }
 

@@ -30,10 +30,12 @@ std::size_t h1_rn4(ByteView frame);
 inline constexpr std::size_t kH2Session = kHeader;
 inline constexpr std::size_t kH2Rn1 = kHeader + 4;
 inline constexpr std::size_t kH2Rn3 = kHeader + 20;
-// H3 / H4: cryptogram, confirm_S, confirm_D.
+// H3 / H4: cryptogram, confirm_S, confirm_D (H3 then the terminal's signature, 64).
 inline constexpr std::size_t kCryptogram = kHeader;
 inline constexpr std::size_t kConfirmS = kHeader + 16;
 inline constexpr std::size_t kConfirmD = kHeader + 32;
+inline constexpr std::size_t kH3Signature = kHeader + 48;
+inline constexpr std::size_t kH4Payload = 48;
 
 Bytes flip_bit(Bytes frame, std::size_t byte, unsigned bit = 0);
 Bytes with_session(Bytes frame, std::uint32_t session);  // the header's session field
@@ -44,5 +46,7 @@ Bytes block_at(ByteView frame, std::size_t at);  // 16 bytes
 Bytes xor_blocks(ByteView a, ByteView b);
 // The same bytes with the header's length field set to kMaxPayload + 1.
 Bytes with_oversized_length(Bytes frame);
+// The first `length` payload bytes of the frame, the header's length field set to match.
+Bytes truncated_payload(Bytes frame, std::uint32_t length);
 
 }  // namespace cardperso::attack

@@ -11,6 +11,7 @@
 
 #include "cardperso/ads/store/card_codes.hpp"
 #include "cardperso/ads/store/master_key.hpp"
+#include "cardperso/common/ed25519.hpp"
 #include "cardperso/proto/pairing.hpp"
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/cardsim/card_image.hpp"
@@ -238,6 +239,15 @@ RunSecrets collect_run_secrets(const std::string& dir, const std::string& db, co
       std::string text = read_all(path);
       if (auto key = proto::parse_pairing_code(text)) out.scanner.add_bytes("pairing key " + rel, key->view());
       else out.problems.push_back("pairing file " + rel + " holds no pairing code");
+      secure_wipe(text.data(), text.size());
+    } else if (name.ends_with("-device.key")) {
+      // A terminal's Ed25519 device key (proto/PROTOCOL.md §6.6): 64 hex digits.
+      out.secret_stores.insert(rel);
+      std::string text = trimmed(read_all(path));
+      auto key = from_hex(text);
+      if (key && key->size() == crypto::kEd25519KeySize) out.scanner.add_bytes("device key " + rel, *key);
+      else out.problems.push_back("device key file " + rel + " is not 64 hex digits");
+      if (key) secure_wipe(key->data(), key->size());
       secure_wipe(text.data(), text.size());
     } else if ((name.starts_with("keypad-") || name.starts_with("pin-")) && name.ends_with(".txt")) {
       out.secret_stores.insert(rel);

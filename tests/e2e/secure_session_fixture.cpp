@@ -95,6 +95,17 @@ void SecureSessionFixture::SetUp() {
   auto init = adsctl({"init"});
   ASSERT_EQ(init.exit_code, 0) << "adsctl init: " << init.err;
   pair_terminal_and_dtd();
+  make_device_key();
+}
+
+void SecureSessionFixture::make_device_key() {
+  device_key_ = file("ste-device.key");
+  auto made = run_program({bin_.ste_firmware, "--init-device-key", "--device-key", device_key_}, file("ste-key.err"));
+  ASSERT_EQ(made.exit_code, 0) << "ste-firmware --init-device-key: " << made.err;
+  std::smatch key;
+  ASSERT_TRUE(std::regex_search(made.out, key, std::regex("^([0-9a-f]{64})\n")))
+      << "ste-firmware --init-device-key printed no public key:\n" << made.out;
+  device_public_key_ = key[1].str();
 }
 
 void SecureSessionFixture::pair_terminal_and_dtd() {
@@ -183,10 +194,13 @@ RunResult SecureSessionFixture::adsctl(std::vector<std::string> args) {
   return r;
 }
 
-std::string SecureSessionFixture::enrol(const std::string& serial) {
+std::string SecureSessionFixture::enrol(const std::string& serial, bool with_terminal) {
   const std::string image = file("retailer-" + serial + ".json");
   auto r = adsctl({"retailer", "enrol", "--serial", serial, "--pin", kPin, "--puk", kRetailerPuk, "--card-image", image});
   EXPECT_EQ(r.exit_code, 0) << "adsctl retailer enrol: " << r.err;
+  if (!with_terminal) return image;
+  auto t = adsctl({"terminal", "enrol", "--retailer", serial, "--public-key", device_public_key_, "--label", "e2e"});
+  EXPECT_EQ(t.exit_code, 0) << "adsctl terminal enrol: " << t.err;
   return image;
 }
 
@@ -246,7 +260,8 @@ ChildProcess& SecureSessionFixture::start_ste(int dtd_port, const SteOptions& op
   std::vector<std::string> argv = {bin_.ste_firmware, "--dtd",       "127.0.0.1:" + std::to_string(dtd_port),
                                    "--keypad-script", "file:" + keypad, "--card-timeout-s",
                                    "20",              "--log-level", "debug",
-                                   "--log-file",      ste_log_, "--pairing-file", ste_pairing_};
+                                   "--log-file",      ste_log_, "--pairing-file", ste_pairing_,
+                                   "--device-key",    device_key_};
   if (!options.echo_test.empty()) argv.insert(argv.end(), {"--echo-test", options.echo_test});
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   ste_runs_.push_back(std::make_unique<ChildProcess>("ste-firmware run " + std::to_string(run), argv,

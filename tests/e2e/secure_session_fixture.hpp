@@ -51,8 +51,9 @@ class SecureSessionFixture : public testing::PcscFixture {
 
   std::string file(const std::string& name) const { return dir_ + "/" + name; }
   RunResult adsctl(std::vector<std::string> args);
-  // adsctl retailer enrol with kPin; returns the card image path.
-  std::string enrol(const std::string& serial = kSerial);
+  // adsctl retailer enrol with kPin, and (with_terminal) adsctl terminal enrol of this terminal's
+  // device key for the card; returns the card image path.
+  std::string enrol(const std::string& serial = kSerial, bool with_terminal = true);
   // XORs 0xFF into bytes [from, from+count) of the retailer key file (3F00/7F50/6F01) in the image.
   void corrupt_key_file(const std::string& image_path, std::size_t from, std::size_t count);
   // card-sim on slot 0 with the image; fails the test when the card does not come up.
@@ -106,6 +107,10 @@ class SecureSessionFixture : public testing::PcscFixture {
   // dtd-agent --pair (SetUp). Each program gets its own file.
   std::string ste_pairing_, dtd_pairing_;
   void pair_terminal_and_dtd();
+  // The terminal's device key, made as at installation (ste-firmware --init-device-key, SetUp), and
+  // the public key it printed (what enrol() has the issuer enrol).
+  std::string device_key_, device_public_key_;
+  void make_device_key();
   std::string ads_log_, dtd_log_, ste_log_;
   std::unique_ptr<ChildProcess> ads_, dtd_;
   std::vector<std::unique_ptr<ChildProcess>> ste_runs_;  // every STE run; the last is ste()

@@ -263,7 +263,8 @@ TEST_F(SecureSession, TerminalPairedWithAnotherDtdIsRefused) {
 
 TEST_F(SecureSession, UnpairedProgramsDoNotStart) {
   const std::string missing = file("never-made-pairing.key");
-  auto ste = run_program({bin_.ste_firmware, "--dtd", "127.0.0.1:9", "--pairing-file", missing}, file("unpaired-ste.err"));
+  auto ste = run_program({bin_.ste_firmware, "--dtd", "127.0.0.1:9", "--pairing-file", missing, "--device-key", device_key_},
+                         file("unpaired-ste.err"));
   EXPECT_EQ(ste.exit_code, 2);
   EXPECT_NE(ste.out.find("Refused: terminal not paired"), std::string::npos) << ste.out;
   auto dtd = run_program({bin_.dtd_agent, "--ads", "127.0.0.1:9", "--pairing-file", missing}, file("unpaired-dtd.err"));

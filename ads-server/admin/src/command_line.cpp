@@ -48,6 +48,8 @@ ads::NumberPools Store::number_pools() { return ads::NumberPools(db, audit, acto
 
 ads::RetailerStore Store::retailers() { return ads::RetailerStore(db, key, audit, actor_name()); }
 
+ads::TerminalStore Store::terminals() { return ads::TerminalStore(db, audit, actor_name()); }
+
 int refused(const std::string& message) {
   std::cerr << "adsctl: " << message << "\n";
   return kExitRefused;

@@ -15,6 +15,7 @@
 #include "cardperso/ads/store/number_pools.hpp"
 #include "cardperso/ads/store/retailer_store.hpp"
 #include "cardperso/ads/store/sqlite_db.hpp"
+#include "cardperso/ads/store/terminal_store.hpp"
 #include "cardperso/cli/command_line.hpp"
 #include "cardperso/cli/subcommands.hpp"
 #include "cardperso/common/result.hpp"
@@ -47,6 +48,7 @@ struct Store {
   ads::CardRecords card_records();
   ads::NumberPools number_pools();
   ads::RetailerStore retailers();
+  ads::TerminalStore terminals();
 };
 
 // One run of one command: its options (the command's own plus --db, --master-key, --help,
@@ -97,6 +99,7 @@ int refused(const std::string& message);
 // Each module's entries of the command table.
 std::vector<cli::Subcommand> init_commands();
 std::vector<cli::Subcommand> retailer_commands();
+std::vector<cli::Subcommand> terminal_commands();
 std::vector<cli::Subcommand> audit_commands();
 std::vector<cli::Subcommand> batch_commands();
 std::vector<cli::Subcommand> pool_commands();

@@ -1,4 +1,4 @@
-// adsctl: the issuer's administration tool for the ADS database (retailers, audit log, card stock,
+// adsctl: the issuer's administration tool for the ADS database (retailers, terminals, audit log, card stock,
 // number pools, card records). Its help is generated from the command table below.
 #include <string>
 #include <vector>
@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
       .footer = "Every command takes --db PATH (default ./ads.db), --master-key PATH (default ./ads-master.key),\n"
                 "--help and --version. Exit codes: 0 done, 1 usage error, 2 refused or failed.",
       .commands = {}};
-  for (auto table : {adsctl::init_commands, adsctl::retailer_commands, adsctl::audit_commands, adsctl::batch_commands,
+  for (auto table : {adsctl::init_commands, adsctl::retailer_commands, adsctl::terminal_commands, adsctl::audit_commands, adsctl::batch_commands,
                      adsctl::pool_commands, adsctl::card_commands}) {
     for (auto& command : table()) program.commands.push_back(std::move(command));
   }

@@ -42,7 +42,7 @@ proto::Actions SessionActions::look_up(std::uint32_t id, LinkSession& s, const p
     s.journal_id = *opened;
   else
     spdlog::error("session {}: cannot record the session: {}", id, opened.error().message);
-  auto found = services_.directory.lookup(lookup.serial, lookup.key_version);
+  auto found = services_.directory.lookup(lookup.serial, lookup.key_version, lookup.terminal);
   if (!found) {
     spdlog::error("session {}: retailer lookup failed: {}", id, found.error().message);
     s.reason_override = "internal error: retailer lookup failed";

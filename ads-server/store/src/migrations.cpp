@@ -186,10 +186,27 @@ CREATE INDEX number_allocations_card ON number_allocations (iccid);
 CREATE INDEX number_allocations_free ON number_allocations (kind, value) WHERE state = 'released';
 )sql";
 
+// The terminals a retailer card may be used with (proto/PROTOCOL.md §6.6): a device key may be
+// enrolled for several cards of the same shop; a revoked enrolment is never re-activated.
+constexpr const char* kTerminals = R"sql(
+CREATE TABLE terminals (
+  public_key      BLOB NOT NULL CHECK (length(public_key) = 32),
+  retailer_serial TEXT NOT NULL REFERENCES retailers (serial),
+  label           TEXT NOT NULL DEFAULT '' CHECK (length(label) <= 64),
+  status          TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+  enrolled_at     INTEGER NOT NULL,
+  revoked_at      INTEGER,
+  PRIMARY KEY (public_key, retailer_serial),
+  CHECK ((status = 'revoked') = (revoked_at IS NOT NULL))
+) STRICT;
+CREATE INDEX terminals_by_retailer ON terminals (retailer_serial);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {"retailers, sessions, audit log", kRetailersSessionsAudit},
     {"card stock, number pools, card records, subscribers, decisions", kStockNumbersRecords},
     {"recoverable retries: pending issuer code, code on card, retired numbers", kRecoverableRetries},
+    {"terminals: device keys enrolled per retailer card", kTerminals},
     // Further tables: one more line here; released entries are never edited.
 };
 

@@ -154,6 +154,11 @@ std::optional<std::int64_t> Statement::column_optional_int(int index) const {
   return column_int(index);
 }
 
+std::optional<std::string> Statement::column_optional_text(int index) const {
+  if (column_is_null(index)) return std::nullopt;
+  return column_text(index);
+}
+
 std::string Statement::column_text(int index) const {
   const auto* text = sqlite3_column_text(stmt_, index);
   if (text == nullptr) return {};

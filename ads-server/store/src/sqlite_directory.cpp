@@ -8,11 +8,22 @@ SqliteDirectory::SqliteDirectory(Database& db, const MasterKey& key, LockoutPoli
       actor_(actor),
       clock_(clock),
       audit_(db, key, clock),
-      retailers_(db, key, audit_, std::move(actor), policy, clock),
+      retailers_(db, key, audit_, actor, policy, clock),
+      terminals_(db, audit_, std::move(actor), clock),
       sessions_(db, clock) {}
 
-Result<proto::RetailerLookup> SqliteDirectory::lookup(std::string_view serial, std::uint8_t key_version) {
+Result<proto::RetailerLookup> SqliteDirectory::lookup(std::string_view serial, std::uint8_t key_version,
+                                                      const proto::DeviceKey& terminal) {
   std::lock_guard lock(mutex_);
+  proto::RetailerLookup out;
+  auto standing = terminals_.standing(terminal, serial);
+  if (!standing) return standing.error();
+  switch (*standing) {
+    case TerminalStanding::Unknown: out.terminal = proto::TerminalStatus::NotEnrolled; return out;
+    case TerminalStanding::Revoked: out.terminal = proto::TerminalStatus::Revoked; return out;
+    case TerminalStanding::OtherRetailer: out.terminal = proto::TerminalStatus::OtherRetailer; return out;
+    case TerminalStanding::Enrolled: out.terminal = proto::TerminalStatus::Active; break;
+  }
   auto found = retailers_.find(serial);
   if (!found) {
     // The issuer must see an altered row in the audit log, not only in a server log that rotates.
@@ -24,7 +35,6 @@ Result<proto::RetailerLookup> SqliteDirectory::lookup(std::string_view serial, s
     if (!logged) return fail(found.error().message + " (and the audit entry failed: " + logged.error().message + ")");
     return found.error();
   }
-  proto::RetailerLookup out;
   if (!found->has_value()) return out;  // NotFound
   RetailerRecord& record = **found;
   switch (record.status) {

@@ -64,16 +64,17 @@ TEST_F(AdsConnectionTest, SessionEstablishesEchoesOnBothChannelsAndIsRecordedCom
   EXPECT_EQ(ads.server->services.sessions_established.load(), 1u);
 }
 
-TEST_F(AdsConnectionTest, UnknownRetailerIsRefusedAndRecorded) {
+// The terminal is checked first: for a card it is not enrolled for, the answer is about the terminal.
+TEST_F(AdsConnectionTest, UnknownCardFromAnUnenrolledTerminalIsRefusedAndRecorded) {
   auto out = counter("8944009999999999", make_keys(0x11));
   EXPECT_FALSE(out->ste_established);
   ASSERT_EQ(out->ste_closes.size(), 1u);
-  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::UnknownRetailer);
+  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::TerminalNotEnrolled);
   const auto s = last_session();
   EXPECT_EQ(s.retailer_serial, "8944009999999999");
   EXPECT_EQ(s.outcome, "failed");
-  EXPECT_EQ(s.reason, "refused: unknown retailer");
-  EXPECT_TRUE(log.contains("refused: unknown retailer")) << log.text();
+  EXPECT_TRUE(s.reason.starts_with("refused: terminal not enrolled: device key ")) << s.reason;
+  EXPECT_TRUE(log.contains("is not enrolled at this issuer")) << log.text();
 }
 
 TEST_F(AdsConnectionTest, KeyVersionTheIssuerDoesNotHoldIsAnUnknownRetailer) {
@@ -194,6 +195,7 @@ class AdsRawLinkTest : public ::testing::Test {
     m.key_version = 1;
     m.serial = serial;
     m.share = crypto::x25519_public(crypto::random_secret(crypto::kX25519Size));  // a usable share
+    m.terminal = cardperso::testing::test_device_signer()->public_key();  // the enrolled terminal
     return proto::make_frame(proto::Channel::SteAds, 0, m);
   }
 

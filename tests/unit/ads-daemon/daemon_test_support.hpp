@@ -20,6 +20,7 @@
 #include "cardperso/ads/store/migrations.hpp"
 #include "cardperso/ads/store/retailer_store.hpp"
 #include "cardperso/ads/store/session_store.hpp"
+#include "cardperso/ads/store/terminal_store.hpp"
 #include "cardperso/net/tcp_listener.hpp"
 #include "cardperso/proto/actions.hpp"
 #include "cardperso/testing/test_keys.hpp"
@@ -82,10 +83,13 @@ struct AdsUnderTest {
     listener->stop(0ms);
   }
 
+  // The retailer card, and the test terminal (testing::test_device_signer()) enrolled for it.
   void enrol(const std::string& serial, const proto::RetailerKeys& keys, std::uint8_t key_version = 1) {
     ads::AuditLog audit(*db, key);
     ads::RetailerStore store(*db, key, audit, "test");
     ads::test::must(store.enrol(serial, to_store_keys(keys, key_version), hex("0102030405060708")));
+    ads::TerminalStore terminals(*db, audit, "test");
+    ads::test::must(terminals.enrol(cardperso::testing::test_device_signer()->public_key(), serial, "test terminal"));
   }
   ads::RetailerSummary retailer(const std::string& serial) {
     ads::AuditLog audit(*db, key);

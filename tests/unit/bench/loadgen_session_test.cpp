@@ -51,7 +51,8 @@ struct InMemoryAds {
     cardperso::testing::AdsHooks hooks;
     hooks.to_dtd = [&replies](proto::Frame f) { replies.push_back(std::move(f)); };
     hooks.lookup = [this](const proto::LookupRetailer&) {
-      return std::optional<proto::RetailerLookup>(proto::RetailerLookup{proto::RetailerStatus::Active, keys});
+      return std::optional<proto::RetailerLookup>(
+          proto::RetailerLookup{proto::RetailerStatus::Active, keys, proto::TerminalStatus::Active});
     };
     hooks.on_action = [this](proto::Action& a) {
       if (auto* c = std::get_if<proto::Close>(&a)) closed = c->code == proto::ErrorCode::None;

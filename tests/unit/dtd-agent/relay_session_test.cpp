@@ -278,6 +278,7 @@ asio::awaitable<void> real_ste(net::Endpoint dtd, proto::RetailerKeys keys, std:
   (void)co_await stream.read_frame(2s);  // LinkHelloAck
   proto::SteHandshake ste;
   ste.pair(SecretBytes(Bytes(16, 0x5c)));  // as relay_options() pairs the DTD
+  ste.identify(cardperso::testing::test_device_signer());  // as AdsUnderTest::enrol enrols it
   std::deque<proto::Action> todo;
   for (auto& a : ste.start("8944001234567890", 1, std::move(keys), proto::Clock::now())) todo.push_back(std::move(a));
   const auto deadline = std::chrono::steady_clock::now() + 5s;

@@ -117,6 +117,7 @@ TEST_F(HandshakeTest, TheRelayServesASecondSession) {
   const auto first = net.ads_up.at(0).session;
   net.ste = SteHandshake{};
   net.ste.pair(cardperso::testing::test_pairing_key());
+  net.ste.identify(cardperso::testing::test_device_signer());
   net.start(kSerial, make_keys(0x00));
   ASSERT_EQ(net.ads_up.size(), 2u);
   ASSERT_EQ(net.dtd_up.size(), 2u);
@@ -158,6 +159,77 @@ TEST_F(HandshakeTest, LockedRetailerIsRefused) {
   EXPECT_FALSE(sent_to_ste(MessageType::H2));
 }
 
+// Terminal identity (PROTOCOL.md §6.6): a device key that is not actively enrolled for the card is
+// refused at H1, before anything about the card is looked at or counted.
+TEST(TerminalIdentity, NotEnrolledRevokedOrOtherRetailersTerminalIsRefusedAtH1) {
+  for (auto status : {TerminalStatus::NotEnrolled, TerminalStatus::Revoked, TerminalStatus::OtherRetailer}) {
+    Net net;
+    net.retailers[kSerial] = Retailer{RetailerStatus::Active, make_keys(0x00)};
+    net.terminal_status = [status](const LookupRetailer&) { return status; };
+    net.start(kSerial, make_keys(0x00));
+    expect_refused(net, ErrorCode::TerminalNotEnrolled);
+    const std::string expected = status == TerminalStatus::NotEnrolled ? "is not enrolled"
+                                 : status == TerminalStatus::Revoked   ? "was revoked"
+                                                                       : "enrolled for another retailer";
+    EXPECT_NE(net.ads_closed[0].reason.find(expected), std::string::npos) << net.ads_closed[0].reason;
+    EXPECT_EQ(std::count(net.types_to_ste.begin(), net.types_to_ste.end(), static_cast<std::uint8_t>(MessageType::H2)), 0);
+    EXPECT_TRUE(net.auth_failures.empty());
+  }
+}
+
+TEST_F(HandshakeTest, AnUnenrolledTerminalLearnsNothingAboutTheCard) {
+  net.ste.identify(cardperso::testing::test_device_signer(0x11));
+  net.start("12345", make_keys(0x00));  // an unknown card: the answer is still about the terminal
+  expect_refused(net, ErrorCode::TerminalNotEnrolled);
+}
+
+TEST_F(HandshakeTest, ARogueTerminalNamingAnEnrolledKeyFailsAtH3AndCostsTheRetailerNothing) {
+  // The rogue holds the real card (right K_RA) but not the enrolled device key; the relay rewrites
+  // its H1 to name the enrolled terminal's public key, which is public.
+  net.ste.identify(cardperso::testing::test_device_signer(0x11));
+  const DeviceKey enrolled = cardperso::testing::test_device_signer()->public_key();
+  net.hostile = [&](Hop hop, Frame& f) {
+    if (hop == Hop::DtdToAds && f.header.type == static_cast<std::uint8_t>(MessageType::H1)) {
+      auto h1 = HandshakeH1::decode(f.payload);
+      h1->terminal = enrolled;
+      f = make_frame(Channel::SteAds, 0, *h1);
+    }
+    return true;
+  };
+  net.start(kSerial, make_keys(0x00));
+  expect_refused(net, ErrorCode::TerminalAuthFailed);
+  EXPECT_TRUE(net.auth_failures.empty());
+  EXPECT_EQ(first_of(MessageType::H4), nullptr);
+}
+
+TEST_F(HandshakeTest, TheSignatureIsCheckedBeforeTheRetailerCryptogram) {
+  // A wrong card AND a forged signature: refused as a terminal failure, nothing counted.
+  auto keys = make_keys(0x00);
+  keys.k_ra[0] ^= 1;
+  net.hostile = [&](Hop hop, Frame& f) {
+    if (hop == Hop::DtdToAds && f.header.type == static_cast<std::uint8_t>(MessageType::H3)) f.payload[100] ^= 0x01;
+    return true;
+  };
+  net.start(kSerial, std::move(keys));
+  expect_refused(net, ErrorCode::TerminalAuthFailed);
+  EXPECT_TRUE(net.auth_failures.empty());
+}
+
+TEST_F(HandshakeTest, H1NamesTheDeviceKeyAndH3CarriesItsSignatureOfT3) {
+  net.start(kSerial, make_keys(0x00));
+  ASSERT_EQ(net.ads_up.size(), 1u);
+  const Frame* h1 = first_of(MessageType::H1);
+  const Frame* h2 = first_of(MessageType::H2);
+  const Frame* h3 = first_of(MessageType::H3);
+  ASSERT_TRUE(h1 && h2 && h3);
+  const auto device = cardperso::testing::test_device_signer();
+  EXPECT_EQ(HandshakeH1::decode(h1->payload)->terminal, device->public_key());
+  const auto m3 = HandshakeH3::decode(h3->payload);
+  const auto t3 = transcript_h3({h1->payload, h2->header.session, h2->payload, m3->retailer_cryptogram});
+  EXPECT_TRUE(transcript_signature_valid(device->public_key(), t3, m3->terminal_signature));
+  EXPECT_EQ(m3->terminal_signature, sign_transcript(*device, t3));  // Ed25519 is deterministic
+}
+
 TEST_F(HandshakeTest, UnsupportedVersionIsRefused) {
   net.hostile = [](Hop hop, Frame& f) {
     if (hop == Hop::DtdToAds && f.header.type == static_cast<std::uint8_t>(MessageType::H1)) f.payload[0] = 9;
@@ -192,8 +264,10 @@ TEST_F(HandshakeTest, SmallOrderKeySharesAreRefused) {
     n.retailers[kSerial] = Retailer{RetailerStatus::Active, make_keys(0x00)};
     n.hostile = [type](Hop hop, Frame& f) {
       const auto want = type == MessageType::H1 ? Hop::DtdToAds : Hop::DtdToSte;
+      // The share is H2's last field, and H1's last but one (the device key follows it).
+      const auto share_end = f.payload.end() - (type == MessageType::H1 ? 32 : 0);
       if (hop == want && f.header.type == static_cast<std::uint8_t>(type))
-        std::fill(f.payload.end() - 32, f.payload.end(), std::uint8_t{0});
+        std::fill(share_end - 32, share_end, std::uint8_t{0});
       return true;
     };
     n.start(kSerial, make_keys(0x00));
@@ -211,7 +285,9 @@ TEST_F(HandshakeTest, EverySessionHasFreshKeyShares) {
     n.start(kSerial, make_keys(0x00));
     ASSERT_EQ(n.ste_up.size(), 1u);
     for (const auto& f : n.log)
-      if (f.header.type == static_cast<std::uint8_t>(MessageType::H1) || f.header.type == static_cast<std::uint8_t>(MessageType::H2))
+      if (f.header.type == static_cast<std::uint8_t>(MessageType::H1))
+        shares.insert(Bytes(f.payload.end() - 64, f.payload.end() - 32));  // the device key comes last
+      else if (f.header.type == static_cast<std::uint8_t>(MessageType::H2))
         shares.insert(Bytes(f.payload.end() - 32, f.payload.end()));
   }
   EXPECT_EQ(shares.size(), 8u);
@@ -244,10 +320,10 @@ TEST_F(HandshakeTest, WrongIssuerKeyAtTheAdsIsRefusedByTheSte) {
   EXPECT_FALSE(net.ste.holds_long_term_keys());
 }
 
-TEST_F(HandshakeTest, RelaySteeringTheSessionKeyIsCaughtByKeyConfirmation) {
+TEST_F(HandshakeTest, RelaySteeringTheSessionKeyIsCaughtByTheSignedTranscript) {
   // The relay shifts RN4 (towards the ADS) and RN3 (towards the STE) by the same mask, so both sides
   // still compute the same SK_S = AES_K_S(RN3 XOR RN4), the XOR a relay can choose. The transcripts
-  // differ, so the confirmation fails and no H4 is ever produced.
+  // differ, so the terminal's signature (checked first) fails and no H4 is ever produced.
   const std::uint8_t mask = 0x5a;
   net.hostile = [&](Hop hop, Frame& f) {
     if (hop == Hop::DtdToAds && f.header.type == static_cast<std::uint8_t>(MessageType::H1)) {
@@ -259,7 +335,7 @@ TEST_F(HandshakeTest, RelaySteeringTheSessionKeyIsCaughtByKeyConfirmation) {
     return true;
   };
   net.start(kSerial, make_keys(0x00));
-  expect_refused(net, ErrorCode::KeyConfirmationFailed);
+  expect_refused(net, ErrorCode::TerminalAuthFailed);
   EXPECT_FALSE(sent_to_ste(MessageType::H4));
   EXPECT_TRUE(net.auth_failures.empty());  // the retailer card itself was genuine
 }
@@ -270,7 +346,18 @@ TEST_F(HandshakeTest, TamperedRn3AloneIsCaught) {
     return true;
   };
   net.start(kSerial, make_keys(0x00));
+  expect_refused(net, ErrorCode::TerminalAuthFailed);
+}
+
+// The confirmations are not in T3: a relay that changes one meets the key confirmation instead.
+TEST_F(HandshakeTest, TamperedSteConfirmationIsCaughtByKeyConfirmation) {
+  net.hostile = [&](Hop hop, Frame& f) {
+    if (hop == Hop::DtdToAds && f.header.type == static_cast<std::uint8_t>(MessageType::H3)) f.payload[16] ^= 1;
+    return true;
+  };
+  net.start(kSerial, make_keys(0x00));
   expect_refused(net, ErrorCode::KeyConfirmationFailed);
+  EXPECT_TRUE(net.auth_failures.empty());
 }
 
 TEST_F(HandshakeTest, TamperedAdsConfirmationIsCaughtByTheSte) {
@@ -332,6 +419,7 @@ TEST_F(HandshakeTest, ReplayedH3FromAnEarlierSessionFails) {
   // relabelled with the new session id.
   net.ste = SteHandshake{};
   net.ste.pair(cardperso::testing::test_pairing_key());
+  net.ste.identify(cardperso::testing::test_device_signer());
   net.hostile = [&](Hop hop, Frame& f) {
     if (hop == Hop::DtdToAds && f.header.type == static_cast<std::uint8_t>(MessageType::H3)) {
       auto replay = *old_h3;
@@ -342,9 +430,10 @@ TEST_F(HandshakeTest, ReplayedH3FromAnEarlierSessionFails) {
   };
   net.start(kSerial, make_keys(0x00));
   ASSERT_EQ(net.ads_closed.size(), 2u);
-  EXPECT_EQ(net.ads_closed[1].code, ErrorCode::RetailerAuthFailed);
+  // The recorded signature covers the old transcript: refused before the cryptogram, nothing counted.
+  EXPECT_EQ(net.ads_closed[1].code, ErrorCode::TerminalAuthFailed);
   EXPECT_EQ(net.ads_up.size(), 1u);
-  EXPECT_EQ(net.auth_failures.size(), 1u);
+  EXPECT_TRUE(net.auth_failures.empty());
 }
 
 TEST_F(HandshakeTest, H3ForAnotherSessionIsRefused) {
@@ -456,6 +545,16 @@ TEST(SteStart, AnUnpairedTerminalSendsNothing) {
   const auto* closed = find_action<Close>(a);
   ASSERT_NE(closed, nullptr);
   EXPECT_NE(closed->reason.find("not paired"), std::string::npos) << closed->reason;
+  EXPECT_EQ(find_action<SendFrame>(a), nullptr);
+}
+
+TEST(SteStart, ATerminalWithoutADeviceKeySendsNothing) {
+  SteHandshake ste;
+  ste.pair(cardperso::testing::test_pairing_key());
+  auto a = ste.start("123", 1, make_keys(0), TimePoint{});
+  const auto* closed = find_action<Close>(a);
+  ASSERT_NE(closed, nullptr);
+  EXPECT_NE(closed->reason.find("no device key"), std::string::npos) << closed->reason;
   EXPECT_EQ(find_action<SendFrame>(a), nullptr);
 }
 

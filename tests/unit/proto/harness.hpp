@@ -58,6 +58,12 @@ struct Net {
   RandomSource ads_random = default_random_source();
   std::map<std::string, Retailer> retailers;
   bool answer_lookups = true;
+  // The issuer's view of the terminal named in H1: by default the test terminal is enrolled for
+  // every card and any other device key is not.
+  std::function<TerminalStatus(const LookupRetailer&)> terminal_status = [](const LookupRetailer& l) {
+    return l.terminal == cardperso::testing::test_device_signer()->public_key() ? TerminalStatus::Active
+                                                                                 : TerminalStatus::NotEnrolled;
+  };
 
   // Return false to drop the frame. May alter it.
   std::function<bool(Hop, Frame&)> hostile;
@@ -136,6 +142,7 @@ struct Net {
       RetailerLookup r;
       auto it = retailers.find(lookup.serial);
       if (it != retailers.end()) r = RetailerLookup{it->second.status, it->second.keys};
+      r.terminal = terminal_status(lookup);
       return r;
     };
     h.on_action = [this](Action& action) { record(Peer::Ads, action); };

@@ -2,6 +2,7 @@
 // from proto/PROTOCOL.md, checked against the C++ implementation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -50,7 +51,7 @@ struct Kat : ::testing::Test {
 
 }  // namespace
 
-TEST_F(Kat, FileIsComplete) { EXPECT_EQ(v.size(), 36u); }
+TEST_F(Kat, FileIsComplete) { EXPECT_EQ(v.size(), 39u); }
 
 TEST_F(Kat, MessageLayouts) {
   HandshakeH1 h1;
@@ -60,6 +61,7 @@ TEST_F(Kat, MessageLayouts) {
   h1.rn4 = block("rn4");
   h1.rn6 = block("rn6");
   std::copy_n(v.at("share_ste").begin(), h1.share.size(), h1.share.begin());
+  std::copy_n(v.at("device_public").begin(), h1.terminal.size(), h1.terminal.begin());
   EXPECT_EQ(to_hex(h1.encode()), to_hex(v.at("h1_payload")));
   HandshakeH2 h2{get_u32(v.at("session"), 0), block("rn1"), block("rn3"), block("rn5"), {}};
   std::copy_n(v.at("share_ads").begin(), h2.share.size(), h2.share.begin());
@@ -94,6 +96,9 @@ TEST_F(Kat, TranscriptAndConfirmations) {
   EXPECT_EQ(to_hex(key_confirmation(key("sk_d"), ConfirmedKey::SkD, Confirmer::Ste, th3)), to_hex(v.at("confirm_d_ste")));
   EXPECT_EQ(to_hex(key_confirmation(key("sk_s"), ConfirmedKey::SkS, Confirmer::Ads, th4)), to_hex(v.at("confirm_s_ads")));
   EXPECT_EQ(to_hex(key_confirmation(key("sk_d"), ConfirmedKey::SkD, Confirmer::Ads, th4)), to_hex(v.at("confirm_d_ads")));
+  const crypto::Ed25519Signer device(key("device_key"));
+  EXPECT_EQ(to_hex(device.public_key()), to_hex(v.at("device_public")));
+  EXPECT_EQ(to_hex(sign_transcript(device, th3)), to_hex(v.at("terminal_signature")));
 }
 
 TEST_F(Kat, FirstSealedFrames) {
@@ -120,6 +125,13 @@ TEST_F(Kat, TheCoresReproduceTheVectors) {
   net.ads_random = ads_random.source();
   net.next_session = get_u32(v.at("session"), 0);
   net.retailers[serial()] = Retailer{RetailerStatus::Active, keys()};
+  net.ste.identify(std::make_shared<const crypto::Ed25519Signer>(key("device_key")));
+  const Bytes device_public = v.at("device_public");
+  net.terminal_status = [device_public](const LookupRetailer& l) {
+    return std::equal(l.terminal.begin(), l.terminal.end(), device_public.begin(), device_public.end())
+               ? TerminalStatus::Active
+               : TerminalStatus::NotEnrolled;
+  };
   net.start(serial(), keys(), v.at("key_version")[0]);
   ASSERT_EQ(net.ads_up.size(), 1u);
   ASSERT_EQ(net.ste_up.size(), 1u);
@@ -129,7 +141,8 @@ TEST_F(Kat, TheCoresReproduceTheVectors) {
   EXPECT_EQ(to_hex(payload.at(0x11)), to_hex(v.at("h1_payload")));
   EXPECT_EQ(to_hex(payload.at(0x12)), to_hex(v.at("h2_payload")));
   EXPECT_EQ(to_hex(payload.at(0x13)),
-            to_hex(concat({v.at("retailer_cryptogram"), v.at("confirm_s_ste"), v.at("confirm_d_ste")})));
+            to_hex(concat({v.at("retailer_cryptogram"), v.at("confirm_s_ste"), v.at("confirm_d_ste"),
+                           v.at("terminal_signature")})));
   EXPECT_EQ(to_hex(payload.at(0x14)),
             to_hex(concat({v.at("issuer_cryptogram"), v.at("confirm_s_ads"), v.at("confirm_d_ads")})));
   const std::size_t before = net.log.size();

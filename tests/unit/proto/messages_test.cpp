@@ -104,8 +104,12 @@ TEST(Messages, H1) {
   h1.rn4 = fill(4);
   h1.rn6 = fill(6);
   h1.share.fill(0x5e);
+  h1.terminal.fill(0x7d);
   auto bytes = h1.encode();
-  ASSERT_EQ(bytes.size(), 3u + 7 + 80);
+  ASSERT_EQ(bytes.size(), 3u + 7 + 112);
+  // The device key is the last field; the X25519 share comes before it.
+  EXPECT_EQ(to_hex(ByteView(bytes).last(32)), to_hex(h1.terminal));
+  EXPECT_EQ(to_hex(ByteView(bytes).last(64).first(32)), to_hex(h1.share));
   EXPECT_EQ(to_hex(ByteView(bytes).first(3)), "020207");
   auto back = HandshakeH1::decode(bytes);
   ASSERT_TRUE(back);
@@ -113,6 +117,7 @@ TEST(Messages, H1) {
   EXPECT_EQ(back->rn4, fill(4));
   EXPECT_EQ(back->rn6, fill(6));
   EXPECT_EQ(back->share, h1.share);
+  EXPECT_EQ(back->terminal, h1.terminal);
   expect_exact_length<HandshakeH1>(bytes);
   auto bad = bytes;
   bad[4] = 'x';
@@ -146,10 +151,13 @@ TEST(Messages, H2H3H4) {
   b2[3] = 0;
   EXPECT_FALSE(HandshakeH2::decode(b2));  // session 0
 
-  HandshakeH3 h3{fill(0xa), fill(0xb), fill(0xc)};
+  HandshakeH3 h3{fill(0xa), fill(0xb), fill(0xc), {}};
+  h3.terminal_signature.fill(0x51);
   auto b3 = h3.encode();
-  ASSERT_EQ(b3.size(), 48u);
+  ASSERT_EQ(b3.size(), 112u);
   EXPECT_EQ(HandshakeH3::decode(b3)->confirm_d, fill(0xc));
+  EXPECT_EQ(HandshakeH3::decode(b3)->terminal_signature, h3.terminal_signature);
+  EXPECT_EQ(to_hex(ByteView(b3).subspan(48, 1)), "51");
   expect_exact_length<HandshakeH3>(b3);
 
   HandshakeH4 h4{fill(0xd), fill(0xe), fill(0xf)};
@@ -187,7 +195,7 @@ TEST(Messages, TerminateBody) {
 TEST(Messages, MakeFrameSetsTypeAndLength) {
   auto f = make_frame(Channel::SteAds, 5, HandshakeH3{});
   EXPECT_EQ(f.header.type, 0x13);
-  EXPECT_EQ(f.header.length, 48u);
+  EXPECT_EQ(f.header.length, 112u);
   EXPECT_EQ(f.header.session, 5u);
   EXPECT_EQ(f.header.flags, 0);
 }

@@ -9,6 +9,7 @@
 #include "cardperso/proto/pairing.hpp"
 #include "cardperso/proto/ads_handshake.hpp"
 #include "cardperso/proto/link.hpp"
+#include "cardperso/testing/test_keys.hpp"
 #include "ste_session.hpp"
 
 namespace cardperso::ste {
@@ -111,6 +112,7 @@ net::asio::awaitable<void> fake_dtd_and_ads(net::FramedStream link, PeerMode mod
         if (send->frame.header.channel == proto::Channel::SteAds) co_await write(link, std::move(send->frame));
       } else if (std::get_if<proto::LookupRetailer>(&action)) {
         proto::RetailerLookup lookup;
+        lookup.terminal = proto::TerminalStatus::Active;
         lookup.status = mode == PeerMode::UnknownRetailer ? proto::RetailerStatus::NotFound : proto::RetailerStatus::Active;
         if (mode == PeerMode::WrongRetailerKey) lookup.keys = keys(0x11);
         else if (mode == PeerMode::WrongIssuerKey) lookup.keys = keys(0x00, 0x33);
@@ -150,6 +152,7 @@ struct Run {
 
 Run run(PeerMode mode, SessionOptions options) {
   options.pairing_key = pairing_key();
+  options.device = cardperso::testing::test_device_signer();
   net::asio::io_context io;
   auto [ste, dtd] = socket_pair(io);
   auto report = std::make_shared<PeerReport>();

@@ -27,10 +27,12 @@ struct SendFrame {
   Peer to;
   Frame frame;
 };
-// ADS: look the retailer card up and answer with AdsHandshake::on_retailer_lookup.
+// ADS: look the retailer card and the terminal (its device key, from H1) up and answer with
+// AdsHandshake::on_retailer_lookup.
 struct LookupRetailer {
   std::string serial;
   std::uint8_t key_version = 0;
+  DeviceKey terminal{};
 };
 // ADS: count a failed retailer authentication against the card (locks it past the limit).
 struct RecordAuthFailure {

@@ -3,10 +3,12 @@
 // the adapter creates it when an H1 arrives (session 0) with a fresh non-zero session id, routes
 // later frames with that session id to it, and carries out the returned actions in order.
 //
-// H1 -> LookupRetailer; lookup -> H2 with a fresh X25519 share (the private key wiped once the
-// secret is computed) | Error+Close; H3 -> retailer cryptogram checked FIRST
-// (RecordAuthFailure+Error+Close on mismatch), then the STE's key confirmations, and only then is the
-// issuer cryptogram computed and H4 sent. Afterwards channel 1 (SK_S) and channel 2 (SK_D) are sealed.
+// H1 -> LookupRetailer (the card and the terminal); lookup -> H2 with a fresh X25519 share (the
+// private key wiped once the secret is computed) | Error+Close for a terminal not enrolled for that
+// card or a card not active; H3 -> the terminal's signature of T3 checked FIRST (Error+Close, nothing
+// counted against the retailer), then the retailer cryptogram (RecordAuthFailure+Error+Close on
+// mismatch), then the STE's key confirmations, and only then is the issuer cryptogram computed and
+// H4 sent. Afterwards channel 1 (SK_S) and channel 2 (SK_D) are sealed.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,10 +20,14 @@
 namespace cardperso::proto {
 
 enum class RetailerStatus { Active, NotFound, Revoked, Locked };
+// The terminal named in H1, as the issuer's records see it for this card. Not enrolled unless the
+// directory says otherwise: a lookup that forgets the terminal refuses the session.
+enum class TerminalStatus { NotEnrolled, Active, Revoked, OtherRetailer };
 
 struct RetailerLookup {
   RetailerStatus status = RetailerStatus::NotFound;
   RetailerKeys keys;  // only for Active
+  TerminalStatus terminal = TerminalStatus::NotEnrolled;
 };
 
 class AdsHandshake {
@@ -68,6 +74,7 @@ class AdsHandshake {
   Block16 rn1_{}, rn2_{}, rn3_{}, rn4_{}, rn5_{}, rn6_{};
   RetailerKeys keys_;
   KeyShare ste_share_{};
+  DeviceKey terminal_{};
   SecretBytes shared_;  // the X25519 secret, from H2 until the session keys are derived
   std::optional<SecureChannel> ste_channel_;
   std::optional<SecureChannel> dtd_channel_;

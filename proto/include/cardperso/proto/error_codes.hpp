@@ -24,6 +24,8 @@ enum class ErrorCode : std::uint16_t {
   UnexpectedMessage = 14,        // a well-formed message the state machine did not expect
   UnknownSession = 15,           // frame for a session id this side does not know
   AdsUnreachable = 16,           // sent by the DTD: it has no link to the ADS now; retry when it is back
+  TerminalNotEnrolled = 17,      // the H1's device key is not an active terminal of this retailer card
+  TerminalAuthFailed = 18,       // the H3's terminal signature did not verify
 };
 
 // Short English description, for logs and the retailer's display.

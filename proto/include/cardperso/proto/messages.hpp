@@ -53,6 +53,8 @@ bool allowed_on(MessageType type, Channel channel);
 
 using Block16 = std::array<std::uint8_t, 16>;
 using KeyShare = std::array<std::uint8_t, 32>;  // an X25519 public key (RFC 7748)
+using DeviceKey = std::array<std::uint8_t, 32>;  // a terminal's Ed25519 public key (RFC 8032)
+using DeviceSignature = std::array<std::uint8_t, 64>;
 
 inline constexpr std::size_t kMaxNodeId = 64;
 inline constexpr std::size_t kMaxSerial = 20;
@@ -105,7 +107,8 @@ struct SessionKeyHandover {
 };
 
 // H1 (STE->ADS): 0 version 1 | 1 key_version 1 | 2 serial_len 1 (1..20) | 3 serial, ASCII digits |
-//                then RN2 16 | RN4 16 | RN6 16 | the STE's ephemeral X25519 share 32
+//                then RN2 16 | RN4 16 | RN6 16 | the STE's ephemeral X25519 share 32 |
+//                the terminal's device key (Ed25519 public key) 32        (3 + serial_len + 112 bytes)
 struct HandshakeH1 {
   static constexpr MessageType kType = MessageType::H1;
   std::uint8_t version = kProtocolVersion;
@@ -113,6 +116,7 @@ struct HandshakeH1 {
   std::string serial;
   Block16 rn2{}, rn4{}, rn6{};
   KeyShare share{};
+  DeviceKey terminal{};
   Bytes encode() const;
   static Result<HandshakeH1> decode(ByteView payload);
 };
@@ -128,10 +132,12 @@ struct HandshakeH2 {
   static Result<HandshakeH2> decode(ByteView payload);
 };
 
-// H3 (STE->ADS): 0 AES_K_RA(RN1) 16 | 16 confirm_S by STE 16 | 32 confirm_D by STE 16  (48 bytes)
+// H3 (STE->ADS): 0 AES_K_RA(RN1) 16 | 16 confirm_S by STE 16 | 32 confirm_D by STE 16 |
+//                48 the terminal's Ed25519 signature of T3 64  (112 bytes)
 struct HandshakeH3 {
   static constexpr MessageType kType = MessageType::H3;
   Block16 retailer_cryptogram{}, confirm_s{}, confirm_d{};
+  DeviceSignature terminal_signature{};
   Bytes encode() const;
   static Result<HandshakeH3> decode(ByteView payload);
 };

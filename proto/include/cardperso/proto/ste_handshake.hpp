@@ -2,9 +2,9 @@
 // The STE side of one session, sans-I/O (proto/PROTOCOL.md §Handshake). All its frames go to the
 // DTD over the local link: channel 1 frames are relayed to the ADS, the L1 handover stays at the DTD.
 //
-// start -> H1 (RN2, RN4, RN6, a fresh X25519 share); H2 -> X25519 secret (the private key wiped), H3
-// (the retailer card computes the retailer cryptogram and the two session-key inputs, mixed with the
-// X25519 secret into SK_S and SK_D); H4 -> the card checks the issuer cryptogram, then the ADS confirmations;
+// start -> H1 (RN2, RN4, RN6, a fresh X25519 share, the device key); H2 -> X25519 secret (the private
+// key wiped), H3 (the retailer card computes the retailer cryptogram and the two session-key inputs,
+// mixed with the X25519 secret into SK_S and SK_D; the device key signs T3); H4 -> the card checks the issuer cryptogram, then the ADS confirmations;
 // success -> L1 (SK_D sealed under the pairing key, never K_D) to the DTD, SessionEstablished, and channel 1 sealed under SK_S.
 // The long-term keys stay behind RetailerSecrets: on a terminal, inside the retailer card.
 #include <cstdint>
@@ -16,6 +16,7 @@
 #include "cardperso/proto/actions.hpp"
 #include "cardperso/proto/retailer_secrets.hpp"
 #include "cardperso/proto/secure_channel.hpp"
+#include "cardperso/proto/terminal_identity.hpp"
 #include "cardperso/proto/transcript.hpp"
 
 namespace cardperso::proto {
@@ -30,6 +31,10 @@ class SteHandshake {
   // digits, no secrets or an incomplete key set ends the session at once (Close, nothing sent).
   // The key this terminal shares with its DTD (pairing.hpp); L1 is sealed under it. Before start.
   void pair(SecretBytes pairing_key) { pairing_key_ = std::move(pairing_key); }
+  // This terminal's device key (terminal_identity.hpp): H1 names its public key, H3 carries its
+  // signature of T3. Before start.
+  void identify(DeviceSigner device) { device_ = std::move(device); }
+  bool identified() const { return device_ != nullptr; }
   Actions start(std::string serial, std::uint8_t key_version, std::unique_ptr<RetailerSecrets> secrets, TimePoint now);
   Actions start(std::string serial, std::uint8_t key_version, RetailerKeys keys, TimePoint now);
   Actions on_frame(const Frame& frame, TimePoint now);
@@ -61,6 +66,7 @@ class SteHandshake {
   std::uint32_t session_ = 0;
   std::unique_ptr<RetailerSecrets> secrets_;
   SecretBytes pairing_key_;
+  DeviceSigner device_;
   std::optional<crypto::X25519KeyPair> ephemeral_;  // this session's X25519 key pair, from start until H2
   SecretBytes sk_s_;
   SecretBytes sk_d_;

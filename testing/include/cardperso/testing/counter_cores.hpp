@@ -32,11 +32,13 @@ struct CounterHooks {
 class CounterCores {
  public:
   // The cores belong to the owner and outlive the wiring. They are paired with test_pairing_key(),
-  // as a terminal and the DTD it is cabled to are.
+  // as a terminal and the DTD it is cabled to are; an STE the owner has not given a device key gets
+  // test_device_signer().
   CounterCores(proto::SteHandshake& ste, proto::DtdRelay& dtd, CounterHooks hooks)
       : ste_(ste), dtd_(dtd), hooks_(std::move(hooks)) {
     ste_.pair(test_pairing_key());
     dtd_.pair(test_pairing_key());
+    if (!ste_.identified()) ste_.identify(test_device_signer());
   }
   CounterCores(const CounterCores&) = delete;
   CounterCores& operator=(const CounterCores&) = delete;

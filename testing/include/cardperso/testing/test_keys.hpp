@@ -5,6 +5,7 @@
 
 #include "cardperso/common/secret_bytes.hpp"
 #include "cardperso/proto/actions.hpp"
+#include "cardperso/proto/terminal_identity.hpp"
 
 namespace cardperso::testing {
 
@@ -17,5 +18,9 @@ proto::RetailerKeys counting_retailer_keys(std::uint8_t seed, std::uint8_t step 
 
 // The pairing key of a terminal and its DTD in memory (proto/pairing.hpp).
 SecretBytes test_pairing_key();
+
+// A terminal's device key in memory (proto/terminal_identity.hpp): the Ed25519 private key is 32
+// bytes counting up from `seed`. The default one is the terminal every in-memory ADS knows.
+proto::DeviceSigner test_device_signer(std::uint8_t seed = 0xD0);
 
 }  // namespace cardperso::testing

@@ -15,9 +15,12 @@ namespace cardperso::ads {
 class RetailerDirectory {
  public:
   virtual ~RetailerDirectory() = default;
-  // The card's status and, for an active card enrolled with this key version, its four keys. A card
-  // enrolled under another key version is reported as NotFound (the H1 names a key set we do not hold).
-  virtual Result<proto::RetailerLookup> lookup(std::string_view serial, std::uint8_t key_version) = 0;
+  // The terminal's standing for this card and, for an enrolled terminal, the card's status and (for an
+  // active card enrolled with this key version) its four keys. A card enrolled under another key
+  // version is reported as NotFound (the H1 names a key set we do not hold). A terminal that is not
+  // enrolled for the card learns nothing about the card.
+  virtual Result<proto::RetailerLookup> lookup(std::string_view serial, std::uint8_t key_version,
+                                               const proto::DeviceKey& terminal) = 0;
   virtual Result<AuthFailureOutcome> record_auth_failure(std::string_view serial) = 0;
   virtual Result<void> record_auth_success(std::string_view serial) = 0;
 };

@@ -83,6 +83,7 @@ class Statement {
   std::int64_t column_int(int index) const;
   std::optional<std::int64_t> column_optional_int(int index) const;
   std::string column_text(int index) const;
+  std::optional<std::string> column_optional_text(int index) const;
   Bytes column_blob(int index) const;
 
  private:

@@ -12,6 +12,7 @@
 #include "cardperso/ads/store/audit_log.hpp"
 #include "cardperso/ads/store/master_key.hpp"
 #include "cardperso/ads/store/sqlite_db.hpp"
+#include "cardperso/ads/store/terminal_store.hpp"
 
 namespace cardperso::ads {
 
@@ -23,7 +24,8 @@ class SqliteDirectory final : public RetailerDirectory, public SessionJournal {
 
   // A retailer row whose sealed keys or code do not open (edited in the file, or sealed under another
   // key) fails the lookup and leaves a "retailer_row_unreadable" audit entry naming the serial.
-  Result<proto::RetailerLookup> lookup(std::string_view serial, std::uint8_t key_version) override;
+  Result<proto::RetailerLookup> lookup(std::string_view serial, std::uint8_t key_version,
+                                       const proto::DeviceKey& terminal) override;
   Result<AuthFailureOutcome> record_auth_failure(std::string_view serial) override;
   Result<void> record_auth_success(std::string_view serial) override;
   Result<std::int64_t> open_session(std::string_view serial, std::string_view peer) override;
@@ -36,6 +38,7 @@ class SqliteDirectory final : public RetailerDirectory, public SessionJournal {
   Clock clock_;
   AuditLog audit_;
   RetailerStore retailers_;
+  TerminalStore terminals_;
   SessionStore sessions_;
 };
 
