@@ -41,8 +41,17 @@ std::vector<dtd::CustomerRequest> ask_customers() {
 }
 
 // --pair CODE: the code the terminal showed, checked and stored; it is the key, so it is never logged.
+// --pair -: the code is read from the first line of stdin, so it never shows in the process list.
 int store_pairing(const dtd::DtdOptions& options) {
-  auto key = proto::parse_pairing_code(*options.pair_code);
+  std::string typed;
+  if (*options.pair_code == "-") {
+    if (!std::getline(std::cin, typed)) {
+      std::cerr << "dtd-agent: --pair -: no line on standard input; type the code the terminal shows\n";
+      return kExitRefused;
+    }
+  }
+  auto key = proto::parse_pairing_code(*options.pair_code == "-" ? typed : *options.pair_code);
+  if (!typed.empty()) secure_wipe(typed.data(), typed.size());
   if (!key) {
     std::cerr << "dtd-agent: " << key.error().message << "\n";
     return kExitRefused;

@@ -33,7 +33,7 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
   cli::CommandLine cl(
       {.name = "dtd-agent",
        .usage = "--ads HOST:PORT (--ste-listen HOST:PORT | --ste-tty PATH) --pairing-file PATH [options]\n"
-                "       dtd-agent --pair CODE --pairing-file PATH",
+                "       dtd-agent --pair (CODE | -) --pairing-file PATH",
        .description = "The retailer PC's relay: keeps a link to the issuer's server (ADS), serves one secure terminal (STE)\n"
                       "on TCP (default 127.0.0.1:7701) or a tty, and relays their session unchanged. With --ste-listen\n"
                       "it prints `ste link on HOST:PORT` once it accepts.",
@@ -42,7 +42,8 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
       ("ads", po::value(&ads), "HOST:PORT of the ADS; required")
       ("pairing-file", po::value(&o.pairing_file), "the key this agent shares with its terminal (mode 0600); required")
       ("pair", po::value<std::string>(), "store the pairing code the terminal shows (ste-firmware --pair) in "
-       "--pairing-file, which must not exist, and exit")
+       "--pairing-file, which must not exist, and exit; '-' reads the code from standard input (it then stays out "
+       "of the process list)")
       ("ste-listen", po::value(&ste_listen), "HOST:PORT to accept the STE on; port 0 picks a free port")
       ("ste-tty", po::value(&ste_tty), "tty device of the STE link (serial line or socat pty)")
       ("dtd-id", po::value(&dtd_id)->default_value(dtd_id), "this agent's name in the LinkHello (1-64 printable characters)")

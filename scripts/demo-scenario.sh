@@ -52,7 +52,7 @@ printf '2468\n1357\n1357\n11223344\n' > "$work/keypad"
 say "Installer: pair the secure terminal with the shop PC (the terminal shows a code, the PC takes it)"
 code=$("$STE" --pair --pairing-file "$work/ste-pairing.key" --log-file "$work/ste-pair.log" | sed -n 's/^\[STE\] Pairing code: //p')
 [[ -n $code ]] || { echo "demo: ste-firmware --pair showed no code" >&2; exit 1; }
-"$DTD" --pair "$code" --pairing-file "$work/dtd-pairing.key" --log-file "$work/dtd-pair.log"
+printf '%s\n' "$code" | "$DTD" --pair - --pairing-file "$work/dtd-pairing.key" --log-file "$work/dtd-pair.log"
 say "Installer: the terminal makes its device key; the issuer enrols its public key for the retailer card"
 device_key=$("$STE" --init-device-key --device-key "$work/ste-device.key" --log-file "$work/ste-key.log" 2> /dev/null)
 [[ $device_key =~ ^[0-9a-f]{64}$ ]] || { echo "demo: ste-firmware --init-device-key printed no public key" >&2; exit 1; }

@@ -588,8 +588,9 @@ TEST_F(ReplayedSession, Verbatim) {
 TEST_F(ReplayedSession, UnderTheNewSessionId) {
   describe("replay a whole recorded session on a new connection, session ids rewritten to the new one",
            "raw TCP → ADS",
-           "retailer authentication failed (fresh RN1), counted against the card (legitimately); nothing sealed accepted");
-  replay_refused(true, "retailer authentication failed", 1);
+           "terminal authentication failed (Error 18): the recorded signature covers the old transcript; nothing counted "
+           "against the card, nothing sealed accepted");
+  replay_refused(true, "terminal authentication failed");
 }
 
 // ---- slow loris ---------------------------------------------------------------------------------

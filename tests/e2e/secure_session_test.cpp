@@ -188,7 +188,9 @@ TEST_F(SecureSession, UnknownSerialIsRefused) {
   insert_card(image);
   const int dtd = start_dtd(start_ads());
   ASSERT_FALSE(HasFailure());
-  expect_refused_at_sign_on(dtd, serial, "unknown retailer");
+  // The terminal is enrolled for no card: the ADS answers about the terminal and says nothing about
+  // the card (whose serial it does not know either).
+  expect_refused_at_sign_on(dtd, serial, "terminal not enrolled");
 }
 
 // 5. A revoked card is refused by the ADS.

@@ -106,13 +106,14 @@ Bytes stored_key_file(const std::string& image_path, const std::string& pin) {
 TEST_F(AdsctlTest, HelpForTheToolAndEverySubcommand) {
   auto top = adsctl({"--help"}, false);
   EXPECT_EQ(top.exit_code, 0);
-  for (const char* c : {"init", "retailer enrol", "retailer list", "retailer revoke", "retailer unlock", "audit show",
-                        "audit verify"}) {
+  for (const char* c : {"init", "retailer enrol", "retailer list", "retailer revoke", "retailer unlock",
+                        "terminal enrol", "terminal list", "terminal revoke", "audit show", "audit verify"}) {
     EXPECT_NE(top.out.find(c), std::string::npos) << c;
   }
   const std::vector<std::vector<std::string>> subcommands = {
       {"init"}, {"retailer", "enrol"}, {"retailer", "list"}, {"retailer", "revoke"},
-      {"retailer", "unlock"}, {"audit", "show"}, {"audit", "verify"}};
+      {"retailer", "unlock"}, {"terminal", "enrol"}, {"terminal", "list"}, {"terminal", "revoke"},
+      {"audit", "show"}, {"audit", "verify"}};
   for (auto args : subcommands) {
     std::string name = args[0] + (args.size() > 1 ? " " + args[1] : "");
     args.push_back("--help");
@@ -278,6 +279,52 @@ TEST_F(AdsctlTest, ListRevokeUnlockAndAudit) {
   auto broken = adsctl({"audit", "verify"});
   EXPECT_EQ(broken.exit_code, 2);
   EXPECT_NE(broken.err.find("audit log broken at entry 4"), std::string::npos) << broken.err;
+}
+
+// A terminal's device public key enrolled for two retailer cards of its shop, listed, revoked for one
+// and then for all; every change audited; bad input refused with what to do.
+TEST_F(AdsctlTest, TerminalEnrolListRevoke) {
+  init();
+  ASSERT_EQ(adsctl({"retailer", "enrol", "--card-image", dir.file("a.json"), "--serial", "1111111111"}).exit_code, 0);
+  ASSERT_EQ(adsctl({"retailer", "enrol", "--card-image", dir.file("b.json"), "--serial", "2222222222"}).exit_code, 0);
+  const std::string key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+  auto enrol = adsctl({"terminal", "enrol", "--retailer", "1111111111", "--public-key", key, "--label", "front desk"});
+  ASSERT_EQ(enrol.exit_code, 0) << enrol.err;
+  EXPECT_NE(enrol.err.find("enrolled for retailer 1111111111"), std::string::npos) << enrol.err;
+  ASSERT_EQ(adsctl({"terminal", "enrol", "--retailer", "2222222222", "--public-key", key}).exit_code, 0);
+
+  auto again = adsctl({"terminal", "enrol", "--retailer", "1111111111", "--public-key", key});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("already enrolled"), std::string::npos) << again.err;
+  auto no_retailer = adsctl({"terminal", "enrol", "--retailer", "3333333333", "--public-key", key});
+  EXPECT_EQ(no_retailer.exit_code, 2);
+  EXPECT_NE(no_retailer.err.find("enrol the retailer card first"), std::string::npos) << no_retailer.err;
+  auto short_key = adsctl({"terminal", "enrol", "--retailer", "1111111111", "--public-key", key.substr(2)});
+  EXPECT_EQ(short_key.exit_code, 1);
+  EXPECT_NE(short_key.err.find("64 hex digits"), std::string::npos) << short_key.err;
+
+  auto list = adsctl({"terminal", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("PUBLIC KEY"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(key + "  1111111111"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("front desk"), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find("revoked"), std::string::npos) << list.out;
+
+  ASSERT_EQ(adsctl({"terminal", "revoke", "--public-key", key, "--retailer", "2222222222"}).exit_code, 0);
+  auto only_b = adsctl({"terminal", "list", "--retailer", "2222222222"});
+  EXPECT_NE(only_b.out.find("revoked"), std::string::npos) << only_b.out;
+  EXPECT_EQ(only_b.out.find("1111111111"), std::string::npos) << only_b.out;
+  auto all = adsctl({"terminal", "revoke", "--public-key", key});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.err.find("(1 enrolment)"), std::string::npos) << all.err;
+  EXPECT_EQ(adsctl({"terminal", "revoke", "--public-key", key}).exit_code, 2);  // nothing active left
+
+  auto show = adsctl({"audit", "show", "--last", "4"});
+  EXPECT_NE(show.out.find("terminal_enrolled  1111111111  public_key=" + key + " label=front desk"), std::string::npos)
+      << show.out;
+  EXPECT_NE(show.out.find("terminal_revoked  2222222222"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("terminal_revoked  1111111111"), std::string::npos) << show.out;
+  EXPECT_EQ(adsctl({"audit", "verify"}).exit_code, 0);
 }
 
 TEST_F(AdsctlTest, WrongOrExposedMasterKeyIsRefused) {
