@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "cardperso/common/crypto.hpp"
+#include "fetched_algorithms.hpp"
 
 namespace cardperso::crypto {
 
@@ -20,7 +21,7 @@ Block aes128_block(ByteView key, ByteView block, bool encrypt) {
   if (!ctx) throw std::runtime_error("EVP_CIPHER_CTX_new failed");
   Block out{};
   int len = 0;
-  if (EVP_CipherInit_ex(ctx.get(), EVP_aes_128_ecb(), nullptr, key.data(), nullptr, encrypt ? 1 : 0) != 1 ||
+  if (EVP_CipherInit_ex(ctx.get(), detail::aes128_ecb(), nullptr, key.data(), nullptr, encrypt ? 1 : 0) != 1 ||
       EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1 ||
       EVP_CipherUpdate(ctx.get(), out.data(), &len, block.data(), static_cast<int>(block.size())) != 1 ||
       len != static_cast<int>(kAesBlockSize))

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "cardperso/common/crypto.hpp"
+#include "fetched_algorithms.hpp"
 
 namespace cardperso::crypto {
 
@@ -19,7 +20,7 @@ CtxPtr gcm_init(ByteView key, ByteView nonce, ByteView aad, bool encrypt) {
   CtxPtr ctx(EVP_CIPHER_CTX_new());
   if (!ctx) throw std::runtime_error("EVP_CIPHER_CTX_new failed");
   int len = 0;
-  if (EVP_CipherInit_ex(ctx.get(), EVP_aes_128_gcm(), nullptr, nullptr, nullptr, encrypt ? 1 : 0) != 1 ||
+  if (EVP_CipherInit_ex(ctx.get(), detail::aes128_gcm(), nullptr, nullptr, nullptr, encrypt ? 1 : 0) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()), nullptr) != 1 ||
       EVP_CipherInit_ex(ctx.get(), nullptr, nullptr, key.data(), nonce.data(), encrypt ? 1 : 0) != 1)
     throw std::runtime_error("AES-128-GCM initialisation failed in OpenSSL");
