@@ -34,13 +34,36 @@ Actions AdsHandshake::abort(ErrorCode code, std::string reason) {
   Actions out;
   out.reserve(3);
   const bool established = state_ == State::Established;
-  const std::uint32_t session = (state_ == State::AwaitH1 || state_ == State::LookingUp) ? 0 : session_;
+  const bool before_h2 = state_ == State::AwaitH1 || state_ == State::LookingUp || state_ == State::Refusing;
+  const std::uint32_t session = before_h2 ? 0 : session_;
   const auto error = ErrorMessage::make(code, reason);
   // emplace_back: the action is built in place (GCC 12 warns, wrongly, about moving a variant here).
   out.emplace_back(SendFrame{Peer::Dtd, make_frame(Channel::SteAds, session, error)});
   if (established) out.emplace_back(SendFrame{Peer::Dtd, make_frame(Channel::DtdAds, session, error)});
   wipe_all();
   out.emplace_back(Close{code, std::move(reason)});
+  return out;
+}
+
+Actions AdsHandshake::refuse(ErrorCode code, std::string reason, TimePoint now) {
+  refusal_code_ = code;
+  refusal_reason_ = std::move(reason);
+  keys_.wipe();
+  state_ = State::Refusing;
+  deadline_ = h1_at_ + timeouts_.refusal_floor;
+  if (now >= *deadline_) return send_refusal();
+  return {};
+}
+
+Actions AdsHandshake::send_refusal() {
+  // The same bytes for every reason: a caller who is not yet authenticated learns nothing from them.
+  Actions out;
+  out.reserve(2);
+  out.emplace_back(SendFrame{Peer::Dtd, make_frame(Channel::SteAds, 0,
+                                                   ErrorMessage::make(ErrorCode::NotAccepted,
+                                                                      "not accepted; the issuer's log says why"))});
+  wipe_all();
+  out.emplace_back(Close{refusal_code_, std::move(refusal_reason_)});
   return out;
 }
 
@@ -52,7 +75,8 @@ Actions AdsHandshake::on_peer_error(const Frame& frame) {
 }
 
 Actions AdsHandshake::on_frame(const Frame& frame, TimePoint now) {
-  if (state_ == State::Closed) return {};
+  // A pending refusal leaves at its time, whatever the peer sends meanwhile.
+  if (state_ == State::Closed || state_ == State::Refusing) return {};
   const auto type = to_message_type(frame.header.type);
   if (!type) return abort(ErrorCode::BadFrame, fmt::format("unknown message type 0x{:02x}", frame.header.type));
   if (frame.payload.size() != frame.header.length) return abort(ErrorCode::BadFrame, "payload length disagrees with the header");
@@ -76,6 +100,7 @@ Actions AdsHandshake::on_frame(const Frame& frame, TimePoint now) {
     case State::Established:
       if (sealed) return on_sealed(frame, now);
       break;
+    case State::Refusing:
     case State::LookingUp:
     case State::Closed:
       break;
@@ -100,6 +125,7 @@ Actions AdsHandshake::on_h1(const Frame& frame, TimePoint now) {
   rn6_ = h1->rn6;
   ste_share_ = h1->share;
   terminal_ = h1->terminal;
+  h1_at_ = now;
   h1_payload_ = frame.payload;
   state_ = State::LookingUp;
   deadline_ = now + timeouts_.handshake;
@@ -114,18 +140,19 @@ Actions AdsHandshake::on_retailer_lookup(RetailerLookup lookup, TimePoint now) {
   const std::string key = "terminal not enrolled: device key " + device_key_hex(terminal_).substr(0, 16) + "...";
   switch (lookup.terminal) {
     case TerminalStatus::NotEnrolled:
-      return abort(ErrorCode::TerminalNotEnrolled, key + " is not enrolled at this issuer (adsctl terminal enrol)");
-    case TerminalStatus::Revoked: return abort(ErrorCode::TerminalNotEnrolled, key + " was revoked by the issuer");
+      return refuse(ErrorCode::TerminalNotEnrolled, key + " is not enrolled at this issuer (adsctl terminal enrol)", now);
+    case TerminalStatus::Revoked: return refuse(ErrorCode::TerminalNotEnrolled, key + " was revoked by the issuer", now);
     case TerminalStatus::OtherRetailer:
-      return abort(ErrorCode::TerminalNotEnrolled, key + " is enrolled for another retailer, not for card " + serial_);
+      return refuse(ErrorCode::TerminalNotEnrolled, key + " is enrolled for another retailer, not for card " + serial_,
+                    now);
     case TerminalStatus::Active: break;
   }
   switch (lookup.status) {
     case RetailerStatus::NotFound:
-      return abort(ErrorCode::UnknownRetailer, "unknown retailer card (serial or key version not enrolled)");
-    case RetailerStatus::Revoked: return abort(ErrorCode::RetailerRevoked, "retailer card revoked by the issuer");
+      return refuse(ErrorCode::UnknownRetailer, "unknown retailer card (serial or key version not enrolled)", now);
+    case RetailerStatus::Revoked: return refuse(ErrorCode::RetailerRevoked, "retailer card revoked by the issuer", now);
     case RetailerStatus::Locked:
-      return abort(ErrorCode::RetailerLocked, "retailer card locked after failed authentications; contact the issuer");
+      return refuse(ErrorCode::RetailerLocked, "retailer card locked after failed authentications", now);
     case RetailerStatus::Active: break;
   }
   if (!lookup.keys.complete()) return abort(ErrorCode::Internal, "retailer key record is incomplete");
@@ -253,6 +280,7 @@ Actions AdsHandshake::terminate(ErrorCode code) {
 
 Actions AdsHandshake::on_timeout(TimePoint now) {
   if (state_ == State::Closed || !deadline_ || now < *deadline_) return {};
+  if (state_ == State::Refusing) return send_refusal();
   return abort(ErrorCode::Timeout, state_ == State::Established ? "session idle for too long"
                                                                  : "handshake did not complete in time");
 }

@@ -23,6 +23,7 @@ std::string_view describe(ErrorCode code) {
     case ErrorCode::AdsUnreachable: return "the DTD cannot reach the ADS; retry when it is back";
     case ErrorCode::TerminalNotEnrolled: return "this terminal is not enrolled for the retailer card";
     case ErrorCode::TerminalAuthFailed: return "terminal authentication failed: the device signature did not verify";
+    case ErrorCode::NotAccepted: return "not accepted by the issuer (the issuer's log says why)";
   }
   return "unknown error code";
 }

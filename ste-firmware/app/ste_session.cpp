@@ -33,6 +33,7 @@ std::string refusal_reason(ErrorCode code) {
     case ErrorCode::IssuerAuthFailed: return "issuer authentication failed";
     case ErrorCode::TerminalNotEnrolled: return "terminal not enrolled";
     case ErrorCode::TerminalAuthFailed: return "terminal authentication failed";
+    case ErrorCode::NotAccepted: return "not accepted by the issuer";
     case ErrorCode::Timeout: return "timeout";
     case ErrorCode::KeyConfirmationFailed: return "key confirmation failed";
     case ErrorCode::UnsupportedVersion: return "unsupported protocol version";

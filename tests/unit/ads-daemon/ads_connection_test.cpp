@@ -69,7 +69,7 @@ TEST_F(AdsConnectionTest, UnknownCardFromAnUnenrolledTerminalIsRefusedAndRecorde
   auto out = counter("8944009999999999", make_keys(0x11));
   EXPECT_FALSE(out->ste_established);
   ASSERT_EQ(out->ste_closes.size(), 1u);
-  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::TerminalNotEnrolled);
+  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::NotAccepted);  // the true reason only in the ADS's log
   const auto s = last_session();
   EXPECT_EQ(s.retailer_serial, "8944009999999999");
   EXPECT_EQ(s.outcome, "failed");
@@ -81,7 +81,8 @@ TEST_F(AdsConnectionTest, KeyVersionTheIssuerDoesNotHoldIsAnUnknownRetailer) {
   ads.enrol(kSerial, make_keys(0x11), 2);
   auto out = counter(kSerial, make_keys(0x11));  // H1 names key version 1
   ASSERT_EQ(out->ste_closes.size(), 1u);
-  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::UnknownRetailer);
+  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::NotAccepted);
+  EXPECT_EQ(last_session().reason, "refused: unknown retailer");
 }
 
 TEST_F(AdsConnectionTest, WrongRetailerKeyCountsFailuresAndFiveLockTheCard) {
@@ -101,7 +102,7 @@ TEST_F(AdsConnectionTest, WrongRetailerKeyCountsFailuresAndFiveLockTheCard) {
   auto out = counter(kSerial, make_keys(0x11));
   EXPECT_FALSE(out->ste_established);
   ASSERT_EQ(out->ste_closes.size(), 1u);
-  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::RetailerLocked);
+  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::NotAccepted);
   EXPECT_EQ(last_session().reason, "refused: retailer locked");
 }
 
@@ -126,7 +127,7 @@ TEST_F(AdsConnectionTest, RevokedRetailerIsRefused) {
   }
   auto out = counter(kSerial, make_keys(0x11));
   ASSERT_EQ(out->ste_closes.size(), 1u);
-  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::RetailerRevoked);
+  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::NotAccepted);
   EXPECT_EQ(last_session().reason, "refused: retailer revoked");
 }
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include "cardperso/proto/pairing.hpp"
@@ -128,6 +129,17 @@ TEST_F(HandshakeTest, TheRelayServesASecondSession) {
 }
 
 namespace {
+// A refusal at H1: the STE is told NotAccepted, whatever the reason; the ADS's Close keeps the reason.
+void expect_refused_at_h1(Net& net, ErrorCode ads_code) {
+  ASSERT_EQ(net.ste_closed.size(), 1u);
+  ASSERT_EQ(net.ads_closed.size(), 1u);
+  EXPECT_EQ(net.ste_closed[0].code, ErrorCode::NotAccepted) << net.ste_closed[0].reason;
+  EXPECT_EQ(net.ads_closed[0].code, ads_code) << net.ads_closed[0].reason;
+  ASSERT_TRUE(net.refusal_waited);
+  EXPECT_EQ(*net.refusal_waited, Timeouts{}.refusal_floor);
+  EXPECT_TRUE(net.ste_up.empty() && net.ads_up.empty() && net.dtd_up.empty());
+}
+
 void expect_refused(Net& net, ErrorCode code) {
   ASSERT_EQ(net.ste_closed.size(), 1u);
   ASSERT_EQ(net.ads_closed.size(), 1u);
@@ -141,21 +153,21 @@ void expect_refused(Net& net, ErrorCode code) {
 
 TEST_F(HandshakeTest, UnknownRetailerIsRefused) {
   net.start("12345", make_keys(0x00));
-  expect_refused(net, ErrorCode::UnknownRetailer);
+  expect_refused_at_h1(net, ErrorCode::UnknownRetailer);
   EXPECT_FALSE(sent_to_ste(MessageType::H2));
 }
 
 TEST_F(HandshakeTest, RevokedRetailerIsRefused) {
   net.retailers[kSerial].status = RetailerStatus::Revoked;
   net.start(kSerial, make_keys(0x00));
-  expect_refused(net, ErrorCode::RetailerRevoked);
+  expect_refused_at_h1(net, ErrorCode::RetailerRevoked);
   EXPECT_FALSE(sent_to_ste(MessageType::H2));
 }
 
 TEST_F(HandshakeTest, LockedRetailerIsRefused) {
   net.retailers[kSerial].status = RetailerStatus::Locked;
   net.start(kSerial, make_keys(0x00));
-  expect_refused(net, ErrorCode::RetailerLocked);
+  expect_refused_at_h1(net, ErrorCode::RetailerLocked);
   EXPECT_FALSE(sent_to_ste(MessageType::H2));
 }
 
@@ -167,7 +179,7 @@ TEST(TerminalIdentity, NotEnrolledRevokedOrOtherRetailersTerminalIsRefusedAtH1) 
     net.retailers[kSerial] = Retailer{RetailerStatus::Active, make_keys(0x00)};
     net.terminal_status = [status](const LookupRetailer&) { return status; };
     net.start(kSerial, make_keys(0x00));
-    expect_refused(net, ErrorCode::TerminalNotEnrolled);
+    expect_refused_at_h1(net, ErrorCode::TerminalNotEnrolled);
     const std::string expected = status == TerminalStatus::NotEnrolled ? "is not enrolled"
                                  : status == TerminalStatus::Revoked   ? "was revoked"
                                                                        : "enrolled for another retailer";
@@ -180,7 +192,7 @@ TEST(TerminalIdentity, NotEnrolledRevokedOrOtherRetailersTerminalIsRefusedAtH1) 
 TEST_F(HandshakeTest, AnUnenrolledTerminalLearnsNothingAboutTheCard) {
   net.ste.identify(cardperso::testing::test_device_signer(0x11));
   net.start("12345", make_keys(0x00));  // an unknown card: the answer is still about the terminal
-  expect_refused(net, ErrorCode::TerminalNotEnrolled);
+  expect_refused_at_h1(net, ErrorCode::TerminalNotEnrolled);
 }
 
 TEST_F(HandshakeTest, ARogueTerminalNamingAnEnrolledKeyFailsAtH3AndCostsTheRetailerNothing) {
@@ -228,6 +240,32 @@ TEST_F(HandshakeTest, H1NamesTheDeviceKeyAndH3CarriesItsSignatureOfT3) {
   const auto t3 = transcript_h3({h1->payload, h2->header.session, h2->payload, m3->retailer_cryptogram});
   EXPECT_TRUE(transcript_signature_valid(device->public_key(), t3, m3->terminal_signature));
   EXPECT_EQ(m3->terminal_signature, sign_transcript(*device, t3));  // Ed25519 is deterministic
+}
+
+// Before authentication every refusal is the same frame, at the same time after the H1: unknown,
+// revoked and locked cards, unenrolled, revoked and other retailers' terminals.
+TEST(RefusalAtH1, OneAnswerForEveryReason) {
+  std::set<Bytes> answers;
+  const std::vector<std::function<void(Net&)>> reasons = {
+      [](Net& n) { n.retailers.clear(); },
+      [](Net& n) { n.retailers[kSerial].status = RetailerStatus::Revoked; },
+      [](Net& n) { n.retailers[kSerial].status = RetailerStatus::Locked; },
+      [](Net& n) { n.terminal_status = [](const LookupRetailer&) { return TerminalStatus::NotEnrolled; }; },
+      [](Net& n) { n.terminal_status = [](const LookupRetailer&) { return TerminalStatus::Revoked; }; },
+      [](Net& n) { n.terminal_status = [](const LookupRetailer&) { return TerminalStatus::OtherRetailer; }; }};
+  for (const auto& make_it_so : reasons) {
+    Net net;
+    net.retailers[kSerial] = Retailer{RetailerStatus::Active, make_keys(0x00)};
+    make_it_so(net);
+    const TimePoint sent = net.now;
+    net.start(kSerial, make_keys(0x00));
+    ASSERT_EQ(net.ste_closed.size(), 1u);
+    EXPECT_EQ(net.ste_closed[0].code, ErrorCode::NotAccepted);
+    EXPECT_EQ(net.now - sent, Timeouts{}.refusal_floor);
+    for (const auto& f : net.log)
+      if (f.header.type == static_cast<std::uint8_t>(MessageType::Error)) answers.insert(encode_frame(f.header, f.payload));
+  }
+  EXPECT_EQ(answers.size(), 1u);
 }
 
 TEST_F(HandshakeTest, UnsupportedVersionIsRefused) {

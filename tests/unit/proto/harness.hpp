@@ -100,7 +100,14 @@ struct Net {
       ads.emplace(next_session++, Timeouts{}, ads_random);
     }
     from_ads(ads->on_frame(f, now));
+    // A refusal at H1 waits for its floor: the adapter's timer fires it; here the clock jumps there.
+    if (ads->state() == AdsHandshake::State::Refusing && ads->deadline()) {
+      refusal_waited = *ads->deadline() - now;
+      now = *ads->deadline();
+      from_ads(ads->on_timeout(now));
+    }
   }
+  std::optional<std::chrono::nanoseconds> refusal_waited;  // how long the last H1 refusal was held back
 
   // What the ADS core asks for; its frames go to the DTD.
   void from_ads(Actions actions) { cardperso::testing::run_ads_actions(*ads, std::move(actions), ads_hooks(), now); }

@@ -101,7 +101,11 @@ net::asio::awaitable<void> fake_dtd_and_ads(net::FramedStream link, PeerMode mod
                                              proto::ErrorMessage::make(ErrorCode::AdsUnreachable, "ADS unreachable")));
       continue;
     }
-    if (!ads) ads.emplace(42);
+    if (!ads) {
+      proto::Timeouts t;
+      t.refusal_floor = std::chrono::milliseconds(0);  // this peer runs no timers: a refusal leaves at once
+      ads.emplace(42, t);
+    }
     std::deque<proto::Action> todo;
     for (auto& a : ads->on_frame(frame, proto::Clock::now())) todo.push_back(std::move(a));
     while (!todo.empty()) {
@@ -200,7 +204,7 @@ TEST(SteSession, WithoutEchoTerminatesRightAway) {
 TEST(SteSession, UnknownRetailerIsRefused) {
   auto r = run(PeerMode::UnknownRetailer, with_echo("x"));
   EXPECT_FALSE(r.outcome.ok);
-  EXPECT_EQ(r.lines, (std::vector<std::string>{"Refused: unknown retailer"}));
+  EXPECT_EQ(r.lines, (std::vector<std::string>{"Refused: not accepted by the issuer"}));
 }
 
 TEST(SteSession, WrongRetailerKeyIsRefused) {

@@ -80,6 +80,9 @@ struct RetailerKeys {
 struct Timeouts {
   std::chrono::milliseconds handshake{30'000};   // from H1 until the session is established
   std::chrono::milliseconds idle{15 * 60'000};  // silence on an established session
+  // ADS: a refusal at H1 (terminal or card not accepted) leaves no earlier than this after the H1,
+  // whatever the reason and however long the lookup took: the answer's timing tells nothing.
+  std::chrono::milliseconds refusal_floor{50};
 };
 
 // Fills the span with random bytes. The default is OpenSSL's RAND_bytes; tests inject fixed values.

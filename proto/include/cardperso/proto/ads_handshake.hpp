@@ -4,8 +4,10 @@
 // later frames with that session id to it, and carries out the returned actions in order.
 //
 // H1 -> LookupRetailer (the card and the terminal); lookup -> H2 with a fresh X25519 share (the
-// private key wiped once the secret is computed) | Error+Close for a terminal not enrolled for that
-// card or a card not active; H3 -> the terminal's signature of T3 checked FIRST (Error+Close, nothing
+// private key wiped once the secret is computed) | for a terminal not enrolled for that card or a card
+// not active, one refusal whatever the reason: Error NotAccepted with the same text, sent at
+// H1 + Timeouts::refusal_floor (on_timeout), and a Close that keeps the true code and reason for the
+// ADS's log; H3 -> the terminal's signature of T3 checked FIRST (Error+Close, nothing
 // counted against the retailer), then the retailer cryptogram (RecordAuthFailure+Error+Close on
 // mismatch), then the STE's key confirmations, and only then is the issuer cryptogram computed and
 // H4 sent. Afterwards channel 1 (SK_S) and channel 2 (SK_D) are sealed.
@@ -32,7 +34,7 @@ struct RetailerLookup {
 
 class AdsHandshake {
  public:
-  enum class State { AwaitH1, LookingUp, AwaitH3, Established, Closed };
+  enum class State { AwaitH1, LookingUp, Refusing, AwaitH3, Established, Closed };
 
   explicit AdsHandshake(std::uint32_t session_id, Timeouts timeouts = {},
                         RandomSource random = default_random_source());
@@ -60,6 +62,9 @@ class AdsHandshake {
   Actions on_sealed(const Frame& frame, TimePoint now);
   Actions on_peer_error(const Frame& frame);
   Actions abort(ErrorCode code, std::string reason);
+  // A refusal at H1: the generic answer, at the refusal floor.
+  Actions refuse(ErrorCode code, std::string reason, TimePoint now);
+  Actions send_refusal();
   void wipe_all();
 
   std::uint32_t session_;
@@ -67,6 +72,9 @@ class AdsHandshake {
   RandomSource random_;
   State state_ = State::AwaitH1;
   std::optional<TimePoint> deadline_;
+  TimePoint h1_at_{};
+  ErrorCode refusal_code_ = ErrorCode::None;  // the true reason of a pending refusal, for the Close
+  std::string refusal_reason_;
   std::string serial_;
   std::uint8_t key_version_ = 0;
   Bytes h1_payload_;

@@ -26,6 +26,7 @@ enum class ErrorCode : std::uint16_t {
   AdsUnreachable = 16,           // sent by the DTD: it has no link to the ADS now; retry when it is back
   TerminalNotEnrolled = 17,      // the H1's device key is not an active terminal of this retailer card
   TerminalAuthFailed = 18,       // the H3's terminal signature did not verify
+  NotAccepted = 19,              // the ADS's one answer to any refusal at H1 (terminal or card); why is in its log
 };
 
 // Short English description, for logs and the retailer's display.
