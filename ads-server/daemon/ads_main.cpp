@@ -24,6 +24,7 @@
 #include "cardperso/common/logging.hpp"
 #include "cardperso/common/process_hardening.hpp"
 #include "cardperso/net/shutdown_signals.hpp"
+#include "cardperso/net/stop_signal.hpp"
 #include "cardperso/net/tcp_listener.hpp"
 
 namespace {
@@ -62,6 +63,19 @@ void raise_descriptor_limit() {
   spdlog::info("open-file limit: {} (links beyond it are refused at accept)", static_cast<unsigned long long>(limit.rlim_cur));
 }
 
+// The journal's retention, applied every hour while the server runs (and once at start).
+asio::awaitable<void> prune_hourly(ads::SqliteDirectory& directory, std::chrono::seconds retention,
+                                   std::shared_ptr<ads::ServerContext> server) {
+  while (!server->stop.requested()) {
+    co_await net::sleep_unless_stopped(std::chrono::hours(1), std::shared_ptr<net::StopSignal>(server, &server->stop));
+    if (server->stop.requested()) co_return;
+    if (auto pruned = directory.prune_sessions(retention); !pruned)
+      spdlog::error("cannot prune the sessions journal: {}", pruned.error().message);
+    else if (*pruned > 0)
+      spdlog::info("{} journal rows older than the retention pruned", *pruned);
+  }
+}
+
 int run(const ads::AdsOptions& options) {
   raise_descriptor_limit();
   for (const auto& [path, what] : {std::pair{options.db_path, "database"}, std::pair{options.key_path, "master key"}}) {
@@ -96,12 +110,21 @@ int run(const ads::AdsOptions& options) {
   if (setup->config) perso.emplace(*db, *key, std::move(*setup->config), std::move(setup->policy));
   asio::thread_pool blocking_pool(kBlockingThreads);
   ads::SqliteDirectory directory(*db, *key, options.lockout);
+  if (options.session_retention.count() > 0) {
+    auto pruned = directory.prune_sessions(options.session_retention);
+    if (!pruned) return refuse(pruned.error().message);
+    if (*pruned > 0) spdlog::info("{} journal rows older than the retention pruned", *pruned);
+  }
+  ads::AddressPenalties penalties(options.address_penalties);
 
   asio::io_context io;
   // From here on every store write joins the group transaction of the current io turn.
   ads::GroupCommit group(*db, io.get_executor());
   auto server = std::make_shared<ads::ServerContext>(directory, directory, options.connection);
   server->group = &group;
+  server->services.penalties = &penalties;
+  if (options.session_retention.count() > 0)
+    asio::co_spawn(io, prune_hourly(directory, options.session_retention, server), asio::detached);
   if (perso) {
     server->services.perso = &*perso;
     server->services.blocking_pool = &blocking_pool;
@@ -130,8 +153,9 @@ int run(const ads::AdsOptions& options) {
   if (auto committed = group.finish(); !committed)
     spdlog::error("the last records could not be made durable: {}", committed.error().message);
   spdlog::info("group commit: {} commits, {} flushes, {} failed", group.commits(), group.flushes(), group.failures());
-  spdlog::info("ads-server stopped: {} sessions established, {} refused", server->services.sessions_established.load(),
-               server->services.sessions_refused.load());
+  spdlog::info("ads-server stopped: {} sessions established, {} refused, {} retailer lockouts, {} address back-offs",
+               server->services.sessions_established.load(), server->services.sessions_refused.load(),
+               server->services.retailer_lockouts.load(), penalties.backoffs());
   return 0;
 }
 

@@ -11,7 +11,13 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
   AdsOptions o;
   std::string listen;
   long long handshake_ms = 30'000, idle_ms = 900'000, lockout_window_s = 3600;
+  long long lockout_backoff_s = o.lockout.backoff.count(), lockout_max_backoff_s = o.lockout.max_backoff.count();
   int lockout_failures = 5;
+  int address_failures = o.address_penalties.max_failures;
+  long long address_window_s = o.address_penalties.window.count(), address_backoff_s = o.address_penalties.backoff.count(),
+            address_max_backoff_s = o.address_penalties.max_backoff.count();
+  long long retention_days = 90;
+  std::size_t handshakes_per_minute = o.connection.max_handshakes_per_minute;
   std::size_t max_sessions = o.connection.max_sessions;
   long long hello_timeout_ms = o.connection.hello_timeout.count(), link_timeout_ms = o.connection.link_timeout.count(),
             keepalive_ms = o.connection.keepalive_interval.count();
@@ -40,6 +46,22 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
       ("idle-timeout-ms", po::value(&idle_ms)->default_value(900'000), "silence allowed on an established session")
       ("lockout-failures", po::value(&lockout_failures)->default_value(5), "failed authentications that lock a retailer card")
       ("lockout-window-s", po::value(&lockout_window_s)->default_value(3600), "... counted within this many seconds")
+      ("lockout-backoff-s", po::value(&lockout_backoff_s)->default_value(lockout_backoff_s),
+       "how long a lock lasts; it ends by itself, doubled for each lock in a row")
+      ("lockout-max-backoff-s", po::value(&lockout_max_backoff_s)->default_value(lockout_max_backoff_s),
+       "the longest a lock lasts")
+      ("address-failures", po::value(&address_failures)->default_value(address_failures),
+       "refusals before authentication (and bad terminal signatures) from one source address that back it off; "
+       "0 = never")
+      ("address-window-s", po::value(&address_window_s)->default_value(address_window_s), "... counted within this many seconds")
+      ("address-backoff-s", po::value(&address_backoff_s)->default_value(address_backoff_s),
+       "how long a backed-off address's H1s are refused (Busy), doubled for each back-off in a row")
+      ("address-max-backoff-s", po::value(&address_max_backoff_s)->default_value(address_max_backoff_s),
+       "the longest back-off of an address")
+      ("max-handshakes-per-link-minute", po::value(&handshakes_per_minute)->default_value(handshakes_per_minute),
+       "H1s one DTD link may start in a minute; beyond: Error Busy; 0 = no limit")
+      ("session-retention-days", po::value(&retention_days)->default_value(retention_days),
+       "sessions journal rows older than this are pruned (at start and hourly); 0 = keep all")
       ("profile", po::value(&o.profile_path),
        "card profile JSON for personalisation (default: " CARDPERSO_INSTALLED_PROFILES "/gsm-sim-default.json, "
        "then ./profiles/gsm-sim-default.json; none found: personalisation disabled)")
@@ -68,6 +90,13 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
     return usage_error("--hello-burst must be between 1 and 1000000");
   if (lockout_failures < 1) return usage_error("--lockout-failures must be at least 1");
   if (lockout_window_s <= 0) return usage_error("--lockout-window-s must be positive");
+  if (lockout_backoff_s <= 0 || lockout_max_backoff_s < lockout_backoff_s)
+    return usage_error("--lockout-backoff-s must be positive and at most --lockout-max-backoff-s");
+  if (address_failures < 0) return usage_error("--address-failures must be 0 (never) or more");
+  if (address_window_s <= 0 || address_backoff_s <= 0 || address_max_backoff_s < address_backoff_s)
+    return usage_error("--address-window-s and --address-backoff-s must be positive, --address-max-backoff-s at "
+                       "least --address-backoff-s");
+  if (retention_days < 0 || retention_days > 36'500) return usage_error("--session-retention-days must be 0 to 36500");
   if (o.mnc_length != 2 && o.mnc_length != 3) return usage_error("--mnc-length must be 2 or 3");
   if (!o.assess_command.empty() && o.assess_command[0] != '/')
     return usage_error("--assess-command must be an absolute path (no shell, no PATH search)");
@@ -82,6 +111,14 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
   o.connection.timeouts.idle = std::chrono::milliseconds(idle_ms);
   o.lockout.max_failures = lockout_failures;
   o.lockout.window = std::chrono::seconds(lockout_window_s);
+  o.lockout.backoff = std::chrono::seconds(lockout_backoff_s);
+  o.lockout.max_backoff = std::chrono::seconds(lockout_max_backoff_s);
+  o.address_penalties.max_failures = address_failures;
+  o.address_penalties.window = std::chrono::seconds(address_window_s);
+  o.address_penalties.backoff = std::chrono::seconds(address_backoff_s);
+  o.address_penalties.max_backoff = std::chrono::seconds(address_max_backoff_s);
+  o.connection.max_handshakes_per_minute = handshakes_per_minute;
+  o.session_retention = std::chrono::hours(24 * retention_days);
   return o;
 }
 

@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "cardperso/ads/service/address_penalties.hpp"
 #include "cardperso/ads/service/connection_session.hpp"
 #include "cardperso/ads/service/hello_rate_limiter.hpp"
 #include "cardperso/ads/store/retailer_store.hpp"
@@ -24,6 +25,8 @@ struct AdsOptions {
   HelloRateOptions hello_rate;                   // rate_per_second 0: no limit
   ConnectionOptions connection;
   LockoutPolicy lockout;
+  AddressPenaltyOptions address_penalties;  // max_failures 0: addresses are never backed off
+  std::chrono::seconds session_retention{std::chrono::hours(24 * 90)};  // 0: keep every journal row
   // Personalisation. profile_path empty: look for the shipped profile (see find_default_profile).
   std::string profile_path;
   std::string policy_path;      // empty: default_policy() (name and date of birth required, age >= 18)

@@ -173,9 +173,11 @@ int run(const LoadOptions& o) {
     server_argv.push_back("--max-sessions-per-link");
     server_argv.push_back(std::to_string(o.max_sessions_per_link));
   }
-  // Every shop connects from 127.0.0.1: a per-address hello rate limit or connection cap would
-  // refuse most of them. Passed only when this ads-server has the flags.
-  for (const char* flag : {"--hello-rate", "--max-connections-per-address"}) {
+  // Every shop connects from 127.0.0.1, and each link carries a shop's whole load: a per-address
+  // hello rate limit, connection cap or back-off, or a per-link handshake rate, would refuse most of
+  // them. Passed only when this ads-server has the flags.
+  for (const char* flag : {"--hello-rate", "--max-connections-per-address", "--address-failures",
+                           "--max-handshakes-per-link-minute"}) {
     if (help_mentions(o.ads_server, flag)) {
       server_argv.push_back(flag);
       server_argv.push_back("0");

@@ -260,6 +260,12 @@ Actions AdsHandshake::send(Channel channel, MessageType type, ByteView plaintext
   return {SendFrame{Peer::Dtd, std::move(*frame)}};
 }
 
+Actions AdsHandshake::refuse_now(ErrorCode code, std::string reason) {
+  if (state_ == State::Closed) return {};
+  if (state_ == State::Established) return terminate(code);
+  return abort(code, std::move(reason));
+}
+
 Actions AdsHandshake::terminate(ErrorCode code) {
   if (state_ == State::Closed) return {};
   if (state_ != State::Established)

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "cardperso/proto/link.hpp"
 
 namespace cardperso::proto {
@@ -25,7 +27,22 @@ AdsLinkCore::AdsLinkCore(AdsLinkOptions options, std::string peer, SessionIdSour
       peer_(std::move(peer)),
       next_id_(std::move(next_id)),
       hello_deadline_(now + options.hello_timeout),
-      liveness_(options.keepalive_interval, options.link_timeout, now) {}
+      liveness_(options.keepalive_interval, options.link_timeout, now),
+      handshake_tokens_(static_cast<double>(options.max_handshakes_per_minute)),
+      tokens_at_(now) {}
+
+bool AdsLinkCore::admit_handshake(TimePoint now) {
+  if (options_.max_handshakes_per_minute == 0) return true;
+  const double capacity = static_cast<double>(options_.max_handshakes_per_minute);
+  if (now > tokens_at_) {
+    const double minutes = std::chrono::duration<double>(now - tokens_at_).count() / 60.0;
+    handshake_tokens_ = std::min(capacity, handshake_tokens_ + minutes * capacity);
+    tokens_at_ = now;
+  }
+  if (handshake_tokens_ < 1) return false;
+  handshake_tokens_ -= 1;
+  return true;
+}
 
 std::string AdsLinkCore::who() const { return fmt::format("DTD {} at {}", dtd_name_, peer_); }
 
@@ -41,7 +58,7 @@ LinkActions AdsLinkCore::on_frame(const Frame& frame, TimePoint now) {
   }
   liveness_.on_received(now);
   if (frame.header.channel == Channel::LinkControl) return on_link_control(frame);
-  return on_session_frame(frame);
+  return on_session_frame(frame, now);
 }
 
 LinkActions AdsLinkCore::on_tick(TimePoint now) {
@@ -120,8 +137,23 @@ LinkActions AdsLinkCore::on_link_control(const Frame& frame) {
                        "only Keepalive and Error are expected on channel 0 after the hello")};
 }
 
-LinkActions AdsLinkCore::on_session_frame(const Frame& frame) {
+LinkActions AdsLinkCore::on_session_frame(const Frame& frame, TimePoint now) {
   if (frame.header.channel == Channel::SteAds && frame.header.session == 0 && is(frame, MessageType::H1)) {
+    if (!admit_handshake(now)) {
+      LinkActions out;
+      ++handshakes_refused_;
+      // One warning a minute at most, counting the refusals it stands for; a flood does not flood the log.
+      if (!last_refusal_warning_ || now - *last_refusal_warning_ >= std::chrono::minutes(1)) {
+        out.push_back(warn(fmt::format("{}: {} H1(s) refused, more than {} handshakes a minute on this link", who(),
+                                       handshakes_refused_, options_.max_handshakes_per_minute)));
+        handshakes_refused_ = 0;
+        last_refusal_warning_ = now;
+      }
+      out.push_back(error_to_dtd(Channel::SteAds, 0, ErrorCode::Busy,
+                                 fmt::format("too many handshakes on this link (at most {} a minute); retry later",
+                                             options_.max_handshakes_per_minute)));
+      return out;
+    }
     if (sessions_.size() >= options_.max_sessions)
       return {warn(fmt::format("{}: H1 refused, {} sessions already open on this link", who(), sessions_.size())),
               error_to_dtd(Channel::SteAds, 0, ErrorCode::Busy,

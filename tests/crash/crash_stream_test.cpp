@@ -73,6 +73,10 @@ TEST(CrashSafety, SigkillTheAdsDuringAStreamOfPersonalisations) {
   if (auto help = testing::run_to_success({CARDPERSO_CRASH_ADS_SERVER, "--help"}, std::chrono::seconds(30));
       help && help->find("--hello-rate") != std::string::npos)
     plan.server_argv.insert(plan.server_argv.end(), {"--hello-rate", "0"});
+  // Likewise a kill-and-retry stream starts far more handshakes a minute on a link than a shop does.
+  if (auto help = testing::run_to_success({CARDPERSO_CRASH_ADS_SERVER, "--help"}, std::chrono::seconds(30));
+      help && help->find("--max-handshakes-per-link-minute") != std::string::npos)
+    plan.server_argv.insert(plan.server_argv.end(), {"--max-handshakes-per-link-minute", "0"});
   plan.batch_secret = fixture->batch_secret;
   plan.seed = seed;
   plan.kills = kills;

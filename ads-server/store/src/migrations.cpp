@@ -202,11 +202,21 @@ CREATE TABLE terminals (
 CREATE INDEX terminals_by_retailer ON terminals (retailer_serial);
 )sql";
 
+// A lock after repeated failed authentications expires by itself: locked_until, doubling with each
+// lockout in a row (lockouts) up to a cap. A lock made before this version ends 15 minutes after it
+// was set.
+constexpr const char* kExpiringLocks = R"sql(
+ALTER TABLE retailers ADD COLUMN locked_until INTEGER;
+ALTER TABLE retailers ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0 CHECK (lockouts >= 0);
+UPDATE retailers SET locked_until = updated_at + 900, lockouts = 1 WHERE status = 'locked';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {"retailers, sessions, audit log", kRetailersSessionsAudit},
     {"card stock, number pools, card records, subscribers, decisions", kStockNumbersRecords},
     {"recoverable retries: pending issuer code, code on card, retired numbers", kRecoverableRetries},
     {"terminals: device keys enrolled per retailer card", kTerminals},
+    {"retailer locks that expire: locked_until, lockouts", kExpiringLocks},
     // Further tables: one more line here; released entries are never edited.
 };
 

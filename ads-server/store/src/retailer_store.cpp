@@ -14,7 +14,8 @@ constexpr std::string_view kIssuerCodeColumn = "retailers.issuer_code";
 constexpr std::size_t kKeyFileSize = 1 + 4 * crypto::kAesKeySize;  // as on the card: version || 4 keys
 
 constexpr const char* kSummaryColumns =
-    "serial, status, key_version, failed_auth_count, first_failure_at, created_at, updated_at";
+    "serial, status, key_version, failed_auth_count, first_failure_at, created_at, updated_at, locked_until, lockouts";
+constexpr int kSummaryColumnCount = 9;
 
 constexpr detail::EnumName<RetailerStatus> kStatusNames[] = {
     {RetailerStatus::Active, "active"}, {RetailerStatus::Revoked, "revoked"}, {RetailerStatus::Locked, "locked"}};
@@ -32,6 +33,8 @@ RetailerSummary read_summary(const Statement& s) {
   if (auto first = s.column_optional_int(4)) r.first_failure_at = from_unix(*first);
   r.created_at = from_unix(s.column_int(5));
   r.updated_at = from_unix(s.column_int(6));
+  if (auto until = s.column_optional_int(7)) r.locked_until = from_unix(*until);
+  r.lockouts = static_cast<int>(s.column_int(8));
   return r;
 }
 
@@ -114,7 +117,7 @@ Result<std::optional<RetailerRecord>> RetailerStore::find(std::string_view seria
   if (!*row) return std::optional<RetailerRecord>{};
   RetailerRecord record;
   static_cast<RetailerSummary&>(record) = read_summary(**row);
-  const Bytes blob = (*row)->column_blob(7);
+  const Bytes blob = (*row)->column_blob(kSummaryColumnCount);
   auto plain = open_column(key_, kKeysColumn, record.serial, blob);
   if (!plain) return tampered("keys", record.serial);
   if (plain->size() != kKeyFileSize || (*plain)[0] != record.key_version) return tampered("keys", record.serial);
@@ -166,8 +169,8 @@ Result<void> RetailerStore::unlock(std::string_view serial) {
       return fail("retailer " + std::string(serial) + " is revoked; revocation is final: enrol a new card");
     }
     auto updated = db_.run(
-        "UPDATE retailers SET status = 'active', failed_auth_count = 0, first_failure_at = NULL, updated_at = ?2 "
-        "WHERE serial = ?1",
+        "UPDATE retailers SET status = 'active', failed_auth_count = 0, first_failure_at = NULL, locked_until = NULL, "
+        "lockouts = 0, updated_at = ?2 WHERE serial = ?1",
         "unlock retailer: update", serial, to_unix(clock_()));
     if (!updated) return updated;
     auto logged = audit_.append(actor_, "retailer_unlocked", serial,
@@ -194,15 +197,25 @@ Result<AuthFailureOutcome> RetailerStore::record_auth_failure(std::string_view s
       out.failures = 1;
     }
     out.status = r.status;
+    int lockouts = r.lockouts;
+    // 0 for "no lock end" (NULLIF below): GCC 12 warns wrongly about a std::optional bound here.
+    std::int64_t locked_until = r.locked_until ? to_unix(*r.locked_until) : 0;
     if (r.status == RetailerStatus::Active && out.failures >= policy_.max_failures) {
       out.status = RetailerStatus::Locked;
       out.locked_now = true;
+      // 15 min, 30 min, 1 h, ... for locks in a row, never longer than the cap.
+      auto backoff = policy_.backoff;
+      for (int i = 0; i < lockouts && backoff < policy_.max_backoff; ++i) backoff *= 2;
+      backoff = std::min(backoff, policy_.max_backoff);
+      out.locked_until = now + backoff;
+      locked_until = to_unix(now + backoff);
+      ++lockouts;
     }
     auto updated = db_.run(
-        "UPDATE retailers SET failed_auth_count = ?2, first_failure_at = ?3, status = ?4, updated_at = ?5 "
-        "WHERE serial = ?1",
+        "UPDATE retailers SET failed_auth_count = ?2, first_failure_at = ?3, status = ?4, updated_at = ?5, "
+        "locked_until = NULLIF(?6, 0), lockouts = ?7 WHERE serial = ?1",
         "record authentication failure: update", serial, std::int64_t{out.failures}, to_unix(first),
-        to_string(out.status), to_unix(now));
+        to_string(out.status), to_unix(now), locked_until, std::int64_t{lockouts});
     if (!updated) return updated.error();
     auto logged = audit_.append(actor_, "retailer_auth_failed", serial,
                                 "failures_in_window=" + std::to_string(out.failures));
@@ -210,7 +223,9 @@ Result<AuthFailureOutcome> RetailerStore::record_auth_failure(std::string_view s
     if (out.locked_now) {
       auto locked = audit_.append(actor_, "retailer_locked", serial,
                                   std::to_string(out.failures) + " failed authentications within " +
-                                      std::to_string(policy_.window.count()) + " s");
+                                      std::to_string(policy_.window.count()) + " s; locked until " +
+                                      std::to_string(locked_until) + " (lockout " + std::to_string(lockouts) +
+                                      " in a row)");
       if (!locked) return locked.error();
     }
     return out;
@@ -222,15 +237,34 @@ Result<void> RetailerStore::record_auth_success(std::string_view serial) {
     auto current = enrolled(summary_of(serial, "record authentication success: look up serial"), serial);
     if (!current) return current.error();
     const RetailerSummary& r = *current;
-    if (r.failed_auth_count == 0 && !r.first_failure_at) return {};  // nothing changes, nothing to log
+    if (r.failed_auth_count == 0 && !r.first_failure_at && r.lockouts == 0) return {};  // nothing to change or log
     auto updated = db_.run(
-        "UPDATE retailers SET failed_auth_count = 0, first_failure_at = NULL, updated_at = ?2 WHERE serial = ?1",
+        "UPDATE retailers SET failed_auth_count = 0, first_failure_at = NULL, lockouts = 0, updated_at = ?2 "
+        "WHERE serial = ?1",
         "record authentication success: update", serial, to_unix(clock_()));
     if (!updated) return updated;
     auto logged = audit_.append(actor_, "retailer_failures_reset", serial,
                                 "authenticated after " + std::to_string(r.failed_auth_count) + " failures");
     if (!logged) return logged.error();
     return {};
+  });
+}
+
+Result<bool> RetailerStore::expire_lock(std::string_view serial, Seconds now) {
+  return db_.with_transaction([&]() -> Result<bool> {
+    auto current = enrolled(summary_of(serial, "expire lock: look up serial"), serial);
+    if (!current) return current.error();
+    if (current->status != RetailerStatus::Locked || !current->locked_until || now < *current->locked_until) return false;
+    auto updated = db_.run(
+        "UPDATE retailers SET status = 'active', failed_auth_count = 0, first_failure_at = NULL, locked_until = NULL, "
+        "updated_at = ?2 WHERE serial = ?1 AND status = 'locked'",
+        "expire lock: update", serial, to_unix(now));
+    if (!updated) return updated.error();
+    auto logged = audit_.append(actor_, "retailer_lock_expired", serial,
+                                "locked until " + std::to_string(to_unix(*current->locked_until)) + "; lockouts in a row: " +
+                                    std::to_string(current->lockouts));
+    if (!logged) return logged.error();
+    return true;
   });
 }
 

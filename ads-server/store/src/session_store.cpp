@@ -56,6 +56,12 @@ Result<std::vector<SessionRecord>> SessionStore::recent(int limit) {
       std::int64_t{limit});
 }
 
+Result<int> SessionStore::prune(Seconds before) {
+  // One statement: atomic on its own, and it joins a caller's transaction (the audit entry's).
+  return db_.update("DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?1", "prune old sessions",
+                    to_unix(before));
+}
+
 Result<int> SessionStore::close_dangling() {
   return db_.with_transaction([&]() -> Result<int> {
     return db_.update(

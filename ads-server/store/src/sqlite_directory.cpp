@@ -15,15 +15,6 @@ SqliteDirectory::SqliteDirectory(Database& db, const MasterKey& key, LockoutPoli
 Result<proto::RetailerLookup> SqliteDirectory::lookup(std::string_view serial, std::uint8_t key_version,
                                                       const proto::DeviceKey& terminal) {
   std::lock_guard lock(mutex_);
-  proto::RetailerLookup out;
-  auto standing = terminals_.standing(terminal, serial);
-  if (!standing) return standing.error();
-  switch (*standing) {
-    case TerminalStanding::Unknown: out.terminal = proto::TerminalStatus::NotEnrolled; return out;
-    case TerminalStanding::Revoked: out.terminal = proto::TerminalStatus::Revoked; return out;
-    case TerminalStanding::OtherRetailer: out.terminal = proto::TerminalStatus::OtherRetailer; return out;
-    case TerminalStanding::Enrolled: out.terminal = proto::TerminalStatus::Active; break;
-  }
   auto found = retailers_.find(serial);
   if (!found) {
     // The issuer must see an altered row in the audit log, not only in a server log that rotates.
@@ -35,8 +26,23 @@ Result<proto::RetailerLookup> SqliteDirectory::lookup(std::string_view serial, s
     if (!logged) return fail(found.error().message + " (and the audit entry failed: " + logged.error().message + ")");
     return found.error();
   }
+  proto::RetailerLookup out;
+  out.retailer_known = found->has_value();
+  auto standing = terminals_.standing(terminal, serial);
+  if (!standing) return standing.error();
+  switch (*standing) {
+    case TerminalStanding::Unknown: out.terminal = proto::TerminalStatus::NotEnrolled; return out;
+    case TerminalStanding::Revoked: out.terminal = proto::TerminalStatus::Revoked; return out;
+    case TerminalStanding::OtherRetailer: out.terminal = proto::TerminalStatus::OtherRetailer; return out;
+    case TerminalStanding::Enrolled: out.terminal = proto::TerminalStatus::Active; break;
+  }
   if (!found->has_value()) return out;  // NotFound
   RetailerRecord& record = **found;
+  if (record.status == RetailerStatus::Locked) {
+    auto expired = retailers_.expire_lock(serial, clock_());
+    if (!expired) return expired.error();
+    if (*expired) record.status = RetailerStatus::Active;
+  }
   switch (record.status) {
     case RetailerStatus::Revoked: out.status = proto::RetailerStatus::Revoked; return out;
     case RetailerStatus::Locked: out.status = proto::RetailerStatus::Locked; return out;
@@ -69,6 +75,21 @@ Result<std::int64_t> SqliteDirectory::open_session(std::string_view serial, std:
 Result<void> SqliteDirectory::close_session(std::int64_t id, SessionOutcome outcome, std::string_view reason) {
   std::lock_guard lock(mutex_);
   return sessions_.close(id, outcome, reason);
+}
+
+Result<int> SqliteDirectory::prune_sessions(std::chrono::seconds retention) {
+  std::lock_guard lock(mutex_);
+  const Seconds before = clock_() - retention;
+  return db_.with_transaction([&]() -> Result<int> {
+    auto pruned = sessions_.prune(before);
+    if (!pruned) return pruned.error();
+    if (*pruned > 0) {
+      auto logged = audit_.append(actor_, "sessions_pruned", "sessions",
+                                  std::to_string(*pruned) + " sessions ended before " + std::to_string(to_unix(before)));
+      if (!logged) return logged.error();
+    }
+    return *pruned;
+  });
 }
 
 }  // namespace cardperso::ads

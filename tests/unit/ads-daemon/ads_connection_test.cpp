@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 #include "cardperso/ads/service/close_reason.hpp"
 #include "cardperso/ads/service/session_ids.hpp"
@@ -64,17 +65,63 @@ TEST_F(AdsConnectionTest, SessionEstablishesEchoesOnBothChannelsAndIsRecordedCom
   EXPECT_EQ(ads.server->services.sessions_established.load(), 1u);
 }
 
-// The terminal is checked first: for a card it is not enrolled for, the answer is about the terminal.
-TEST_F(AdsConnectionTest, UnknownCardFromAnUnenrolledTerminalIsRefusedAndRecorded) {
+// The terminal is checked first: for a card it is not enrolled for, the answer is about the terminal,
+// and the same as for any other refusal. A serial that is not the issuer's gets no journal row.
+TEST_F(AdsConnectionTest, UnknownCardFromAnUnenrolledTerminalIsRefusedWithoutAJournalRow) {
   auto out = counter("8944009999999999", make_keys(0x11));
   EXPECT_FALSE(out->ste_established);
   ASSERT_EQ(out->ste_closes.size(), 1u);
   EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::NotAccepted);  // the true reason only in the ADS's log
-  const auto s = last_session();
-  EXPECT_EQ(s.retailer_serial, "8944009999999999");
-  EXPECT_EQ(s.outcome, "failed");
-  EXPECT_TRUE(s.reason.starts_with("refused: terminal not enrolled: device key ")) << s.reason;
+  EXPECT_TRUE(run_until(io, [&] { return log.contains("refused: terminal not enrolled: device key "); }))
+      << log.text();
   EXPECT_TRUE(log.contains("is not enrolled at this issuer")) << log.text();
+  EXPECT_TRUE(ads.sessions().empty());
+}
+
+// Failures nobody authenticated count against the address, not against a retailer: past the limit
+// the address's H1s are refused (Busy) without a lookup; the retailer's count stays 0.
+TEST_F(AdsConnectionTest, AnonymousFailuresBackOffTheAddressNotTheRetailer) {
+  ads.enrol(kSerial, make_keys(0x11));
+  ads.count_address_failures({.max_failures = 3, .window = std::chrono::seconds(60), .backoff = std::chrono::seconds(60),
+                              .max_backoff = std::chrono::seconds(600), .max_sources = 16});
+  for (int i = 0; i < 3; ++i) {
+    auto out = counter("8944009999999999", make_keys(0x11));
+    ASSERT_EQ(out->ste_closes.size(), 1u);
+    EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::NotAccepted) << i;
+  }
+  EXPECT_TRUE(run_until(io, [&] { return ads.penalties->backoffs() == 1; }));
+  EXPECT_TRUE(log.contains("127.0.0.1 backed off for 60 s after 3 failed attempts")) << log.text();
+  auto out = counter(kSerial, make_keys(0x11));  // even the real retailer, from this address
+  ASSERT_EQ(out->ste_closes.size(), 1u);
+  EXPECT_EQ(out->ste_closes[0].code, proto::ErrorCode::Busy);
+  EXPECT_EQ(ads.retailer(kSerial).failed_auth_count, 0);
+}
+
+// A lock ends by itself (here after 1 s), and the right card signs on again without an operator.
+TEST(AdsLockExpiry, ALockEndsByItself) {
+  LogCapture log;
+  asio::io_context io;
+  ads::LockoutPolicy policy;
+  policy.max_failures = 2;
+  policy.backoff = std::chrono::seconds(1);
+  AdsUnderTest ads{io, quick_options(), policy};
+  ads.enrol(kSerial, make_keys(0x11));
+  auto wrong = make_keys(0x11);
+  wrong.k_ra = make_keys(0x22).k_ra;
+  auto run = [&](proto::RetailerKeys keys) {
+    auto out = std::make_shared<CounterOutcome>();
+    asio::co_spawn(io, run_counter(CounterPlan{ads.endpoint(), kSerial, 1, std::move(keys), true}, out), asio::detached);
+    EXPECT_TRUE(run_until(io, [&] { return out->finished; }));
+    return out;
+  };
+  (void)run(wrong);
+  (void)run(wrong);
+  EXPECT_EQ(ads.retailer(kSerial).status, ads::RetailerStatus::Locked);
+  EXPECT_FALSE(run(make_keys(0x11))->ste_established);  // locked: refused
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_TRUE(run(make_keys(0x11))->ste_established);
+  EXPECT_EQ(ads.retailer(kSerial).status, ads::RetailerStatus::Active);
+  EXPECT_EQ(ads.retailer(kSerial).lockouts, 0);  // the success ended the run of locks
 }
 
 TEST_F(AdsConnectionTest, KeyVersionTheIssuerDoesNotHoldIsAnUnknownRetailer) {
@@ -97,8 +144,8 @@ TEST_F(AdsConnectionTest, WrongRetailerKeyCountsFailuresAndFiveLockTheCard) {
     EXPECT_EQ(ads.retailer(kSerial).failed_auth_count, i);
     EXPECT_EQ(ads.retailer(kSerial).status, i < 5 ? ads::RetailerStatus::Active : ads::RetailerStatus::Locked);
   }
-  EXPECT_TRUE(log.contains("retailer " + kSerial + " locked after 5 failed authentications")) << log.text();
-  // Even the right keys are refused now, until the issuer unlocks the card.
+  EXPECT_TRUE(log.contains("retailer " + kSerial + " locked after 5 failed authentications, until ")) << log.text();
+  // Even the right keys are refused now, until the lock ends (15 minutes) or the issuer unlocks the card.
   auto out = counter(kSerial, make_keys(0x11));
   EXPECT_FALSE(out->ste_established);
   ASSERT_EQ(out->ste_closes.size(), 1u);

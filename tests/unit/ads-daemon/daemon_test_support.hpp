@@ -78,6 +78,11 @@ struct AdsUnderTest {
                                                       }));
     listener->start();
   }
+  // Anonymous failures count against the source address from now on (address_penalties.hpp).
+  void count_address_failures(ads::AddressPenaltyOptions options) {
+    penalties.emplace(options);
+    server->services.penalties = &*penalties;
+  }
   ~AdsUnderTest() {
     server->request_stop();
     listener->stop(0ms);
@@ -106,6 +111,7 @@ struct AdsUnderTest {
 
   ads::test::TempDir dir;
   ads::MasterKey key = ads::MasterKey::from_bytes(hex("00112233445566778899aabbccddeeff"));
+  std::optional<ads::AddressPenalties> penalties;
   std::optional<ads::Database> db;
   std::optional<ads::SqliteDirectory> directory;
   std::shared_ptr<ads::ServerContext> server;

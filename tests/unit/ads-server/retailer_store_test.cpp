@@ -132,7 +132,9 @@ TEST_F(RetailerStoreTest, LocksAfterFiveFailuresWithinTheWindow) {
   EXPECT_EQ(fifth.status, RetailerStatus::Locked);
   EXPECT_EQ(found(kSerialA).status, RetailerStatus::Locked);
   EXPECT_EQ(found(kSerialA).failed_auth_count, 5);
-  // A success does not lift a lock; only an administrator's unlock does.
+  ASSERT_TRUE(fifth.locked_until);
+  EXPECT_EQ(*fifth.locked_until, t0 + minutes(59) + minutes(15));
+  // A success does not lift a lock; its time or an administrator's unlock does.
   must(store->record_auth_success(kSerialA));
   EXPECT_EQ(found(kSerialA).status, RetailerStatus::Locked);
   must(store->unlock(kSerialA));
@@ -247,6 +249,75 @@ TEST_F(RetailerStoreTest, AuditChainCoversRetailerChanges) {
   auto report = must(audit->verify());
   EXPECT_TRUE(report.intact()) << report.problem;
   EXPECT_EQ(report.entries_checked, 4);
+}
+
+}  // namespace
+}  // namespace cardperso::ads
+
+namespace cardperso::ads {
+namespace {
+
+class RetailerLockTest : public test::DatabaseTest {
+ protected:
+  void SetUp() override {
+    DatabaseTest::SetUp();
+    audit.emplace(*db, key, clock());
+    LockoutPolicy policy;
+    policy.max_failures = 2;
+    policy.backoff = minutes(15);
+    policy.max_backoff = minutes(50);
+    store.emplace(*db, key, *audit, "tester", policy, clock());
+    must(store->enrol(kSerialA, sample_keys(1), hex("0102030405060708")));
+  }
+  AuthFailureOutcome lock_at(Seconds t) {
+    (void)must(store->record_auth_failure(kSerialA, t));
+    return must(store->record_auth_failure(kSerialA, t));
+  }
+  std::optional<AuditLog> audit;
+  std::optional<RetailerStore> store;
+};
+
+// A lock ends by itself; each lock in a row lasts twice the one before, up to the cap; a success
+// ends the run.
+TEST_F(RetailerLockTest, LocksExpireAndDoubleUpToTheCap) {
+  Seconds t = now;
+  for (auto expected : {minutes(15), minutes(30), minutes(50), minutes(50)}) {
+    const auto out = lock_at(t);
+    ASSERT_TRUE(out.locked_now);
+    ASSERT_TRUE(out.locked_until);
+    EXPECT_EQ(*out.locked_until - t, expected);
+    EXPECT_FALSE(must(store->expire_lock(kSerialA, *out.locked_until - std::chrono::seconds(1))));
+    EXPECT_EQ(must(store->find(kSerialA))->status, RetailerStatus::Locked);
+    EXPECT_TRUE(must(store->expire_lock(kSerialA, *out.locked_until)));
+    const auto r = *must(store->find(kSerialA));
+    EXPECT_EQ(r.status, RetailerStatus::Active);
+    EXPECT_EQ(r.failed_auth_count, 0);
+    EXPECT_FALSE(r.locked_until);
+    t = *out.locked_until + minutes(1);
+  }
+  EXPECT_EQ(must(store->find(kSerialA))->lockouts, 4);
+  must(store->record_auth_success(kSerialA));
+  EXPECT_EQ(must(store->find(kSerialA))->lockouts, 0);
+  EXPECT_EQ(*lock_at(t).locked_until - t, minutes(15));  // the run starts again
+
+  std::size_t expired = 0, locked = 0;
+  for (const auto& e : must(audit->last(1000))) {
+    expired += e.event == "retailer_lock_expired" ? 1 : 0;
+    locked += e.event == "retailer_locked" ? 1 : 0;
+  }
+  EXPECT_EQ(expired, 4u);
+  EXPECT_EQ(locked, 5u);
+}
+
+TEST_F(RetailerLockTest, UnlockEndsTheLockAndTheRun) {
+  lock_at(now);
+  lock_at(now);  // a failure on a locked card adds to the count, not a second lock
+  must(store->unlock(kSerialA));
+  const auto r = *must(store->find(kSerialA));
+  EXPECT_EQ(r.status, RetailerStatus::Active);
+  EXPECT_EQ(r.lockouts, 0);
+  EXPECT_FALSE(r.locked_until);
+  EXPECT_FALSE(must(store->expire_lock(kSerialA, now + std::chrono::hours(48))));  // nothing to expire
 }
 
 }  // namespace

@@ -83,5 +83,20 @@ TEST_F(SessionStoreTest, CloseDanglingAfterACrash) {
   EXPECT_EQ(must(sessions->close_dangling()), 0);
 }
 
+// Retention: ended sessions older than the cut are deleted; open ones and newer ones stay.
+TEST_F(SessionStoreTest, PruneDeletesOnlyEndedSessionsBeforeTheCut) {
+  const auto old_done = must(sessions->open("1234567890", "peer-a"));
+  must(sessions->close(old_done, SessionOutcome::Failed, "refused: retailer locked"));
+  const auto old_open = must(sessions->open("1234567891", "peer-b"));  // still running: kept
+  now += std::chrono::hours(24 * 100);
+  const auto recent = must(sessions->open("1234567892", "peer-c"));
+  must(sessions->close(recent, SessionOutcome::Completed, "completed"));
+  EXPECT_EQ(must(sessions->prune(now - std::chrono::hours(24 * 90))), 1);
+  std::vector<std::int64_t> left;
+  for (const auto& s : must(sessions->recent(10))) left.push_back(s.id);
+  EXPECT_EQ(left, (std::vector<std::int64_t>{recent, old_open}));
+  EXPECT_EQ(must(sessions->prune(now - std::chrono::hours(24 * 90))), 0);
+}
+
 }  // namespace
 }  // namespace cardperso::ads

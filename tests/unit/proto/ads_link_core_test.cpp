@@ -202,3 +202,34 @@ TEST_F(AdsLinkCoreTest, AFailedReadClosesTheLink) {
 }
 
 }  // namespace
+
+// A link may start max_handshakes_per_minute H1s at once, then one more per 60/max seconds; beyond,
+// an H1 is refused Busy before any session exists, with one warning line for the run of refusals.
+TEST(AdsLinkCoreRate, HandshakesPerLinkAreBounded) {
+  AdsLinkOptions options{.hello_timeout = 10s, .keepalive_interval = 30s, .link_timeout = 90s, .max_sessions = 100,
+                         .max_handshakes_per_minute = 6};
+  std::uint32_t next = 1;
+  AdsLinkCore core{options, "10.0.0.9:4000", [&next] { return next++; }, t0};
+  ASSERT_TRUE(find_action<LinkUp>(core.on_frame(hello(), t0)));
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(find_action<SessionFrame>(core.on_frame(h1(), t0))) << i;
+  const auto refused = core.on_frame(h1(), t0);
+  EXPECT_FALSE(find_action<SessionFrame>(refused));
+  ASSERT_EQ(sent(refused).size(), 1u);
+  EXPECT_EQ(error_code_of(sent(refused)[0]), ErrorCode::Busy);
+  EXPECT_TRUE(find_action<LinkLog>(refused));
+  const auto quiet = core.on_frame(h1(), t0 + 1s);  // still refused, no second warning within the minute
+  EXPECT_FALSE(find_action<SessionFrame>(quiet));
+  EXPECT_FALSE(find_action<LinkLog>(quiet));
+  EXPECT_TRUE(find_action<SessionFrame>(core.on_frame(h1(), t0 + 11s)));  // 10 s bring one H1 back
+  EXPECT_FALSE(find_action<SessionFrame>(core.on_frame(h1(), t0 + 12s)));
+  EXPECT_EQ(core.sessions().size(), 7u);
+}
+
+TEST(AdsLinkCoreRate, ZeroMeansNoLimit) {
+  AdsLinkOptions options{.hello_timeout = 10s, .keepalive_interval = 30s, .link_timeout = 90s, .max_sessions = 1000,
+                         .max_handshakes_per_minute = 0};
+  std::uint32_t next = 1;
+  AdsLinkCore core{options, "10.0.0.9:4000", [&next] { return next++; }, t0};
+  ASSERT_TRUE(find_action<LinkUp>(core.on_frame(hello(), t0)));
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(find_action<SessionFrame>(core.on_frame(h1(), t0))) << i;
+}

@@ -30,6 +30,7 @@ struct RetailerLookup {
   RetailerStatus status = RetailerStatus::NotFound;
   RetailerKeys keys;  // only for Active
   TerminalStatus terminal = TerminalStatus::NotEnrolled;
+  bool retailer_known = false;  // the serial is the issuer's (whatever its status): worth a journal row
 };
 
 class AdsHandshake {
@@ -48,6 +49,9 @@ class AdsHandshake {
   Actions send(Channel channel, MessageType type, ByteView plaintext, TimePoint now);
   // End the session: sealed Terminate on both channels if established, keys erased, Close.
   Actions terminate(ErrorCode code = ErrorCode::None);
+  // Refuse a session that is not established yet, at once, with this code and text (e.g. Busy for
+  // an address that is backed off). Established: the same as terminate(code).
+  Actions refuse_now(ErrorCode code, std::string reason);
 
   std::optional<TimePoint> deadline() const { return deadline_; }
   State state() const { return state_; }

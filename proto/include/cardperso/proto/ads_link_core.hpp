@@ -21,6 +21,9 @@ struct AdsLinkOptions {
   std::chrono::milliseconds keepalive_interval{30'000};  // send a Keepalive after this much silence
   std::chrono::milliseconds link_timeout{90'000};        // nothing received this long: the DTD is gone
   std::size_t max_sessions = 16;                         // concurrent sessions on one DTD link
+  // H1s one link may start in a minute (a token bucket of this size, refilled evenly over the
+  // minute); beyond it an H1 is refused Busy before any lookup. 0: no limit.
+  std::size_t max_handshakes_per_minute = 120;
 };
 
 class AdsLinkCore {
@@ -52,7 +55,8 @@ class AdsLinkCore {
  private:
   LinkActions on_hello(const Frame& frame, TimePoint now);
   LinkActions on_link_control(const Frame& frame);
-  LinkActions on_session_frame(const Frame& frame);
+  LinkActions on_session_frame(const Frame& frame, TimePoint now);
+  bool admit_handshake(TimePoint now);
   LinkActions refuse_hello(ErrorCode code, const std::string& error, std::string log);
   std::string who() const;  // "DTD <name> at <peer>"
 
@@ -64,6 +68,10 @@ class AdsLinkCore {
   LinkLiveness liveness_;
   std::string dtd_name_ = "unnamed DTD";
   std::set<std::uint32_t> sessions_;
+  double handshake_tokens_ = 0;
+  TimePoint tokens_at_{};
+  std::uint64_t handshakes_refused_ = 0;  // since the last warning line
+  std::optional<TimePoint> last_refusal_warning_;
 };
 
 }  // namespace cardperso::proto

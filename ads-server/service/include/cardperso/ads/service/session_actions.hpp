@@ -13,8 +13,7 @@ namespace cardperso::ads {
 
 class SessionActions {
  public:
-  SessionActions(SessionServices& services, LinkWriter& writer, std::string peer)
-      : services_(services), writer_(writer), peer_(std::move(peer)) {}
+  SessionActions(SessionServices& services, LinkWriter& writer, std::string peer);
 
   net::asio::awaitable<void> carry_out(std::uint32_t id, LinkSession& s, proto::Actions actions);
   SessionServices& services() { return services_; }
@@ -23,11 +22,14 @@ class SessionActions {
   net::asio::awaitable<proto::Actions> carry_out_one(std::uint32_t id, LinkSession& s, proto::Action& action);
   proto::Actions look_up(std::uint32_t id, LinkSession& s, const proto::LookupRetailer& lookup);
   void record_auth_failure(std::uint32_t id, const proto::RecordAuthFailure& failure);
+  // A failure no retailer can be held to counts against the source address.
+  void penalise_source(std::uint32_t id, const LinkSession& s, const proto::Close& close);
   net::asio::awaitable<proto::Actions> deliver(std::uint32_t id, LinkSession& s, const proto::Deliver& deliver);
 
   SessionServices& services_;
   LinkWriter& writer_;
   std::string peer_;
+  std::string source_;  // the peer's address without its port (net/source_address.hpp); empty if unknown
 };
 
 }  // namespace cardperso::ads

@@ -7,6 +7,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "cardperso/ads/perso/perso_services.hpp"
+#include "cardperso/ads/service/address_penalties.hpp"
 #include "cardperso/ads/store/retailer_directory.hpp"
 #include "cardperso/proto/actions.hpp"
 
@@ -22,8 +23,11 @@ struct SessionServices {
   // the link's coroutine waits for it (its other sessions wait too, at most the command's timeout).
   PersoServices* perso = nullptr;
   boost::asio::thread_pool* blocking_pool = nullptr;
+  // Anonymous failures per source address (address_penalties.hpp); null: not counted.
+  AddressPenalties* penalties = nullptr;
   std::atomic<std::size_t> sessions_established{0};  // for tests and the shutdown log
   std::atomic<std::size_t> sessions_refused{0};
+  std::atomic<std::size_t> retailer_lockouts{0};
 };
 
 }  // namespace cardperso::ads

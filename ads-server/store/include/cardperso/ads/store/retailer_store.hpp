@@ -36,20 +36,28 @@ struct RetailerSummary {
   std::optional<Seconds> first_failure_at;
   Seconds created_at;
   Seconds updated_at;
+  std::optional<Seconds> locked_until;  // a lock's end (status Locked)
+  int lockouts = 0;                     // locks in a row since the last success: each doubles the next
 };
 
 struct RetailerRecord : RetailerSummary {
   RetailerKeys keys;
 };
 
+// Failures count only from the card's own enrolled terminal (the terminal's signature is checked
+// first), so a lock is the owner's own doing or a stolen terminal's; still it is not for ever: it
+// ends by itself after `backoff`, doubled with each lock in a row, at most `max_backoff`.
 struct LockoutPolicy {
   int max_failures = 5;                       // this many failures ...
   std::chrono::seconds window{std::chrono::hours(1)};  // ... counted from the first one within this window lock the card
+  std::chrono::seconds backoff{std::chrono::minutes(15)};
+  std::chrono::seconds max_backoff{std::chrono::hours(24)};
 };
 
 struct AuthFailureOutcome {
   int failures = 0;         // within the current window
-  bool locked_now = false;  // this failure locked the retailer
+  bool locked_now = false;  // this failure locked the retailer ...
+  std::optional<Seconds> locked_until;  // ... until then
   RetailerStatus status = RetailerStatus::Active;
 };
 
@@ -72,6 +80,9 @@ class RetailerStore {
   Result<void> revoke(std::string_view serial);
   // Clears a lock and the failure count. A revoked retailer stays revoked.
   Result<void> unlock(std::string_view serial);
+  // Ends a lock whose time is up (audited as retailer_lock_expired); true when it did. Nothing
+  // happens to a card that is not locked or whose lock still runs.
+  Result<bool> expire_lock(std::string_view serial, Seconds now);
   Result<AuthFailureOutcome> record_auth_failure(std::string_view serial, Seconds now);
   Result<void> record_auth_success(std::string_view serial);
 

@@ -1,7 +1,8 @@
 #pragma once
-// One row per connection attempt of a retailer terminal: who, from where, when, and how it ended.
-// Rows are opened when a handshake starts (the serial may be unknown) and closed when it ends; a row
-// still open at startup belonged to a server that crashed, and close_dangling() marks it.
+// One row per session of one of the issuer's retailer cards: who, from where, when, and how it ended.
+// Rows are opened once the lookup knows the serial (a made-up serial gets a log line, not a row) and
+// closed when the session ends; a row still open at startup belonged to a server that crashed, and
+// close_dangling() marks it. Rows older than the retention are pruned.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ class SessionStore {
   Result<std::vector<SessionRecord>> recent(int limit);
   // At startup: every session still open is marked "aborted", reason "server restarted". Returns how many.
   Result<int> close_dangling();
+  // Deletes the sessions that ended before `before` (one statement, no transaction of its own).
+  // Returns how many.
+  Result<int> prune(Seconds before);
 
  private:
   Database& db_;

@@ -30,6 +30,9 @@ class SqliteDirectory final : public RetailerDirectory, public SessionJournal {
   Result<void> record_auth_success(std::string_view serial) override;
   Result<std::int64_t> open_session(std::string_view serial, std::string_view peer) override;
   Result<void> close_session(std::int64_t id, SessionOutcome outcome, std::string_view reason) override;
+  // The journal's retention: sessions that ended more than `retention` ago are deleted (with an
+  // audit entry saying how many). Returns how many.
+  Result<int> prune_sessions(std::chrono::seconds retention);
 
  private:
   std::mutex mutex_;
