@@ -73,6 +73,10 @@ class Attacks : public AttackFixture {
   static Expect refused_for(const std::string& reason, std::int64_t failures = 0) {
     return ste_refuses("session \\d+ refused: " + reason, "Refused: " + reason, failures);
   }
+  // Refused at H1: the STE shows the one answer before authentication; the ADS's log says why.
+  static Expect refused_at_h1(const std::string& log_reason) {
+    return ste_refuses("session \\d+ refused: " + log_reason, "Refused: not accepted by the issuer");
+  }
   static Expect aborted_for(const std::string& reason) {
     return ste_refuses("session \\d+ ended: aborted: " + reason, "Refused: " + reason);
   }
@@ -201,9 +205,10 @@ TEST_F(Attacks, BitflipH1HeaderMagic) {
 
 TEST_F(Attacks, BitflipH1Serial) {
   describe("bit flip in H1: last digit of the serial", kSteLink,
-           "terminal not enrolled (Error 17): the terminal is enrolled for the real card only; nothing said about the other");
+           "not accepted (Error 19, the one answer before authentication); the ADS's log: terminal not enrolled for "
+           "that card");
   handshake_flip(Direction::ToTarget, type::kH1, field_at(h1_serial_last), "flipped bit 0 of the last serial digit in H1",
-                 refused_for("terminal not enrolled"));
+                 refused_at_h1("terminal not enrolled"));
 }
 
 TEST_F(Attacks, BitflipH1Rn4) {

@@ -1,5 +1,6 @@
 #include "raw_peer.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,6 +25,11 @@ Bytes link_hello_frame(const std::string& node_id) {
 }
 
 RawPeer::RawPeer(int port) : fd_(testing::connect_loopback(port)) {}
+
+RawPeer::RawPeer(int port, std::uint32_t from) : fd_(testing::connect_loopback_from(from, port, 5000)) {
+  // connect_loopback_from leaves the socket non-blocking; this peer's sends block.
+  if (fd_ >= 0) ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
+}
 
 RawPeer::~RawPeer() {
   if (fd_ >= 0) ::close(fd_);

@@ -2,6 +2,7 @@
 // A bare TCP peer for attacks that need no real program on one side: replaying a recorded session
 // straight to the ADS, or a slow-loris client. Blocking sockets with poll() deadlines.
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -16,6 +17,8 @@ Bytes link_hello_frame(const std::string& node_id);
 class RawPeer {
  public:
   explicit RawPeer(int port);  // connects to 127.0.0.1:port; connected() says whether it worked
+  // The same from another loopback address (e.g. 0x7f000002 for 127.0.0.2): another source for the ADS.
+  RawPeer(int port, std::uint32_t from);
   ~RawPeer();
   RawPeer(const RawPeer&) = delete;
   RawPeer& operator=(const RawPeer&) = delete;

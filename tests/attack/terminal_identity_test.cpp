@@ -1,6 +1,8 @@
 // Attacks on the terminal's identity (docs/security.md, proto/PROTOCOL.md §6.6): the shop's staff
 // hold the retailer card and its PIN, so the card alone must not open a session. Each case runs the
 // real ste-firmware with the real retailer card (card-sim) and the right PIN:
+// Refusals at H1 show the STE the one answer before authentication (Error 19, not accepted); the
+// ADS's log names the reason, which the cases check.
 //   - Rogue: a second machine with a device key of its own that the issuer never enrolled; also the
 //     same machine with a relay that rewrites H1 to name the enrolled terminal's public key (public
 //     by nature). Refused at H1, or at H3 before the retailer cryptogram is looked at: the retailer's
@@ -46,7 +48,7 @@ class TerminalIdentity : public AttackFixture {
 TEST_F(TerminalIdentity, RogueTerminalWithTheRealCardAndPinIsRefused) {
   describe("a machine of the shop's own with the real retailer card and PIN, but a device key the issuer never "
            "enrolled",
-           "shop PC + retailer card", "terminal not enrolled (Error 17) at H1; failure count unchanged (0)");
+           "shop PC + retailer card", "refused at H1 (the STE sees Error 19, not accepted; the ADS logs terminal not enrolled); failure count unchanged (0)");
   const int port = open_shop({});
   ASSERT_FALSE(HasFailure());
   const std::string rogue = use_rogue_device_key();
@@ -54,8 +56,8 @@ TEST_F(TerminalIdentity, RogueTerminalWithTheRealCardAndPinIsRefused) {
   EXPECT_EQ(start_ste(port, ste_options()).wait_exit(60s), 2) << display_text();
   expect_refused("session \\d+ refused: terminal not enrolled: device key " + rogue.substr(0, 16) +
                      "\\.\\.\\. is not enrolled at this issuer",
-                 "Refused: terminal not enrolled");
-  observe("STE display: `Refused: terminal not enrolled`; retailers.failed_auth_count = " +
+                 "Refused: not accepted by the issuer");
+  observe("STE display: `Refused: not accepted by the issuer` (Error 19); retailers.failed_auth_count = " +
           std::to_string(failed_auth_count(kSerial)));
 }
 
@@ -91,7 +93,7 @@ TEST_F(TerminalIdentity, RogueTerminalNamingTheEnrolledKeyFailsAtH3AndCostsNothi
 
 TEST_F(TerminalIdentity, RevokedTerminalIsRefused) {
   describe("the enrolled terminal after `adsctl terminal revoke` (lost or stolen), with the real card and PIN",
-           "shop PC + retailer card", "terminal not enrolled (Error 17) at H1: revoked; failure count unchanged (0)");
+           "shop PC + retailer card", "refused at H1 (Error 19; the ADS logs the terminal as revoked); failure count unchanged (0)");
   ShopOptions shop;
   shop.records = [this] {
     auto r = adsctl({"terminal", "revoke", "--public-key", device_public_key_});
@@ -101,7 +103,7 @@ TEST_F(TerminalIdentity, RevokedTerminalIsRefused) {
   ASSERT_FALSE(HasFailure());
   EXPECT_EQ(start_ste(port, ste_options()).wait_exit(60s), 2) << display_text();
   expect_refused("session \\d+ refused: terminal not enrolled: device key [0-9a-f]{16}\\.\\.\\. was revoked by the issuer",
-                 "Refused: terminal not enrolled");
+                 "Refused: not accepted by the issuer");
   const auto listed = adsctl({"terminal", "list"});
   EXPECT_NE(listed.out.find("revoked"), std::string::npos) << listed.out;
   observe("`adsctl terminal list` shows the enrolment revoked");
@@ -109,7 +111,7 @@ TEST_F(TerminalIdentity, RevokedTerminalIsRefused) {
 
 TEST_F(TerminalIdentity, TerminalOfAnotherRetailerIsRefused) {
   describe("a terminal enrolled for retailer A used with retailer B's card and PIN", "shop PC + retailer card",
-           "terminal not enrolled (Error 17) at H1: enrolled for another retailer; failure count unchanged (0)");
+           "refused at H1 (Error 19; the ADS logs: enrolled for another retailer); failure count unchanged (0)");
   ShopOptions shop;
   shop.enrol_terminal = false;  // the card in the reader (B) has no terminal of its own here
   shop.records = [this] { enrol(kOtherSerial); };  // retailer A, and this terminal for A
@@ -118,6 +120,6 @@ TEST_F(TerminalIdentity, TerminalOfAnotherRetailerIsRefused) {
   EXPECT_EQ(start_ste(port, ste_options()).wait_exit(60s), 2) << display_text();
   expect_refused("session \\d+ refused: terminal not enrolled: device key [0-9a-f]{16}\\.\\.\\. is enrolled for another "
                  "retailer, not for card " + std::string(kSerial),
-                 "Refused: terminal not enrolled");
+                 "Refused: not accepted by the issuer");
   EXPECT_EQ(failed_auth_count(kOtherSerial), 0);
 }

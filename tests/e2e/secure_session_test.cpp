@@ -61,9 +61,10 @@ class SecureSession : public SecureSessionFixture {
 
   // The ADS refuses the retailer at sign-on: the STE exits 2 showing why, the ADS logs why, and no
   // session is left open, let alone completed.
+  // A refusal at H1: the terminal shows the one answer every such refusal gets; the ADS's log says why.
   void expect_refused_at_sign_on(int dtd, const std::string& serial, const std::string& reason) {
     EXPECT_EQ(run_ste(dtd, {}), 2) << display_text();
-    expect_display_in_order({"Signed on: retailer " + serial, "Refused: " + reason});
+    expect_display_in_order({"Signed on: retailer " + serial, "Refused: not accepted by the issuer"});
     EXPECT_FALSE(displayed("Retailer authenticated")) << display_text();
     EXPECT_TRUE(wait_for_log(ads_log_, log_re("session \\d+ refused: " + reason), 10s)) << "ADS log";
     expect_no_open_session();

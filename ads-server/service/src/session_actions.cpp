@@ -80,18 +80,19 @@ proto::Actions SessionActions::look_up(std::uint32_t id, LinkSession& s, const p
     }
   }
   auto found = services_.directory.lookup(lookup.serial, lookup.key_version, lookup.terminal);
-  if (!found) {
-    spdlog::error("session {}: retailer lookup failed: {}", id, found.error().message);
-    s.reason_override = "internal error: retailer lookup failed";
-    return s.handshake.terminate(ErrorCode::Internal);
-  }
-  // The journal keeps the sessions of the issuer's own retailers: a made-up serial gets a log line
+  // The journal keeps the sessions of the issuer's own retailers, and the failed lookups of the
+  // issuer's records (an unreadable row is the issuer's business): a made-up serial gets a log line
   // (and counts against its address), not a row.
-  if (found->retailer_known) {
+  if (!found || found->retailer_known) {
     if (auto opened = services_.journal.open_session(lookup.serial, peer_))
       s.journal_id = *opened;
     else
       spdlog::error("session {}: cannot record the session: {}", id, opened.error().message);
+  }
+  if (!found) {
+    spdlog::error("session {}: retailer lookup failed: {}", id, found.error().message);
+    s.reason_override = "internal error: retailer lookup failed";
+    return s.handshake.terminate(ErrorCode::Internal);
   }
   return s.handshake.on_retailer_lookup(std::move(*found), proto::Clock::now());
 }
