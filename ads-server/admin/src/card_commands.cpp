@@ -28,7 +28,8 @@ int run_show(const std::vector<std::string>& args, const std::string& command_na
               << "batch        " << c.batch_name << "\n"
               << "retailer     " << c.retailer_serial.value_or("-") << "\n"
               << "state        " << ads::to_string(c.state) << "\n"
-              << "attempts     " << c.attempts << "\n"
+              << "attempts     " << c.attempts << " (failures that count: " << c.failures << " of "
+              << ads::kMaxPersonalisationAttempts << ")\n"
               << "updated      " << format_time(c.updated_at) << "\n";
     if (!c.failed_step.empty() || !c.failure_reason.empty()) {
       std::cout << "last failure step " << c.failed_step << ": " << c.failure_reason << "\n";

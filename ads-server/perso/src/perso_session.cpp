@@ -456,7 +456,8 @@ PersoActions PersoSession::on_closed(std::string_view why) {
     std::optional<CodeOnCard> on_card;
     if (card.purpose == CardPurpose::NewCard)
       on_card = card.opened_with == OpeningCode::Issuer && !card.has_alternative ? CodeOnCard::Pending : CodeOnCard::Unknown;
-    auto marked = services_.mark_failed(card.iccid, CardFailure{"unknown", reason, false, on_card, false});
+    // No result: nothing says the script reached the card, so the attempt is not held against it.
+    auto marked = services_.mark_failed(card.iccid, CardFailure{"unknown", reason, false, on_card, false, false});
     if (!marked) out.push_back(error("card " + card.iccid + ": cannot record the failure: " + marked.error().message));
     out.push_back(warn(fmt::format("card {} failed at step unknown: {}", card.iccid, reason)));
   }

@@ -39,7 +39,7 @@ constexpr std::string_view kIssuerCodeColumn = "cards.issuer_code";
 
 constexpr const char* kCardSummaryColumns =
     "c.iccid, b.name, b.retailer_serial, c.state, coalesce(c.failed_step, ''), coalesce(c.failure_reason, ''), "
-    "c.attempts, c.updated_at";
+    "c.attempts, c.updated_at, c.failures";
 
 CardSummary read_card_summary(const Statement& s) {
   CardSummary c;
@@ -51,6 +51,7 @@ CardSummary read_card_summary(const Statement& s) {
   c.failure_reason = s.column_text(5);
   c.attempts = static_cast<int>(s.column_int(6));
   c.updated_at = from_unix(s.column_int(7));
+  c.failures = static_cast<int>(s.column_int(8));
   return c;
 }
 
@@ -94,6 +95,7 @@ std::optional<ByteView> blob_or_null(const Bytes* blob) {
 struct CardRow {
   CardState state = CardState::Blank;
   int attempts = 0;
+  int failures = 0;  // the failures that count (a report that the script reached the card, a refused code)
   bool has_records = false;
   bool has_pending = false;  // a pending issuer code is stored: a NewCard script was built
 };
@@ -115,7 +117,7 @@ Result<Statement> card_query(Database& db, std::string_view sql, std::string_vie
 Result<CardRow> read_card_row(Database& db, std::string_view iccid, std::string_view what) {
   auto row = db.read_row(
       "SELECT state, attempts, EXISTS (SELECT 1 FROM card_records r WHERE r.iccid = c.iccid), "
-      "  sealed_pending_code IS NOT NULL FROM cards c WHERE iccid = ?1",
+      "  sealed_pending_code IS NOT NULL, failures FROM cards c WHERE iccid = ?1",
       what,
       [](const Statement& s) {
         CardRow r;
@@ -123,6 +125,7 @@ Result<CardRow> read_card_row(Database& db, std::string_view iccid, std::string_
         r.attempts = static_cast<int>(s.column_int(1));
         r.has_records = s.column_int(2) != 0;
         r.has_pending = s.column_int(3) != 0;
+        r.failures = static_cast<int>(s.column_int(4));
         return r;
       },
       iccid);
@@ -436,9 +439,9 @@ Result<int> CardStock::begin_personalisation(std::string_view iccid, CardPurpose
         return fail("card " + std::string(iccid) + " is " + std::string(to_string(c.state)) +
                     "; only a blank or failed card can be personalised");
       }
-      if (attempts >= kMaxPersonalisationAttempts) {
-        return fail("card " + std::string(iccid) + " has used its " + std::to_string(kMaxPersonalisationAttempts) +
-                    " attempts");
+      if (c.failures >= kMaxPersonalisationAttempts) {
+        return fail("card " + std::string(iccid) + " has failed " + std::to_string(kMaxPersonalisationAttempts) +
+                    " times");
       }
       ++attempts;
     } else if (c.state != CardState::Personalised) {
@@ -465,8 +468,10 @@ Result<CardState> CardStock::fail_in_transaction(std::string_view iccid, const C
     return fail("card " + std::string(iccid) + " is " + std::string(to_string(c.state)) +
                 ", not being personalised; nothing to mark failed");
   }
+  // Only evidence counts: the card refused its code, or the terminal reported a script that reached it.
+  const bool counted = failure.code_refused || (failure.reported && !failure.nothing_written);
   CardState next = CardState::Failed;
-  if (failure.code_refused || (!c.has_records && c.attempts >= kMaxPersonalisationAttempts)) {
+  if (failure.code_refused || (!c.has_records && counted && c.failures + 1 >= kMaxPersonalisationAttempts)) {
     next = CardState::Spoiled;
   } else if (c.has_records) {
     next = CardState::Personalised;  // a failed modification: the card keeps its last record
@@ -478,11 +483,12 @@ Result<CardState> CardStock::fail_in_transaction(std::string_view iccid, const C
     on_card = failure.code_on_card;
   std::optional<std::string_view> on_card_text;  // NULL: code_on_card stays
   if (on_card) on_card_text = code_on_card_text(*on_card);
+  const std::int64_t failures = c.failures + (counted && !c.has_records ? 1 : 0);
   auto updated = db_.run(
       "UPDATE cards SET state = ?2, failed_step = ?3, failure_reason = ?4, updated_at = ?5, "
-      "  code_on_card = coalesce(?6, code_on_card) WHERE iccid = ?1",
+      "  code_on_card = coalesce(?6, code_on_card), failures = ?7 WHERE iccid = ?1",
       "mark card failed: update", iccid, to_string(next), cut(failure.step), cut(failure.reason),
-      to_unix(clock_()), on_card_text);
+      to_unix(clock_()), on_card_text, failures);
   if (!updated) return updated.error();
   // Numbers: the card may carry them unless this was its first attempt and it wrote nothing. Then they
   // stay reserved for its retry, or, once it is spoiled, are retired: never on two cards.
@@ -501,6 +507,7 @@ Result<CardState> CardStock::fail_in_transaction(std::string_view iccid, const C
   auto logged = audit_.append(actor_, next == CardState::Spoiled ? "card_spoiled" : "card_failed", iccid,
                               "step=" + cut(failure.step) + " reason=" + cut(failure.reason) +
                                   (failure.code_refused ? " code_refused" : "") +
+                                  (counted ? "" : " not_counted") +
                                   (on_card ? " code_on_card=" + std::string(code_on_card_text(*on_card)) : "") +
                                   " numbers_released=" + std::to_string(released) +
                                   " numbers_retired=" + std::to_string(retired));
@@ -542,7 +549,8 @@ Result<int> CardStock::fail_interrupted() {
                                 [](const Statement& s) { return s.column_text(0); });
     if (!iccids) return iccids.error();
     for (const auto& iccid : *iccids) {
-      auto r = fail_in_transaction(iccid, CardFailure{"unknown", "server restarted", false, CodeOnCard::Unknown, false});
+      auto r = fail_in_transaction(iccid,
+                                   CardFailure{"unknown", "server restarted", false, CodeOnCard::Unknown, false, false});
       if (!r) return r.error();
     }
     return static_cast<int>(iccids->size());

@@ -211,12 +211,21 @@ ALTER TABLE retailers ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0 CHECK (lock
 UPDATE retailers SET locked_until = updated_at + 900, lockouts = 1 WHERE status = 'locked';
 )sql";
 
+// A card's failures that count (a terminal's report that the script reached the card, or a refused
+// code) apart from its attempts (every script that left): only the former spoil a card. A card that
+// failed before this version is taken to have failed as often as it tried.
+constexpr const char* kCountedFailures = R"sql(
+ALTER TABLE cards ADD COLUMN failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0);
+UPDATE cards SET failures = attempts WHERE state IN ('failed', 'spoiled');
+)sql";
+
 constexpr Migration kMigrations[] = {
     {"retailers, sessions, audit log", kRetailersSessionsAudit},
     {"card stock, number pools, card records, subscribers, decisions", kStockNumbersRecords},
     {"recoverable retries: pending issuer code, code on card, retired numbers", kRecoverableRetries},
     {"terminals: device keys enrolled per retailer card", kTerminals},
     {"retailer locks that expire: locked_until, lockouts", kExpiringLocks},
+    {"cards: failures that count, apart from attempts", kCountedFailures},
     // Further tables: one more line here; released entries are never edited.
 };
 

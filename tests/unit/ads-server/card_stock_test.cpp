@@ -130,11 +130,41 @@ TEST_F(CardStockTest, ThePendingIssuerCodeIsChosenOnceAndOpensTheRetry) {
   EXPECT_EQ(opening.code_kind, OpeningCode::Master);
   EXPECT_EQ(to_hex(opening.code.view()), to_hex(master.view()));
   EXPECT_EQ(to_hex(opening.alternative.view()), to_hex(pending.view()));
-  // Likelier the pending code: it comes first.
+  // Likelier the pending code: it comes first. The restart was no evidence against the card: this is
+  // its second failure that counts, so it may still be tried once more.
   must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
   EXPECT_EQ(must(stock->mark_failed(iccids[0], {"17/17", "x", false, CodeOnCard::UnknownPendingFirst})),
-            CardState::Spoiled);  // the third attempt
+            CardState::Failed);
+  EXPECT_EQ(must(stock->find_card(iccids[0]))->attempts, 3);
+  EXPECT_EQ(must(stock->find_card(iccids[0]))->failures, 2);
+  must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
+  EXPECT_EQ(must(stock->mark_failed(iccids[0], {"17/17", "x", false, CodeOnCard::UnknownPendingFirst})),
+            CardState::Spoiled);  // the third failure that counts
   EXPECT_EQ(must(stock->inspect_card_for(kRetailerA, iccids[0], CardPurpose::NewCard)).refusal, CardRefusal::Spoiled);
+}
+
+// A broken line is no evidence against a card: failures without the terminal's report never spoil it,
+// however many; the attempts are still counted, and the numbers stay with the card.
+TEST_F(CardStockTest, FailuresWithoutAReportNeverSpoilTheCard) {
+  const auto iccids = secret_batch_for_a(1);
+  add_pools();
+  for (int i = 0; i < 10; ++i) {
+    must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
+    if (i == 0) (void)must(records->reserve_numbers(iccids[0]));
+    EXPECT_EQ(must(stock->mark_failed(iccids[0], {"unknown", "session ended before the script result", false,
+                                                  CodeOnCard::Unknown, false, false})),
+              CardState::Failed);
+  }
+  const auto card = must(stock->find_card(iccids[0]));
+  EXPECT_EQ(card->attempts, 10);
+  EXPECT_EQ(card->failures, 0);
+  EXPECT_EQ(must(pools->numbers_of(iccids[0])).size(), 2u);
+  // Reports do count: three reported failures spoil it.
+  for (int i = 0; i < 3; ++i) {
+    must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
+    EXPECT_EQ(must(stock->mark_failed(iccids[0], {"5/17", "status word 6F00", false, CodeOnCard::Unknown})),
+              i < 2 ? CardState::Failed : CardState::Spoiled);
+  }
 }
 
 TEST_F(CardStockTest, UnknownOrderPendingFirst) {

@@ -6,8 +6,11 @@
 // A batch is assigned to one retailer; a retailer may only personalise cards of its own stock.
 //
 // Card states: blank -> in_progress -> personalised, or -> failed (retry allowed) -> ... After
-// kMaxPersonalisationAttempts failed attempts, or when the card refused its opening code (its ADM tries
-// are few and never come back, so the ADS does not try again), the card is spoiled: final.
+// kMaxPersonalisationAttempts failures that count — attempts that reached the card (the terminal's sealed result says
+// what the card answered), or when the card refused its opening code (its ADM tries are few and never
+// come back, so the ADS does not try again), the card is spoiled: final. An attempt without such
+// evidence — the session ended before the result, the server restarted, the terminal did not run the
+// script — is not held against the card: a broken line never spoils stock.
 // A failed card keeps its reserved numbers and its pending issuer code (chosen once, before its first
 // script leaves): the retry rewrites the same values, and opens with whichever ADM1 code the card may
 // hold (docs/personalisation.md §5). A spoiled card's numbers are retired (number_pools.hpp).
@@ -55,7 +58,8 @@ struct CardSummary {
   std::optional<std::string> retailer_serial;  // of the batch
   CardState state = CardState::Blank;
   std::string failed_step, failure_reason;     // of the last failure, if any
-  int attempts = 0;
+  int attempts = 0;                            // scripts that left for the card
+  int failures = 0;                            // failures that count: kMaxPersonalisationAttempts spoil it
   Seconds updated_at;
 };
 
@@ -108,6 +112,8 @@ struct CardFailure {
   std::optional<CodeOnCard> code_on_card;   // what this attempt left on the card; nullopt: as before it
   bool nothing_written = false;             // this attempt wrote nothing to the card (before the script,
                                             // or stopped at its VERIFY): on a first attempt, numbers go back
+  bool reported = true;                     // the terminal's sealed result says what the card answered;
+                                            // false: no result (the attempt is not counted against the card)
 };
 
 class CardStock {
