@@ -1,10 +1,16 @@
-// Sabotage by a broken line (docs/security.md): a relay between DTD and ADS breaks the delivery of one
-// blank card's script ten times in a row — the P2 frame cut after its header, cut mid-payload, cut one
-// byte short (each time the link then closed), or delivered with a flipped ciphertext byte — and then
-// lets the eleventh attempt through. The terminal never runs a script it did not receive whole and
-// authentic, so the card is never touched: nothing may be held against it. Expected: the card is
-// personalised on the clean attempt, its ADM tries (read from the card image) are what they were,
-// the card is never recorded spoiled, and its failures that count stay 0 (attempts 11).
+// Sabotage by a broken line (docs/security.md): a relay between DTD and ADS.
+//   - BrokenDelivery: the delivery of one blank card's script is broken ten times in a row — the P2
+//     frame cut after its header, cut mid-payload, cut one byte short (each time the link then
+//     closed), or delivered with a flipped ciphertext bit — then the eleventh attempt passes. The
+//     terminal never runs a script it did not receive whole and authentic, so the card is never
+//     touched: nothing may be held against it. Expected: personalised on the clean attempt, its ADM
+//     tries (read from the card image) as they were, never spoiled, failures that count 0.
+//   - LostOutcome: the relay drops everything after the commit of a card (P4 to both ends and the
+//     receipt); the shop gives up and tries the same card for the same customer again. Expected: the
+//     same MSISDN and the same receipt (marked re-issued), audited once as receipt_reissued, no
+//     number moved, no script sent again; `adsctl card receipt` prints it too.
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "personalisation_fixture.hpp"
@@ -18,20 +24,80 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::uint8_t kP2 = 0x24;
-constexpr int kBroken = 10;
+constexpr std::uint8_t kP2 = 0x24, kP4 = 0x26, kReceipt = 0x27;
+using CardSim = cardperso::testing::CardSimProcess;
 
-class BrokenDelivery : public PersonalisationFixture {
+// A shop whose DTD reaches the ADS through a relay (`on_frame` decides), one attempt at a time.
+class ShopThroughRelay : public PersonalisationFixture {
  protected:
   void TearDown() override {
-    write_security_row(SecurityRow{attack_, "DTD↔ADS", expected_, observed_}, "BrokenDeliveryTenTimesThenClean",
-                       HasFailure());
+    write_security_row(SecurityRow{attack_, "DTD↔ADS", expected_, observed_}, row_name_, HasFailure());
     relay_.reset();
     PersonalisationFixture::TearDown();
   }
+  virtual void on_frame(const RelayedFrame& f, RelayOutput& out) = 0;
+
+  bool open_ads() {
+    const int ads_port = start_ads({"--profile", profile_path_});
+    if (ads_port <= 0) return false;
+    relay_ = std::make_unique<FrameProxy>(ads_port, [this](const RelayedFrame& f, RelayOutput& out) { on_frame(f, out); });
+    return true;
+  }
+
+  // One attempt: the DTD (through the relay) with the customer, the retailer card in, the STE, then
+  // the customer card (a new card-sim the first time, the same one reinserted after).
+  CardSim* attempt(int n, const std::string& customer, const std::string& image, CardSim* customer_sim) {
+    dtd_port_ = start_dtd(relay_->port(), "", true,
+                          {"--customer", customer, "--receipt-dir", receipt_dir_, "--exit-after-last"});
+    EXPECT_GT(dtd_port_, 0);
+    if (n == 0) {
+      retailer_sim_ = start_card(retailer_image_, 0);
+      EXPECT_NE(retailer_sim_, nullptr);
+    } else {
+      reinsert(retailer_sim_);
+    }
+    SteOptions options;
+    options.keypad = {kPin};
+    for (const auto& k : new_card_keys()) options.keypad.push_back(k);
+    start_ste(dtd_port_, options);
+    remove_retailer_card();
+    if (customer_sim == nullptr) return insert_customer_card(image, 1);
+    EXPECT_TRUE(wait_display_count("Insert customer card", 1, 30000ms)) << display_text();
+    reinsert(customer_sim);
+    return customer_sim;
+  }
+
+  // The shop gives up on an attempt: the card out (and seen out by pcscd), the programs stopped.
+  void give_up(CardSim* card) {
+    if (ste().running()) ste().kill_now();
+    pull(card);
+    auto absent = pcsc().wait_for_card_absent(cardperso::testing::kReader0, std::chrono::seconds(5));
+    ASSERT_TRUE(absent.ok() && *absent) << "pcscd still sees a card after the customer card was pulled";
+    if (dtd_) dtd_->kill_now();
+    ASSERT_TRUE(wait_no_open_session(15s));
+  }
+
+  std::unique_ptr<FrameProxy> relay_;
+  std::mutex mutex_;
+  std::string attack_, expected_, row_name_;
+  std::vector<std::string> observed_;
+  void observe(std::string what) { observed_.push_back(std::move(what)); }
+};
+
+class BrokenDelivery : public ShopThroughRelay {
+ protected:
+  static constexpr int kBroken = 10;
+  void SetUp() override {
+    ShopThroughRelay::SetUp();
+    attack_ = "the delivery of one blank card's script (P2) broken 10 times in a row — cut after the header, 100 "
+              "bytes in, one byte short (link closed), or a ciphertext bit flipped — then a clean attempt";
+    expected_ = "personalised on the clean attempt; its ADM tries untouched (card image); never spoiled; no failure "
+                "held against it";
+    row_name_ = "BrokenDeliveryTenTimesThenClean";
+  }
 
   // Breaks the first kBroken P2 frames, four ways in turn; everything else passes.
-  void on_frame(const RelayedFrame& f, RelayOutput& out) {
+  void on_frame(const RelayedFrame& f, RelayOutput& out) override {
     std::lock_guard lock(mutex_);
     if (!(f.direction == Direction::ToClient && f.channel() == 1 && f.sealed() && f.type() == kP2) ||
         broken_ >= kBroken) {
@@ -57,7 +123,7 @@ class BrokenDelivery : public PersonalisationFixture {
         break;
       default: {
         Bytes corrupted = f.bytes;
-        corrupted[header + 8 + corrupted.size() / 2 % 64] ^= 0x01;  // a ciphertext byte
+        corrupted[header + 8 + 100] ^= 0x01;  // a ciphertext byte
         out.forward(corrupted);
         how_.push_back("one ciphertext bit flipped");
         break;
@@ -65,42 +131,38 @@ class BrokenDelivery : public PersonalisationFixture {
     }
   }
 
-  // One attempt: the DTD (through the relay) with one customer, the retailer card in, the STE, then
-  // the customer card.
-  cardperso::testing::CardSimProcess* attempt(int n, const std::string& customer, const std::string& image,
-                                   cardperso::testing::CardSimProcess* customer_sim) {
-    dtd_port_ = start_dtd(relay_->port(), "", true,
-                          {"--customer", customer, "--receipt-dir", receipt_dir_, "--exit-after-last"});
-    EXPECT_GT(dtd_port_, 0);
-    if (n == 0) {
-      retailer_sim_ = start_card(retailer_image_, 0);
-      EXPECT_NE(retailer_sim_, nullptr);
-    } else {
-      reinsert(retailer_sim_);
-    }
-    SteOptions options;
-    options.keypad = {kPin};
-    for (const auto& k : new_card_keys()) options.keypad.push_back(k);
-    start_ste(dtd_port_, options);
-    remove_retailer_card();
-    if (customer_sim == nullptr) return insert_customer_card(image, 1);
-    EXPECT_TRUE(wait_display_count("Insert customer card", 1, 30000ms)) << display_text();
-    reinsert(customer_sim);
-    return customer_sim;
-  }
-
-  std::unique_ptr<FrameProxy> relay_;
-  std::mutex mutex_;
   int broken_ = 0;
   std::vector<std::string> how_;
-  std::string attack_ = "the delivery of one blank card's script (P2) broken 10 times in a row — cut after the "
-                        "header, 100 bytes in, one byte short (link closed), or a ciphertext bit flipped — then a "
-                        "clean attempt";
-  std::string expected_ = "personalised on the clean attempt; its ADM tries untouched (card image); never spoiled; "
-                          "no failure held against it";
-  std::vector<std::string> observed_;
-  void observe(std::string what) { observed_.push_back(std::move(what)); }
 };
+
+class LostOutcome : public ShopThroughRelay {
+ protected:
+  void SetUp() override {
+    ShopThroughRelay::SetUp();
+    attack_ = "everything after a card's commit dropped (P4 to the STE and the DTD, the receipt); the shop retries "
+              "the same card for the same customer";
+    expected_ = "the same MSISDN and receipt again (marked re-issued), audited once; no number moves; no script";
+    row_name_ = "LostOutcomeRetry";
+  }
+  // Drops the first session's P4s and receipt.
+  void on_frame(const RelayedFrame& f, RelayOutput& out) override {
+    std::lock_guard lock(mutex_);
+    const bool outcome = f.direction == Direction::ToClient && f.sealed() && (f.type() == kP4 || f.type() == kReceipt);
+    if (outcome && dropping_) {
+      ++dropped_;
+      return;
+    }
+    if (f.direction == Direction::ToClient && f.sealed() && f.type() == kP2) ++scripts_;
+    out.forward(f.bytes);
+  }
+  bool dropping_ = true;
+  int dropped_ = 0, scripts_ = 0;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 }  // namespace
 
@@ -110,28 +172,19 @@ TEST_F(BrokenDelivery, TenBrokenDeliveriesThenACleanAttemptPersonalisesTheCard) 
   const std::string iccid = iccids[0], image = card_image("cards", iccid);
   const int tries_before = adm_tries(image);
   ASSERT_GT(tries_before, 0);
-  const int ads_port = start_ads({"--profile", profile_path_});
-  ASSERT_GT(ads_port, 0);
-  relay_ = std::make_unique<FrameProxy>(ads_port, [this](const RelayedFrame& f, RelayOutput& out) { on_frame(f, out); });
+  ASSERT_TRUE(open_ads());
   const std::string customer = customer_file("Alice Example", "1990-02-28");
 
-  cardperso::testing::CardSimProcess* card = nullptr;
+  CardSim* card = nullptr;
   for (int n = 0; n < kBroken; ++n) {
     SCOPED_TRACE("broken attempt " + std::to_string(n + 1));
     card = attempt(n, customer, image, card);
     ASSERT_NE(card, nullptr);
-    const auto code = ste().wait_exit(60000ms);
-    EXPECT_EQ(code, 2) << display_text();
+    EXPECT_EQ(ste().wait_exit(60000ms), 2) << display_text();
     EXPECT_FALSE(displayed("Personalising card")) << "the terminal ran a script it did not receive whole\n"
                                                   << display_text();
-    pull(card);
-    // The terminal left while the card was in: let pcscd see the reader empty before the next card.
-    auto absent = pcsc().wait_for_card_absent(cardperso::testing::kReader0, std::chrono::seconds(5));
-    ASSERT_TRUE(absent.ok() && *absent) << "pcscd still sees a card after the customer card was pulled";
-    if (dtd_) dtd_->kill_now();
-    ASSERT_TRUE(wait_no_open_session(15s));
-    const CardRow row = card_row(iccid);
-    EXPECT_EQ(row.state, "failed") << "after broken attempt " << n + 1;
+    give_up(card);
+    EXPECT_EQ(card_row(iccid).state, "failed") << "after broken attempt " << n + 1;
   }
   {
     std::lock_guard lock(mutex_);
@@ -163,4 +216,56 @@ TEST_F(BrokenDelivery, TenBrokenDeliveriesThenACleanAttemptPersonalisesTheCard) 
   observe("the 11th attempt personalised the card; attempts " + std::to_string(row.attempts) +
           ", failures that count 0, never spoiled; ADM tries " + std::to_string(tries_before) + " before, " +
           std::to_string(tries_after) + " after");
+}
+
+TEST_F(LostOutcome, TheRetryGetsTheCommittedOutcomeAgain) {
+  const auto iccids = standard_stock(1);
+  ASSERT_EQ(iccids.size(), 1u);
+  const std::string iccid = iccids[0], image = card_image("cards", iccid);
+  ASSERT_TRUE(open_ads());
+  const std::string customer = customer_file("Alice Example", "1990-02-28");
+
+  // The first attempt: the card is written and committed, and the shop hears nothing.
+  CardSim* card = attempt(0, customer, image, nullptr);
+  ASSERT_NE(card, nullptr);
+  auto committed = wait_for_log(ads_log_, std::regex("card " + iccid + " personalised: msisdn (\\d+)"), 60s);
+  ASSERT_TRUE(committed) << ads_log();
+  const std::string msisdn = committed->at(1);
+  EXPECT_FALSE(wait_display("Card personalised", 2000ms)) << "the outcome reached the terminal";
+  give_up(card);
+  const auto numbers_before = allocations();
+  {
+    std::lock_guard lock(mutex_);
+    observe("first attempt committed (msisdn " + msisdn + "); the relay dropped " + std::to_string(dropped_) +
+            " frames (P4 to both ends, the receipt)");
+    dropping_ = false;
+  }
+
+  // The retry, the same card and customer.
+  card = attempt(1, customer, image, card);
+  ASSERT_NE(card, nullptr);
+  ASSERT_TRUE(wait_display("Card personalised: MSISDN " + msisdn + "$", 60000ms)) << display_text();
+  pull(card);
+  expect_session_completed();
+  {
+    std::lock_guard lock(mutex_);
+    EXPECT_EQ(scripts_, 1) << "a script was sent again";
+  }
+  const std::string receipt = read_file(receipt_dir_ + "/receipt-" + iccid + ".txt");
+  EXPECT_NE(receipt.find(msisdn), std::string::npos) << receipt;
+  EXPECT_NE(receipt.find("Reissued: true"), std::string::npos) << receipt;
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE event = 'receipt_reissued' AND subject = ?1", {iccid}), 1);
+  EXPECT_EQ(records(iccid).size(), 1u);
+  EXPECT_EQ(allocations().size(), numbers_before.size());
+  for (std::size_t i = 0; i < numbers_before.size() && i < allocations().size(); ++i) {
+    EXPECT_EQ(allocations()[i].value, numbers_before[i].value);
+    EXPECT_EQ(allocations()[i].state, numbers_before[i].state);
+  }
+  expect_no_number_lost();
+  auto reprinted = adsctl({"card", "receipt", iccid});
+  EXPECT_EQ(reprinted.exit_code, 0) << reprinted.err;
+  EXPECT_NE(reprinted.out.find("\"msisdn\":\"" + msisdn + "\""), std::string::npos) << reprinted.out;
+  EXPECT_NE(reprinted.out.find("\"reissued\":true"), std::string::npos) << reprinted.out;
+  observe("the retry showed MSISDN " + msisdn + " again with the receipt marked re-issued; receipt_reissued ×1 in "
+          "the audit log; one script in all; numbers unchanged; adsctl card receipt prints it");
 }

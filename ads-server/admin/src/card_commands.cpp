@@ -1,6 +1,9 @@
-// adsctl card show | list: the state of customer cards, their record versions and numbers. Never Ki,
-// OPc, codes or personal data.
+// adsctl card show | list | receipt: the state of customer cards, their record versions and numbers,
+// and a card's receipt printed again. Never Ki, OPc or codes; personal data only the name a receipt
+// carries.
 #include <iostream>
+
+#include "cardperso/ads/perso/receipt.hpp"
 
 #include "cardperso/ads/store/card_records.hpp"
 #include "cardperso/ads/store/card_stock.hpp"
@@ -81,11 +84,38 @@ int run_list(const std::vector<std::string>& args, const std::string& command_na
   });
 }
 
+// The receipt of the card's latest record, as the shop got it (the receipt's JSON, one line), marked
+// reissued; audited as receipt_reprinted.
+int run_receipt(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "ICCID",
+                     "Prints again the receipt of a card's latest record (the JSON the shop's DTD prints from),\n"
+                     "marked \"reissued\": true. Audited as receipt_reprinted.");
+  std::string iccid;
+  command.options().add_options()("iccid", po::value(&iccid)->required(), "the card's ICCID (also as the first argument)");
+  command.positional().add("iccid", 1);
+  return command.run(args, [&](Store& store) -> int {
+    auto records = store.card_records();
+    auto printed = store.db.with_transaction([&]() -> Result<ads::ReceiptData> {
+      auto receipt = ads::receipt_of_latest_record(records, iccid);
+      if (!receipt) return receipt.error();
+      auto logged = store.audit.append(actor_name(), "receipt_reprinted", iccid,
+                                       "record_version=" + std::to_string(receipt->record_version));
+      if (!logged) return logged.error();
+      receipt->reissued = true;
+      return receipt;
+    });
+    if (!printed) return refused(printed.error().message);
+    std::cout << ads::receipt_json(*printed) << "\n";
+    return kExitOk;
+  });
+}
+
 }  // namespace
 
 std::vector<cli::Subcommand> card_commands() {
   return {{"card show", "ICCID", "a card's state, record versions and numbers", run_show},
-          {"card list", "[--state S]", "list cards, optionally by state", run_list}};
+          {"card list", "[--state S]", "list cards, optionally by state", run_list},
+          {"card receipt", "ICCID", "print a card's receipt again (audited)", run_receipt}};
 }
 
 }  // namespace cardperso::adsctl

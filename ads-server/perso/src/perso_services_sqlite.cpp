@@ -6,7 +6,9 @@ namespace cardperso::ads {
 
 SqlitePersoServices::SqlitePersoServices(Database& db, const MasterKey& key, PersoConfig config,
                                          policy::PolicyConfig policy, std::string actor, Clock clock)
-    : config_(std::move(config)),
+    : db_(db),
+      actor_(actor),
+      config_(std::move(config)),
       policy_(std::move(policy)),
       clock_(std::move(clock)),
       audit_(db, key, clock_),
@@ -89,6 +91,22 @@ policy::Date utc_date(Seconds t) {
   const std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(t)};
   return policy::Date{static_cast<int>(ymd.year()), static_cast<int>(static_cast<unsigned>(ymd.month())),
                       static_cast<int>(static_cast<unsigned>(ymd.day()))};
+}
+
+Result<ReceiptData> SqlitePersoServices::reissue_receipt(std::string_view iccid, std::string_view retailer_serial,
+                                                         std::optional<std::int64_t> session_id) {
+  std::lock_guard lock(mutex_);
+  return db_.with_transaction([&]() -> Result<ReceiptData> {
+    auto receipt = receipt_of_latest_record(records_, iccid);
+    if (!receipt) return receipt.error();
+    auto logged = audit_.append(actor_, "receipt_reissued", iccid,
+                                "retailer=" + std::string(retailer_serial) + " record_version=" +
+                                    std::to_string(receipt->record_version) +
+                                    (session_id ? " session=" + std::to_string(*session_id) : std::string()));
+    if (!logged) return logged.error();
+    receipt->reissued = true;
+    return receipt;
+  });
 }
 
 }  // namespace cardperso::ads

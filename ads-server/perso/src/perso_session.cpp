@@ -156,6 +156,8 @@ PersoActions PersoSession::on_card_inserted(ByteView plaintext) {
     PersoActions out{error("card " + iccid + ": lookup failed: " + lookup.error().message)};
     return refuse_card(std::move(out), iccid, "the card could not be looked up (server error); try again");
   }
+  if (lookup->refusal == CardRefusal::AlreadyPersonalised && purpose == CardPurpose::NewCard)
+    if (auto again = reissue(iccid, approval)) return std::move(*again);
   if (lookup->refused()) return refuse_card({}, iccid, lookup->message);
   if (auto begun = services_.begin_personalisation(iccid, purpose); !begun)
     return refuse_card({}, iccid, begun.error().message);
@@ -165,6 +167,37 @@ PersoActions PersoSession::on_card_inserted(ByteView plaintext) {
                                                      : prepare_modification({}, iccid, lookup->opening);
   approval_.reset();
   return out;
+}
+
+// A new-card request for a card that is already personalised: when this retailer personalised it
+// (its only record, version 1) for this same customer, the shop has not heard the outcome (its P4 was
+// lost): it gets the committed outcome again — P4 with the MSISDN, the receipt marked re-issued —
+// and nothing else changes. Anything else stays a refusal.
+std::optional<PersoActions> PersoSession::reissue(const std::string& iccid, const Approval& approval) {
+  auto current = services_.current_record(iccid);
+  if (!current || current->version.version != 1 || current->version.retailer_serial != info_.retailer_serial ||
+      current->customer_name != approval.details.name)
+    return std::nullopt;
+  PersoActions out;
+  auto receipt = services_.reissue_receipt(iccid, info_.retailer_serial, info_.journal_id);
+  if (!receipt) {
+    out.push_back(error("card " + iccid + ": cannot give its receipt again: " + receipt.error().message));
+    return refuse_card(std::move(out), iccid, "the server could not give the card's receipt again; try again");
+  }
+  out.push_back(info(fmt::format("card {} was personalised before by this retailer for this customer: outcome "
+                                 "given again (msisdn {}, receipt re-issued)",
+                                 iccid, receipt->msisdn)));
+  done(out, PersoOutcome::Personalised, iccid, receipt->msisdn, "");
+  send_receipt(out, *receipt);
+  ++cards_done_;
+  state_ = State::AwaitCustomer;
+  return out;
+}
+
+void PersoSession::send_receipt(PersoActions& out, const ReceiptData& receipt) {
+  proto::ReceiptMsg msg{receipt_json(receipt)};
+  const Bytes body = msg.encode();
+  out.push_back(SealMessage{Channel::DtdAds, MessageType::Receipt, as_secret(body)});
 }
 
 PersoActions PersoSession::refuse_card(PersoActions out, const std::string& iccid, const std::string& reason) {
@@ -428,9 +461,7 @@ PersoActions PersoSession::card_recorded(PersoActions out, int version) {
   done(out, new_card ? PersoOutcome::Personalised : PersoOutcome::Modified, card.iccid, card.msisdn, "");
   ReceiptData receipt{fmt::format("{}-{}", card.iccid, version), utc_timestamp(services_.now()), info_.retailer_serial,
                       card.iccid, card.msisdn, card.customer_name, new_card ? "personalised" : "modified", version};
-  proto::ReceiptMsg msg{receipt_json(receipt)};
-  const Bytes body = msg.encode();
-  out.push_back(SealMessage{Channel::DtdAds, MessageType::Receipt, as_secret(body)});
+  send_receipt(out, receipt);
   ++cards_done_;
   state_ = State::AwaitCustomer;
   return out;

@@ -370,7 +370,7 @@ TEST_F(PersoSessionTest, AlreadyPersonalisedCardIsRefusedForANewCustomer) {
   Card card = blank_card(iccids[0]);
   ASSERT_EQ(personalise(card).done_to_ste().outcome, PersoOutcome::Personalised);
   card.reset();
-  ASSERT_TRUE(customer().decision().go);
+  ASSERT_TRUE(customer(R"({"name":"Grace Hopper","date_of_birth":"1986-12-09"})").decision().go);
   auto p4 = insert(card);
   EXPECT_EQ(p4.find(p4.to_ste, MessageType::Script), nullptr);
   EXPECT_EQ(p4.done_to_ste().outcome, PersoOutcome::Refused);
@@ -378,6 +378,38 @@ TEST_F(PersoSessionTest, AlreadyPersonalisedCardIsRefusedForANewCustomer) {
   EXPECT_EQ(card.sent, 0u);
   EXPECT_EQ(state_of(iccids[0]), CardState::Personalised);
   EXPECT_EQ(must(records->history(iccids[0])).size(), 1u);
+  expect_no_number_lost();
+}
+
+// The shop never heard the outcome (its P4 was lost) and tries the same card for the same customer
+// again: it gets the committed outcome again — the same MSISDN, the receipt marked re-issued —
+// audited once; no script, no number moves, the record stays version 1.
+TEST_F(PersoSessionTest, ARetryOfACommittedCardGetsTheSameOutcomeAgain) {
+  Card card = blank_card(iccids[0]);
+  const auto first = personalise(card);
+  ASSERT_EQ(first.done_to_ste().outcome, PersoOutcome::Personalised);
+  const std::string msisdn = first.done_to_ste().msisdn;
+  const auto allocations_before = numbers_in("committed");
+  card.reset();
+  ASSERT_TRUE(customer().decision().go);
+  auto again = insert(card);
+  EXPECT_EQ(again.find(again.to_ste, MessageType::Script), nullptr);
+  EXPECT_EQ(again.done_to_ste().outcome, PersoOutcome::Personalised);
+  EXPECT_EQ(again.done_to_ste().msisdn, msisdn);
+  EXPECT_EQ(card.sent, 0u);
+  const auto* receipt_msg = again.find(again.to_dtd, MessageType::Receipt);
+  ASSERT_NE(receipt_msg, nullptr);
+  auto doc = nlohmann::json::parse(must(proto::ReceiptMsg::decode(receipt_msg->plaintext.view())).json);
+  EXPECT_EQ(doc["receipt_id"], iccids[0] + "-1");
+  EXPECT_EQ(doc["msisdn"], msisdn);
+  EXPECT_EQ(doc["customer_name"], "Ada Lovelace");
+  EXPECT_EQ(doc["reissued"], true);
+  EXPECT_TRUE(again.has_log("outcome given again"));
+  EXPECT_EQ(must(records->history(iccids[0])).size(), 1u);
+  EXPECT_EQ(numbers_in("committed"), allocations_before);
+  std::size_t reissued = 0;
+  for (const auto& e : must(audit->last(1000))) reissued += e.event == "receipt_reissued" && e.subject == iccids[0] ? 1 : 0;
+  EXPECT_EQ(reissued, 1u);
   expect_no_number_lost();
 }
 

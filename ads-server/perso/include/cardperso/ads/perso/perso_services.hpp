@@ -11,6 +11,7 @@
 
 #include "cardperso/ads/policy/assessment_policy.hpp"
 #include "cardperso/ads/policy/customer_details.hpp"
+#include "cardperso/ads/perso/receipt.hpp"
 #include "cardperso/ads/store/card_records.hpp"
 #include "cardperso/ads/store/card_stock.hpp"
 #include "cardperso/ads/store/clock.hpp"
@@ -60,6 +61,10 @@ class PersoServices {
   virtual Result<void> record_personalisation(const PersonalisationRecord& record) = 0;
   virtual Result<int> record_modification(const ModificationRecord& record) = 0;
   virtual Result<CardState> mark_failed(std::string_view iccid, const CardFailure& failure) = 0;
+  // The receipt of the card's latest record given again (a shop whose P4 was lost), audited as
+  // receipt_reissued. Changes nothing else: no number, no state.
+  virtual Result<ReceiptData> reissue_receipt(std::string_view iccid, std::string_view retailer_serial,
+                                              std::optional<std::int64_t> session_id) = 0;
 };
 
 }  // namespace cardperso::ads

@@ -37,9 +37,13 @@ class SqlitePersoServices final : public PersoServices {
   Result<void> record_personalisation(const PersonalisationRecord& record) override;
   Result<int> record_modification(const ModificationRecord& record) override;
   Result<CardState> mark_failed(std::string_view iccid, const CardFailure& failure) override;
+  Result<ReceiptData> reissue_receipt(std::string_view iccid, std::string_view retailer_serial,
+                                      std::optional<std::int64_t> session_id) override;
 
  private:
   std::mutex mutex_;
+  Database& db_;
+  std::string actor_;
   PersoConfig config_;
   policy::PolicyConfig policy_;
   Clock clock_;

@@ -23,6 +23,7 @@
 
 #include "cardperso/ads/perso/modification_request.hpp"
 #include "cardperso/ads/perso/perso_services.hpp"
+#include "cardperso/ads/perso/receipt.hpp"
 #include "cardperso/common/secret_bytes.hpp"
 #include "cardperso/perso/script.hpp"
 #include "cardperso/perso/script_builder.hpp"
@@ -108,6 +109,8 @@ class PersoSession {
   PersoActions decide(PersoActions out, proto::RequestKind kind, bool go, std::vector<std::string> reasons,
                       std::optional<Approval> approval);
   PersoActions refuse_card(PersoActions out, const std::string& iccid, const std::string& reason);
+  std::optional<PersoActions> reissue(const std::string& iccid, const Approval& approval);
+  void send_receipt(PersoActions& out, const ReceiptData& receipt);
   PersoActions prepare_new_card(PersoActions out, const std::string& iccid, const CardOpening& opening);
   PersoActions prepare_modification(PersoActions out, const std::string& iccid, const CardOpening& opening);
   PersoActions send_script(PersoActions out, RunningCard card, const perso::PersoValues& values);
