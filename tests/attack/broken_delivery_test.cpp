@@ -47,19 +47,7 @@ class ShopThroughRelay : public PersonalisationFixture {
   // One attempt: the DTD (through the relay) with the customer, the retailer card in, the STE, then
   // the customer card (a new card-sim the first time, the same one reinserted after).
   CardSim* attempt(int n, const std::string& customer, const std::string& image, CardSim* customer_sim) {
-    dtd_port_ = start_dtd(relay_->port(), "", true,
-                          {"--customer", customer, "--receipt-dir", receipt_dir_, "--exit-after-last"});
-    EXPECT_GT(dtd_port_, 0);
-    if (n == 0) {
-      retailer_sim_ = start_card(retailer_image_, 0);
-      EXPECT_NE(retailer_sim_, nullptr);
-    } else {
-      reinsert(retailer_sim_);
-    }
-    SteOptions options;
-    options.keypad = {kPin};
-    for (const auto& k : new_card_keys()) options.keypad.push_back(k);
-    start_ste(dtd_port_, options);
+    start_visit(relay_->port(), customer, n == 0);
     remove_retailer_card();
     if (customer_sim == nullptr) return insert_customer_card(image, 1);
     EXPECT_TRUE(wait_display_count("Insert customer card", 1, 30000ms)) << display_text();

@@ -67,19 +67,7 @@ class P2Replay : public PersonalisationFixture {
 
   // DTD (through the relay) with one customer, the retailer card in, the STE with the keypad.
   void start_session(int ads_link_port, const std::string& customer, bool first) {
-    dtd_port_ = start_dtd(ads_link_port, "", true,
-                          {"--customer", customer, "--receipt-dir", receipt_dir_, "--exit-after-last"});
-    ASSERT_GT(dtd_port_, 0);
-    if (first) {
-      retailer_sim_ = start_card(retailer_image_, 0);
-      ASSERT_NE(retailer_sim_, nullptr);
-    } else {
-      reinsert(retailer_sim_);
-    }
-    SteOptions options;
-    options.keypad = {kPin};
-    for (const auto& k : new_card_keys()) options.keypad.push_back(k);
-    start_ste(dtd_port_, options);
+    start_visit(ads_link_port, customer, first);
   }
 
   std::map<std::string, std::vector<DbRow>> tables_but(const std::set<std::string>& excluded) {

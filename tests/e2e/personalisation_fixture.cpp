@@ -172,6 +172,21 @@ bool PersonalisationFixture::start_personalisation(const std::vector<std::string
   return true;
 }
 
+void PersonalisationFixture::start_visit(int ads_link_port, const std::string& customer, bool first) {
+  dtd_port_ = start_dtd(ads_link_port, "", true, {"--customer", customer, "--receipt-dir", receipt_dir_, "--exit-after-last"});
+  ASSERT_GT(dtd_port_, 0);
+  if (first) {
+    retailer_sim_ = start_card(retailer_image_, 0);
+    ASSERT_NE(retailer_sim_, nullptr);
+  } else {
+    reinsert(retailer_sim_);
+  }
+  SteOptions options;
+  options.keypad = {kPin};
+  for (const auto& k : new_card_keys()) options.keypad.push_back(k);
+  start_ste(dtd_port_, options);
+}
+
 void PersonalisationFixture::remove_retailer_card() {
   ASSERT_TRUE(wait_display("Remove retailer card$", Millis(30000))) << display_text();
   pull(retailer_sim_);

@@ -77,6 +77,10 @@ class PersonalisationFixture : public SecureSessionFixture {
   // pairs in order), --receipt-dir and --exit-after-last; the retailer card in the reader; the STE
   // with the keypad entries (the retailer PIN first). Returns false when something did not start.
   bool start_personalisation(const std::vector<std::string>& dtd_requests, const std::vector<std::string>& keypad);
+  // One shop visit through ads_link_port (the ADS, or a relay before it): dtd-agent with one customer,
+  // --receipt-dir and --exit-after-last; the retailer card in (started when `first`, else reinserted);
+  // the STE with the retailer PIN and a new card's keypad entries.
+  void start_visit(int ads_link_port, const std::string& customer, bool first);
   // Keypad entries of one new card: PIN, PIN again, PUK.
   static std::vector<std::string> new_card_keys();
   // Waits for "Remove retailer card" and pulls the retailer card.

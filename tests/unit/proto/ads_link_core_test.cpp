@@ -205,12 +205,21 @@ TEST_F(AdsLinkCoreTest, AFailedReadClosesTheLink) {
 
 // A link may start max_handshakes_per_minute H1s at once, then one more per 60/max seconds; beyond,
 // an H1 is refused Busy before any session exists, with one warning line for the run of refusals.
-TEST(AdsLinkCoreRate, HandshakesPerLinkAreBounded) {
-  AdsLinkOptions options{.hello_timeout = 10s, .keepalive_interval = 30s, .link_timeout = 90s, .max_sessions = 100,
-                         .max_handshakes_per_minute = 6};
+// An open link with this handshake rate and room for many sessions.
+struct RateLimitedLink {
+  explicit RateLimitedLink(std::size_t per_minute)
+      : core({.hello_timeout = 10s, .keepalive_interval = 30s, .link_timeout = 90s, .max_sessions = 1000,
+              .max_handshakes_per_minute = per_minute},
+             "10.0.0.9:4000", [this] { return next++; }, t0) {
+    EXPECT_TRUE(find_action<LinkUp>(core.on_frame(hello(), t0)));
+  }
   std::uint32_t next = 1;
-  AdsLinkCore core{options, "10.0.0.9:4000", [&next] { return next++; }, t0};
-  ASSERT_TRUE(find_action<LinkUp>(core.on_frame(hello(), t0)));
+  AdsLinkCore core;
+};
+
+TEST(AdsLinkCoreRate, HandshakesPerLinkAreBounded) {
+  RateLimitedLink link(6);
+  AdsLinkCore& core = link.core;
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(find_action<SessionFrame>(core.on_frame(h1(), t0))) << i;
   const auto refused = core.on_frame(h1(), t0);
   EXPECT_FALSE(find_action<SessionFrame>(refused));
@@ -226,10 +235,6 @@ TEST(AdsLinkCoreRate, HandshakesPerLinkAreBounded) {
 }
 
 TEST(AdsLinkCoreRate, ZeroMeansNoLimit) {
-  AdsLinkOptions options{.hello_timeout = 10s, .keepalive_interval = 30s, .link_timeout = 90s, .max_sessions = 1000,
-                         .max_handshakes_per_minute = 0};
-  std::uint32_t next = 1;
-  AdsLinkCore core{options, "10.0.0.9:4000", [&next] { return next++; }, t0};
-  ASSERT_TRUE(find_action<LinkUp>(core.on_frame(hello(), t0)));
-  for (int i = 0; i < 500; ++i) ASSERT_TRUE(find_action<SessionFrame>(core.on_frame(h1(), t0))) << i;
+  RateLimitedLink link(0);
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(find_action<SessionFrame>(link.core.on_frame(h1(), t0))) << i;
 }
