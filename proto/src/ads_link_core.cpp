@@ -44,7 +44,9 @@ bool AdsLinkCore::admit_handshake(TimePoint now) {
   return true;
 }
 
-std::string AdsLinkCore::who() const { return fmt::format("DTD {} at {}", dtd_name_, peer_); }
+// The DTD's name comes from its LinkHello, which nothing authenticates (anyone on the path may change
+// it): the log names a link by its address, and the name is reported once, as a claim.
+std::string AdsLinkCore::who() const { return fmt::format("DTD at {}", peer_); }
 
 TimePoint AdsLinkCore::deadline() const {
   return state_ == State::AwaitHello ? hello_deadline_ : liveness_.deadline();
@@ -118,7 +120,9 @@ LinkActions AdsLinkCore::on_hello(const Frame& frame, TimePoint now) {
   state_ = State::Open;
   liveness_.on_received(now);
   return {SendFrame{Peer::Dtd, make_frame(Channel::LinkControl, 0, *ack)}, LinkUp{dtd_name_, ack->version},
-          info(fmt::format("DTD {} connected from {} (protocol version {})", dtd_name_, peer_, ack->version))};
+          info(fmt::format("DTD at {} connected (protocol version {}); it calls itself '{}', a name nothing "
+                           "authenticates",
+                           peer_, ack->version, dtd_name_))};
 }
 
 LinkActions AdsLinkCore::on_link_control(const Frame& frame) {
@@ -169,7 +173,7 @@ LinkActions AdsLinkCore::on_session_frame(const Frame& frame, TimePoint now) {
   if (sessions_.contains(session)) return {SessionFrame{session, false, frame}};
   // An Error about a session we no longer hold needs no answer (and answering could ping-pong).
   if (is(frame, MessageType::Error))
-    return {debug(fmt::format("DTD {}: Error for unknown session {} ignored", dtd_name_, session))};
+    return {debug(fmt::format("{}: Error for unknown session {} ignored", who(), session))};
   return {info(fmt::format("{}: frame (type 0x{:02x}) for unknown session {}", who(), frame.header.type, session)),
           error_to_dtd(frame.header.channel, session, ErrorCode::UnknownSession,
                        fmt::format("no session {} on this link", session))};

@@ -31,7 +31,8 @@ class Connection {
 
  private:
   net::asio::awaitable<void> carry_out(proto::LinkActions actions);
-  std::string who() const { return fmt::format("DTD {} at {}", core_.dtd_name(), stream_.peer()); }
+  // By address: the DTD's own name (LinkHello) is unauthenticated and only logged once, as a claim.
+  std::string who() const { return fmt::format("DTD at {}", stream_.peer()); }
   bool open() const { return core_.state() == proto::AdsLinkCore::State::Open; }
   std::chrono::milliseconds next_wait() const;
 

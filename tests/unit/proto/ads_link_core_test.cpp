@@ -65,6 +65,11 @@ TEST_F(AdsLinkCoreTest, HelloIsAnsweredWithTheHighestCommonVersion) {
   EXPECT_EQ(core.state(), AdsLinkCore::State::Open);
   EXPECT_EQ(core.dtd_name(), "dtd-7");
   EXPECT_FALSE(find_action<LinkDown>(actions));
+  // The name is reported as what it is, a claim; the link is named by its address.
+  const auto* line = find_action<LinkLog>(actions);
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->text, "DTD at 10.0.0.9:4000 connected (protocol version " + std::to_string(kMaxSupportedVersion) +
+                            "); it calls itself 'dtd-7', a name nothing authenticates");
 }
 
 TEST_F(AdsLinkCoreTest, VersionMismatchIsRefusedAndClosesTheLink) {

@@ -49,6 +49,7 @@ class AdsLinkCore {
   // The hello timeout while waiting for the hello, else the next keepalive or link timeout.
   TimePoint deadline() const;
   State state() const { return state_; }
+  // What the DTD calls itself in its LinkHello: unauthenticated, for the log only.
   const std::string& dtd_name() const { return dtd_name_; }
   const std::set<std::uint32_t>& sessions() const { return sessions_; }
 
