@@ -68,6 +68,9 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
       ("policy", po::value(&o.policy_path), "assessment policy JSON (default: name and date_of_birth required, min age 18)")
       ("assess-command", po::value(&o.assess_command), "absolute path of an external go/no-go program (details JSON on stdin)")
       ("spn", po::value(&o.spn)->default_value("cardperso"), "service provider name written to new cards")
+      ("require-card-key", po::bool_switch(&o.require_card_key),
+       "refuse cards without a card key (CSV batches): a card must prove it is the stock card it claims "
+       "before any code leaves the server")
       ("plmn", po::value(&o.plmns)->composing(), "PLMN selector entry MCCMNC or MCC/MNC, repeatable, in order of "
        "preference (default: the home PLMN of each card's IMSI)")
       ("mnc-length", po::value(&o.mnc_length)->default_value(2), "MNC digits of the IMSIs (2 or 3), written to EF_AD");

@@ -32,6 +32,7 @@ struct AdsOptions {
   std::string policy_path;      // empty: default_policy() (name and date of birth required, age >= 18)
   std::string assess_command;   // absolute path of an external go/no-go program (overrides the policy file's)
   std::string spn = "cardperso";
+  bool require_card_key = false;  // refuse cards that cannot prove they are the stock card they claim
   std::vector<std::string> plmns;  // MCCMNC / MCC/MNC; none: the home PLMN of each card's IMSI
   int mnc_length = 2;
   cli::LogOptions log;

@@ -51,6 +51,7 @@ Result<PersoSetup> load_perso_setup(const AdsOptions& o) {
   config.profile = std::move(*profile);
   config.spn = o.spn;
   config.mnc_length = o.mnc_length;
+  config.require_card_key = o.require_card_key;
   if (auto spn = perso::encode_spn(perso::Spn{1, o.spn}); !spn) return fail("--spn: " + spn.error().message);
   std::string plmn_text;
   for (const auto& text : o.plmns) {
@@ -60,11 +61,12 @@ Result<PersoSetup> load_perso_setup(const AdsOptions& o) {
     plmn_text += (plmn_text.empty() ? "" : ", ") + perso::to_string(*plmn);
   }
   setup.summary = fmt::format(
-      "personalisation: profile {} (version {}) from {}, SPN \"{}\", PLMN selector {}, MNC length {}, policy {}{}",
+      "personalisation: profile {} (version {}) from {}, SPN \"{}\", PLMN selector {}, MNC length {}, policy {}{}; {}",
       config.profile.name, config.profile.version, profile_path, config.spn,
       plmn_text.empty() ? "the home PLMN of each IMSI" : plmn_text, config.mnc_length,
       o.policy_path.empty() ? "default (name, date_of_birth, age >= 18)" : o.policy_path,
-      setup.policy.external ? ", external assessment command" : "");
+      setup.policy.external ? ", external assessment command" : "",
+      config.require_card_key ? "cards without a card key refused" : "cards without a card key (CSV batches) accepted");
   setup.config = std::move(config);
   return setup;
 }

@@ -111,6 +111,7 @@ std::size_t& phase_of(RoundTripCounts& c, std::uint8_t first_type) {
     case MessageType::H3: return c.handshake;
     case MessageType::CustomerDetails: return c.customer;
     case MessageType::CardInserted:
+    case MessageType::CardCheckAnswer:
     case MessageType::ScriptResult: return c.card;
     case MessageType::Terminate: return c.terminate;
     default: return c.other;
@@ -118,7 +119,7 @@ std::size_t& phase_of(RoundTripCounts& c, std::uint8_t first_type) {
 }
 
 std::string describe_counts(const RoundTripCounts& c) {
-  return fmt::format("handshake {}, C1/C2 {}, P1..P4 {}, terminate {}, other {}", c.handshake, c.customer, c.card,
+  return fmt::format("handshake {}, C1/C2 {}, P1..P4 (with K1/K2) {}, terminate {}, other {}", c.handshake, c.customer, c.card,
                      c.terminate, c.other);
 }
 
@@ -126,8 +127,7 @@ BlankCardSource blank_source(const LoadPlan& plan, Shop& shop) {
   return [&plan, &shop]() -> std::optional<cardsim::SimCard> {
     if (shop.next_serial >= shop.end_serial) return std::nullopt;
     const std::string iccid = batch_iccid(shop.setup->iccid_prefix, shop.next_serial++);
-    const SecretBytes code = cardsim::derive_master_code(plan.batch_secret.view(), iccid);
-    return cardsim::SimCard(cardsim::make_blank_sim(iccid, code.view()));
+    return cardsim::SimCard(cardsim::make_stock_sim(iccid, plan.batch_secret.view()));
   };
 }
 
@@ -399,7 +399,7 @@ RoundTripCounts expected_round_trips(std::size_t cards) {
   RoundTripCounts c;
   c.handshake = 2;
   c.customer = cards;
-  c.card = 2 * cards;
+  c.card = 3 * cards;  // P1/K1, K2/P2, P3/P4
   c.terminate = 1;
   return c;
 }

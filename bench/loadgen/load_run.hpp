@@ -48,7 +48,7 @@ struct ExchangeBytes {
 struct RoundTripCounts {
   std::size_t handshake = 0;  // H1/H2, H3/H4
   std::size_t customer = 0;   // C1/C2
-  std::size_t card = 0;       // P1/P2, P3/P4
+  std::size_t card = 0;       // P1/K1, K2/P2, P3/P4
   std::size_t terminate = 0;  // Terminate (ch2) / Terminate (ch1)
   std::size_t other = 0;
   std::size_t total() const { return handshake + customer + card + terminate + other; }

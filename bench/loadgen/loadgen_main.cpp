@@ -209,7 +209,7 @@ int run(const LoadOptions& o) {
     plan.shops[0].blank_cards -= o.mode == LoadMode::Personalise ? o.cards_per_session : 0;
     const auto expected = expected_round_trips(plan.cards_per_session);
     const auto& got = calibration->round_trips;
-    fmt::print("round trips DTD<->ADS per session: handshake {}, C1/C2 {}, P1/P2+P3/P4 {}, terminate {} "
+    fmt::print("round trips DTD<->ADS per session: handshake {}, C1/C2 {}, P1/K1+K2/P2+P3/P4 {}, terminate {} "
                "(expected {}, {}, {}, {}): {}\n",
                got.handshake, got.customer, got.card, got.terminate, expected.handshake, expected.customer,
                expected.card, expected.terminate,

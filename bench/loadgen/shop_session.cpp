@@ -16,7 +16,7 @@ namespace {
 
 using proto::MessageType;
 
-// The customer types the same PIN twice and the PUK printed on the card carrier.
+// The clerk presses OK, the customer types the same PIN twice and the PUK printed on the card carrier.
 class FixedKeypad : public ste::Keypad {
  public:
   Result<SecretBytes> read_digits(std::string_view, std::size_t min_digits, std::size_t max_digits) override {
@@ -24,6 +24,7 @@ class FixedKeypad : public ste::Keypad {
     if (digits.size() < min_digits || digits.size() > max_digits) return fail("no fixed entry fits this prompt");
     return SecretBytes(ByteView(reinterpret_cast<const std::uint8_t*>(digits.data()), digits.size()));
   }
+  Result<bool> confirm(std::string_view) override { return true; }
 };
 
 // Nobody reads the terminal's screen in a load test.

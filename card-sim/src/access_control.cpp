@@ -53,8 +53,13 @@ std::optional<std::uint8_t> code_key_of_path(std::string_view path) {
   return std::nullopt;
 }
 
+bool is_card_key_file(std::string_view path) {
+  return tree::parent_of(path) == "3F00" && tree::fid_of(path) == card::kFidCardKey;
+}
+
 bool is_secret_file(std::string_view path) {
   if (code_key_of_path(path)) return true;
+  if (is_card_key_file(path)) return true;
   if (tree::parent_of(path) == "3F00/7F20") {
     const auto fid = tree::fid_of(path);
     return fid == card::kFidKi || fid == card::kFidOpc;

@@ -32,8 +32,13 @@ std::optional<std::uint16_t> code_file_fid(std::uint8_t key);
 int max_tries(std::uint8_t key);
 // "3F00/0000" -> kKeyChv1, ...; nullopt for any other file.
 std::optional<std::uint8_t> code_key_of_path(std::string_view path);
-// Code files and the Ki/OPc files: read access is NEV whatever was verified.
+// Code files, the card key, the Ki/OPc files and the retailer key file: read access is NEV whatever
+// was verified.
 bool is_secret_file(std::string_view path);
+// The blank SIM's card key, MF/000C (docs/cards.md §2.3): besides never being read, it is never
+// written either (update NEV whatever the access bytes say, ADM included), so that no one who learns
+// a card's codes can replace the key the issuer checks.
+bool is_card_key_file(std::string_view path);
 
 bool code_initialised(const CardImage& image, std::uint8_t key);
 int tries_left(const CardImage& image, std::uint8_t key);

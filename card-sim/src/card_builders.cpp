@@ -64,18 +64,36 @@ Bytes encode_serial(std::string_view serial) {
 
 }  // namespace
 
-CardImage make_blank_sim(std::string_view iccid, ByteView master_code) {
+CardImage make_blank_sim(std::string_view iccid, ByteView master_code, ByteView card_key) {
   auto ef_iccid = encode_iccid(iccid);
   if (!ef_iccid) throw std::invalid_argument(ef_iccid.error().message);
   if (master_code.size() != card::kCodeSize) throw std::invalid_argument("master code must be 8 bytes");
+  if (!card_key.empty() && card_key.size() != card::kCardKeySize)
+    throw std::invalid_argument("card key must be 16 bytes");
   CardImage image;
   image.kind = "sim";
   image.atr = make_atr("CPSIM001");
   image.files.push_back(directory("3F00", FileType::Mf));
   image.files.push_back(transparent(tree::child_of("3F00", card::kFidIccid), ac(0x0, 0xF), *ef_iccid));
   image.files.push_back(code_file(card::kFidAdm1, master_code));
+  // The card key is written once, here, and never again: read and update NEV (docs/cards.md §2.3).
+  if (!card_key.empty())
+    image.files.push_back(transparent(tree::child_of("3F00", card::kFidCardKey), ac(0xF, 0xF), card_key));
   image.tries_left[kKeyAdm1] = card::kAdmMaxTries;
   return image;
+}
+
+CardImage make_stock_sim(std::string_view iccid, ByteView batch_secret) {
+  if (batch_secret.size() != card::kBatchSecretSize) throw std::invalid_argument("batch secret must be 16 bytes");
+  // The formulas take the full 19-digit ICCID, the one the card reports in EF_ICCID: an 18-digit
+  // one gets its Luhn digit first, so the issuer derives the same values from what it reads.
+  auto ef_iccid = encode_iccid(iccid);
+  if (!ef_iccid) throw std::invalid_argument(ef_iccid.error().message);
+  auto full = decode_iccid(*ef_iccid);
+  if (!full) throw std::invalid_argument(full.error().message);
+  const SecretBytes master_code = derive_master_code(batch_secret, *full);
+  const SecretBytes card_key = derive_card_key(batch_secret, *full);
+  return make_blank_sim(*full, master_code.view(), card_key.view());
 }
 
 CardImage make_retailer_card(std::string_view serial, std::string_view pin, std::string_view puk,

@@ -30,6 +30,8 @@ Bytes run_gsm_algorithm(CardSession& s, const Apdu& a);
 Bytes retailer_cryptogram(CardSession& s, const Apdu& a);
 Bytes check_issuer(CardSession& s, const Apdu& a);
 Bytes session_key_input(CardSession& s, const Apdu& a);
+// gsm_commands_card_proof.cpp (a stock SIM's own command, docs/cards.md §2.3)
+Bytes card_proof(CardSession& s, const Apdu& a);
 
 // Shared by STATUS and SELECT.
 Bytes directory_response_of(const CardSession& s, const std::string& dir_path);

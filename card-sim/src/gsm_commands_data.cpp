@@ -29,7 +29,7 @@ Target current_ef_for(CardSession& s, Op op, bool want_records) {
   std::uint8_t nibble = 0xF;
   switch (op) {
     case Op::Read: nibble = is_secret_file(ef->path) ? 0xF : ef->access.read; break;
-    case Op::Update: nibble = ef->access.update; break;
+    case Op::Update: nibble = is_card_key_file(ef->path) ? 0xF : ef->access.update; break;
     case Op::Invalidate: nibble = ef->access.invalidate; break;
     case Op::Rehabilitate: nibble = ef->access.rehabilitate; break;
   }

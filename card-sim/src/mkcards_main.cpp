@@ -88,7 +88,9 @@ int blank_batch(const std::vector<std::string>& args, const std::string& name) {
   std::uint64_t first = 0, count = 0;
   cli::CommandLine cl({.name = name,
                        .usage = "--secret-file F [--new-secret] --iccid-prefix P --first N --count C --out DIR",
-                       .description = "Makes blank SIM images; prints the ICCIDs made."});
+                       .description = "Makes blank SIM images, each holding its master code (ADM1) and its card key "
+                                      "(MF/000C, for CARD PROOF), both derived from the batch secret; prints the "
+                                      "ICCIDs made, never the codes or keys."});
   cl.options().add_options()(
       "secret-file", po::value(&secret_file)->required(), "batch secret: 32 hex digits or 16 raw bytes")(
       "new-secret", "create the secret file (mode 0600) if it does not exist")(
@@ -124,8 +126,8 @@ int blank_batch(const std::vector<std::string>& args, const std::string& name) {
     std::string iccid = iccid18 + luhn_digit(iccid18);
     const std::string path = (fs::path(out_dir) / (iccid + ".json")).string();
     if (fs::exists(path)) return failure(path + " exists; a card image is never overwritten");
-    auto master = derive_master_code(secret->view(), iccid);
-    if (auto saved = save_image(path, make_blank_sim(iccid, master.view())); !saved)
+    // Master code and card key both from the batch secret (docs/cards.md §2.1, §2.3).
+    if (auto saved = save_image(path, make_stock_sim(iccid, secret->view())); !saved)
       return failure(saved.error().message);
     std::cout << iccid << "\n";
   }
@@ -211,7 +213,7 @@ int main(int argc, char** argv) {
       .description = "Makes virtual card images for card-sim (blank SIM batches, retailer cards) and shows them.",
       .footer = "Exit codes: 0 done, 1 usage error, 2 refused or failed.",
       .commands = {
-          {"blank-batch", "", "make a batch of blank SIM images (master code from a batch secret)", blank_batch},
+          {"blank-batch", "", "make a batch of blank SIM images (master code and card key from a batch secret)", blank_batch},
           {"retailer", "", "make a retailer card image", retailer},
           {"show", "FILE", "print a card image without its secrets", show},
       }};

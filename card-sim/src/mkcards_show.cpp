@@ -52,7 +52,8 @@ std::string describe_image(const CardImage& image) {
       out << " (" << tree::record_count(f) << " x " << f.record_length << ")";
     out << ", access " << to_hex(access_to_bytes(f.access));
     if (f.invalidated) out << ", invalidated";
-    if (hidden(f)) out << ": (secret, " << f.data.size() << " bytes)\n";
+    if (is_card_key_file(f.path)) out << ": (card key, " << f.data.size() << " bytes)\n";
+    else if (hidden(f)) out << ": (secret, " << f.data.size() << " bytes)\n";
     else out << ": " << to_hex(f.data) << "\n";
   }
   out << "tries left:";

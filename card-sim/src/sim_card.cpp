@@ -42,6 +42,7 @@ constexpr Command kCommands[] = {
     {0x8A, Case::Both, cmd::retailer_cryptogram},
     {0x8C, Case::Incoming, cmd::check_issuer},
     {0x8E, Case::Both, cmd::session_key_input},
+    {0x86, Case::Both, cmd::card_proof},
     {0xFA, Case::NoData, sleep_command},
 };
 

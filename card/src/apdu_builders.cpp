@@ -1,5 +1,9 @@
 #include "cardperso/card/apdu_builders.hpp"
 
+#include <stdexcept>
+
+#include "cardperso/card/card_key.hpp"
+
 namespace cardperso::card {
 
 namespace {
@@ -80,6 +84,13 @@ Bytes session_key_input_apdu(SessionKeyRef key, ByteView rn_ads, ByteView rn_ste
   Bytes data(rn_ads.begin(), rn_ads.end());
   data.insert(data.end(), rn_ste.begin(), rn_ste.end());
   return with_data(ins::kSessionKeyInput, 0x00, static_cast<std::uint8_t>(key), data);
+}
+
+Bytes card_proof_apdu(ByteView challenge) {
+  // A wrong size is a caller's bug, not a card's answer: refuse it here instead of sending a
+  // command the card can only refuse (6710).
+  if (challenge.size() != kCardChallengeSize) throw std::invalid_argument("card proof challenge must be 16 bytes");
+  return with_data(ins::kCardProof, 0x00, 0x00, challenge);
 }
 
 std::array<std::uint8_t, 3> access_bytes(std::uint8_t read, std::uint8_t update, std::uint8_t increase,

@@ -56,7 +56,7 @@ Result<Hello> decode_hello(std::string_view what, ByteView p) {
 }  // namespace
 
 std::optional<MessageType> to_message_type(std::uint8_t raw) {
-  if ((raw >= 0x01 && raw <= 0x05) || (raw >= 0x11 && raw <= 0x14) || (raw >= 0x20 && raw <= 0x29) || raw == 0x7f)
+  if ((raw >= 0x01 && raw <= 0x05) || (raw >= 0x11 && raw <= 0x14) || (raw >= 0x20 && raw <= 0x2B) || raw == 0x7f)
     return static_cast<MessageType>(raw);
   return std::nullopt;
 }
@@ -82,6 +82,8 @@ std::string_view name(MessageType type) {
     case MessageType::Receipt: return "Receipt";
     case MessageType::Terminate: return "Terminate";
     case MessageType::Echo: return "Echo";
+    case MessageType::CardCheck: return "CardCheck";
+    case MessageType::CardCheckAnswer: return "CardCheckAnswer";
     case MessageType::Error: return "Error";
   }
   return "unknown";
@@ -89,7 +91,7 @@ std::string_view name(MessageType type) {
 
 bool is_sealed_type(MessageType type) {
   const auto raw = static_cast<std::uint8_t>(type);
-  return raw >= 0x20 && raw <= 0x29;
+  return raw >= 0x20 && raw <= 0x2B;
 }
 
 bool allowed_on(MessageType type, Channel channel) {
@@ -101,6 +103,7 @@ bool allowed_on(MessageType type, Channel channel) {
       return (raw >= 0x11 && raw <= 0x14) || type == MessageType::AppData || type == MessageType::CardInserted ||
              type == MessageType::Decision ||  // C2 on go: the STE learns it may ask for the customer card
              type == MessageType::Script || type == MessageType::ScriptResult || type == MessageType::Done ||
+             type == MessageType::CardCheck || type == MessageType::CardCheckAnswer ||
              type == MessageType::Terminate || type == MessageType::Echo;
     case Channel::DtdAds:
       return type == MessageType::AppData || type == MessageType::CustomerDetails || type == MessageType::Decision ||

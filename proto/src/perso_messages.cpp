@@ -70,6 +70,34 @@ bool msisdn_chars(ByteView s) {
   return true;
 }
 std::string text(ByteView s) { return std::string(s.begin(), s.end()); }
+// Well-formed UTF-8 (no overlong forms, no surrogates) without C0/C1 controls or DEL: a customer's
+// name as a display may show it, never a byte that moves its cursor.
+bool display_utf8(ByteView s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::uint8_t c = s[i];
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
+    else return false;
+    if (i + n + 1 > s.size()) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    static constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp <= 0x9F)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+bool challenge_size(std::size_t n) { return n == 0 || n == kCardChallengeSize; }
 
 void require(bool ok, const char* what) {
   if (!ok) throw std::invalid_argument(what);
@@ -167,6 +195,94 @@ Result<CardInsertedMsg> CardInsertedMsg::decode(ByteView plaintext) {
   if (!atr) return atr.error();
   if (auto end = r.finish(); !end) return end.error();
   return CardInsertedMsg{text(*iccid), Bytes(atr->begin(), atr->end())};
+}
+
+bool displayable_utf8(std::string_view text) {
+  return display_utf8(ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+Bytes CardCheckMsg::encode() const {
+  require(challenge_size(challenge.size()), "K1 challenge must be 0 or 16 bytes");
+  require(iccid.size() >= 18 && iccid.size() <= kMaxIccidDigits && digits(view(iccid)), "K1 iccid out of bounds");
+  require(name.size() <= kMaxShownName && display_utf8(view(name)), "K1 name out of bounds");
+  require(id.size() <= kMaxShownId && printable(view(id)), "K1 id out of bounds");
+  require(changes.size() <= kMaxShownChanges && printable(view(changes)), "K1 changes out of bounds");
+  Bytes out{static_cast<std::uint8_t>(kind), static_cast<std::uint8_t>(challenge.size())};
+  out.insert(out.end(), challenge.begin(), challenge.end());
+  put_str8(out, iccid);
+  put_str8(out, name);
+  put_str8(out, id);
+  put_str16(out, changes);
+  return out;
+}
+
+Result<CardCheckMsg> CardCheckMsg::decode(ByteView plaintext) {
+  Reader r(plaintext, "CardCheck");
+  CardCheckMsg m;
+  auto k = r.u8("kind");
+  if (!k) return k.error();
+  auto kind = kind_of(*k, r);
+  if (!kind) return kind.error();
+  m.kind = *kind;
+  auto c = r.u8("challenge length");
+  if (!c) return c.error();
+  if (!challenge_size(*c)) return r.bad("challenge length", "must be 0 or 16");
+  auto challenge = r.bytes(*c, "challenge");
+  if (!challenge) return challenge.error();
+  m.challenge.assign(challenge->begin(), challenge->end());
+  auto n = r.u8("iccid length");
+  if (!n) return n.error();
+  if (*n < 18 || *n > kMaxIccidDigits) return r.bad("iccid length", "must be 18..20 digits");
+  auto iccid = r.bytes(*n, "iccid");
+  if (!iccid) return iccid.error();
+  if (!digits(*iccid)) return r.bad("iccid", "digits only");
+  m.iccid = text(*iccid);
+  auto nl = r.u8("name length");
+  if (!nl) return nl.error();
+  if (*nl > kMaxShownName) return r.bad("name length", "over 128");
+  auto name = r.bytes(*nl, "name");
+  if (!name) return name.error();
+  if (!display_utf8(*name)) return r.bad("name", "not UTF-8 without control characters");
+  m.name = text(*name);
+  auto il = r.u8("id length");
+  if (!il) return il.error();
+  if (*il > kMaxShownId) return r.bad("id length", "over 64");
+  auto id = r.bytes(*il, "id");
+  if (!id) return id.error();
+  if (!printable(*id)) return r.bad("id", "not printable ASCII");
+  m.id = text(*id);
+  auto cl = r.u16("changes length");
+  if (!cl) return cl.error();
+  if (*cl > kMaxShownChanges) return r.bad("changes length", "over 1024");
+  auto changes = r.bytes(*cl, "changes");
+  if (!changes) return changes.error();
+  if (!printable(*changes)) return r.bad("changes", "not printable ASCII");
+  m.changes = text(*changes);
+  if (auto end = r.finish(); !end) return end.error();
+  return m;
+}
+
+Bytes CardCheckAnswerMsg::encode() const {
+  require(challenge_size(proof.size()), "K2 proof must be 0 or 16 bytes");
+  require(answer == CheckAnswer::Confirmed || proof.empty(), "K2 carries a proof only with OK");
+  Bytes out{static_cast<std::uint8_t>(answer), static_cast<std::uint8_t>(proof.size())};
+  out.insert(out.end(), proof.begin(), proof.end());
+  return out;
+}
+
+Result<CardCheckAnswerMsg> CardCheckAnswerMsg::decode(ByteView plaintext) {
+  Reader r(plaintext, "CardCheckAnswer");
+  auto a = r.u8("answer");
+  if (!a) return a.error();
+  if (*a > static_cast<std::uint8_t>(CheckAnswer::CardSilent)) return r.bad("answer", "must be 0..2");
+  auto n = r.u8("proof length");
+  if (!n) return n.error();
+  if (!challenge_size(*n)) return r.bad("proof length", "must be 0 or 16");
+  if (*n != 0 && *a != 0) return r.bad("proof", "only an OK carries one");
+  auto proof = r.bytes(*n, "proof");
+  if (!proof) return proof.error();
+  if (auto end = r.finish(); !end) return end.error();
+  return CardCheckAnswerMsg{static_cast<CheckAnswer>(*a), Bytes(proof->begin(), proof->end())};
 }
 
 Bytes DoneMsg::encode() const {

@@ -1,6 +1,9 @@
 #include "cardperso/testing/perso_test_set.hpp"
 
+#include "cardperso/card/apdu_builders.hpp"
 #include "cardperso/card/master_code.hpp"
+#include "cardperso/card/t0_exchange.hpp"
+#include "cardperso/proto/perso_messages.hpp"
 
 namespace cardperso::testing::perso_set {
 
@@ -32,6 +35,24 @@ perso::PersoValues card_values(std::string iccid, SecretBytes opening_code) {
   v.opening_code = std::move(opening_code);
   v.rand = hex(kRand);
   return v;
+}
+
+Result<Bytes> card_check_answer(ByteView k1_plaintext, const perso::TransmitFn& transmit, bool confirm) {
+  auto k1 = proto::CardCheckMsg::decode(k1_plaintext);
+  if (!k1) return k1.error();
+  proto::CardCheckAnswerMsg k2;
+  if (!k1->challenge.empty()) {
+    auto r = card::exchange_apdu(transmit, card::card_proof_apdu(k1->challenge));
+    if (!r) return r.error();
+    if (!r->ok() || r->data.size() != proto::kCardChallengeSize) {
+      k2.answer = proto::CheckAnswer::CardSilent;
+      return k2.encode();
+    }
+    k2.proof = r->data;
+  }
+  k2.answer = confirm ? proto::CheckAnswer::Confirmed : proto::CheckAnswer::Cancelled;
+  if (!confirm) k2.proof.clear();
+  return k2.encode();
 }
 
 }  // namespace cardperso::testing::perso_set

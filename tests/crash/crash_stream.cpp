@@ -88,7 +88,8 @@ Phase phase_after_sending(MessageType type, Phase current) {
     case MessageType::H1:
     case MessageType::H3: return Phase::Handshake;
     case MessageType::CustomerDetails: return Phase::Customer;
-    case MessageType::CardInserted: return Phase::Card;
+    case MessageType::CardInserted:
+    case MessageType::CardCheckAnswer: return Phase::Card;
     case MessageType::ScriptResult: return Phase::Result;
     case MessageType::Terminate: return Phase::Terminate;
     default: return current;
@@ -120,9 +121,8 @@ std::optional<cardsim::SimCard> next_card(State& st, Shop& shop, bool final, std
   }
   if (shop.next_serial >= shop.end_serial) return std::nullopt;
   const std::string iccid = bench::batch_iccid(shop.stock->iccid_prefix, shop.next_serial++);
-  const SecretBytes code = cardsim::derive_master_code(st.plan->batch_secret.view(), iccid);
   handed.push_back(iccid);
-  return cardsim::SimCard(cardsim::make_blank_sim(iccid, code.view()));
+  return cardsim::SimCard(cardsim::make_stock_sim(iccid, st.plan->batch_secret.view()));
 }
 
 struct SessionOutcome {

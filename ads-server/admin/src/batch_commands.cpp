@@ -53,7 +53,9 @@ int run_import_csv(const std::vector<std::string>& args, const std::string& comm
       for (const auto& b : *batches)
         if (b.id == *id) cards = b.card_count;
     }
-    std::cout << "batch " << name << " imported: " << cards << " cards\n";
+    std::cout << "batch " << name << " imported: " << cards << " cards\n"
+              << "note: a CSV batch's cards hold no card key, so they cannot prove they are the cards the CSV\n"
+                 "      names; ads-server --require-card-key refuses them\n";
     std::cerr << "adsctl: the file holds the cards' ADM codes in clear: delete it or keep it offline.\n";
     return kExitOk;
   });
@@ -75,14 +77,16 @@ int run_assign(const std::vector<std::string>& args, const std::string& command_
 
 int run_list(const std::vector<std::string>& args, const std::string& command_name) {
   Invocation command(command_name, "",
-                        "Lists the batches: kind, retailer, and how many cards are in each state. Never secrets.");
+                        "Lists the batches: kind, whether its cards hold card keys (a secret batch's do, a CSV\n"
+                        "batch's do not: ads-server --require-card-key refuses those), retailer, and how many cards\n"
+                        "are in each state. Never secrets.");
   return command.run(args, [](Store& store) -> int {
     auto batches = store.card_stock().list_batches();
     if (!batches) return refused(batches.error().message);
-    TextTable table(std::cout, {{"NAME", 20}, {"KIND", 8}, {"RETAILER", 22}, {"CARDS", 8}, {"BLANK", 8},
+    TextTable table(std::cout, {{"NAME", 20}, {"KIND", 8}, {"CARD KEYS", 11}, {"RETAILER", 22}, {"CARDS", 8}, {"BLANK", 8},
                                 {"RUNNING", 8}, {"PERSO", 8}, {"FAILED", 8}, {"SPOILED", 9}, {"CREATED"}});
     for (const auto& b : *batches) {
-      table.row(b.name, ads::to_string(b.kind), b.retailer_serial.value_or("-"), b.card_count, b.blank, b.in_progress,
+      table.row(b.name, ads::to_string(b.kind), b.kind == ads::BatchKind::Secret ? "yes" : "none", b.retailer_serial.value_or("-"), b.card_count, b.blank, b.in_progress,
                 b.personalised, b.failed, b.spoiled, format_time(b.created_at));
     }
     return kExitOk;

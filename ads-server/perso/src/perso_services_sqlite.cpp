@@ -109,4 +109,14 @@ Result<ReceiptData> SqlitePersoServices::reissue_receipt(std::string_view iccid,
   });
 }
 
+Result<void> SqlitePersoServices::audit_card_check(std::string_view event, std::string_view iccid,
+                                                  std::string_view detail) {
+  std::lock_guard lock(mutex_);
+  return db_.with_transaction([&]() -> Result<void> {
+    auto logged = audit_.append(actor_, event, iccid, detail);
+    if (!logged) return logged.error();
+    return {};
+  });
+}
+
 }  // namespace cardperso::ads

@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "cardperso/ads/perso/receipt.hpp"
 #include "cardperso/ads/perso/written_files.hpp"
+#include "cardperso/card/card_key.hpp"
 #include "cardperso/common/crypto.hpp"
 #include "cardperso/perso/script_builder.hpp"
 
@@ -24,6 +27,7 @@ std::string_view state_name(PersoSession::State s) {
     case PersoSession::State::AwaitCustomer: return "waiting for customer details";
     case PersoSession::State::Assessing: return "assessing the customer";
     case PersoSession::State::AwaitCard: return "waiting for the customer card";
+    case PersoSession::State::AwaitCheck: return "waiting for the terminal's check of the card";
     case PersoSession::State::AwaitResult: return "waiting for the script result";
     case PersoSession::State::Ended: return "ended";
   }
@@ -37,6 +41,35 @@ std::string join(const std::vector<std::string>& parts) {
 }
 
 SecretBytes as_secret(const Bytes& b) { return SecretBytes(ByteView(b)); }
+
+// What the terminal's display gets (K1): the name as stored, cut to what K1 carries on a character
+// boundary; of the ID only its kind and last four characters, enough to compare with the document
+// in the clerk's hand and no more on a screen the queue can read.
+std::string shown_name(std::string_view name) {
+  std::size_t n = std::min(name.size(), proto::kMaxShownName);
+  while (n > 0 && n < name.size() && (static_cast<unsigned char>(name[n]) & 0xC0) == 0x80) --n;
+  std::string out(name.substr(0, n));
+  return proto::displayable_utf8(out) ? out : printable_text(out, proto::kMaxShownName);
+}
+
+std::string shown_id(const policy::CustomerDetails& details) {
+  if (details.id_number.empty()) return details.id_document.empty() ? "" : printable_text(details.id_document, 32);
+  const std::string& number = details.id_number;
+  const std::string tail = number.size() > 4 ? number.substr(number.size() - 4) : number;
+  const std::string kind = details.id_document.empty() ? std::string("document") : details.id_document;
+  return printable_text(kind + " ending " + tail, proto::kMaxShownId);
+}
+
+std::string shown_changes(const ModificationRequest& change) {
+  std::string out;
+  if (change.spn) out += "SPN '" + *change.spn + "'";
+  if (change.plmns) {
+    std::string list;
+    for (const auto& p : *change.plmns) list += (list.empty() ? "" : ", ") + p.mcc + "/" + p.mnc;
+    out += (out.empty() ? "" : "; ") + std::string("PLMN list ") + (list.empty() ? "(empty)" : list);
+  }
+  return printable_text(out, proto::kMaxShownChanges);
+}
 
 LogLine info(std::string text) { return {LogLevel::Info, std::move(text)}; }
 LogLine warn(std::string text) { return {LogLevel::Warn, std::move(text)}; }
@@ -57,6 +90,7 @@ PersoActions PersoSession::on_message(Channel channel, MessageType type, ByteVie
   if (state_ == State::Ended) return {};
   const bool fits = (type == MessageType::CustomerDetails && channel == Channel::DtdAds && state_ == State::AwaitCustomer) ||
                     (type == MessageType::CardInserted && channel == Channel::SteAds && state_ == State::AwaitCard) ||
+                    (type == MessageType::CardCheckAnswer && channel == Channel::SteAds && state_ == State::AwaitCheck) ||
                     (type == MessageType::ScriptResult && channel == Channel::SteAds && state_ == State::AwaitResult);
   if (!fits)
     return end({}, proto::ErrorCode::UnexpectedMessage,
@@ -65,6 +99,7 @@ PersoActions PersoSession::on_message(Channel channel, MessageType type, ByteVie
   switch (type) {
     case MessageType::CustomerDetails: return on_customer_details(plaintext);
     case MessageType::CardInserted: return on_card_inserted(plaintext);
+    case MessageType::CardCheckAnswer: return on_card_check_answer(plaintext);
     default: return on_script_result(plaintext);
   }
 }
@@ -144,27 +179,119 @@ PersoActions PersoSession::decide(PersoActions out, RequestKind kind, bool go, s
 PersoActions PersoSession::on_card_inserted(ByteView plaintext) {
   auto p1 = proto::CardInsertedMsg::decode(plaintext);
   if (!p1) return end({}, proto::ErrorCode::BadFrame, p1.error().message);
-  Approval approval = std::move(*approval_);
-  approval_.reset();
   state_ = State::AwaitCustomer;  // whatever happens to this card, the next one starts with C1
   const std::string& iccid = p1->iccid;
-  const CardPurpose purpose = approval.kind == RequestKind::NewCard ? CardPurpose::NewCard : CardPurpose::Modification;
-  if (purpose == CardPurpose::Modification && iccid != approval.change->iccid)
-    return refuse_card({}, iccid, "this is not the card whose modification was approved (" + approval.change->iccid + ")");
+  const CardPurpose purpose = approval_->kind == RequestKind::NewCard ? CardPurpose::NewCard : CardPurpose::Modification;
+  auto refuse = [&](PersoActions out, const std::string& reason) {
+    approval_.reset();
+    return refuse_card(std::move(out), iccid, reason);
+  };
+  if (purpose == CardPurpose::Modification && iccid != approval_->change->iccid)
+    return refuse({}, "this is not the card whose modification was approved (" + approval_->change->iccid + ")");
   auto lookup = services_.inspect_card(info_.retailer_serial, iccid, purpose);
   if (!lookup) {
     PersoActions out{error("card " + iccid + ": lookup failed: " + lookup.error().message)};
+    return refuse(std::move(out), "the card could not be looked up (server error); try again");
+  }
+  // Nothing is written and no code leaves for a re-issue, so it needs no check at the terminal.
+  if (lookup->refusal == CardRefusal::AlreadyPersonalised && purpose == CardPurpose::NewCard) {
+    Approval approval = std::move(*approval_);
+    approval_.reset();
+    if (auto again = reissue(iccid, approval)) return std::move(*again);
+  }
+  if (lookup->refused()) return refuse({}, lookup->message);
+  if (lookup->opening.card_key.empty() && services_.config().require_card_key) {
+    approval_.reset();
+    return check_refused({}, iccid, "card_without_key", "retailer=" + info_.retailer_serial,
+                         "card " + iccid + " is from a batch without card keys and the issuer accepts only cards that "
+                         "prove they are its stock; use a card of another batch");
+  }
+  return send_card_check({}, iccid, lookup->opening);
+}
+
+// K1: the terminal shows what the ADS holds (not what the shop PC showed) and asks the card for its
+// proof; no code, key or number has been chosen yet, so a cancel or a false card costs nothing.
+PersoActions PersoSession::send_card_check(PersoActions out, const std::string& iccid, const CardOpening& opening) {
+  proto::CardCheckMsg k1;
+  k1.kind = approval_->kind;
+  k1.iccid = iccid;
+  CardCheck check{iccid, {}};
+  if (!opening.card_key.empty()) {
+    k1.challenge = crypto::random_bytes(proto::kCardChallengeSize);
+    const auto proof = card::card_proof(opening.card_key.view(), k1.challenge);
+    check.expected_proof.assign(proof.begin(), proof.end());
+  }
+  if (approval_->kind == RequestKind::NewCard) {
+    k1.name = shown_name(approval_->details.name);
+    k1.id = shown_id(approval_->details);
+  } else {
+    auto current = services_.current_record(iccid);
+    if (current) k1.name = shown_name(current->customer_name);
+    k1.changes = shown_changes(*approval_->change);
+  }
+  out.push_back(info(fmt::format("card {}: asking the terminal to check it ({})", iccid,
+                                 k1.challenge.empty() ? "its batch has no card keys: no card proof" : "with a card proof")));
+  out.push_back(SealMessage{Channel::SteAds, MessageType::CardCheck, as_secret(k1.encode())});
+  check_ = std::move(check);
+  state_ = State::AwaitCheck;
+  return out;
+}
+
+PersoActions PersoSession::on_card_check_answer(ByteView plaintext) {
+  auto k2 = proto::CardCheckAnswerMsg::decode(plaintext);
+  if (!k2) return end({}, proto::ErrorCode::BadFrame, k2.error().message);
+  state_ = State::AwaitCustomer;
+  CardCheck check = std::move(*check_);
+  check_.reset();
+  const std::string& iccid = check.iccid;
+  const std::string who = "retailer=" + info_.retailer_serial;
+  if (k2->answer == proto::CheckAnswer::Cancelled) {
+    approval_.reset();
+    return check_refused({}, iccid, "card_cancelled", who, "cancelled on the terminal's keypad; nothing was written");
+  }
+  if (!check.expected_proof.empty()) {
+    const bool proven = k2->answer == proto::CheckAnswer::Confirmed && k2->proof.size() == check.expected_proof.size() &&
+                        crypto::ct_equal(k2->proof, check.expected_proof);
+    if (!proven) {
+      approval_.reset();
+      return check_refused({}, iccid, "card_proof_failed",
+                           who + (k2->answer == proto::CheckAnswer::CardSilent ? " card=silent" : " card=wrong_proof"),
+                           "card " + iccid + " did not prove it is the issuer's card " + iccid +
+                               "; keep it apart and report it to the issuer");
+    }
+  } else if (k2->answer != proto::CheckAnswer::Confirmed) {
+    approval_.reset();
+    return check_refused({}, iccid, "card_cancelled", who, "the terminal did not confirm the card; nothing was written");
+  }
+  return start_card({}, iccid);
+}
+
+PersoActions PersoSession::check_refused(PersoActions out, const std::string& iccid, std::string_view event,
+                                         const std::string& detail, const std::string& reason) {
+  if (auto logged = services_.audit_card_check(event, iccid, detail); !logged)
+    out.push_back(error("card " + iccid + ": cannot audit " + std::string(event) + ": " + logged.error().message));
+  if (event == "card_proof_failed") out.push_back(warn("card " + iccid + ": the card in the reader did not prove it is this card"));
+  return refuse_card(std::move(out), iccid, reason);
+}
+
+// After the terminal's OK: the card is looked up again (another session may have taken it meanwhile),
+// begun, and its script built and sent.
+PersoActions PersoSession::start_card(PersoActions out, const std::string& iccid) {
+  Approval approval = std::move(*approval_);
+  approval_.reset();
+  const CardPurpose purpose = approval.kind == RequestKind::NewCard ? CardPurpose::NewCard : CardPurpose::Modification;
+  auto lookup = services_.inspect_card(info_.retailer_serial, iccid, purpose);
+  if (!lookup) {
+    out.push_back(error("card " + iccid + ": lookup failed: " + lookup.error().message));
     return refuse_card(std::move(out), iccid, "the card could not be looked up (server error); try again");
   }
-  if (lookup->refusal == CardRefusal::AlreadyPersonalised && purpose == CardPurpose::NewCard)
-    if (auto again = reissue(iccid, approval)) return std::move(*again);
-  if (lookup->refused()) return refuse_card({}, iccid, lookup->message);
+  if (lookup->refused()) return refuse_card(std::move(out), iccid, lookup->message);
   if (auto begun = services_.begin_personalisation(iccid, purpose); !begun)
-    return refuse_card({}, iccid, begun.error().message);
+    return refuse_card(std::move(out), iccid, begun.error().message);
 
   approval_ = std::move(approval);  // read by the prepare functions, then dropped
-  PersoActions out = purpose == CardPurpose::NewCard ? prepare_new_card({}, iccid, lookup->opening)
-                                                     : prepare_modification({}, iccid, lookup->opening);
+  out = purpose == CardPurpose::NewCard ? prepare_new_card(std::move(out), iccid, lookup->opening)
+                                        : prepare_modification(std::move(out), iccid, lookup->opening);
   approval_.reset();
   return out;
 }
@@ -493,6 +620,7 @@ PersoActions PersoSession::on_closed(std::string_view why) {
     out.push_back(warn(fmt::format("card {} failed at step unknown: {}", card.iccid, reason)));
   }
   approval_.reset();
+  check_.reset();
   state_ = State::Ended;
   return out;
 }

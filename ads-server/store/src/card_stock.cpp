@@ -7,6 +7,7 @@
 
 #include "cardperso/ads/store/card_codes.hpp"
 #include "cardperso/ads/store/csv_batch.hpp"
+#include "cardperso/card/card_key.hpp"
 #include "cardperso/ads/store/number_pools.hpp"
 #include "cardperso/common/crypto.hpp"
 #include "enum_names.hpp"
@@ -357,6 +358,11 @@ Result<CardLookup> CardStock::inspect_card_for(std::string_view retailer_serial,
   out.opening.iccid = id;
   out.opening.state = state;
   out.opening.attempts = attempts;
+  if (secret_batch) {
+    auto secret = open_column(key_, kBatchSecretColumn, batch, card.column_blob(5));
+    if (!secret || secret->size() != kBatchSecretSize) return tampered("batch secret", "batch " + batch);
+    out.opening.card_key = card::derive_card_key(secret->view(), iccid);
+  }
   auto master_code = [&]() {
     return master_code_of(key_, iccid, batch, secret_batch, card.column_blob(secret_batch ? 5 : 6));
   };

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cardperso/card/apdu_builders.hpp"
+#include "cardperso/card/card_key.hpp"
 #include "cardperso/card/file_ids.hpp"
 #include "cardperso/card/iccid.hpp"
 #include "cardperso/card/status_words.hpp"
@@ -103,6 +104,15 @@ Result<std::string> read_iccid(const card::TransmitFn& transmit) {
   auto iccid = card::decode_iccid(r->data);
   if (!iccid) return fail("the card's ICCID is not valid: " + iccid.error().message);
   return iccid;
+}
+
+Result<Bytes> card_proof(const card::TransmitFn& transmit, ByteView challenge) {
+  auto r = card::exchange_apdu(transmit, card::card_proof_apdu(challenge));
+  if (!r) return r.error();
+  if (r->sw != card::sw::kOk) return fail(fmt::format("CARD PROOF: the card answered {:04X}", r->sw));
+  if (r->data.size() != card::kCardChallengeSize)
+    return fail(fmt::format("CARD PROOF: the card sent {} bytes, 16 were expected", r->data.size()));
+  return std::move(r->data);
 }
 
 }  // namespace cardperso::ste

@@ -55,12 +55,17 @@ FlowStep CustomerCardFlow::on_message(MessageType type, ByteView plaintext) {
     case MessageType::Decision:
       if (state_ == State::AwaitDecision) return on_decision(plaintext);
       break;
+    case MessageType::CardCheck:
+      if (state_ == State::AwaitCheck) return on_check(plaintext);
+      break;
     case MessageType::Script:
       if (state_ == State::AwaitScript) return on_script(plaintext);
       break;
     case MessageType::Done:
-      // The ADS may refuse the card right after P1 (unknown card, another retailer's): P4 without P2.
-      if (state_ == State::AwaitDone || state_ == State::AwaitScript) return on_done(plaintext);
+      // The ADS may refuse the card right after P1 (unknown card, another retailer's) or after K2 (the
+      // clerk cancelled, the card did not prove itself): P4 without P2.
+      if (state_ == State::AwaitDone || state_ == State::AwaitScript || state_ == State::AwaitCheck)
+        return on_done(plaintext);
       break;
     default: break;
   }
@@ -110,7 +115,50 @@ FlowStep CustomerCardFlow::on_decision(ByteView plaintext) {
   p1.atr = *atr;
   FlowStep step;
   step.send.push_back(message(MessageType::CardInserted, p1.encode()));
+  state_ = State::AwaitCheck;
+  return step;
+}
+
+FlowStep CustomerCardFlow::on_check(ByteView plaintext) {
+  auto check = proto::CardCheckMsg::decode(plaintext);
+  if (!check) return end_session("protocol error", "bad CardCheck: " + check.error().message, ErrorCode::BadFrame);
+  if (check->iccid != iccid_ || check->kind != kind_)
+    return end_session("protocol error",
+                       fmt::format("the ADS asked to confirm card {} but card {} is in the reader", check->iccid, iccid_),
+                       ErrorCode::UnexpectedMessage);
   state_ = State::AwaitScript;
+  FlowStep step;
+  proto::CardCheckAnswerMsg k2;
+  if (!check->challenge.empty()) {
+    const card::TransmitFn transmit = [this](ByteView c) { return slot_.transmit(c); };
+    auto proof = card_proof(transmit, check->challenge);
+    if (!proof) {
+      // Not this terminal's call: the ADS refuses the card and says why (P4).
+      spdlog::warn("card {}: no answer to the issuer's challenge: {}", iccid_, proof.error().message);
+      k2.answer = proto::CheckAnswer::CardSilent;
+      step.send.push_back(message(MessageType::CardCheckAnswer, k2.encode()));
+      return step;
+    }
+    k2.proof = std::move(*proof);
+  }
+  // What the ADS will write, in its own words: the clerk compares it with the customer and the card.
+  const bool modification = kind_ == proto::RequestKind::Modification;
+  display_.show("Check: customer " + (check->name.empty() ? std::string("(no name on record)") : check->name));
+  if (!check->id.empty()) display_.show("Check: ID " + check->id);
+  display_.show("Check: card " + check->iccid);
+  if (!check->changes.empty()) display_.show("Check: change " + check->changes);
+  display_.show(modification ? "Press OK to update this card, or Cancel" : "Press OK to personalise this card, or Cancel");
+  auto ok = keypad_.confirm(modification ? "Update this card?" : "Personalise this card?");
+  if (!ok) spdlog::warn("card {}: no answer on the keypad ({}): cancelled", iccid_, ok.error().message);
+  if (!ok || !*ok) {
+    spdlog::info("card {}: cancelled on the keypad; nothing written", iccid_);
+    display_.show("Cancelled: nothing written");
+    k2 = proto::CardCheckAnswerMsg{proto::CheckAnswer::Cancelled, {}};
+  } else {
+    spdlog::info("card {}: confirmed on the keypad", iccid_);
+    k2.answer = proto::CheckAnswer::Confirmed;
+  }
+  step.send.push_back(message(MessageType::CardCheckAnswer, k2.encode()));
   return step;
 }
 

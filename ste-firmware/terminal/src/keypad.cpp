@@ -4,6 +4,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -19,7 +20,21 @@ Result<void> check_digits(const SecretBytes& entry, std::size_t min_digits, std:
   return {};
 }
 
+Result<bool> parse_confirmation(std::string_view entry) {
+  while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
+  while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+  std::string lower;
+  for (char c : entry.substr(0, 16)) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (entry.size() <= 16 && lower == "ok") return true;
+  if (entry.size() <= 16 && lower == "cancel") return false;
+  return fail("expected OK or CANCEL on the keypad");
+}
+
 namespace {
+
+std::string_view as_text(const SecretBytes& line) {
+  return {reinterpret_cast<const char*>(line.data()), line.size()};
+}
 
 // Reads one line from fd into a SecretBytes, byte by byte, so no copy of the PIN sits in a stdio
 // buffer. Returns nullopt at end of input.
@@ -63,6 +78,16 @@ class FdKeypad final : public Keypad {
       return std::move(line).value();
     }
   }
+  Result<bool> confirm(std::string_view prompt) override {
+    for (;;) {
+      bool eof = false;
+      auto line = read_line(fd_, &eof);
+      if (!line) return line.error();
+      if (eof) return fail("keypad script ended: no OK or CANCEL left for '" + std::string(prompt) + "'");
+      if (line->empty() || (*line)[0] == '#') continue;
+      return parse_confirmation(as_text(*line));
+    }
+  }
 
  private:
   int fd_;
@@ -93,6 +118,28 @@ class TtyKeypad final : public Keypad {
     if (eof) return fail("keypad closed");
     if (auto ok = check_digits(*line, min_digits, max_digits); !ok) return ok.error();
     return std::move(line).value();
+  }
+  // Echo stays on: nothing secret is typed here. Enter alone is not an answer, so a stray key press
+  // cannot write a card.
+  Result<bool> confirm(std::string_view prompt) override {
+    int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return fail("no terminal for the keypad; run with --keypad-script file:PATH for unattended use");
+    for (;;) {
+      std::string p = "[STE keypad] " + std::string(prompt) + " [ok/cancel]: ";
+      (void)!::write(fd, p.data(), p.size());
+      bool eof = false;
+      auto line = read_line(fd, &eof);
+      if (!line || eof) {
+        ::close(fd);
+        if (!line) return line.error();
+        return fail("keypad closed");
+      }
+      auto answer = parse_confirmation(as_text(*line));
+      if (answer) {
+        ::close(fd);
+        return answer;
+      }
+    }
   }
 };
 

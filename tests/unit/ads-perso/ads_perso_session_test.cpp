@@ -74,7 +74,15 @@ struct Card {
   cardsim::SimCard sim;
   std::optional<std::size_t> pull_at;
   std::size_t sent = 0;
-  Card(std::string id, ByteView master) : iccid(std::move(id)), sim(cardsim::make_blank_sim(iccid, master)) { sim.power_on(); }
+  // A card of a batch with this secret: master code and card key derived from it (cardperso-mkcards).
+  Card(std::string id, ByteView batch_secret) : iccid(std::move(id)), sim(cardsim::make_stock_sim(iccid, batch_secret)) {
+    sim.power_on();
+  }
+  Card(std::string id, cardsim::CardImage image) : iccid(std::move(id)), sim(std::move(image)) { sim.power_on(); }
+  // The STE's check of the card (K1 -> K2), on the card's contacts but not counted in `sent`.
+  perso::TransmitFn check_transmit() {
+    return [this](ByteView apdu) -> Result<Bytes> { return sim.transmit(apdu); };
+  }
   perso::TransmitFn transmit() {
     return [this](ByteView apdu) -> Result<Bytes> {
       if (pull_at && sent == *pull_at) return fail("card removed from the reader");
@@ -108,9 +116,7 @@ class PersoSessionTest : public test::StockTest {
     session.emplace(*services, PersoSessionInfo{kRetailerA, 7});
   }
 
-  Card blank_card(const std::string& iccid, ByteView batch_secret = kBatchSecret) {
-    return Card(iccid, cardsim::derive_master_code(batch_secret, iccid).view());
-  }
+  Card blank_card(const std::string& iccid, ByteView batch_secret = kBatchSecret) { return Card(iccid, batch_secret); }
 
   Out collect(PersoActions actions) {
     Out out;
@@ -140,9 +146,25 @@ class PersoSessionTest : public test::StockTest {
     proto::CustomerDetailsMsg c1{proto::RequestKind::Modification, json};
     return collect(session->on_message(Channel::DtdAds, MessageType::CustomerDetails, c1.encode()));
   }
-  Out insert(Card& card) {
+  // P1 only: K1 (the terminal's check), or a refusal.
+  Out insert_only(Card& card) {
     proto::CardInsertedMsg p1{card.iccid, card.sim.atr()};
     return collect(session->on_message(Channel::SteAds, MessageType::CardInserted, p1.encode()));
+  }
+  // The STE's K2 to a K1: the card's proof, the clerk's OK (or cancel).
+  Out answer_check(const Out& k1, Card& card, bool confirm = true) {
+    const auto* check = k1.find(k1.to_ste, MessageType::CardCheck);
+    if (!check) throw std::runtime_error("no K1 to the STE");
+    last_check = must(proto::CardCheckMsg::decode(check->plaintext.view()));
+    auto k2 = must(testing::perso_set::card_check_answer(check->plaintext.view(), card.check_transmit(), confirm));
+    return collect(session->on_message(Channel::SteAds, MessageType::CardCheckAnswer, k2));
+  }
+  // P1, and when the ADS asks for the check, the clerk's OK: P2 or a refusal.
+  Out insert(Card& card) {
+    auto k1 = insert_only(card);
+    if (!k1.find(k1.to_ste, MessageType::CardCheck)) return k1;
+    EXPECT_TRUE(k1.to_dtd.empty());  // the DTD never sees the check
+    return answer_check(k1, card);
   }
   // The STE: decode P2, ask the keypad, run it on the card, send P3 (optionally tampered with).
   Out run_script(const Out& p2, Card& card, const std::function<void(perso::ScriptResult&)>& tamper = {}) {
@@ -192,6 +214,7 @@ class PersoSessionTest : public test::StockTest {
   std::optional<SqlitePersoServices> services;
   std::optional<PersoSession> session;
   perso::ScriptResult last_result;
+  proto::CardCheckMsg last_check;
 };
 
 TEST_F(PersoSessionTest, PersonalisesACardRecordsItAndSendsTheReceipt) {
@@ -338,8 +361,12 @@ TEST_F(PersoSessionTest, AnotherRetailersCardIsRefused) {
   EXPECT_EQ(count("SELECT count(*) FROM number_allocations"), 0);
 }
 
-TEST_F(PersoSessionTest, WrongBatchSecretSpoilsTheCardAndLosesNoNumber) {
-  Card card = blank_card(iccids[0], hex("ffeeddccbbaa99887766554433221100"));  // made with another secret
+TEST_F(PersoSessionTest, WrongMasterCodeSpoilsTheCardAndLosesNoNumber) {
+  // The maker wrote the right card key but another master code: the card proves itself, then refuses
+  // its ADM1.
+  const Bytes other_secret = hex("ffeeddccbbaa99887766554433221100");
+  Card card(iccids[0], cardsim::make_blank_sim(iccids[0], cardsim::derive_master_code(other_secret, iccids[0]).view(),
+                                               cardsim::derive_card_key(kBatchSecret, iccids[0]).view()));
   auto p4 = personalise(card);
   EXPECT_EQ(last_result.outcome, perso::ScriptOutcome::UnexpectedStatus);
   EXPECT_EQ(last_result.status_words, std::vector<std::uint16_t>{0x9804});
@@ -550,6 +577,151 @@ TEST_F(PersoSessionTest, MessagesOutOfTurnEndTheSessionWithoutAStoreChange) {
   ASSERT_TRUE(bad.end);
   EXPECT_EQ(bad.end->code, proto::ErrorCode::BadFrame);
   EXPECT_EQ(count("SELECT count(*) FROM decisions"), 0);
+}
+
+// ---- the terminal's check (K1/K2) ----------------------------------------------------------
+
+std::size_t audited(AuditLog& log, const std::string& event, const std::string& subject) {
+  std::size_t n = 0;
+  for (const auto& e : must(log.last(1000))) n += e.event == event && e.subject == subject ? 1 : 0;
+  return n;
+}
+
+// Before any code, key or number is chosen, the terminal gets what it must show, as the ADS stored it.
+TEST_F(PersoSessionTest, TheTerminalIsShownTheCustomerAsStoredAndTheCardIsChallenged) {
+  ASSERT_TRUE(customer(R"({"name":"  Ada   Lovelace ","date_of_birth":"1990-12-10","id_document":"passport",)"
+                       R"("id_number":"X1234567"})").decision().go);
+  Card card = blank_card(iccids[0]);
+  auto k1 = insert_only(card);
+  ASSERT_EQ(k1.to_ste.size(), 1u);
+  EXPECT_TRUE(k1.to_dtd.empty());
+  const auto check = must(proto::CardCheckMsg::decode(k1.to_ste[0].plaintext.view()));
+  EXPECT_EQ(check.kind, proto::RequestKind::NewCard);
+  EXPECT_EQ(check.iccid, iccids[0]);
+  EXPECT_EQ(check.name, must(policy::parse_customer_details(
+                                 R"({"name":"  Ada   Lovelace ","date_of_birth":"1990-12-10"})")).name);
+  EXPECT_EQ(check.id, "passport ending 4567");
+  EXPECT_TRUE(check.changes.empty());
+  ASSERT_EQ(check.challenge.size(), 16u);
+  EXPECT_EQ(session->state(), PersoSession::State::AwaitCheck);
+  EXPECT_EQ(state_of(iccids[0]), CardState::Blank);  // nothing begun yet
+  EXPECT_EQ(count("SELECT count(*) FROM number_allocations"), 0);
+  auto p2 = answer_check(k1, card);
+  ASSERT_NE(p2.find(p2.to_ste, MessageType::Script), nullptr);
+  EXPECT_EQ(run_script(p2, card).done_to_ste().outcome, PersoOutcome::Personalised);
+  // Each check has its own challenge.
+  ASSERT_TRUE(customer().decision().go);
+  Card next = blank_card(iccids[1]);
+  auto k1b = insert_only(next);
+  EXPECT_NE(must(proto::CardCheckMsg::decode(k1b.to_ste[0].plaintext.view())).challenge, check.challenge);
+}
+
+TEST_F(PersoSessionTest, CancelOnTheKeypadEndsTheCardWithNothingChosenOrWritten) {
+  ASSERT_TRUE(customer().decision().go);
+  Card card = blank_card(iccids[0]);
+  auto k1 = insert_only(card);
+  auto p4 = answer_check(k1, card, /*confirm=*/false);
+  EXPECT_EQ(p4.find(p4.to_ste, MessageType::Script), nullptr);
+  EXPECT_EQ(p4.done_to_ste().outcome, PersoOutcome::Refused);
+  EXPECT_EQ(p4.done_to_dtd().outcome, PersoOutcome::Refused);
+  EXPECT_NE(p4.done_to_dtd().reason.find("cancelled on the terminal's keypad"), std::string::npos);
+  EXPECT_EQ(card.sent, 0u);
+  auto summary = must(stock->find_card(iccids[0]));
+  EXPECT_EQ(summary->state, CardState::Blank);
+  EXPECT_EQ(summary->attempts, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM number_allocations"), 0);
+  EXPECT_EQ(audited(*audit, "card_cancelled", iccids[0]), 1u);
+  EXPECT_EQ(session->state(), PersoSession::State::AwaitCustomer);
+  // The next customer goes on as usual, on the same card.
+  card.reset();
+  EXPECT_EQ(personalise(card).done_to_ste().outcome, PersoOutcome::Personalised);
+  expect_no_number_lost();
+}
+
+// A card that claims a stock ICCID but holds another key (or none) gets no script: no code leaves.
+TEST_F(PersoSessionTest, ACardThatCannotProveItsIccidGetsNothing) {
+  for (const bool has_key : {true, false}) {
+    SCOPED_TRACE(has_key ? "a card key of another batch" : "no card key");
+    ASSERT_TRUE(customer().decision().go);
+    const Bytes other_secret = hex("ffeeddccbbaa99887766554433221100");
+    Card fake(iccids[0], cardsim::make_blank_sim(iccids[0], cardsim::derive_master_code(other_secret, iccids[0]).view(),
+                                                 has_key ? cardsim::derive_card_key(other_secret, iccids[0]).view()
+                                                         : ByteView{}));
+    auto p4 = insert(fake);
+    EXPECT_EQ(p4.find(p4.to_ste, MessageType::Script), nullptr);
+    EXPECT_EQ(p4.done_to_ste().outcome, PersoOutcome::Refused);
+    EXPECT_NE(p4.done_to_ste().reason.find("did not prove"), std::string::npos) << p4.done_to_ste().reason;
+    EXPECT_EQ(fake.sent, 0u);
+    EXPECT_EQ(state_of(iccids[0]), CardState::Blank);
+    EXPECT_EQ(must(stock->find_card(iccids[0]))->attempts, 0);
+    EXPECT_EQ(count("SELECT count(*) FROM number_allocations"), 0);
+  }
+  EXPECT_EQ(audited(*audit, "card_proof_failed", iccids[0]), 2u);
+  // The real card is untouched by all this.
+  Card real = blank_card(iccids[0]);
+  EXPECT_EQ(personalise(real).done_to_ste().outcome, PersoOutcome::Personalised);
+}
+
+TEST_F(PersoSessionTest, ACsvBatchCardHasNoChallengeAndThePolicyMayRefuseIt) {
+  must(stock->import_csv_text("CSV1", "iccid,adm1\n8988211000000530108,12345678\n", "f"));
+  must(stock->assign_batch("CSV1", kRetailerA));
+  const std::string iccid = "8988211000000530108";
+  ASSERT_TRUE(customer().decision().go);
+  Card card(iccid, cardsim::make_blank_sim(iccid, Bytes{'1', '2', '3', '4', '5', '6', '7', '8'}));
+  auto k1 = insert_only(card);
+  ASSERT_NE(k1.find(k1.to_ste, MessageType::CardCheck), nullptr);
+  EXPECT_TRUE(must(proto::CardCheckMsg::decode(k1.to_ste[0].plaintext.view())).challenge.empty());
+  EXPECT_TRUE(k1.has_log("its batch has no card keys"));
+  auto p2 = answer_check(k1, card);
+  EXPECT_NE(p2.find(p2.to_ste, MessageType::Script), nullptr);
+  session->on_closed("test over");
+
+  PersoConfig strict = services->config();
+  strict.require_card_key = true;
+  services.emplace(*db, key, strict, default_policy(), "ads-test", [this] { return now; });
+  session.emplace(*services, PersoSessionInfo{kRetailerA, 9});
+  const std::string other = "8988211000000530116";
+  must(stock->import_csv_text("CSV2", "iccid,adm1\n" + other + ",12345678\n", "f"));
+  must(stock->assign_batch("CSV2", kRetailerA));
+  ASSERT_TRUE(customer().decision().go);
+  Card csv_card(other, cardsim::make_blank_sim(other, Bytes{'1', '2', '3', '4', '5', '6', '7', '8'}));
+  auto p4 = insert_only(csv_card);
+  EXPECT_EQ(p4.find(p4.to_ste, MessageType::CardCheck), nullptr);
+  EXPECT_EQ(p4.done_to_ste().outcome, PersoOutcome::Refused);
+  EXPECT_NE(p4.done_to_ste().reason.find("without card keys"), std::string::npos);
+  EXPECT_EQ(audited(*audit, "card_without_key", other), 1u);
+  EXPECT_EQ(state_of(other), CardState::Blank);
+  // A secret batch's card still goes through under the strict policy.
+  ASSERT_TRUE(customer().decision().go);
+  Card keyed = blank_card(iccids[1]);
+  auto keyed_p2 = insert(keyed);
+  EXPECT_NE(keyed_p2.find(keyed_p2.to_ste, MessageType::Script), nullptr);
+}
+
+TEST_F(PersoSessionTest, AModificationShowsTheChangesAndTheNameOnRecord) {
+  Card card = blank_card(iccids[0]);
+  ASSERT_EQ(personalise(card).done_to_ste().outcome, PersoOutcome::Personalised);
+  card.reset();
+  ASSERT_TRUE(modification(R"({"iccid":")" + iccids[0] + R"(","changes":{"spn":"NEW-NET","plmnsel":["295/10"]}})")
+                  .decision().go);
+  auto k1 = insert_only(card);
+  const auto check = must(proto::CardCheckMsg::decode(k1.find(k1.to_ste, MessageType::CardCheck)->plaintext.view()));
+  EXPECT_EQ(check.kind, proto::RequestKind::Modification);
+  EXPECT_EQ(check.name, "Ada Lovelace");
+  EXPECT_TRUE(check.id.empty());
+  EXPECT_EQ(check.changes, "SPN 'NEW-NET'; PLMN list 295/10");
+  EXPECT_EQ(check.challenge.size(), 16u);  // a personalised card proves itself too: its issuer code is at stake
+  auto p4 = answer_check(k1, card, false);
+  EXPECT_EQ(p4.done_to_ste().outcome, PersoOutcome::Refused);
+  EXPECT_EQ(must(records->history(iccids[0])).size(), 1u);
+  EXPECT_EQ(state_of(iccids[0]), CardState::Personalised);
+}
+
+TEST_F(PersoSessionTest, AnAnswerWithoutACheckEndsTheSession) {
+  proto::CardCheckAnswerMsg k2{proto::CheckAnswer::Confirmed, {}};
+  auto out = collect(session->on_message(Channel::SteAds, MessageType::CardCheckAnswer, k2.encode()));
+  ASSERT_TRUE(out.end);
+  EXPECT_EQ(out.end->code, proto::ErrorCode::UnexpectedMessage);
 }
 
 }  // namespace

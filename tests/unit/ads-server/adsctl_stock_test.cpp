@@ -96,7 +96,12 @@ TEST_F(AdsctlStockTest, CsvBatchPoolsAndCardShow) {
                    0600);
   auto imported = adsctl({"batch", "import-csv", "--name", "maker-1", "--file", dir.file("cards.csv")});
   ASSERT_EQ(imported.exit_code, 0) << imported.err;
-  EXPECT_EQ(imported.out, "batch maker-1 imported: 1 cards\n");
+  EXPECT_EQ(imported.out.rfind("batch maker-1 imported: 1 cards\nnote: a CSV batch's cards hold no card key", 0), 0u)
+      << imported.out;
+  auto listed = adsctl({"batch", "list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("CARD KEYS"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("csv      none"), std::string::npos) << listed.out;
   // Errors are refusals (exit 2) that name the line.
   test::write_file(dir.file("bad.csv"), "iccid,adm1\n8988211000000530116,123456789\n", 0600);
   auto bad = adsctl({"batch", "import-csv", "--name", "maker-2", "--file", dir.file("bad.csv")});

@@ -146,8 +146,8 @@ TEST(LoadgenRoundTrips, ExpectedCountsFollowTheCards) {
   EXPECT_EQ(none.total(), 3U);
   const auto three = expected_round_trips(3);
   EXPECT_EQ(three.customer, 3U);
-  EXPECT_EQ(three.card, 6U);
-  EXPECT_EQ(three.total(), 12U);
+  EXPECT_EQ(three.card, 9U);  // P1/K1, K2/P2, P3/P4 per card
+  EXPECT_EQ(three.total(), 15U);
 }
 
 TEST(LoadgenFixture, IccidsMatchWhatAdsctlImports) {

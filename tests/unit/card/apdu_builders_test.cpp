@@ -1,6 +1,8 @@
 // The command APDUs, byte for byte as GSM 11.11 §9.2 lays them out (CREATE FILE: docs/cards.md §1.4).
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "cardperso/card/apdu_builders.hpp"
 #include "cardperso/card/file_ids.hpp"
 
@@ -27,6 +29,16 @@ TEST(ApduBuilders, VerifyAndRunGsm) {
   EXPECT_EQ(to_hex(verify_chv_apdu(kRefAdm1, hex("0102030405060708")).view()), "a020000a080102030405060708");
   EXPECT_EQ(to_hex(run_gsm_algorithm_apdu(hex("000102030405060708090a0b0c0d0e0f"))),
             "a088000010000102030405060708090a0b0c0d0e0f");
+}
+
+TEST(ApduBuilders, CardProof) {
+  // docs/cards.md §2.3: A0 86 00 00 10 || the 16-byte challenge.
+  EXPECT_EQ(ins::kCardProof, 0x86);
+  EXPECT_EQ(to_hex(card_proof_apdu(hex("00112233445566778899aabbccddeeff"))),
+            "a08600001000112233445566778899aabbccddeeff");
+  EXPECT_THROW(card_proof_apdu(hex("00112233445566778899aabbccddee")), std::invalid_argument);
+  EXPECT_THROW(card_proof_apdu(hex("00112233445566778899aabbccddeeff00")), std::invalid_argument);
+  EXPECT_THROW(card_proof_apdu({}), std::invalid_argument);
 }
 
 TEST(ApduBuilders, CreateFile) {

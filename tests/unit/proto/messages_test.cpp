@@ -31,7 +31,13 @@ TEST(Messages, TypeCodesAndChannels) {
   EXPECT_EQ(to_message_type(0x7f), MessageType::Error);
   EXPECT_FALSE(to_message_type(0x00));
   EXPECT_FALSE(to_message_type(0x15));
-  EXPECT_FALSE(to_message_type(0x2a));
+  EXPECT_EQ(to_message_type(0x2a), MessageType::CardCheck);
+  EXPECT_EQ(to_message_type(0x2b), MessageType::CardCheckAnswer);
+  EXPECT_FALSE(to_message_type(0x2c));
+  EXPECT_TRUE(allowed_on(MessageType::CardCheck, Channel::SteAds));
+  EXPECT_FALSE(allowed_on(MessageType::CardCheck, Channel::DtdAds));  // the shop PC never sees or sends it
+  EXPECT_FALSE(allowed_on(MessageType::CardCheckAnswer, Channel::DtdAds));
+  EXPECT_TRUE(is_sealed_type(MessageType::CardCheckAnswer));
   EXPECT_TRUE(is_sealed_type(MessageType::Echo));
   EXPECT_FALSE(is_sealed_type(MessageType::H3));
   EXPECT_TRUE(allowed_on(MessageType::H1, Channel::SteAds));

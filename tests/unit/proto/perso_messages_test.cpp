@@ -44,6 +44,8 @@ TEST(PersoMessages, RejectsEveryTruncationAndTrailingBytes) {
       CardInsertedMsg{"898821100000000001", hex("3b00")}.encode(),
       DoneMsg{PersoOutcome::Failed, "898821100000000001", "", "step 3"}.encode(),
       ReceiptMsg{"{}"}.encode(),
+      CardCheckMsg{RequestKind::NewCard, Bytes(16, 0xA5), "898821100000000001", "Zoë", "passport ending 1234", ""}.encode(),
+      CardCheckAnswerMsg{CheckAnswer::Confirmed, Bytes(16, 0x5A)}.encode(),
   };
   auto decode_any = [](std::size_t which, ByteView b) -> bool {
     switch (which) {
@@ -51,7 +53,9 @@ TEST(PersoMessages, RejectsEveryTruncationAndTrailingBytes) {
       case 1: return DecisionMsg::decode(b).ok();
       case 2: return CardInsertedMsg::decode(b).ok();
       case 3: return DoneMsg::decode(b).ok();
-      default: return ReceiptMsg::decode(b).ok();
+      case 4: return ReceiptMsg::decode(b).ok();
+      case 5: return CardCheckMsg::decode(b).ok();
+      default: return CardCheckAnswerMsg::decode(b).ok();
     }
   };
   for (std::size_t i = 0; i < bodies.size(); ++i) {
@@ -76,3 +80,47 @@ TEST(PersoMessages, RejectsBadFields) {
   EXPECT_THROW(CardInsertedMsg({"12", {}}).encode(), std::invalid_argument);
   EXPECT_THROW(DoneMsg({PersoOutcome::Failed, "", "12a", ""}).encode(), std::invalid_argument);
 }
+
+TEST(PersoMessages, CardCheckCarriesWhatTheTerminalShows) {
+  CardCheckMsg k1{RequestKind::Modification, {}, "8988211000000000011", "Ada Lovelace", "", "SPN 'NEW'; PLMN list 001/01"};
+  auto k1b = CardCheckMsg::decode(k1.encode());
+  ASSERT_TRUE(k1b.ok()) << k1b.error().message;
+  EXPECT_EQ(k1b->kind, RequestKind::Modification);
+  EXPECT_TRUE(k1b->challenge.empty());
+  EXPECT_EQ(k1b->name, k1.name);
+  EXPECT_EQ(k1b->changes, k1.changes);
+  // Layout: kind | challenge_len | challenge | iccid | name | id | changes (proto/PROTOCOL.md §11.1).
+  EXPECT_EQ(CardCheckMsg({RequestKind::NewCard, {}, "898821100000000001", "A", "", ""}).encode(),
+            hex("01 00 12 383938383231313030303030303030303031 01 41 00 0000"));
+  CardCheckAnswerMsg cancel{CheckAnswer::Cancelled, {}};
+  EXPECT_EQ(cancel.encode(), hex("0100"));
+  EXPECT_EQ(CardCheckAnswerMsg::decode(hex("0100"))->answer, CheckAnswer::Cancelled);
+}
+
+TEST(PersoMessages, CardCheckRefusesWhatADisplayMustNotGet) {
+  const Bytes good = CardCheckMsg{RequestKind::NewCard, {}, "898821100000000001", "Ab", "", ""}.encode();
+  ASSERT_TRUE(CardCheckMsg::decode(good).ok());
+  auto with_name = [&](Bytes name) {
+    Bytes b(good.begin(), good.begin() + 21);  // kind, challenge_len, iccid_len, iccid
+    b.push_back(static_cast<std::uint8_t>(name.size()));
+    b.insert(b.end(), name.begin(), name.end());
+    b.insert(b.end(), {0x00, 0x00, 0x00});
+    return CardCheckMsg::decode(b);
+  };
+  EXPECT_TRUE(with_name(Bytes{'A', 'b'}).ok());
+  EXPECT_TRUE(with_name(hex("c3ab")).ok());        // ë
+  EXPECT_FALSE(with_name(hex("1b5b324a")).ok());   // ESC [2J: clears a console
+  EXPECT_FALSE(with_name(hex("c2 9b")).ok());      // C1 CSI
+  EXPECT_FALSE(with_name(hex("c0 af")).ok());      // overlong '/'
+  EXPECT_FALSE(with_name(hex("ed a0 80")).ok());   // a surrogate
+  EXPECT_FALSE(with_name(hex("e2 82")).ok());      // cut sequence
+  EXPECT_FALSE(with_name(Bytes(129, 'a')).ok());   // over 128
+  EXPECT_FALSE(CardCheckMsg::decode(hex("01 08 0102030405060708")).ok());  // challenge of 8
+  EXPECT_FALSE(CardCheckAnswerMsg::decode(hex("03 00")).ok());             // answer 3
+  EXPECT_FALSE(CardCheckAnswerMsg::decode(hex("01 10 00000000000000000000000000000000")).ok());  // proof with cancel
+  EXPECT_THROW(CardCheckMsg({RequestKind::NewCard, Bytes(3), "898821100000000001", "", "", ""}).encode(),
+               std::invalid_argument);
+  EXPECT_THROW(CardCheckMsg({RequestKind::NewCard, {}, "898821100000000001", "\x1b[2J", "", ""}).encode(),
+               std::invalid_argument);
+}
+

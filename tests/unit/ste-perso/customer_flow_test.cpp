@@ -4,6 +4,7 @@
 
 #include <deque>
 
+#include "cardperso/card/card_key.hpp"
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/cardsim/sim_card.hpp"
 #include "cardperso/common/milenage.hpp"
@@ -36,6 +37,13 @@ class QueueKeypad : public Keypad {
     if (auto ok = check_digits(e, min_digits, max_digits); !ok) return ok.error();
     return e;
   }
+  Result<bool> confirm(std::string_view prompt) override {
+    prompts.emplace_back(prompt);
+    if (entries.empty()) return fail("keypad script ended: no OK or CANCEL left");
+    const std::string e = entries.front();
+    entries.pop_front();
+    return parse_confirmation(e);
+  }
 };
 
 struct CustomerFlow : ::testing::Test {
@@ -52,8 +60,8 @@ struct CustomerFlow : ::testing::Test {
     auto p = load_default_card_profile();
     ASSERT_TRUE(p) << p.error().message;
     profile = *p;
-    card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, blank_master_code(kIccid).view()));
-    card2 = cardsim::SimCard(cardsim::make_blank_sim(kIccid2, blank_master_code(kIccid2).view()));
+    card = cardsim::SimCard(cardsim::make_stock_sim(kIccid, hex(kBatchSecret)));
+    card2 = cardsim::SimCard(cardsim::make_stock_sim(kIccid2, hex(kBatchSecret)));
     // The retailer card is in the reader when the session starts; nothing may be sent to it.
     slot.insert([this](ByteView) -> Result<Bytes> { ++retailer_apdus; return Bytes{0x6D, 0x00}; }, hex("3b00"));
     slot.on_wait_absent = [this] { slot.remove(); };
@@ -105,8 +113,20 @@ struct CustomerFlow : ::testing::Test {
     return std::find(display.lines.begin(), display.lines.end(), line) != display.lines.end();
   }
 
+  static Bytes challenge() { return hex("00112233445566778899aabbccddeeff"); }
+  static Bytes check(const std::string& iccid, Bytes challenge_bytes = challenge(),
+                     proto::RequestKind kind = proto::RequestKind::NewCard) {
+    proto::CardCheckMsg k1;
+    k1.kind = kind;
+    k1.challenge = std::move(challenge_bytes);
+    k1.iccid = iccid;
+    k1.name = "Zoë Ångström";
+    k1.id = "passport ending 4567";
+    return k1.encode();
+  }
+
   // C2 go -> P1; checks the card swap and the P1 body.
-  void insert_card(CustomerCardFlow& f, const char* iccid) {
+  void insert_only(CustomerCardFlow& f, const char* iccid) {
     auto step = f.on_message(MessageType::Decision, decision(true));
     ASSERT_FALSE(step.end) << step.detail;
     ASSERT_EQ(step.send.size(), 1u);
@@ -115,7 +135,28 @@ struct CustomerFlow : ::testing::Test {
     ASSERT_TRUE(p1) << p1.error().message;
     EXPECT_EQ(p1->iccid, iccid);
     EXPECT_FALSE(p1->atr.empty());
+    EXPECT_EQ(f.state(), CustomerCardFlow::State::AwaitCheck);
+  }
+  // K1 -> K2: the card's proof and the keypad's answer (the next keypad entry).
+  proto::CardCheckAnswerMsg answer_check(CustomerCardFlow& f, const Bytes& k1) {
+    auto step = f.on_message(MessageType::CardCheck, k1);
+    EXPECT_FALSE(step.end) << step.detail;
+    EXPECT_EQ(step.send.size(), 1u);
+    if (step.send.size() != 1) return {};
+    EXPECT_EQ(step.send[0].type, MessageType::CardCheckAnswer);
+    auto k2 = proto::CardCheckAnswerMsg::decode(step.send[0].plaintext.view());
+    EXPECT_TRUE(k2) << k2.error().message;
     EXPECT_EQ(f.state(), CustomerCardFlow::State::AwaitScript);
+    return k2 ? *k2 : proto::CardCheckAnswerMsg{};
+  }
+  // C2 go -> P1 -> K1 -> K2 with the clerk's OK.
+  void insert_card(CustomerCardFlow& f, const char* iccid) {
+    insert_only(f, iccid);
+    keypad.entries.push_front("ok");
+    auto k2 = answer_check(f, check(iccid));
+    EXPECT_EQ(k2.answer, proto::CheckAnswer::Confirmed);
+    const auto expected = cardperso::card::card_proof(cardsim::derive_card_key(hex(kBatchSecret), iccid).view(), challenge());
+    EXPECT_EQ(k2.proof, Bytes(expected.begin(), expected.end()));
   }
 
   perso::ScriptResult run_script(CustomerCardFlow& f, const SecretBytes& script) {
@@ -150,7 +191,11 @@ TEST_F(CustomerFlow, PersonalisesACardAfterTheGo) {
   keypad.entries = {"9876", "9876", "55667788"};
   insert_card(f, kIccid);
   EXPECT_EQ(retailer_apdus, 0u);
-  EXPECT_EQ(display.lines, (std::vector<std::string>{"Remove retailer card", "Insert customer card"}));
+  // Before anything is written: what the ADS says it will write, and the clerk's OK.
+  EXPECT_EQ(display.lines, (std::vector<std::string>{"Remove retailer card", "Insert customer card",
+                                                     "Check: customer Zoë Ångström", "Check: ID passport ending 4567",
+                                                     std::string("Check: card ") + kIccid,
+                                                     "Press OK to personalise this card, or Cancel"}));
 
   auto r = run_script(f, script_for(kIccid));
   ASSERT_EQ(r.outcome, perso::ScriptOutcome::Completed) << r.reason;
@@ -267,7 +312,8 @@ TEST_F(CustomerFlow, CardPulledMidScriptIsReportedAtItsStep) {
 
 TEST_F(CustomerFlow, AnUnexpectedStatusWordStopsTheScriptOnce) {
   // A card opened with another master code: the ADM VERIFY fails and nothing follows it.
-  card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, hex("0102030405060708")));
+  card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, hex("0102030405060708"),
+                                                  cardsim::derive_card_key(hex(kBatchSecret), kIccid).view()));
   auto f = flow();
   keypad.entries = {"1234", "1234", "12345678"};
   insert_card(f, kIccid);
@@ -291,7 +337,7 @@ TEST_F(CustomerFlow, ABadScriptIsRefusedWithoutAnApdu) {
 
 TEST_F(CustomerFlow, TheAdsMayRefuseTheCardAfterP1) {
   auto f = flow();
-  insert_card(f, kIccid);
+  insert_only(f, kIccid);
   auto step = f.on_message(MessageType::Done, done(proto::PersoOutcome::Refused, kIccid, "", "unknown card"));
   EXPECT_FALSE(step.end);
   EXPECT_TRUE(shown("Card refused: unknown card"));
@@ -307,7 +353,9 @@ TEST_F(CustomerFlow, SeveralCardsInOneSession) {
   display.lines.clear();
   next = &card2;
   insert_card(f, kIccid2);
-  EXPECT_EQ(display.lines, (std::vector<std::string>{"Remove customer card", "Insert customer card"}));
+  ASSERT_GE(display.lines.size(), 2u);
+  EXPECT_EQ(display.lines[0], "Remove customer card");
+  EXPECT_EQ(display.lines[1], "Insert customer card");
   ASSERT_EQ(run_script(f, script_for(kIccid2)).outcome, perso::ScriptOutcome::Completed);
   f.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kIccid2, "+41791234568"));
   EXPECT_TRUE(shown("Card personalised: MSISDN +41791234568"));
@@ -335,6 +383,13 @@ TEST_F(CustomerFlow, AModificationUpdatesAPersonalisedCard) {
 
   auto step = f.on_message(MessageType::Decision, decision(true, "", proto::RequestKind::Modification));
   ASSERT_EQ(step.send.size(), 1u);
+  keypad.entries.push_front("OK");
+  proto::CardCheckMsg k1 = *proto::CardCheckMsg::decode(check(kIccid, challenge(), proto::RequestKind::Modification));
+  k1.id.clear();
+  k1.changes = "SPN 'NEW NAME'";
+  EXPECT_EQ(answer_check(f, k1.encode()).answer, proto::CheckAnswer::Confirmed);
+  EXPECT_TRUE(shown("Check: change SPN 'NEW NAME'"));
+  EXPECT_TRUE(shown("Press OK to update this card, or Cancel"));
   auto r = run_script(f, *encoded);
   ASSERT_EQ(r.outcome, perso::ScriptOutcome::Completed) << r.reason;
   f.on_message(MessageType::Done, done(proto::PersoOutcome::Modified, kIccid, "+41791234567"));
@@ -355,3 +410,79 @@ TEST_F(CustomerFlow, ACardThatStaysInTheReaderEndsTheSession) {
   EXPECT_EQ(step.code, proto::ErrorCode::Timeout);
   EXPECT_EQ(retailer_apdus, 0u);
 }
+
+// ---- the check before writing (K1/K2) ----------------------------------------------------------
+
+TEST_F(CustomerFlow, CancelOnTheKeypadSendsNoProofAndWritesNothing) {
+  auto f = flow();
+  insert_only(f, kIccid);
+  const auto before = slot.total_apdus();
+  keypad.entries = {"cancel", "1234"};
+  auto k2 = answer_check(f, check(kIccid));
+  EXPECT_EQ(k2.answer, proto::CheckAnswer::Cancelled);
+  EXPECT_TRUE(k2.proof.empty());
+  EXPECT_EQ(slot.total_apdus(), before + 2);  // CARD PROOF and its GET RESPONSE only
+  EXPECT_TRUE(shown("Cancelled: nothing written"));
+  EXPECT_EQ(keypad.entries.size(), 1u);  // no PIN asked for
+  auto step = f.on_message(MessageType::Done, done(proto::PersoOutcome::Refused, kIccid, "", "cancelled on the terminal's keypad"));
+  EXPECT_FALSE(step.end);
+  EXPECT_TRUE(f.idle());
+}
+
+TEST_F(CustomerFlow, AKeypadWithoutAnAnswerCancels) {
+  auto f = flow();
+  insert_only(f, kIccid);
+  keypad.entries = {"1234"};  // not OK: refused as an answer, so the card is not written
+  EXPECT_EQ(answer_check(f, check(kIccid)).answer, proto::CheckAnswer::Cancelled);
+  keypad.entries.clear();
+  f.on_message(MessageType::Done, done(proto::PersoOutcome::Refused, kIccid, "", "cancelled"));
+  insert_only(f, kIccid);
+  EXPECT_EQ(answer_check(f, check(kIccid)).answer, proto::CheckAnswer::Cancelled);  // keypad script ended
+}
+
+TEST_F(CustomerFlow, ACardWithoutItsKeyIsReportedSilentAndNothingIsShownOrAsked) {
+  card = cardsim::SimCard(cardsim::make_blank_sim(kIccid, blank_master_code(kIccid).view()));  // no card key
+  auto f = flow();
+  insert_only(f, kIccid);
+  keypad.entries = {"ok"};
+  auto k2 = answer_check(f, check(kIccid));
+  EXPECT_EQ(k2.answer, proto::CheckAnswer::CardSilent);
+  EXPECT_TRUE(k2.proof.empty());
+  EXPECT_EQ(keypad.entries.size(), 1u);
+  for (const auto& line : display.lines) EXPECT_EQ(line.rfind("Check:", 0), std::string::npos) << line;
+}
+
+TEST_F(CustomerFlow, ACheckWithoutAChallengeIsConfirmedWithoutAProof) {
+  auto f = flow();
+  insert_only(f, kIccid);
+  const auto before = slot.total_apdus();
+  keypad.entries = {" Ok "};
+  auto k2 = answer_check(f, check(kIccid, {}));
+  EXPECT_EQ(k2.answer, proto::CheckAnswer::Confirmed);
+  EXPECT_TRUE(k2.proof.empty());
+  EXPECT_EQ(slot.total_apdus(), before);
+}
+
+TEST_F(CustomerFlow, ACheckForAnotherCardEndsTheSession) {
+  auto f = flow();
+  insert_only(f, kIccid);
+  keypad.entries = {"ok"};
+  auto step = f.on_message(MessageType::CardCheck, check(kIccid2));
+  EXPECT_TRUE(step.end);
+  EXPECT_EQ(step.code, proto::ErrorCode::UnexpectedMessage);
+  EXPECT_TRUE(step.send.empty());
+  // And a script straight after P1, without the check, is out of turn.
+  auto g = flow();
+  insert_only(g, kIccid);
+  EXPECT_TRUE(g.on_message(MessageType::Script, script_for(kIccid).view()).end);
+}
+
+TEST(Keypad, ConfirmationEntries) {
+  EXPECT_TRUE(*parse_confirmation("ok"));
+  EXPECT_TRUE(*parse_confirmation(" OK\t"));
+  EXPECT_FALSE(*parse_confirmation("Cancel"));
+  EXPECT_FALSE(parse_confirmation(""));
+  EXPECT_FALSE(parse_confirmation("1234"));
+  EXPECT_FALSE(parse_confirmation("okay"));
+}
+

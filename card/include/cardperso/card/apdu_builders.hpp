@@ -29,6 +29,9 @@ inline constexpr std::uint8_t kCreateFile = 0xE0;
 inline constexpr std::uint8_t kRetailerCryptogram = 0x8A;
 inline constexpr std::uint8_t kCheckIssuer = 0x8C;
 inline constexpr std::uint8_t kSessionKeyInput = 0x8E;
+// A blank SIM's own command (docs/cards.md §2.3): the card proves it holds its card key by
+// enciphering the issuer's challenge. INS unassigned in GSM 11.11.
+inline constexpr std::uint8_t kCardProof = 0x86;
 }  // namespace ins
 
 // SESSION KEY INPUT P2: which of the retailer card's session keys enciphers the mixed nonces.
@@ -59,6 +62,10 @@ Bytes run_gsm_algorithm_apdu(ByteView rand);
 Bytes retailer_cryptogram_apdu(ByteView rn1);
 Bytes check_issuer_apdu(ByteView rn2, ByteView issuer_cryptogram);
 Bytes session_key_input_apdu(SessionKeyRef key, ByteView rn_ads, ByteView rn_ste);
+// Blank SIM, any state, no code needed: CARD PROOF A0 86 00 00 10 challenge -> 9F10, GET RESPONSE:
+// AES_K_card(challenge). The challenge must be 16 bytes (kCardChallengeSize); any other size is a
+// programmer error and throws std::invalid_argument.
+Bytes card_proof_apdu(ByteView challenge);
 
 // CREATE FILE (TS 102 222 §6.3) with the FCP tags docs/cards.md §1.4 lists: 82 descriptor, 83 FID,
 // then for an EF 8A LCSI 05, 80 size (transparent only) and 86 the GSM access conditions.

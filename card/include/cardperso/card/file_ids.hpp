@@ -32,6 +32,9 @@ inline constexpr std::uint16_t kFidUnblock1 = 0x0001;  // UNBLOCK CHV1 (PUK1), 1
 inline constexpr std::uint16_t kFidChv2 = 0x0002;      // CHV2, 3 tries
 inline constexpr std::uint16_t kFidUnblock2 = 0x0003;  // UNBLOCK CHV2, 10 tries
 inline constexpr std::uint16_t kFidAdm1 = 0x000A;      // ADM1: the manufacturer master code, later the issuer code; 3 tries, no unblock
+// The blank SIM's card key (docs/cards.md §2.3), written by the card maker beside the master code and
+// never changed: personalisation leaves it alone, and CARD PROOF is its only use.
+inline constexpr std::uint16_t kFidCardKey = 0x000C;  // MF/000C: the card key, 16 bytes, read NEV, update NEV
 
 // Proprietary key files in DF_GSM (16 bytes each), used by RUN GSM ALGORITHM (Milenage + GSM conversion).
 inline constexpr std::uint16_t kFidKi = 0xFF02;

@@ -40,6 +40,8 @@ enum class MessageType : std::uint8_t {
   Receipt = 0x27,          // ADS->DTD
   Terminate = 0x28,        // either side: end of session, both erase the keys
   Echo = 0x29,             // test message: the peer's core delivers it, the application may echo it
+  CardCheck = 0x2A,        // K1 ADS->STE: what to show before writing, and the card's challenge
+  CardCheckAnswer = 0x2B,  // K2 STE->ADS: the keypad's OK / cancel and the card's proof
   // Any channel, clear, either direction.
   Error = 0x7f,
 };

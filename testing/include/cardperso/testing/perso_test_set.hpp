@@ -11,6 +11,7 @@
 #include "cardperso/common/secret_bytes.hpp"
 #include "cardperso/perso/card_profile.hpp"
 #include "cardperso/perso/script_builder.hpp"
+#include "cardperso/perso/script_executor.hpp"
 
 namespace cardperso::testing::perso_set {
 
@@ -33,5 +34,10 @@ SecretBytes blank_master_code(std::string_view iccid);
 // The ADS's values for card `iccid` opened with `opening_code`: the test set keys and RAND, issuer
 // code kIssuerCode, IMSI 001010000123456, MSISDN +41791234567, SPN "GSM-R CH" and three PLMNs.
 perso::PersoValues card_values(std::string iccid, SecretBytes opening_code);
+
+// What an STE answers to the ADS's K1 (CardCheck) for the card behind `transmit`: the card's CARD
+// PROOF of the challenge when there is one (CardSilent when the card cannot give it), and the
+// clerk's OK or cancel. The encoded K2 (CardCheckAnswer) plaintext; a malformed K1 is an error.
+Result<Bytes> card_check_answer(ByteView k1_plaintext, const perso::TransmitFn& transmit, bool confirm = true);
 
 }  // namespace cardperso::testing::perso_set

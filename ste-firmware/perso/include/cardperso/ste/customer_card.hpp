@@ -80,5 +80,7 @@ class MemoryCardSlot : public CardSlot {
 
 // The card's ICCID: SELECT 3F00, SELECT 2FE2, READ BINARY 10 bytes, BCD decoded (18..20 digits).
 Result<std::string> read_iccid(const card::TransmitFn& transmit);
+// The card's answer to the ADS's 16-byte challenge (CARD PROOF, docs/cards.md §2.3): 16 bytes, or why not.
+Result<Bytes> card_proof(const card::TransmitFn& transmit, ByteView challenge);
 
 }  // namespace cardperso::ste

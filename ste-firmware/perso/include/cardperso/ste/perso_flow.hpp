@@ -5,9 +5,12 @@
 // are called directly (they block, like the sign-on).
 //
 // Per card: C2 go -> "Remove retailer card" (or the previous customer card) -> "Insert customer
-// card" -> P1 (ICCID, ATR) -> P2 script -> customer PIN (twice) and PUK on the keypad -> the script
-// runs once, stopping at the first unexpected status word -> P3 -> P4 shown -> "Remove customer
-// card" -> next C2. No APDU reaches a customer card before a C2 go. The PIN, the PUK and the
+// card" -> P1 (ICCID, ATR) -> K1: the card answers the ADS's challenge (CARD PROOF), the display
+// shows what the ADS will write (customer, ID, card; or the changes) and the clerk presses OK or
+// Cancel -> K2 -> P2 script -> customer PIN (twice) and PUK on the keypad -> the script runs once,
+// stopping at the first unexpected status word -> P3 -> P4 shown -> "Remove customer card" -> next
+// C2. No APDU reaches a customer card before a C2 go, and no write before the clerk's OK on this
+// terminal's own keypad: the shop PC cannot choose what the display shows. The PIN, the PUK and the
 // script's APDUs are never logged or shown.
 #include <chrono>
 #include <cstddef>
@@ -52,7 +55,7 @@ struct FlowStep {
 
 class CustomerCardFlow {
  public:
-  enum class State { AwaitDecision, AwaitScript, AwaitDone };
+  enum class State { AwaitDecision, AwaitCheck, AwaitScript, AwaitDone };
 
   CustomerCardFlow(CardSlot& slot, Keypad& keypad, Display& display, PersoFlowOptions options = {});
 
@@ -67,6 +70,7 @@ class CustomerCardFlow {
 
  private:
   FlowStep on_decision(ByteView plaintext);
+  FlowStep on_check(ByteView plaintext);
   FlowStep on_script(ByteView plaintext);
   FlowStep on_done(ByteView plaintext);
   FlowStep end_session(std::string refusal, std::string detail, proto::ErrorCode code);

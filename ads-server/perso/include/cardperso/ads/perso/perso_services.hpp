@@ -26,6 +26,8 @@ struct PersoConfig {
   std::string spn = "cardperso";    // written to EF_SPN of every new card
   std::vector<perso::Plmn> plmns;   // EF_PLMNsel; empty: the home PLMN taken from each card's IMSI
   int mnc_length = 2;               // EF_AD, and how the home PLMN is cut from the IMSI
+  // Refuse cards that cannot prove they are the stock card they claim (a CSV batch's: no card key).
+  bool require_card_key = false;
 };
 
 // The latest record of a personalised card, for a modification.
@@ -63,6 +65,10 @@ class PersoServices {
   virtual Result<CardState> mark_failed(std::string_view iccid, const CardFailure& failure) = 0;
   // The receipt of the card's latest record given again (a shop whose P4 was lost), audited as
   // receipt_reissued. Changes nothing else: no number, no state.
+  // An audit entry for a card the terminal's check stopped before anything was written: event
+  // "card_cancelled" (the clerk pressed cancel), "card_proof_failed" (the card did not prove it is
+  // that stock card), "card_without_key" (policy refuses cards without a card key).
+  virtual Result<void> audit_card_check(std::string_view event, std::string_view iccid, std::string_view detail) = 0;
   virtual Result<ReceiptData> reissue_receipt(std::string_view iccid, std::string_view retailer_serial,
                                               std::optional<std::int64_t> session_id) = 0;
 };

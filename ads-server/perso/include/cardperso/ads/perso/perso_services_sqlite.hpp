@@ -39,6 +39,7 @@ class SqlitePersoServices final : public PersoServices {
   Result<CardState> mark_failed(std::string_view iccid, const CardFailure& failure) override;
   Result<ReceiptData> reissue_receipt(std::string_view iccid, std::string_view retailer_serial,
                                       std::optional<std::int64_t> session_id) override;
+  Result<void> audit_card_check(std::string_view event, std::string_view iccid, std::string_view detail) override;
 
  private:
   std::mutex mutex_;

@@ -8,7 +8,10 @@
 // Per card (proto/PROTOCOL.md §Personalisation), any number of times in one session:
 //   AwaitCustomer --C1--> [Assessing --on_assessment-->] C2 to the DTD, and on go to the STE
 //   AwaitCard --P1--> refused: P4 Refused (STE, DTD), no APDU sent       --> AwaitCustomer
-//                     else begin, reserve numbers, fresh Ki/OPc/issuer code/RAND, P2 --> AwaitResult
+//                     else K1: what the terminal must show, and a challenge for the card --> AwaitCheck
+//   AwaitCheck --K2--> cancelled on the keypad, or the card's proof missing/wrong: P4 Refused, audited,
+//                      nothing written, no code has left the ADS                  --> AwaitCustomer
+//                      else begin, reserve numbers, fresh Ki/OPc/issuer code/RAND, P2 --> AwaitResult
 //   AwaitResult --P3--> completed and proven: record, P4 (STE, DTD), Receipt (DTD) --> AwaitCustomer
 //                       stopped, pulled, refused code, proof mismatch: mark failed, P4 Failed --> AwaitCustomer
 // A message that does not fit the state ends the session (EndSession). A session that ends while a
@@ -65,7 +68,7 @@ struct PersoSessionInfo {
 
 class PersoSession {
  public:
-  enum class State { AwaitCustomer, Assessing, AwaitCard, AwaitResult, Ended };
+  enum class State { AwaitCustomer, Assessing, AwaitCard, AwaitCheck, AwaitResult, Ended };
 
   PersoSession(PersoServices& services, PersoSessionInfo info);
 
@@ -104,7 +107,18 @@ class PersoSession {
   };
 
   PersoActions on_customer_details(ByteView plaintext);
+  // The card the terminal was asked to check (K1), until its answer (K2).
+  struct CardCheck {
+    std::string iccid;
+    Bytes expected_proof;  // empty: the card's batch has no card keys
+  };
+
   PersoActions on_card_inserted(ByteView plaintext);
+  PersoActions send_card_check(PersoActions out, const std::string& iccid, const CardOpening& opening);
+  PersoActions on_card_check_answer(ByteView plaintext);
+  PersoActions check_refused(PersoActions out, const std::string& iccid, std::string_view event,
+                             const std::string& detail, const std::string& reason);
+  PersoActions start_card(PersoActions out, const std::string& iccid);
   PersoActions on_script_result(ByteView plaintext);
   PersoActions decide(PersoActions out, proto::RequestKind kind, bool go, std::vector<std::string> reasons,
                       std::optional<Approval> approval);
@@ -127,6 +141,7 @@ class PersoSession {
   PersoSessionInfo info_;
   State state_ = State::AwaitCustomer;
   std::optional<Approval> approval_;
+  std::optional<CardCheck> check_;
   std::optional<RunningCard> card_;
   std::size_t cards_done_ = 0;
 };

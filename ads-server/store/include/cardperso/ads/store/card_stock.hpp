@@ -88,6 +88,9 @@ struct CardOpening {
   // the card refuses `code` with 9804 (step 1's VERIFY alternative). Empty: none.
   SecretBytes alternative;
   bool has_alternative() const { return !alternative.empty(); }
+  // The key the card proves itself with (docs/cards.md §2.3), derived from its batch secret; empty for
+  // a card of a CSV batch, which has none.
+  SecretBytes card_key;
 };
 
 // What the ADS knows of the ADM1 code a failed card holds after an attempt.
