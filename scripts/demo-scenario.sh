@@ -46,8 +46,9 @@ iccid=$(ls "$work/stock" | head -n 1 | sed 's/\.json$//')
 cat > "$work/customer.json" <<'J'
 {"name": "Ada Lovelace", "date_of_birth": "1990-12-10", "address": "12 St James's Square, London", "id_document": "passport", "id_number": "P1234567"}
 J
-# The keypad script: the retailer's PIN, then the customer's new PIN (twice) and PUK.
-printf '2468\n1357\n1357\n11223344\n' > "$work/keypad"
+# The keypad script: the retailer's PIN, the clerk's OK once the terminal shows the customer and the
+# card it will write, then the customer's new PIN (twice) and PUK.
+printf '2468\nok\n1357\n1357\n11223344\n' > "$work/keypad"
 
 say "Installer: pair the secure terminal with the shop PC (the terminal shows a code, the PC takes it)"
 code=$("$STE" --pair --pairing-file "$work/ste-pairing.key" --log-file "$work/ste-pair.log" | sed -n 's/^\[STE\] Pairing code: //p')

@@ -180,7 +180,7 @@ std::optional<Config> parse(int argc, char** argv, cli::LogOptions* log, int* ex
       "dtd", po::value(&dtd), "the DTD's STE link over TCP, HOST:PORT")(
       "dtd-tty", po::value(&config.dtd_tty), "the DTD's STE link over a tty (serial line or pty)")(
       "reader", po::value(&config.reader), "PC/SC reader name (default: the first reader)")(
-      "keypad-script", po::value(&keypad), "PIN entries from file:PATH or fd:N (default: the terminal, no echo)")(
+      "keypad-script", po::value(&keypad), "keypad entries from file:PATH or fd:N, one a line: PINs, and OK or CANCEL when the terminal asks to confirm a card (default: the terminal; PINs without echo)")(
       "card-timeout-s", po::value(&card_timeout_s)->default_value(60), "how long to wait for the retailer card")(
       "response-timeout-ms", po::value(&response_timeout_ms)->default_value(30'000),
       "how long to wait for any answer from the DTD/ADS")(

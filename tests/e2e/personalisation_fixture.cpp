@@ -154,7 +154,7 @@ std::string PersonalisationFixture::modify_file(const std::string& iccid, const 
 
 // ---- the session ----------------------------------------------------------------------------------
 
-std::vector<std::string> PersonalisationFixture::new_card_keys() { return {kCustomerPin, kCustomerPin, kCustomerPuk}; }
+std::vector<std::string> PersonalisationFixture::new_card_keys() { return {"ok", kCustomerPin, kCustomerPin, kCustomerPuk}; }
 
 bool PersonalisationFixture::start_personalisation(const std::vector<std::string>& dtd_requests,
                                                    const std::vector<std::string>& keypad) {
@@ -261,7 +261,8 @@ std::vector<TappedApdu> PersonalisationFixture::apdus_of(int connection) const {
 
 bool PersonalisationFixture::only_iccid_read(const std::vector<TappedApdu>& apdus) {
   return std::all_of(apdus.begin(), apdus.end(), [](const TappedApdu& a) {
-    return a.command.size() >= 2 && (a.command[1] == 0xA4 || a.command[1] == 0xB0 || a.command[1] == 0xC0);
+    return a.command.size() >= 2 &&
+           (a.command[1] == 0xA4 || a.command[1] == 0xB0 || a.command[1] == 0xC0 || a.command[1] == 0x86);
   });
 }
 

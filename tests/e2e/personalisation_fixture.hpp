@@ -81,7 +81,7 @@ class PersonalisationFixture : public SecureSessionFixture {
   // --receipt-dir and --exit-after-last; the retailer card in (started when `first`, else reinserted);
   // the STE with the retailer PIN and a new card's keypad entries.
   void start_visit(int ads_link_port, const std::string& customer, bool first);
-  // Keypad entries of one new card: PIN, PIN again, PUK.
+  // Keypad entries of one new card: OK to the check, PIN, PIN again, PUK.
   static std::vector<std::string> new_card_keys();
   // Waits for "Remove retailer card" and pulls the retailer card.
   void remove_retailer_card();
@@ -103,7 +103,8 @@ class PersonalisationFixture : public SecureSessionFixture {
   // --- what the card got -------------------------------------------------------------------------
   // APDUs of a card connection (1 = first insertion through the tap).
   std::vector<TappedApdu> apdus_of(int connection) const;
-  // True when every APDU only selects or reads (what the STE does to read the ICCID).
+  // True when every APDU only selects, reads or asks for the card's proof (CARD PROOF): what the STE
+  // does before a script, to read the ICCID and check the card. Nothing written.
   static bool only_iccid_read(const std::vector<TappedApdu>& apdus);
   // The APDUs from the first VERIFY ADM1 on: the script as the card saw it.
   static std::vector<TappedApdu> script_apdus(const std::vector<TappedApdu>& apdus);

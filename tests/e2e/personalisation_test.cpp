@@ -30,7 +30,10 @@ class Personalisation : public PersonalisationFixture {
     std::vector<std::string> keys = {kPin};
     for (int i = 0; i < new_cards; ++i)
       for (auto& k : new_card_keys()) keys.push_back(k);
-    for (int i = 0; i < modifications; ++i) keys.push_back(kCustomerPin);
+    for (int i = 0; i < modifications; ++i) {
+      keys.push_back("ok");
+      keys.push_back(kCustomerPin);
+    }
     return keys;
   }
 
@@ -344,9 +347,19 @@ TEST_F(Personalisation, AnotherRetailersCardIsRefusedAndUntouched) {
 // at step 1, exactly one ADM1 try is spent, the card is spoiled and its numbers go back.
 TEST_F(Personalisation, WrongBatchSecretCostsOneAdmTryAndSpoilsTheCard) {
   const std::string iccid = standard_stock(1).at(0);
-  // Same ICCID, another secret: the card's master code is not the one the ADS derives.
+  // Same ICCID, another secret for the master code: the card's ADM1 is not the one the ADS derives. The
+  // maker wrote the right card key, so the card proves itself and the fault shows at its VERIFY (a
+  // card with the wrong card key too is refused before any code: attack.CardProof).
   ASSERT_EQ(make_blank_cards(file("forged.secret"), "forged", kIccidPrefix, 1, 1).at(0), iccid);
   const std::string image = card_image("forged", iccid);
+  {
+    auto forged = load(image);
+    const auto stock = load(card_image("cards", iccid));
+    auto key_of = [](auto& img) { return std::find_if(img.files.begin(), img.files.end(), [](auto& f) { return f.path == "3F00/000C"; }); };
+    ASSERT_NE(key_of(forged), forged.files.end());
+    key_of(forged)->data = key_of(stock)->data;
+    ASSERT_TRUE(cardsim::save_image(image, forged));
+  }
   ASSERT_EQ(adm_tries(image), 3);
   auto* card = alice_inserts(image, 1);
   ASSERT_NE(card, nullptr);
@@ -457,7 +470,8 @@ TEST_F(Personalisation, CardPulledMidScriptIsPersonalisedOnTheRetry) {
                                      customer_file("Alice Example", "1990-02-28")},
                                     keypad_for(2)));
   remove_retailer_card();
-  constexpr std::size_t kIccidRead = 5;  // SELECT 3F00, GET RESPONSE, SELECT 2FE2, GET RESPONSE, READ BINARY
+  // SELECT 3F00, GET RESPONSE, SELECT 2FE2, GET RESPONSE, READ BINARY; CARD PROOF, GET RESPONSE
+  constexpr std::size_t kIccidRead = 7;
   constexpr std::size_t kPullAt = 20;    // the card answers 20 APDUs of the script, then it is gone
   auto* card = insert_customer_card(image, 1, {"--remove-after-apdus", std::to_string(kIccidRead + kPullAt)});
   ASSERT_NE(card, nullptr);

@@ -173,7 +173,7 @@ TEST_F(AdsctlReaderEnrolTest, WrongCardCodeStopsAfterOneVerifyAndStoresNothing) 
   auto image = cardsim::load_image(image_of(iccid));
   ASSERT_TRUE(image.ok());
   EXPECT_EQ(image->tries_left[cardperso::card::kRefAdm1], 2) << "one VERIFY, no retry";
-  EXPECT_EQ(image->files.size(), 3u) << "MF, EF_ICCID, ADM1 only: nothing created";
+  EXPECT_EQ(image->files.size(), 4u) << "MF, EF_ICCID, ADM1 and the card key only: nothing created";
   // The right code still opens it.
   power_cycle(sim);
   auto card = connect();

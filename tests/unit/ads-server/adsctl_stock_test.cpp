@@ -101,7 +101,7 @@ TEST_F(AdsctlStockTest, CsvBatchPoolsAndCardShow) {
   auto listed = adsctl({"batch", "list"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_NE(listed.out.find("CARD KEYS"), std::string::npos) << listed.out;
-  EXPECT_NE(listed.out.find("csv      none"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("csv     none"), std::string::npos) << listed.out;
   // Errors are refusals (exit 2) that name the line.
   test::write_file(dir.file("bad.csv"), "iccid,adm1\n8988211000000530116,123456789\n", 0600);
   auto bad = adsctl({"batch", "import-csv", "--name", "maker-2", "--file", dir.file("bad.csv")});
