@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "personalisation_fixture.hpp"
+#include "security_row.hpp"
 
 using namespace cardperso;
 using namespace cardperso::e2e;
@@ -136,6 +137,16 @@ TEST_F(WhatYouSee, AShopPcShowingOneCustomerAndSendingAnotherCannotChooseTheDisp
   EXPECT_NE(lines.front(), "Check: customer " + shown_to_clerk);  // so the clerk's cancel follows
   expect_untouched(iccid, image, before);
   EXPECT_EQ(audited("card_cancelled", iccid), 1);
+  attack::write_security_row(
+      attack::SecurityRow{"malware on the shop PC shows the clerk one customer (Alice) and sends the ADS another "
+                          "(Mallory)",
+                          "shop PC (DTD)",
+                          "the terminal shows the customer the ADS will record, before any write; the clerk's "
+                          "cancel on its keypad writes nothing",
+                          {"the terminal showed \"" + lines.front() + "\", never Alice",
+                           "after the clerk's cancel: card image byte-identical, only the ICCID read and CARD PROOF, no "
+                           "number, no record, card_cancelled audited once"}},
+      "WhatYouSeeShopPcSwapsTheCustomer", HasFailure());
 }
 
 }  // namespace
