@@ -230,34 +230,37 @@ Result<CardCheckMsg> CardCheckMsg::decode(ByteView plaintext) {
   auto challenge = r.bytes(*c, "challenge");
   if (!challenge) return challenge.error();
   m.challenge.assign(challenge->begin(), challenge->end());
-  auto n = r.u8("iccid length");
-  if (!n) return n.error();
-  if (*n < 18 || *n > kMaxIccidDigits) return r.bad("iccid length", "must be 18..20 digits");
-  auto iccid = r.bytes(*n, "iccid");
-  if (!iccid) return iccid.error();
-  if (!digits(*iccid)) return r.bad("iccid", "digits only");
-  m.iccid = text(*iccid);
-  auto nl = r.u8("name length");
-  if (!nl) return nl.error();
-  if (*nl > kMaxShownName) return r.bad("name length", "over 128");
-  auto name = r.bytes(*nl, "name");
-  if (!name) return name.error();
-  if (!display_utf8(*name)) return r.bad("name", "not UTF-8 without control characters");
-  m.name = text(*name);
-  auto il = r.u8("id length");
-  if (!il) return il.error();
-  if (*il > kMaxShownId) return r.bad("id length", "over 64");
-  auto id = r.bytes(*il, "id");
-  if (!id) return id.error();
-  if (!printable(*id)) return r.bad("id", "not printable ASCII");
-  m.id = text(*id);
-  auto cl = r.u16("changes length");
-  if (!cl) return cl.error();
-  if (*cl > kMaxShownChanges) return r.bad("changes length", "over 1024");
-  auto changes = r.bytes(*cl, "changes");
-  if (!changes) return changes.error();
-  if (!printable(*changes)) return r.bad("changes", "not printable ASCII");
-  m.changes = text(*changes);
+  // The text fields: length-prefixed (1 byte, the changes 2), bounded, each with its character set.
+  struct TextField {
+    std::string* out;
+    const char* name;
+    std::size_t length_bytes, min, max;
+    bool (*allowed)(ByteView);
+    const char* rule;
+  };
+  const TextField fields[] = {
+      {&m.iccid, "iccid", 1, 18, kMaxIccidDigits, digits, "18..20 digits"},
+      {&m.name, "name", 1, 0, kMaxShownName, display_utf8, "UTF-8 without control characters, at most 128 bytes"},
+      {&m.id, "id", 1, 0, kMaxShownId, printable, "printable ASCII, at most 64 bytes"},
+      {&m.changes, "changes", 2, 0, kMaxShownChanges, printable, "printable ASCII, at most 1024 bytes"},
+  };
+  for (const auto& f : fields) {
+    std::size_t n = 0;
+    if (f.length_bytes == 1) {
+      auto v = r.u8(f.name);
+      if (!v) return v.error();
+      n = *v;
+    } else {
+      auto v = r.u16(f.name);
+      if (!v) return v.error();
+      n = *v;
+    }
+    if (n < f.min || n > f.max) return r.bad(f.name, f.rule);
+    auto value = r.bytes(n, f.name);
+    if (!value) return value.error();
+    if (!f.allowed(*value)) return r.bad(f.name, f.rule);
+    *f.out = text(*value);
+  }
   if (auto end = r.finish(); !end) return end.error();
   return m;
 }
