@@ -113,7 +113,8 @@ enum class PersoOutcome : std::uint8_t {
   Personalised = 0,   // new card written and proven (RUN GSM ALGORITHM matched), recorded
   Modified = 1,       // modification written and recorded as a new version
   Failed = 2,         // the script stopped or the proof did not match; card recorded as failed
-  Refused = 3,        // the ADS refused the card before any APDU (unknown, other retailer, ...)
+  Refused = 3,        // the ADS refused the card before any write (unknown, other retailer, cancelled on
+                      // the keypad, no card proof, ...): at most the ICCID read and CARD PROOF reached it
 };
 
 // P4: 0 outcome 1 | 1 iccid_len 1 (0..20) | iccid | msisdn_len 1 (0..20) | msisdn (digits, optional leading '+')
