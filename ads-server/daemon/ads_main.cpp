@@ -10,6 +10,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "ads_options.hpp"
+#include "cardperso/ads/hlr/provisioner.hpp"
 #include "cardperso/ads/perso/perso_services_sqlite.hpp"
 #include "cardperso/ads/store/card_stock.hpp"
 #include "cardperso/ads/store/group_commit.hpp"
@@ -125,6 +126,16 @@ int run(const ads::AdsOptions& options) {
   server->services.penalties = &penalties;
   if (options.session_retention.count() > 0)
     asio::co_spawn(io, prune_hourly(directory, options.session_retention, server), asio::detached);
+  std::shared_ptr<ads::hlr::Provisioner> provisioner;
+  if (options.hlr) {
+    provisioner = std::make_shared<ads::hlr::Provisioner>(*db, *key, &group, *options.hlr,
+                                                          std::shared_ptr<net::StopSignal>(server, &server->stop));
+    provisioner->start(io.get_executor());
+    // A committed record's job goes out at once rather than at the next poll.
+    if (perso) perso->on_record_committed([&io, provisioner] { asio::post(io, [provisioner] { provisioner->wake(); }); });
+  } else {
+    spdlog::info("no --hlr-ctrl: HLR jobs wait in the outbox (adsctl hlr status)");
+  }
   if (perso) {
     server->services.perso = &*perso;
     server->services.blocking_pool = &blocking_pool;
@@ -152,6 +163,11 @@ int run(const ads::AdsOptions& options) {
   blocking_pool.join();
   if (auto committed = group.finish(); !committed)
     spdlog::error("the last records could not be made durable: {}", committed.error().message);
+  if (provisioner) {
+    const auto& c = provisioner->counters();
+    spdlog::info("HLR provisioning: {} jobs delivered, {} refused by the HLR, {} link failures", c.delivered, c.refused,
+                 c.link_failures);
+  }
   spdlog::info("group commit: {} commits, {} flushes, {} failed", group.commits(), group.flushes(), group.failures());
   spdlog::info("ads-server stopped: {} sessions established, {} refused, {} retailer lockouts, {} address back-offs",
                server->services.sessions_established.load(), server->services.sessions_refused.load(),

@@ -22,6 +22,11 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
   long long hello_timeout_ms = o.connection.hello_timeout.count(), link_timeout_ms = o.connection.link_timeout.count(),
             keepalive_ms = o.connection.keepalive_interval.count();
   double hello_rate = o.hello_rate.rate_per_second, hello_burst = o.hello_rate.burst;
+  std::string hlr_ctrl;
+  hlr::ProvisionerOptions hlr_defaults;
+  long long hlr_timeout_ms = hlr_defaults.timeout.count(), hlr_retry_ms = hlr_defaults.retry_initial.count(),
+            hlr_retry_max_ms = hlr_defaults.retry_max.count(), hlr_poll_ms = hlr_defaults.poll.count();
+  double hlr_max_rate = hlr_defaults.max_rate;
   cli::CommandLine cl({.name = "ads-server",
                        .usage = "--db PATH --master-key PATH --listen HOST:PORT [options]",
                        .description = "The issuer's server: authenticates retailer terminals (STE) relayed by DTD\n"
@@ -73,7 +78,19 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
        "before any code leaves the server")
       ("plmn", po::value(&o.plmns)->composing(), "PLMN selector entry MCCMNC or MCC/MNC, repeatable, in order of "
        "preference (default: the home PLMN of each card's IMSI)")
-      ("mnc-length", po::value(&o.mnc_length)->default_value(2), "MNC digits of the IMSIs (2 or 3), written to EF_AD");
+      ("mnc-length", po::value(&o.mnc_length)->default_value(2), "MNC digits of the IMSIs (2 or 3), written to EF_AD")
+      ("hlr-ctrl", po::value(&hlr_ctrl),
+       "HOST:PORT of the HLR's CTRL interface (osmo-hlr: port 4259) to provision every personalised, modified or "
+       "retired card's subscriber; keep it on the operator's internal network. Without it, jobs wait in the "
+       "outbox (`adsctl hlr status`)")
+      ("hlr-timeout-ms", po::value(&hlr_timeout_ms)->default_value(hlr_timeout_ms), "HLR connect and reply deadline")
+      ("hlr-retry-ms", po::value(&hlr_retry_ms)->default_value(hlr_retry_ms),
+       "first wait after a failed HLR delivery; doubles with each failure")
+      ("hlr-retry-max-ms", po::value(&hlr_retry_max_ms)->default_value(hlr_retry_max_ms), "the longest wait between tries")
+      ("hlr-poll-ms", po::value(&hlr_poll_ms)->default_value(hlr_poll_ms),
+       "how often to look for jobs queued by other processes (adsctl hlr sync)")
+      ("hlr-max-rate", po::value(&hlr_max_rate)->default_value(hlr_max_rate, "0"),
+       "HLR jobs per second at most, to spare the HLR during a large sync; 0 = no limit");
   cli::add_log_options(cl.options(), o.log);
   po::variables_map vm;
   if (auto stop = cl.parse(argc, argv, vm)) return *stop;
@@ -104,6 +121,25 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
   if (!o.assess_command.empty() && o.assess_command[0] != '/')
     return usage_error("--assess-command must be an absolute path (no shell, no PATH search)");
   if (o.spn.empty() || o.spn.size() > 16) return usage_error("--spn must be 1 to 16 characters");
+  if (!hlr_ctrl.empty()) {
+    auto hlr_endpoint = net::parse_endpoint(hlr_ctrl);
+    if (!hlr_endpoint || hlr_endpoint->port == 0) {
+      return usage_error("--hlr-ctrl: " + (hlr_endpoint ? std::string("give the CTRL port (osmo-hlr: 4259)")
+                                                        : hlr_endpoint.error().message));
+    }
+    if (hlr_timeout_ms <= 0 || hlr_retry_ms <= 0 || hlr_retry_max_ms < hlr_retry_ms || hlr_poll_ms <= 0)
+      return usage_error("--hlr-timeout-ms, --hlr-retry-ms and --hlr-poll-ms must be positive, --hlr-retry-max-ms at "
+                         "least --hlr-retry-ms");
+    if (!(hlr_max_rate >= 0) || hlr_max_rate > 1e6) return usage_error("--hlr-max-rate must be 0 (no limit) to 1000000");
+    hlr::ProvisionerOptions h;
+    h.hlr = *hlr_endpoint;
+    h.timeout = std::chrono::milliseconds(hlr_timeout_ms);
+    h.retry_initial = std::chrono::milliseconds(hlr_retry_ms);
+    h.retry_max = std::chrono::milliseconds(hlr_retry_max_ms);
+    h.poll = std::chrono::milliseconds(hlr_poll_ms);
+    h.max_rate = hlr_max_rate;
+    o.hlr = h;
+  }
   o.connection.max_sessions = max_sessions;
   o.connection.hello_timeout = std::chrono::milliseconds(hello_timeout_ms);
   o.connection.link_timeout = std::chrono::milliseconds(link_timeout_ms);

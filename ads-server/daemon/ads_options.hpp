@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "cardperso/ads/hlr/provisioner.hpp"
 #include "cardperso/ads/service/address_penalties.hpp"
 #include "cardperso/ads/service/connection_session.hpp"
 #include "cardperso/ads/service/hello_rate_limiter.hpp"
@@ -35,6 +36,8 @@ struct AdsOptions {
   bool require_card_key = false;  // refuse cards that cannot prove they are the stock card they claim
   std::vector<std::string> plmns;  // MCCMNC / MCC/MNC; none: the home PLMN of each card's IMSI
   int mnc_length = 2;
+  // The operator's HLR (osmo-hlr CTRL); empty: jobs wait in the outbox until a server with it runs.
+  std::optional<hlr::ProvisionerOptions> hlr;
   cli::LogOptions log;
 };
 

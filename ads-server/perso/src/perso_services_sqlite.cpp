@@ -67,12 +67,16 @@ Result<CurrentRecord> SqlitePersoServices::current_record(std::string_view iccid
 
 Result<void> SqlitePersoServices::record_personalisation(const PersonalisationRecord& record) {
   std::lock_guard lock(mutex_);
-  return records_.record_personalisation(record);
+  auto recorded = records_.record_personalisation(record);
+  if (recorded && record_committed_) record_committed_();
+  return recorded;
 }
 
 Result<int> SqlitePersoServices::record_modification(const ModificationRecord& record) {
   std::lock_guard lock(mutex_);
-  return records_.record_modification(record);
+  auto recorded = records_.record_modification(record);
+  if (recorded && record_committed_) record_committed_();
+  return recorded;
 }
 
 Result<CardState> SqlitePersoServices::mark_failed(std::string_view iccid, const CardFailure& failure) {

@@ -144,7 +144,8 @@ CardRecords::CardRecords(Database& db, const MasterKey& key, AuditLog& audit, st
       actor_(std::move(actor)),
       clock_(std::move(clock)),
       stock_(db, key, audit, actor_, clock_),
-      pools_(db, audit, actor_, clock_) {}
+      pools_(db, audit, actor_, clock_),
+      hlr_(db, audit, actor_, clock_) {}
 
 Result<std::int64_t> CardRecords::insert_subscriber(std::string_view personal_data_json) {
   if (personal_data_json.empty() || personal_data_json.size() > kMaxPersonalData) {
@@ -192,6 +193,7 @@ Result<void> CardRecords::record_personalisation(const PersonalisationRecord& r)
         !v) {
       return v;
     }
+    if (auto job = hlr_.enqueue_provision(r.iccid, 1, r.content.imsi); !job) return job.error();
     auto logged = audit_.append(actor_, "card_personalised", r.iccid,
                                 "version=1 retailer=" + r.retailer_serial + " profile=" + r.content.profile +
                                     (r.session_id ? " session=" + std::to_string(*r.session_id) : ""));
@@ -244,6 +246,11 @@ Result<int> CardRecords::record_modification(const ModificationRecord& r) {
         !v) {
       return v.error();
     }
+    // A new IMSI is a new subscriber: the old one goes first, so the HLR never holds both for one card.
+    if (r.content.imsi != old_imsi) {
+      if (auto job = hlr_.enqueue_remove(r.iccid, old_imsi); !job) return job.error();
+    }
+    if (auto job = hlr_.enqueue_provision(r.iccid, version, r.content.imsi); !job) return job.error();
     auto logged = audit_.append(actor_, "card_modified", r.iccid,
                                 "version=" + std::to_string(version) + " retailer=" + r.retailer_serial +
                                     " profile=" + r.content.profile +
@@ -251,6 +258,42 @@ Result<int> CardRecords::record_modification(const ModificationRecord& r) {
                                     (r.session_id ? " session=" + std::to_string(*r.session_id) : ""));
     if (!logged) return logged.error();
     return version;
+  });
+}
+
+Result<void> CardRecords::retire(std::string_view iccid, std::string_view reason) {
+  if (reason.empty() || reason.size() > kMaxFailureText) {
+    return fail("retire card: give a reason of 1 to " + std::to_string(kMaxFailureText) + " characters");
+  }
+  const std::string id(iccid);
+  return db_.with_transaction([&]() -> Result<void> {
+    auto card = db_.first_row("SELECT state FROM cards WHERE iccid = ?1", "retire card: look up the card", iccid);
+    if (!card) return card.error();
+    if (!*card) return fail("card " + id + " is not in any imported batch");
+    const std::string state = (*card)->column_text(0);
+    if (state != "personalised") {
+      return fail("card " + id + " is " + state + "; only a personalised card can be retired" +
+                  (state == "in_progress" ? " (wait until its session ends)" : ""));
+    }
+    auto last = db_.first_row("SELECT imsi, version FROM card_records WHERE iccid = ?1 ORDER BY version DESC LIMIT 1",
+                              "retire card: its latest record", iccid);
+    if (!last) return last.error();
+    if (!*last) return fail("card " + id + " is personalised but has no record; run adsctl audit verify");
+    const std::string imsi = (*last)->column_text(0);
+    const std::int64_t version = (*last)->column_int(1);
+    auto changed = db_.update(
+        "UPDATE cards SET state = 'spoiled', failed_step = 'retired', failure_reason = ?2, retired_at = ?3, "
+        "retire_reason = ?2, updated_at = ?3 WHERE iccid = ?1 AND state = 'personalised'",
+        "retire card: mark it", iccid, std::string(reason), to_unix(clock_()));
+    if (!changed) return changed.error();
+    auto retired = pools_.retire_committed(iccid);
+    if (!retired) return retired.error();
+    if (auto job = hlr_.enqueue_remove(iccid, imsi); !job) return job.error();
+    auto logged = audit_.append(actor_, "card_retired", iccid,
+                                "version=" + std::to_string(version) + " numbers_retired=" + std::to_string(*retired) +
+                                    " reason=" + std::string(reason));
+    if (!logged) return logged.error();
+    return {};
   });
 }
 

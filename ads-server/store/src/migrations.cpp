@@ -219,6 +219,35 @@ ALTER TABLE cards ADD COLUMN failures INTEGER NOT NULL DEFAULT 0 CHECK (failures
 UPDATE cards SET failures = attempts WHERE state IN ('failed', 'spoiled');
 )sql";
 
+// The HLR provisioning outbox (docs/operations.md, "Connecting the ADS to the HLR"): a job is written in
+// the transaction that commits a card's record (or retires the card), so a record never exists without
+// the job that brings it to the HLR. Jobs hold no secret: a provision job names the record version, whose
+// sealed Ki/OPc are read when it is delivered. Delivered jobs stay as the delivery history.
+// A retired card (lost, stolen, returned; `adsctl card retire`) is spoiled like a card whose
+// personalisation failed for good; retired_at/retire_reason say it was taken out of service.
+constexpr const char* kHlrOutbox = R"sql(
+CREATE TABLE hlr_jobs (
+  id              INTEGER PRIMARY KEY,
+  iccid           TEXT NOT NULL REFERENCES cards (iccid),
+  action          TEXT NOT NULL CHECK (action IN ('provision', 'remove')),
+  record_version  INTEGER,
+  imsi            TEXT NOT NULL CHECK (length(imsi) BETWEEN 6 AND 15 AND imsi NOT GLOB '*[^0-9]*'),
+  created_at      INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  next_attempt_at INTEGER NOT NULL,
+  last_error      TEXT NOT NULL DEFAULT '',
+  delivered_at    INTEGER,
+  CHECK ((action = 'provision') = (record_version IS NOT NULL))
+) STRICT;
+CREATE INDEX hlr_jobs_pending ON hlr_jobs (id) WHERE delivered_at IS NULL;
+CREATE INDEX hlr_jobs_card ON hlr_jobs (iccid);
+CREATE TRIGGER hlr_jobs_no_delete BEFORE DELETE ON hlr_jobs
+BEGIN SELECT RAISE(ABORT, 'hlr_jobs are kept as the delivery history'); END;
+
+ALTER TABLE cards ADD COLUMN retired_at INTEGER;
+ALTER TABLE cards ADD COLUMN retire_reason TEXT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {"retailers, sessions, audit log", kRetailersSessionsAudit},
     {"card stock, number pools, card records, subscribers, decisions", kStockNumbersRecords},
@@ -226,6 +255,7 @@ constexpr Migration kMigrations[] = {
     {"terminals: device keys enrolled per retailer card", kTerminals},
     {"retailer locks that expire: locked_until, lockouts", kExpiringLocks},
     {"cards: failures that count, apart from attempts", kCountedFailures},
+    {"HLR provisioning outbox; retired cards", kHlrOutbox},
     // Further tables: one more line here; released entries are never edited.
 };
 

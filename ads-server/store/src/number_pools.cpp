@@ -238,6 +238,12 @@ Result<int> NumberPools::retire_reserved(std::string_view iccid) {
                     "retire reserved numbers", iccid, to_unix(clock_()));
 }
 
+Result<int> NumberPools::retire_committed(std::string_view iccid) {
+  require_transaction(db_, "NumberPools::retire_committed");
+  return db_.update("UPDATE number_allocations SET state = 'retired', at = ?2 WHERE iccid = ?1 AND state = 'committed'",
+                    "retire committed numbers", iccid, to_unix(clock_()));
+}
+
 Result<int> NumberPools::release_retired(std::string_view iccid) {
   return db_.with_transaction([&]() -> Result<int> {
     auto card = db_.first_row("SELECT state FROM cards WHERE iccid = ?1", "release retired numbers: look up card", iccid);

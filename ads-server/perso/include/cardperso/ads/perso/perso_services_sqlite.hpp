@@ -5,6 +5,7 @@
 // connection (SQLite's busy timeout and BEGIN IMMEDIATE then order it against the connection the
 // handshake uses). assess() touches no database: with an external command it blocks up to the
 // command's timeout, so the daemon runs it on a small thread pool (ads-server/net).
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -41,7 +42,11 @@ class SqlitePersoServices final : public PersoServices {
                                       std::optional<std::int64_t> session_id) override;
   Result<void> audit_card_check(std::string_view event, std::string_view iccid, std::string_view detail) override;
 
+  // Called after a record (new card or modification) commits: it queued an HLR job.
+  void on_record_committed(std::function<void()> hook) { record_committed_ = std::move(hook); }
+
  private:
+  std::function<void()> record_committed_;
   std::mutex mutex_;
   Database& db_;
   std::string actor_;

@@ -18,6 +18,7 @@
 #include "cardperso/ads/store/audit_log.hpp"
 #include "cardperso/ads/store/card_stock.hpp"
 #include "cardperso/ads/store/clock.hpp"
+#include "cardperso/ads/store/hlr_outbox.hpp"
 #include "cardperso/ads/store/master_key.hpp"
 #include "cardperso/ads/store/number_pools.hpp"
 #include "cardperso/ads/store/sqlite_db.hpp"
@@ -97,6 +98,13 @@ class CardRecords {
   Result<void> record_personalisation(const PersonalisationRecord& record);
   // Returns the new version. A number no longer used by the card is released.
   Result<int> record_modification(const ModificationRecord& record);
+  // Both queue the HLR job that provisions the new version (hlr_outbox.hpp) in the same transaction; a
+  // modification that changes the IMSI first queues the removal of the old subscriber.
+
+  // Own transaction: takes a personalised card out of service (lost, stolen, returned): spoiled for
+  // good, its numbers retired (never handed out while the card may exist; `adsctl pool
+  // release-retired` once it is destroyed), its subscriber's removal from the HLR queued. Audited.
+  Result<void> retire(std::string_view iccid, std::string_view reason);
 
   // Own transaction: reserves a fresh IMSI and MSISDN for a card (both or neither).
   struct Numbers {
@@ -126,6 +134,7 @@ class CardRecords {
   Clock clock_;
   CardStock stock_;
   NumberPools pools_;
+  HlrOutbox hlr_;
 };
 
 }  // namespace cardperso::ads

@@ -80,6 +80,8 @@ class NumberPools {
   Result<int> release_reserved(std::string_view iccid);
   // Every number still reserved for the card -> retired (the card is spoiled and may carry them).
   Result<int> retire_reserved(std::string_view iccid);
+  // Every number committed to the card -> retired (the card was retired: it may still be in use).
+  Result<int> retire_committed(std::string_view iccid);
   // Every number retired with the card -> released (the card was destroyed). Returns how many.
   Result<int> release_retired(std::string_view iccid);
 
