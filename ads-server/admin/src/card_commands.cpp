@@ -1,4 +1,4 @@
-// adsctl card show | list | receipt: the state of customer cards, their record versions and numbers,
+// adsctl card show | list | receipt | retire: the state of customer cards, their record versions and numbers,
 // and a card's receipt printed again. Never Ki, OPc or codes; personal data only the name a receipt
 // carries.
 #include <iostream>
@@ -34,7 +34,9 @@ int run_show(const std::vector<std::string>& args, const std::string& command_na
               << "attempts     " << c.attempts << " (failures that count: " << c.failures << " of "
               << ads::kMaxPersonalisationAttempts << ")\n"
               << "updated      " << format_time(c.updated_at) << "\n";
-    if (!c.failed_step.empty() || !c.failure_reason.empty()) {
+    if (c.state == ads::CardState::Spoiled && c.failed_step == "retired") {
+      std::cout << "retired      " << c.failure_reason << "\n";
+    } else if (!c.failed_step.empty() || !c.failure_reason.empty()) {
       std::cout << "last failure step " << c.failed_step << ": " << c.failure_reason << "\n";
     }
     auto history = store.card_records().history(iccid);
@@ -110,12 +112,32 @@ int run_receipt(const std::vector<std::string>& args, const std::string& command
   });
 }
 
+// A personalised card taken out of service for good (lost, stolen, returned, broken).
+int run_retire(const std::vector<std::string>& args, const std::string& command_name) {
+  Invocation command(command_name, "ICCID --reason TEXT",
+                     "Takes a personalised card out of service for good: it becomes spoiled (never personalised or\n"
+                     "modified again), its IMSI and MSISDN are retired (not handed out again while the card may\n"
+                     "exist; `adsctl pool release-retired` once it is destroyed), and the removal of its subscriber\n"
+                     "from the HLR is queued. Audited as card_retired.");
+  std::string iccid, reason;
+  command.options().add_options()
+      ("iccid", po::value(&iccid)->required(), "the card's ICCID (also as the first argument)")
+      ("reason", po::value(&reason)->required(), "why, for the record: lost, stolen, returned, ...");
+  command.positional().add("iccid", 1);
+  return command.run(args, [&](Store& store) -> int {
+    if (auto retired = store.card_records().retire(iccid, reason); !retired) return refused(retired.error().message);
+    std::cout << "card " << iccid << " retired; its subscriber's removal from the HLR is queued\n";
+    return kExitOk;
+  });
+}
+
 }  // namespace
 
 std::vector<cli::Subcommand> card_commands() {
   return {{"card show", "ICCID", "a card's state, record versions and numbers", run_show},
           {"card list", "[--state S]", "list cards, optionally by state", run_list},
-          {"card receipt", "ICCID", "print a card's receipt again (audited)", run_receipt}};
+          {"card receipt", "ICCID", "print a card's receipt again (audited)", run_receipt},
+          {"card retire", "ICCID --reason TEXT", "take a personalised card out of service (lost, stolen)", run_retire}};
 }
 
 }  // namespace cardperso::adsctl

@@ -104,5 +104,7 @@ std::vector<cli::Subcommand> audit_commands();
 std::vector<cli::Subcommand> batch_commands();
 std::vector<cli::Subcommand> pool_commands();
 std::vector<cli::Subcommand> card_commands();
+std::vector<cli::Subcommand> hlr_commands();
+std::vector<cli::Subcommand> export_commands();
 
 }  // namespace cardperso::adsctl

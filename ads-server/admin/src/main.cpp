@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
                 "--help and --version. Exit codes: 0 done, 1 usage error, 2 refused or failed.",
       .commands = {}};
   for (auto table : {adsctl::init_commands, adsctl::retailer_commands, adsctl::terminal_commands, adsctl::audit_commands, adsctl::batch_commands,
-                     adsctl::pool_commands, adsctl::card_commands}) {
+                     adsctl::pool_commands, adsctl::card_commands, adsctl::hlr_commands,
+                     adsctl::export_commands}) {
     for (auto& command : table()) program.commands.push_back(std::move(command));
   }
   return cli::run_subcommands(program, std::vector<std::string>(argv + 1, argv + argc));

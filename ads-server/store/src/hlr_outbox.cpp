@@ -24,6 +24,11 @@ HlrJob read_job(const Statement& s) {
   return j;
 }
 
+// A job waits behind an undelivered earlier job of the same card or IMSI.
+constexpr const char* kNotBehindAnother =
+    "NOT EXISTS (SELECT 1 FROM hlr_jobs e WHERE e.delivered_at IS NULL AND e.id < j.id "
+    "AND (e.iccid = j.iccid OR e.imsi = j.imsi))";
+
 std::string jobs_query(std::string_view where_and_order) {
   return std::string("SELECT ") + kJobColumns + " FROM hlr_jobs j " + std::string(where_and_order);
 }
@@ -59,14 +64,14 @@ Result<std::int64_t> HlrOutbox::enqueue_remove(std::string_view iccid, std::stri
 
 Result<std::vector<HlrJob>> HlrOutbox::due(int limit) {
   return db_.read_rows(
-      jobs_query("WHERE j.delivered_at IS NULL AND j.next_attempt_at <= ?1 AND NOT EXISTS ("
-                 "SELECT 1 FROM hlr_jobs e WHERE e.delivered_at IS NULL AND e.id < j.id "
-                 "AND (e.iccid = j.iccid OR e.imsi = j.imsi)) ORDER BY j.id LIMIT ?2"),
+      jobs_query(std::string("WHERE j.delivered_at IS NULL AND j.next_attempt_at <= ?1 AND ") + kNotBehindAnother +
+                 " ORDER BY j.id LIMIT ?2"),
       "HLR outbox: jobs due", read_job, to_unix(clock_()), std::int64_t{limit});
 }
 
 Result<std::optional<Seconds>> HlrOutbox::next_due() {
-  auto row = db_.first_row("SELECT min(next_attempt_at) FROM hlr_jobs WHERE delivered_at IS NULL",
+  auto row = db_.first_row(std::string("SELECT min(j.next_attempt_at) FROM hlr_jobs j WHERE j.delivered_at IS NULL AND ") +
+                               kNotBehindAnother,
                            "HLR outbox: next due");
   if (!row) return row.error();
   std::optional<Seconds> at;

@@ -20,29 +20,6 @@ class CardRecordsTest : public test::StockTest {
     iccids = secret_batch_for_a(3);
     add_pools();
   }
-  PersonalisationRecord begun(const std::string& iccid) {
-    must(stock->begin_personalisation(iccid, CardPurpose::NewCard));
-    auto numbers = must(records->reserve_numbers(iccid));
-    PersonalisationRecord r;
-    r.iccid = iccid;
-    r.retailer_serial = kRetailerA;
-    r.session_id = 42;
-    r.content.imsi = numbers.imsi;
-    r.content.msisdn = numbers.msisdn;
-    r.content.ki = SecretBytes(hex("465b5ce8b199b49faa5f0a2ee238a6bc"));
-    r.content.opc = SecretBytes(hex("cd63cb71954a9f4e48a5994e37a02baf"));
-    r.content.spn = "cardperso";
-    r.content.plmnsel = "00f110ffffff";
-    r.content.profile = "gsm-basic";
-    r.content.files = {{"3F00/7F20/6F07", FileValue::Clear, "080910100000000010"},
-                       {"3F00/7F20/FF02", FileValue::Ki, ""},
-                       {"3F00/7F20/FF01", FileValue::Opc, ""},
-                       {"3F00/000A", FileValue::IssuerCode, ""},
-                       {"3F00/0000", FileValue::CustomerCode, ""}};
-    r.issuer_code = SecretBytes(hex("a1a2a3a4a5a6a7a8"));
-    r.personal_data_json = R"({"name":"Ada Lovelace","id_number":"X1234567"})";
-    return r;
-  }
   std::int64_t count(const std::string& table) { return test::raw_int(db_path, "SELECT count(*) FROM " + table); }
 
   std::vector<std::string> iccids;

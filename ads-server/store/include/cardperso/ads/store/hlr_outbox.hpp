@@ -55,7 +55,8 @@ class HlrOutbox {
   // Jobs to deliver now, in order: undelivered, due, and not behind an undelivered job of the same card
   // or IMSI.
   Result<std::vector<HlrJob>> due(int limit = 64);
-  // When the next undelivered job falls due (now or in the past when one is due); nothing when none waits.
+  // When the next job falls due that is not behind another (in the past when one is due now); nothing when
+  // none waits.
   Result<std::optional<Seconds>> next_due();
   // Own transaction: delivered, with an audit entry (hlr_provisioned / hlr_removed).
   Result<void> mark_delivered(const HlrJob& job);
