@@ -57,8 +57,13 @@ Result<ModificationRequest> parse_modification_request(std::string_view text, co
           if (auto encoded = perso::encode_plmnsel(plmns, f->size); !encoded)
             return bad("changes.plmnsel: " + encoded.error().message);
           out.plmns = std::move(plmns);
+        } else if (what == "msisdn") {
+          if (!change.is_string() || change.get<std::string>() != "new")
+            return bad("changes.msisdn: only \"new\" can be asked for (a fresh number from the pool)");
+          if (!file_from(profile, perso::ValueSource::Msisdn)) return bad("this card profile has no MSISDN file");
+          out.new_msisdn = true;
         } else {
-          return bad("changes." + what.substr(0, 40) + ": unknown change (spn and plmnsel can be changed)");
+          return bad("changes." + what.substr(0, 40) + ": unknown change (spn, plmnsel and msisdn can be changed)");
         }
       }
     } else {
@@ -66,7 +71,7 @@ Result<ModificationRequest> parse_modification_request(std::string_view text, co
     }
   }
   if (out.iccid.empty()) return bad("iccid missing");
-  if (!out.spn && !out.plmns) return bad("no change given (spn or plmnsel)");
+  if (!out.spn && !out.plmns && !out.new_msisdn) return bad("no change given (spn, plmnsel or msisdn)");
   return out;
 }
 

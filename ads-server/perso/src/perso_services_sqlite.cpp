@@ -43,6 +43,11 @@ Result<CardRecords::Numbers> SqlitePersoServices::reserve_numbers(std::string_vi
   return records_.reserve_numbers(iccid);
 }
 
+Result<std::string> SqlitePersoServices::reserve_new_msisdn(std::string_view iccid) {
+  std::lock_guard lock(mutex_);
+  return records_.reserve_new_msisdn(iccid);
+}
+
 Result<SecretBytes> SqlitePersoServices::pending_issuer_code(std::string_view iccid) {
   std::lock_guard lock(mutex_);
   return stock_.pending_issuer_code(iccid);

@@ -63,6 +63,7 @@ std::string shown_id(const policy::CustomerDetails& details) {
 std::string shown_changes(const ModificationRequest& change) {
   std::string out;
   if (change.spn) out += "SPN '" + *change.spn + "'";
+  if (change.new_msisdn) out += (out.empty() ? "" : "; ") + std::string("new MSISDN");
   if (change.plmns) {
     std::string list;
     for (const auto& p : *change.plmns) list += (list.empty() ? "" : ", ") + p.mcc + "/" + p.mnc;
@@ -420,6 +421,14 @@ PersoActions PersoSession::prepare_modification(PersoActions out, const std::str
   card.rand = crypto::random_bytes(kKeySize);
   card.spn = change.spn.value_or(current->version.spn);
   card.plmnsel = current->version.plmnsel;
+  if (change.new_msisdn) {
+    auto msisdn = services_.reserve_new_msisdn(iccid);
+    if (!msisdn) {
+      out = release_and_refuse(services_, std::move(out), iccid, msisdn.error().message);
+      return refuse_card(std::move(out), iccid, "no new number: " + msisdn.error().message);
+    }
+    card.msisdn = *msisdn;
+  }
   if (change.plmns) {
     auto hex_plmns = plmnsel_hex(config.profile, *change.plmns);
     if (!hex_plmns) {
@@ -433,6 +442,7 @@ PersoActions PersoSession::prepare_modification(PersoActions out, const std::str
   values.iccid = iccid;
   values.spn = change.spn;
   values.plmns = change.plmns;
+  if (change.new_msisdn) values.msisdn = card.msisdn;
   values.mnc_length = config.mnc_length;
   values.opening_code = opening.code;  // the card's issuer code
   values.mode = perso::PersoMode::Modify;

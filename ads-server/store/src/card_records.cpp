@@ -307,6 +307,10 @@ Result<CardRecords::Numbers> CardRecords::reserve_numbers(std::string_view iccid
   });
 }
 
+Result<std::string> CardRecords::reserve_new_msisdn(std::string_view iccid) {
+  return db_.with_transaction([&]() -> Result<std::string> { return pools_.reserve_for_card(NumberKind::Msisdn, iccid); });
+}
+
 Result<std::int64_t> CardRecords::record_decision(std::string_view retailer_serial,
                                                   std::optional<std::int64_t> session_id, bool go,
                                                   const std::vector<std::string>& reasons) {

@@ -536,6 +536,37 @@ TEST_F(PersoSessionTest, ModificationChangesTheSpnAsANewRecordVersion) {
   EXPECT_EQ(state_of(iccids[1]), CardState::Blank);
 }
 
+TEST_F(PersoSessionTest, ModificationGivesTheCardANewNumberAndQueuesItForTheHlr) {
+  Card card = blank_card(iccids[0]);
+  ASSERT_EQ(personalise(card).done_to_ste().outcome, PersoOutcome::Personalised);
+  card.reset();
+  const std::string old_msisdn = must(records->history(iccids[0]))[0].msisdn;
+
+  auto c2 = modification(R"({"iccid":")" + iccids[0] + R"(","changes":{"msisdn":"new"}})");
+  ASSERT_TRUE(c2.decision().go) << c2.decision().reasons;
+  auto p4 = run_script(insert(card), card);
+  ASSERT_EQ(last_result.outcome, perso::ScriptOutcome::Completed) << last_result.reason;
+  EXPECT_EQ(p4.done_to_ste().outcome, PersoOutcome::Modified);
+  const std::string new_msisdn = p4.done_to_dtd().msisdn;
+  EXPECT_NE(new_msisdn, old_msisdn);
+  auto history = must(records->history(iccids[0]));
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[1].msisdn, new_msisdn);
+  EXPECT_EQ(history[1].imsi, history[0].imsi);
+  // The new number is committed to the card, the old one back in the pool.
+  EXPECT_EQ(count("SELECT count(*) FROM number_allocations WHERE value = '" + new_msisdn +
+                                       "' AND state = 'committed' AND iccid = '" + iccids[0] + "'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM number_allocations WHERE value = '" + old_msisdn +
+                                       "' AND state = 'released'"),
+            1);
+  // The HLR is told: version 2 is provisioned after version 1.
+  EXPECT_EQ(count("SELECT count(*) FROM hlr_jobs WHERE iccid = '" + iccids[0] +
+                                       "' AND action = 'provision' AND record_version = 2"),
+            1);
+  expect_no_number_lost();
+}
+
 TEST_F(PersoSessionTest, TwoCardsInOneSession) {
   Card first = blank_card(iccids[0]);
   Card second = blank_card(iccids[1]);

@@ -30,14 +30,21 @@ TEST(ModificationRequest, ParsesSpnAndPlmnList) {
   EXPECT_EQ((*r->plmns)[2], (perso::Plmn{"302", "361"}));
 }
 
+TEST(ModificationRequest, ANewNumberIsAskedForNotNamed) {
+  auto r = parse_modification_request(R"({"iccid":"8988211000000000011","changes":{"msisdn":"new"}})", profile());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->new_msisdn);
+  EXPECT_FALSE(r->spn);
+}
+
 TEST(ModificationRequest, RefusesWithAReason) {
   EXPECT_EQ(why("nope"), "modification request: not valid JSON");
   EXPECT_EQ(why(R"({"changes":{"spn":"A"}})"), "modification request: iccid missing");
   EXPECT_EQ(why(R"({"iccid":"12345","changes":{"spn":"A"}})"), "modification request: iccid must be 18 to 20 digits");
   EXPECT_EQ(why(R"({"iccid":"8988211000000000011","changes":{}})"),
-            "modification request: no change given (spn or plmnsel)");
+            "modification request: no change given (spn, plmnsel or msisdn)");
   EXPECT_EQ(why(R"({"iccid":"8988211000000000011","changes":{"imsi":"001010000000001"}})"),
-            "modification request: changes.imsi: unknown change (spn and plmnsel can be changed)");
+            "modification request: changes.imsi: unknown change (spn, plmnsel and msisdn can be changed)");
   EXPECT_EQ(why(R"({"iccid":"8988211000000000011","pin":"1234","changes":{"spn":"A"}})"),
             "modification request: pin: unknown field (iccid and changes are expected)");
   EXPECT_NE(why(R"({"iccid":"8988211000000000011","changes":{"spn":"ABCDEFGHIJKLMNOPQ"}})").find("changes.spn"),
@@ -48,6 +55,9 @@ TEST(ModificationRequest, RefusesWithAReason) {
   EXPECT_NE(why(R"({"iccid":"8988211000000000011","changes":{"plmnsel":["00101","00101","00101","00101","00101","00101","00101","00101","00101"]}})")
                 .find("changes.plmnsel"),
             std::string::npos);
+  // A shop cannot name the number: it could move someone else's to a card it holds.
+  EXPECT_EQ(why(R"({"iccid":"8988211000000000011","changes":{"msisdn":"41790000077"}})"),
+            "modification request: changes.msisdn: only \"new\" can be asked for (a fresh number from the pool)");
   EXPECT_EQ(why(R"({"iccid":"8988211000000000011","changes":{"plmnsel":[]}})"),
             "modification request: changes.plmnsel must be a non-empty list of PLMNs");
 }

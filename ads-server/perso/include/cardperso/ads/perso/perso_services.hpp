@@ -56,6 +56,8 @@ class PersoServices {
                                           CardPurpose purpose) = 0;
   virtual Result<int> begin_personalisation(std::string_view iccid, CardPurpose purpose) = 0;
   virtual Result<CardRecords::Numbers> reserve_numbers(std::string_view iccid) = 0;
+  // A modification's new MSISDN (CardRecords::reserve_new_msisdn).
+  virtual Result<std::string> reserve_new_msisdn(std::string_view iccid) = 0;
   // The issuer code a NewCard script writes: chosen once, stored before the script leaves, the same
   // on every retry (CardStock::pending_issuer_code).
   virtual Result<SecretBytes> pending_issuer_code(std::string_view iccid) = 0;

@@ -33,6 +33,7 @@ class SqlitePersoServices final : public PersoServices {
                                   CardPurpose purpose) override;
   Result<int> begin_personalisation(std::string_view iccid, CardPurpose purpose) override;
   Result<CardRecords::Numbers> reserve_numbers(std::string_view iccid) override;
+  Result<std::string> reserve_new_msisdn(std::string_view iccid) override;
   Result<SecretBytes> pending_issuer_code(std::string_view iccid) override;
   Result<CurrentRecord> current_record(std::string_view iccid) override;
   Result<void> record_personalisation(const PersonalisationRecord& record) override;

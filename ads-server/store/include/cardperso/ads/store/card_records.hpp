@@ -111,6 +111,9 @@ class CardRecords {
     std::string imsi, msisdn;
   };
   Result<Numbers> reserve_numbers(std::string_view iccid);
+  // Own transaction: a new MSISDN for a personalised card (a modification); a retry of a failed one gets
+  // the same number back. It is committed, and the old one released, when the modification is recorded.
+  Result<std::string> reserve_new_msisdn(std::string_view iccid);
 
   Result<std::int64_t> record_decision(std::string_view retailer_serial, std::optional<std::int64_t> session_id,
                                        bool go, const std::vector<std::string>& reasons);
