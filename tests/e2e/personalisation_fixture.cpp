@@ -158,7 +158,9 @@ std::vector<std::string> PersonalisationFixture::new_card_keys() { return {"ok",
 
 bool PersonalisationFixture::start_personalisation(const std::vector<std::string>& dtd_requests,
                                                    const std::vector<std::string>& keypad) {
-  const int ads_port = start_ads({"--profile", profile_path_});
+  std::vector<std::string> ads_args = {"--profile", profile_path_};
+  ads_args.insert(ads_args.end(), ads_extra_args_.begin(), ads_extra_args_.end());
+  const int ads_port = start_ads(ads_args);
   if (ads_port <= 0) return false;
   std::vector<std::string> args = dtd_requests;
   args.insert(args.end(), {"--receipt-dir", receipt_dir_, "--exit-after-last"});

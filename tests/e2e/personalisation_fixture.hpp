@@ -150,6 +150,7 @@ class PersonalisationFixture : public SecureSessionFixture {
   std::string receipt_dir_;
   std::string profile_path_, simread_path_;
   int dtd_port_ = 0;
+  std::vector<std::string> ads_extra_args_;  // more ads-server options for start_personalisation
 };
 
 std::string upper_hex(ByteView data);

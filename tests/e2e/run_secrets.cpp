@@ -221,7 +221,11 @@ RunSecrets collect_run_secrets(const std::string& dir, const std::string& db, co
     const std::string path = it->path().string();
     const std::string name = it->path().filename().string();
     const std::string rel = relative(it->path());
-    if (name.ends_with(".secret")) {
+    if (name == "hlr.db" || name.starts_with("hlr.db-")) {
+      // The operator's HLR database (osmo-hlr): an AuC keeps K and OPc in it to authenticate the
+      // subscribers; the scan checks that they reach no other file.
+      out.secret_stores.insert(rel);
+    } else if (name.ends_with(".secret")) {
       out.secret_stores.insert(rel);
       std::string text = trimmed(read_all(path));
       auto secret = from_hex(text);

@@ -11,7 +11,8 @@
 //    every PIN file given to cardperso-simread (pin-*.txt).
 // The same walk lists the files that hold secrets by design and are not scanned: the database and
 // its WAL, the master key file, the batch secret files, the card images, retailer key-set files
-// (JSON with "k_ra", input of `cardperso-mkcards retailer`), keypad scripts and PIN files.
+// (JSON with "k_ra", input of `cardperso-mkcards retailer`), keypad scripts and PIN files, and an
+// osmo-hlr database (hlr.db*), which holds K and OPc by design.
 #include <set>
 #include <string>
 #include <vector>

@@ -119,7 +119,7 @@ Result<CustomerRequest> parse_modification(std::string_view text, std::string or
   if (!all_digits(iccid) || iccid.size() < 18 || iccid.size() > proto::kMaxIccidDigits)
     return fail(origin + ": iccid must be 18 to 20 digits");
   if (!in.contains("changes") || !in["changes"].is_object() || in["changes"].empty())
-    return fail(origin + ": changes must be an object with at least one of spn, plmnsel");
+    return fail(origin + ": changes must be an object with at least one of spn, plmnsel, msisdn");
   json out{{"iccid", iccid}, {"changes", json::object()}};
   for (const auto& [key, value] : in["changes"].items()) {
     if (key == "spn") {
@@ -133,8 +133,12 @@ Result<CustomerRequest> parse_modification(std::string_view text, std::string or
       for (const auto& p : value)
         if (!p.is_string() || p.get<std::string>().empty() || p.get<std::string>().size() > 7)
           return fail(origin + ": changes.plmnsel entries are MCC/MNC strings such as \"228/01\"");
+    } else if (key == "msisdn") {
+      // The shop asks for a new number; the ADS picks it from its pool.
+      if (!value.is_string() || value.get<std::string>() != "new")
+        return fail(origin + ": changes.msisdn must be \"new\" (the ADS gives the card a fresh number)");
     } else {
-      return fail(origin + ": changes: unknown field \"" + key.substr(0, 32) + "\" (known: spn, plmnsel)");
+      return fail(origin + ": changes: unknown field \"" + key.substr(0, 32) + "\" (known: spn, plmnsel, msisdn)");
     }
     out["changes"][key] = value;
   }
