@@ -81,8 +81,9 @@ CtrlText& CtrlText::operator=(CtrlText&& other) noexcept {
 }
 
 void CtrlText::wipe() noexcept {
-  // The whole buffer, not just size(): a moved-from short string may keep its old characters.
-  secure_wipe(text_.data(), text_.capacity());
+  // The whole buffer, not just size(): a moved-from or shortened string may keep old characters.
+  text_.resize(text_.capacity());
+  secure_wipe(text_.data(), text_.size());
   text_.clear();
 }
 
@@ -118,12 +119,18 @@ void CtrlReader::feed(ByteView bytes) { buffer_.insert(buffer_.end(), bytes.begi
 
 void CtrlReader::consume(std::size_t n) {
   const std::size_t before = buffer_.size();
+  secure_wipe(buffer_.data(), n);
   buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(n));
-  // erase() leaves the old tail bytes past the new end: wipe them.
-  secure_wipe(buffer_.data() + buffer_.size(), before - buffer_.size());
+  // erase() leaves copies of the moved bytes past the new end: growing zero-fills them.
+  const std::size_t after = buffer_.size();
+  buffer_.resize(before);
+  buffer_.resize(after);
 }
 
-CtrlReader::~CtrlReader() { secure_wipe(buffer_.data(), buffer_.capacity()); }
+CtrlReader::~CtrlReader() {
+  buffer_.resize(buffer_.capacity());
+  secure_wipe(buffer_.data(), buffer_.size());
+}
 
 Result<std::optional<CtrlReply>> CtrlReader::next() {
   while (buffer_.size() >= 3) {

@@ -2,8 +2,8 @@
 // What one outbox job asks of the HLR, as a sequence of CTRL requests and the replies that count as
 // done, sans-I/O. Every sequence is idempotent, so a job redone after a crash or a lost reply has the
 // same effect as one delivery:
-//   provision: subscriber.create (an existing subscriber is fine), then set msisdn, aud3g
-//              (milenage, K, OPc), cs-enabled and ps-enabled — a create-or-update;
+//   provision: look the IMSI up, subscriber.create when absent (one created meanwhile is fine), then
+//              set msisdn, aud3g (milenage, K, OPc), cs-enabled and ps-enabled — a create-or-update;
 //   remove:    subscriber.delete (a subscriber already absent is fine).
 // osmo-hlr 1.5.0 replies checked: create "Subscriber already exists.", delete "Subscriber doesn't exist.".
 #include <cstdint>
@@ -44,6 +44,7 @@ class SubscriberSync {
   struct Step {
     Request request;
     std::string tolerated_error;  // an ERROR reply that still means done
+    bool skip_next_when_answered = false;  // a lookup: found, the next step (create) is not needed
   };
   std::vector<Step> steps_;
   std::size_t step_ = 0;

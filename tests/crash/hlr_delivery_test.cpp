@@ -1,0 +1,285 @@
+// HLR delivery survives an HLR that is down and an ADS that is killed (docs/operations.md, "Connecting
+// the ADS to the HLR"), against a real osmo-hlr 1.5.0:
+//   1. osmo-hlr stopped while 20 cards are personalised (the load generator's shops against the real
+//      ads-server): the jobs wait, the backlog is visible and logged; osmo-hlr started: every
+//      subscriber arrives, exactly once, with the record's IMSI, MSISDN, K and OPc.
+//   2. a new, empty HLR and `adsctl hlr sync`; ads-server SIGKILLed at random moments while it delivers
+//      (at least 20 kills with jobs still waiting), restarted each time: same result.
+// Runs in its own network namespace (osmo-hlr's ports are fixed). CARDPERSO_CRASH_SEED replays a run.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "cardperso/ads/store/audit_log.hpp"
+#include "cardperso/ads/store/card_records.hpp"
+#include "cardperso/ads/store/migrations.hpp"
+#include "cardperso/cardsim/card_image.hpp"
+#include "cardperso/testing/listening_child.hpp"
+#include "cardperso/testing/osmo_hlr_process.hpp"
+#include "cardperso/testing/run_program.hpp"
+#include "cardperso/testing/sqlite_rows.hpp"
+#include "fixture.hpp"
+#include "load_run.hpp"
+
+namespace cardperso::crash {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Millis;
+
+constexpr std::size_t kCards = 20;
+constexpr std::size_t kRequiredKills = 20;
+const std::string kHlrCtrl = "127.0.0.1:4259";
+
+std::string make_work_dir() {
+  std::string dir = (std::filesystem::temp_directory_path() / "cardperso-hlr-crash-XXXXXX").string();
+  if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return dir;
+}
+
+class HlrDelivery : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* seed_text = std::getenv("CARDPERSO_CRASH_SEED");
+    seed_ = seed_text && *seed_text ? std::stoull(seed_text) : std::random_device{}();
+    spdlog::set_level(spdlog::level::warn);  // the shops' STE and DTD cores log every card at info
+    std::cout << "HLR crash test seed " << seed_ << " (CARDPERSO_CRASH_SEED to replay)" << std::endl;
+    dir_ = make_work_dir();
+    std::filesystem::create_directories(dir_ + "/hlr");
+    hlr_ = std::make_unique<testing::OsmoHlr>(dir_ + "/hlr");
+    bench::FixturePlan fp;
+    fp.adsctl = CARDPERSO_CRASH_ADSCTL;
+    fp.dir = dir_;
+    fp.blank_cards_per_shop = kCards + 5;
+    auto fixture = bench::make_fixture(fp);
+    ASSERT_TRUE(fixture.ok()) << fixture.error().message;
+    fixture_ = std::move(*fixture);
+  }
+  void TearDown() override {
+    server_.reset();
+    if (HasFailure()) {
+      std::cout << "kept for investigation: " << dir_ << "\nosmo-hlr log:\n" << hlr_->log_tail(30) << "\n";
+    } else {
+      hlr_.reset();
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+    }
+  }
+
+  std::vector<std::string> server_argv(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {CARDPERSO_CRASH_ADS_SERVER, "--db", fixture_.db_path, "--master-key",
+                                     fixture_.key_path, "--listen", "127.0.0.1:0", "--profile",
+                                     CARDPERSO_CRASH_PROFILE, "--log-level", "warn", "--log-file", dir_ + "/ads.log",
+                                     "--hlr-ctrl", kHlrCtrl, "--hlr-retry-ms", "100", "--hlr-retry-max-ms", "400",
+                                     "--hlr-poll-ms", "100", "--hello-rate", "0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+  void start_server(const std::vector<std::string>& extra = {}) {
+    auto s = testing::ListeningChild::start(server_argv(extra), 30s, 10s, "ads-server");
+    ASSERT_TRUE(s) << s.error().message;
+    server_.emplace(std::move(*s));
+  }
+
+  testing::SqlRows sql(const std::string& text) {
+    sqlite3* db = nullptr;
+    testing::SqlRows rows;
+    if (sqlite3_open_v2(fixture_.db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      rows.error = "cannot open the ADS database";
+    } else {
+      sqlite3_busy_timeout(db, 5000);
+      rows = testing::query_rows(db, text);
+    }
+    sqlite3_close(db);
+    return rows;
+  }
+  long long number(const std::string& text) {
+    auto rows = sql(text);
+    if (!rows.error.empty() || rows.rows.empty() || !rows.rows[0][0]) return -1;
+    return std::stoll(*rows.rows[0][0]);
+  }
+  std::string read_log() {
+    std::ifstream in(dir_ + "/ads.log");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  long long pending() { return number("SELECT count(*) FROM hlr_jobs WHERE delivered_at IS NULL"); }
+  long long delivered() { return number("SELECT count(*) FROM hlr_jobs WHERE delivered_at IS NOT NULL"); }
+
+  bool wait_until(const std::function<bool()>& done, Millis timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(50ms);
+    }
+    return true;
+  }
+
+  // Every personalised card's subscriber is in the HLR exactly as its latest record says, and the HLR
+  // holds nothing else.
+  void expect_hlr_matches_records() {
+    auto db = ads::open_ads_database(fixture_.db_path, ads::OpenMode::MustExist);
+    ASSERT_TRUE(db) << db.error().message;
+    auto key = ads::MasterKey::load_file(fixture_.key_path);
+    ASSERT_TRUE(key) << key.error().message;
+    ads::AuditLog audit(*db, *key);
+    ads::CardRecords records(*db, *key, audit, "test");
+    auto subscribers = hlr_->subscribers();
+    ASSERT_TRUE(subscribers) << subscribers.error().message;
+    std::map<std::string, testing::HlrSubscriber> by_imsi;
+    for (const auto& s : *subscribers) EXPECT_TRUE(by_imsi.emplace(s.imsi, s).second) << "IMSI twice: " << s.imsi;
+    const auto cards = sql("SELECT iccid FROM cards WHERE state = 'personalised' ORDER BY iccid");
+    ASSERT_TRUE(cards.error.empty()) << cards.error;
+    EXPECT_EQ(cards.rows.size(), kCards);
+    EXPECT_EQ(subscribers->size(), cards.rows.size());
+    std::size_t matched = 0;
+    for (const auto& row : cards.rows) {
+      const std::string iccid = *row[0];
+      auto history = records.history(iccid);
+      ASSERT_TRUE(history && !history->empty()) << iccid;
+      const auto& latest = history->back();
+      auto keys = records.keys_of(iccid, latest.version);
+      ASSERT_TRUE(keys) << keys.error().message;
+      auto it = by_imsi.find(latest.imsi);
+      if (it == by_imsi.end()) {
+        ADD_FAILURE() << "card " << iccid << " (IMSI " << latest.imsi << ") is not in the HLR";
+        continue;
+      }
+      EXPECT_EQ(it->second.msisdn, latest.msisdn) << iccid;
+      EXPECT_EQ(it->second.algo_id_3g, 5) << iccid;
+      // Compared as booleans: a failure must not print the keys.
+      EXPECT_TRUE(it->second.k_hex == to_hex(keys->ki.view())) << "K of " << iccid << " differs";
+      EXPECT_TRUE(it->second.opc_hex == to_hex(keys->opc.view())) << "OPc of " << iccid << " differs";
+      EXPECT_TRUE(it->second.nam_cs && it->second.nam_ps) << iccid;
+      ++matched;
+    }
+    EXPECT_EQ(matched, kCards);
+    auto verified = audit.verify();
+    ASSERT_TRUE(verified) << verified.error().message;
+    EXPECT_TRUE(verified->intact()) << verified->problem;
+  }
+  // Each job delivered is recorded once: one audit entry per job, never two.
+  void expect_each_delivery_recorded_once() {
+    const auto rows = sql("SELECT detail FROM audit_log WHERE event = 'hlr_provisioned'");
+    ASSERT_TRUE(rows.error.empty()) << rows.error;
+    std::map<std::string, int> per_job;
+    for (const auto& r : rows.rows) {
+      const std::string detail = r[0].value_or("");
+      per_job[detail.substr(0, detail.find(' '))]++;
+    }
+    for (const auto& [job, n] : per_job) EXPECT_EQ(n, 1) << job << " recorded " << n << " times";
+    EXPECT_EQ(static_cast<long long>(per_job.size()),
+              number("SELECT count(*) FROM hlr_jobs WHERE delivered_at IS NOT NULL AND action = 'provision'"));
+    EXPECT_EQ(pending(), 0);
+  }
+
+  std::uint64_t seed_ = 0;
+  std::string dir_;
+  bench::Fixture fixture_;
+  std::unique_ptr<testing::OsmoHlr> hlr_;
+  std::optional<testing::ListeningChild> server_;
+};
+
+TEST_F(HlrDelivery, AnHlrDownAndAnAdsKilledMidDeliveryLoseAndDoubleNothing) {
+  // ---- 1. the HLR down while 20 cards are personalised ----
+  ASSERT_TRUE(hlr_->start()) << hlr_->log_tail();
+  ASSERT_TRUE(hlr_->stop());
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  bench::LoadPlan plan;
+  plan.mode = bench::LoadMode::Personalise;
+  plan.ads = server_->endpoint();
+  plan.server_pid = server_->pid();
+  plan.sessions = kCards;
+  plan.cards_per_session = 1;
+  plan.warmup = 0ms;
+  plan.progress = false;
+  plan.batch_secret = fixture_.batch_secret;
+  for (const auto& s : fixture_.shops) {
+    auto image = cardsim::load_image(s.retailer_image);
+    ASSERT_TRUE(image) << image.error().message;
+    plan.shops.push_back(bench::ShopSetup{std::move(*image), s.retailer_pin, s.iccid_prefix, s.first_serial,
+                                          s.blank_cards});
+  }
+  const auto load = bench::run_load(plan);
+  ASSERT_EQ(load.cards_ok, kCards) << (load.first_errors.empty() ? "" : load.first_errors[0]);
+  EXPECT_EQ(number("SELECT count(*) FROM hlr_jobs"), static_cast<long long>(kCards));
+  ASSERT_TRUE(wait_until([&] { return number("SELECT count(*) FROM hlr_jobs WHERE attempts > 0") > 0; }, 10s));
+  EXPECT_EQ(pending(), static_cast<long long>(kCards));
+  auto status = testing::run_program({CARDPERSO_CRASH_ADSCTL, "hlr", "status", "--db", fixture_.db_path,
+                                      "--master-key", fixture_.key_path},
+                                     dir_ + "/adsctl.err");
+  EXPECT_NE(status.out.find("waiting      20 jobs"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("cannot connect to the HLR"), std::string::npos) << status.out;
+  // The next try after the last card logs the whole backlog.
+  EXPECT_TRUE(wait_until([&] { return read_log().find("HLR not reachable") != std::string::npos &&
+                                      read_log().find("20 jobs waiting") != std::string::npos; },
+                         5s))
+      << read_log();
+  std::cout << "HLR down: 20 cards personalised, 20 jobs waiting" << std::endl;
+
+  ASSERT_TRUE(hlr_->start()) << hlr_->log_tail();
+  ASSERT_TRUE(wait_until([&] { return pending() == 0; }, 30s)) << pending() << " jobs still waiting";
+  ASSERT_NO_FATAL_FAILURE(expect_hlr_matches_records());
+  expect_each_delivery_recorded_once();
+  ASSERT_TRUE(server_->stop());
+  server_.reset();
+
+  // ---- 2. a new HLR, every card queued again, the ADS killed while it delivers ----
+  ASSERT_TRUE(hlr_->stop());
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(hlr_->db_path() + suffix);
+  ASSERT_TRUE(hlr_->start()) << hlr_->log_tail();
+  ASSERT_EQ(hlr_->subscriber_count().value(), 0u);
+  auto sync = testing::run_program({CARDPERSO_CRASH_ADSCTL, "hlr", "sync", "--db", fixture_.db_path, "--master-key",
+                                    fixture_.key_path},
+                                   dir_ + "/adsctl.err");
+  ASSERT_EQ(sync.exit_code, 0) << sync.out;
+
+  std::mt19937_64 rng(seed_);
+  std::uniform_int_distribution<int> window_ms(20, 400);
+  std::size_t kills = 0, syncs = 1, attempts = 0;
+  const auto started = std::chrono::steady_clock::now();
+  while (kills < kRequiredKills && attempts < 200) {
+    ++attempts;
+    if (pending() == 0) {  // all delivered before enough kills: queue everything again
+      ASSERT_EQ(testing::run_program({CARDPERSO_CRASH_ADSCTL, "hlr", "sync", "--db", fixture_.db_path,
+                                      "--master-key", fixture_.key_path},
+                                     dir_ + "/adsctl.err")
+                    .exit_code,
+                0);
+      ++syncs;
+    }
+    // Five jobs a second: delivery takes a few seconds, so the kills land among the jobs.
+    const long long delivered_before = delivered();
+    ASSERT_NO_FATAL_FAILURE(start_server({"--hlr-max-rate", "5"}));
+    std::this_thread::sleep_for(Millis(window_ms(rng)));
+    const long long waiting = pending();
+    ::kill(server_->pid(), SIGKILL);
+    server_.reset();
+    // Counted when this run was delivering (it delivered something) and jobs were still waiting.
+    if (waiting > 0 && delivered() > delivered_before) ++kills;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cout << kills << " SIGKILLs during delivery in " << seconds << " s (" << attempts << " runs, " << syncs
+            << " syncs); " << pending() << " jobs waiting after the last" << std::endl;
+  EXPECT_GE(kills, kRequiredKills);
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  ASSERT_TRUE(wait_until([&] { return pending() == 0; }, 60s)) << pending() << " jobs still waiting";
+  ASSERT_NO_FATAL_FAILURE(expect_hlr_matches_records());
+  expect_each_delivery_recorded_once();
+  auto integrity = sql("PRAGMA integrity_check");
+  ASSERT_FALSE(integrity.rows.empty());
+  EXPECT_EQ(integrity.rows[0][0].value_or(""), "ok");
+  ASSERT_TRUE(server_->stop());
+}
+
+}  // namespace
+}  // namespace cardperso::crash
