@@ -3,7 +3,8 @@
 #   issuer: ADS database, a retailer card, a batch of blank SIMs assigned to the retailer, number pools
 #   shop:   ADS + DTD agent + secure terminal; the retailer signs on with the retailer card; a customer
 #           is assessed; a blank SIM is personalised over the real PC/SC stack; the DTD prints the receipt
-#   check:  the card's contents are read back through PC/SC with the customer's new PIN
+#   check:  the card's contents are read back through PC/SC with the customer's new PIN, and the
+#           operator's HLR (a real osmo-hlr, when installed) holds the new subscriber
 # Usage: demo-scenario.sh BUILD_DIR
 set -euo pipefail
 build=${1:?usage: demo-scenario.sh BUILD_DIR}
@@ -59,9 +60,20 @@ device_key=$("$STE" --init-device-key --device-key "$work/ste-device.key" --log-
 [[ $device_key =~ ^[0-9a-f]{64}$ ]] || { echo "demo: ste-firmware --init-device-key printed no public key" >&2; exit 1; }
 adsctl terminal enrol --retailer 8949000000000000012 --public-key "$device_key" --label "demo shop counter"
 
+hlr_args=()
+if command -v osmo-hlr > /dev/null; then
+  say "Operator: the HLR/AuC (osmo-hlr), its control interface on the loopback address only"
+  mkdir -p "$work/hlr"
+  printf 'log stderr\n logging level all notice\nline vty\n bind 127.0.0.1\nctrl\n bind 127.0.0.1\nhlr\n gsup\n  bind ip 127.0.0.1\n' > "$work/hlr/osmo-hlr.cfg"
+  osmo-hlr -c "$work/hlr/osmo-hlr.cfg" -l "$work/hlr/hlr.db" > "$work/hlr/osmo-hlr.log" 2>&1 & pids+=($!)
+  for ((i = 0; i < 50; i++)); do (exec 5<> /dev/tcp/127.0.0.1/4259) 2> /dev/null && break; sleep 0.1; done
+  echo "osmo-hlr: CTRL on 127.0.0.1:4259"
+  hlr_args=(--hlr-ctrl 127.0.0.1:4259)
+fi
+
 say "Shop: start the ADS and the DTD agent; insert the retailer card"
 "$ADS" --db "$work/ads.db" --master-key "$work/ads-master.key" --listen 127.0.0.1:0 \
-  --profile "$src/profiles/gsm-sim-default.json" --log-file "$work/ads.log" > "$work/ads.out" 2> /dev/null & pids+=($!)
+  --profile "$src/profiles/gsm-sim-default.json" "${hlr_args[@]}" --log-file "$work/ads.log" > "$work/ads.out" 2> /dev/null & pids+=($!)
 ads_port=$(wait_line "$work/ads.out" '^listening on' 15 | sed 's/.*://')
 "$DTD" --ads "127.0.0.1:$ads_port" --ste-listen 127.0.0.1:0 --dtd-id demo-shop --pairing-file "$work/dtd-pairing.key" \
   --customer "$work/customer.json" \
@@ -99,5 +111,12 @@ printf '1357\n' > "$work/pin"
 
 say "What the ADS recorded"
 adsctl card show "$iccid"
+
+if [[ ${#hlr_args[@]} -gt 0 ]]; then
+  say "The operator's HLR: the new subscriber, compared with the record (K and OPc compared, never shown)"
+  for ((i = 0; i < 100; i++)); do adsctl hlr status | grep -q '^waiting      0 jobs' && break; sleep 0.1; done
+  adsctl hlr status
+  adsctl hlr check "$iccid" --hlr-ctrl 127.0.0.1:4259
+fi
 echo
 echo "demo: done; files in $work"
