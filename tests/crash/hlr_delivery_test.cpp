@@ -5,6 +5,7 @@
 //      subscriber arrives, exactly once, with the record's IMSI, MSISDN, K and OPc.
 //   2. a new, empty HLR and `adsctl hlr sync`; ads-server SIGKILLed at random moments while it delivers
 //      (at least 20 kills with jobs still waiting), restarted each time: same result.
+// No K or OPc in any log of the run.
 // Runs in its own network namespace (osmo-hlr's ports are fixed). CARDPERSO_CRASH_SEED replays a run.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -160,6 +161,7 @@ class HlrDelivery : public ::testing::Test {
       EXPECT_TRUE(it->second.k_hex == to_hex(keys->ki.view())) << "K of " << iccid << " differs";
       EXPECT_TRUE(it->second.opc_hex == to_hex(keys->opc.view())) << "OPc of " << iccid << " differs";
       EXPECT_TRUE(it->second.nam_cs && it->second.nam_ps) << iccid;
+      for (const auto* secret : {&keys->ki, &keys->opc}) secrets_.push_back(to_hex(secret->view()));
       ++matched;
     }
     EXPECT_EQ(matched, kCards);
@@ -182,6 +184,26 @@ class HlrDelivery : public ::testing::Test {
     EXPECT_EQ(pending(), 0);
   }
 
+  // No K or OPc (hex, either case) in the ADS log, the adsctl outputs or osmo-hlr's log.
+  void expect_no_key_in_logs() {
+    std::vector<std::string> files = {dir_ + "/ads.log", dir_ + "/adsctl.err", hlr_->log_path()};
+    for (const auto& path : files) {
+      std::ifstream in(path);
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::string upper = text;
+      for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      std::size_t found = 0;
+      for (const auto& secret : secrets_) {
+        std::string up = secret;
+        for (auto& c : up) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (upper.find(up) != std::string::npos) ++found;
+      }
+      EXPECT_EQ(found, 0u) << found << " keys appear in " << path;  // never the keys themselves
+    }
+    std::cout << "secret scan: " << secrets_.size() << " keys looked for in " << files.size() << " logs" << std::endl;
+  }
+
+  std::vector<std::string> secrets_;
   std::uint64_t seed_ = 0;
   std::string dir_;
   bench::Fixture fixture_;
@@ -279,6 +301,7 @@ TEST_F(HlrDelivery, AnHlrDownAndAnAdsKilledMidDeliveryLoseAndDoubleNothing) {
   ASSERT_FALSE(integrity.rows.empty());
   EXPECT_EQ(integrity.rows[0][0].value_or(""), "ok");
   ASSERT_TRUE(server_->stop());
+  expect_no_key_in_logs();
 }
 
 }  // namespace

@@ -123,12 +123,7 @@ TEST_F(CardRecordsTest, ModificationsAreNewVersions) {
   // Version 2: a new MSISDN and SPN; Ki/OPc, subscriber and issuer code unchanged.
   EXPECT_EQ(must(stock->begin_personalisation(iccids[0], CardPurpose::Modification)), 1);
   std::string new_msisdn = must(db->with_transaction([&] { return pools->allocate(NumberKind::Msisdn, iccids[0]); }));
-  ModificationRecord mod;
-  mod.iccid = iccids[0];
-  mod.retailer_serial = kRetailerA;
-  mod.content = rec.content;
-  mod.content.ki.wipe();
-  mod.content.opc.wipe();
+  ModificationRecord mod = modification_of(rec);
   mod.content.msisdn = new_msisdn;
   mod.content.spn = "renamed";
   EXPECT_EQ(must(records->record_modification(mod)), 2);

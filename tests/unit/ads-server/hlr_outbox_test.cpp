@@ -62,12 +62,7 @@ TEST_F(HlrOutboxTest, ARecordThatFailsLeavesNoJob) {
 TEST_F(HlrOutboxTest, AModificationProvisionsItsVersionAndANewImsiRemovesTheOldFirst) {
   const auto rec = personalise(iccids[0]);
   must(stock->begin_personalisation(iccids[0], CardPurpose::Modification));
-  ModificationRecord mod;
-  mod.iccid = iccids[0];
-  mod.retailer_serial = kRetailerA;
-  mod.content = rec.content;
-  mod.content.ki.wipe();
-  mod.content.opc.wipe();
+  ModificationRecord mod = modification_of(rec);
   mod.content.imsi = must(db->with_transaction([&] { return pools->allocate(NumberKind::Imsi, iccids[0]); }));
   EXPECT_EQ(must(records->record_modification(mod)), 2);
   auto jobs = must(outbox->jobs_of(iccids[0]));

@@ -72,6 +72,16 @@ class StockTest : public DatabaseTest {
     r.personal_data_json = R"({"name":"Ada Lovelace","id_number":"X1234567"})";
     return r;
   }
+  // A modification of the record's card by retailer A: the same content, keys unchanged (left empty).
+  static ModificationRecord modification_of(const PersonalisationRecord& rec) {
+    ModificationRecord mod;
+    mod.iccid = rec.iccid;
+    mod.retailer_serial = kRetailerA;
+    mod.content = rec.content;
+    mod.content.ki.wipe();
+    mod.content.opc.wipe();
+    return mod;
+  }
   CardState state_of(const std::string& iccid) {
     auto c = must(stock->find_card(iccid));
     if (!c) throw std::runtime_error("no card " + iccid);
