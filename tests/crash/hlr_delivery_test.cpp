@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -161,7 +162,7 @@ class HlrDelivery : public ::testing::Test {
       EXPECT_TRUE(it->second.k_hex == to_hex(keys->ki.view())) << "K of " << iccid << " differs";
       EXPECT_TRUE(it->second.opc_hex == to_hex(keys->opc.view())) << "OPc of " << iccid << " differs";
       EXPECT_TRUE(it->second.nam_cs && it->second.nam_ps) << iccid;
-      for (const auto* secret : {&keys->ki, &keys->opc}) secrets_.push_back(to_hex(secret->view()));
+      for (const auto* secret : {&keys->ki, &keys->opc}) secrets_.insert(to_hex(secret->view()));
       ++matched;
     }
     EXPECT_EQ(matched, kCards);
@@ -203,7 +204,7 @@ class HlrDelivery : public ::testing::Test {
     std::cout << "secret scan: " << secrets_.size() << " keys looked for in " << files.size() << " logs" << std::endl;
   }
 
-  std::vector<std::string> secrets_;
+  std::set<std::string> secrets_;
   std::uint64_t seed_ = 0;
   std::string dir_;
   bench::Fixture fixture_;
