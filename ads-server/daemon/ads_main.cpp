@@ -10,6 +10,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "ads_options.hpp"
+#include "cardperso/ads/hlr/osmo_ctrl_client.hpp"
 #include "cardperso/ads/hlr/provisioner.hpp"
 #include "cardperso/ads/perso/perso_services_sqlite.hpp"
 #include "cardperso/ads/store/card_stock.hpp"
@@ -128,8 +129,9 @@ int run(const ads::AdsOptions& options) {
     asio::co_spawn(io, prune_hourly(directory, options.session_retention, server), asio::detached);
   std::shared_ptr<ads::hlr::Provisioner> provisioner;
   if (options.hlr) {
-    provisioner = std::make_shared<ads::hlr::Provisioner>(*db, *key, &group, *options.hlr,
-                                                          std::shared_ptr<net::StopSignal>(server, &server->stop));
+    provisioner = std::make_shared<ads::hlr::Provisioner>(
+        *db, *key, &group, std::make_unique<ads::hlr::OsmoCtrlClient>(options.hlr->ctrl, options.hlr->timeout),
+        options.hlr->delivery, std::shared_ptr<net::StopSignal>(server, &server->stop));
     provisioner->start(io.get_executor());
     // A committed record's job goes out at once rather than at the next poll.
     if (perso) perso->on_record_committed([&io, provisioner] { asio::post(io, [provisioner] { provisioner->wake(); }); });

@@ -23,10 +23,11 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
             keepalive_ms = o.connection.keepalive_interval.count();
   double hello_rate = o.hello_rate.rate_per_second, hello_burst = o.hello_rate.burst;
   std::string hlr_ctrl;
-  hlr::ProvisionerOptions hlr_defaults;
-  long long hlr_timeout_ms = hlr_defaults.timeout.count(), hlr_retry_ms = hlr_defaults.retry_initial.count(),
-            hlr_retry_max_ms = hlr_defaults.retry_max.count(), hlr_poll_ms = hlr_defaults.poll.count();
-  double hlr_max_rate = hlr_defaults.max_rate;
+  const HlrLinkOptions hlr_defaults;
+  long long hlr_timeout_ms = hlr_defaults.timeout.count(), hlr_retry_ms = hlr_defaults.delivery.retry_initial.count(),
+            hlr_retry_max_ms = hlr_defaults.delivery.retry_max.count(),
+            hlr_poll_ms = hlr_defaults.delivery.poll.count();
+  double hlr_max_rate = hlr_defaults.delivery.max_rate;
   cli::CommandLine cl({.name = "ads-server",
                        .usage = "--db PATH --master-key PATH --listen HOST:PORT [options]",
                        .description = "The issuer's server: authenticates retailer terminals (STE) relayed by DTD\n"
@@ -131,13 +132,13 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
       return usage_error("--hlr-timeout-ms, --hlr-retry-ms and --hlr-poll-ms must be positive, --hlr-retry-max-ms at "
                          "least --hlr-retry-ms");
     if (!(hlr_max_rate >= 0) || hlr_max_rate > 1e6) return usage_error("--hlr-max-rate must be 0 (no limit) to 1000000");
-    hlr::ProvisionerOptions h;
-    h.hlr = *hlr_endpoint;
+    HlrLinkOptions h;
+    h.ctrl = *hlr_endpoint;
     h.timeout = std::chrono::milliseconds(hlr_timeout_ms);
-    h.retry_initial = std::chrono::milliseconds(hlr_retry_ms);
-    h.retry_max = std::chrono::milliseconds(hlr_retry_max_ms);
-    h.poll = std::chrono::milliseconds(hlr_poll_ms);
-    h.max_rate = hlr_max_rate;
+    h.delivery.retry_initial = std::chrono::milliseconds(hlr_retry_ms);
+    h.delivery.retry_max = std::chrono::milliseconds(hlr_retry_max_ms);
+    h.delivery.poll = std::chrono::milliseconds(hlr_poll_ms);
+    h.delivery.max_rate = hlr_max_rate;
     o.hlr = h;
   }
   o.connection.max_sessions = max_sessions;

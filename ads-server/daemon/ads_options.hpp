@@ -17,6 +17,13 @@
 
 namespace cardperso::ads {
 
+// The link to the operator's HLR (osmo-hlr's CTRL interface) and how its outbox is delivered.
+struct HlrLinkOptions {
+  net::Endpoint ctrl;
+  std::chrono::milliseconds timeout{5'000};  // connect, and every reply
+  hlr::ProvisionerOptions delivery;
+};
+
 struct AdsOptions {
   std::string db_path;
   std::string key_path;
@@ -37,7 +44,7 @@ struct AdsOptions {
   std::vector<std::string> plmns;  // MCCMNC / MCC/MNC; none: the home PLMN of each card's IMSI
   int mnc_length = 2;
   // The operator's HLR (osmo-hlr CTRL); empty: jobs wait in the outbox until a server with it runs.
-  std::optional<hlr::ProvisionerOptions> hlr;
+  std::optional<HlrLinkOptions> hlr;
   cli::LogOptions log;
 };
 

@@ -93,6 +93,28 @@ class HlrDelivery : public ::testing::Test {
     server_.emplace(std::move(*s));
   }
 
+  // `cards` personalisations by the fixture's shop (the load generator's STE and DTD cores, in-memory
+  // SIMs) through the running server.
+  void personalise(std::size_t cards) {
+    bench::LoadPlan plan;
+    plan.mode = bench::LoadMode::Personalise;
+    plan.ads = server_->endpoint();
+    plan.server_pid = server_->pid();
+    plan.sessions = cards;
+    plan.cards_per_session = 1;
+    plan.warmup = 0ms;
+    plan.progress = false;
+    plan.batch_secret = fixture_.batch_secret;
+    for (const auto& s : fixture_.shops) {
+      auto image = cardsim::load_image(s.retailer_image);
+      ASSERT_TRUE(image) << image.error().message;
+      plan.shops.push_back(bench::ShopSetup{std::move(*image), s.retailer_pin, s.iccid_prefix, s.first_serial,
+                                            s.blank_cards});
+    }
+    const auto load = bench::run_load(plan);
+    ASSERT_EQ(load.cards_ok, cards) << (load.first_errors.empty() ? "" : load.first_errors[0]);
+  }
+
   testing::SqlRows sql(const std::string& text) {
     sqlite3* db = nullptr;
     testing::SqlRows rows;
@@ -128,7 +150,7 @@ class HlrDelivery : public ::testing::Test {
 
   // Every personalised card's subscriber is in the HLR exactly as its latest record says, and the HLR
   // holds nothing else.
-  void expect_hlr_matches_records() {
+  void expect_hlr_matches_records(std::size_t expected = kCards) {
     auto db = ads::open_ads_database(fixture_.db_path, ads::OpenMode::MustExist);
     ASSERT_TRUE(db) << db.error().message;
     auto key = ads::MasterKey::load_file(fixture_.key_path);
@@ -141,7 +163,7 @@ class HlrDelivery : public ::testing::Test {
     for (const auto& s : *subscribers) EXPECT_TRUE(by_imsi.emplace(s.imsi, s).second) << "IMSI twice: " << s.imsi;
     const auto cards = sql("SELECT iccid FROM cards WHERE state = 'personalised' ORDER BY iccid");
     ASSERT_TRUE(cards.error.empty()) << cards.error;
-    EXPECT_EQ(cards.rows.size(), kCards);
+    EXPECT_EQ(cards.rows.size(), expected);
     EXPECT_EQ(subscribers->size(), cards.rows.size());
     std::size_t matched = 0;
     for (const auto& row : cards.rows) {
@@ -165,7 +187,7 @@ class HlrDelivery : public ::testing::Test {
       for (const auto* secret : {&keys->ki, &keys->opc}) secrets_.insert(to_hex(secret->view()));
       ++matched;
     }
-    EXPECT_EQ(matched, kCards);
+    EXPECT_EQ(matched, expected);
     auto verified = audit.verify();
     ASSERT_TRUE(verified) << verified.error().message;
     EXPECT_TRUE(verified->intact()) << verified->problem;
@@ -217,23 +239,7 @@ TEST_F(HlrDelivery, AnHlrDownAndAnAdsKilledMidDeliveryLoseAndDoubleNothing) {
   ASSERT_TRUE(hlr_->start()) << hlr_->log_tail();
   ASSERT_TRUE(hlr_->stop());
   ASSERT_NO_FATAL_FAILURE(start_server());
-  bench::LoadPlan plan;
-  plan.mode = bench::LoadMode::Personalise;
-  plan.ads = server_->endpoint();
-  plan.server_pid = server_->pid();
-  plan.sessions = kCards;
-  plan.cards_per_session = 1;
-  plan.warmup = 0ms;
-  plan.progress = false;
-  plan.batch_secret = fixture_.batch_secret;
-  for (const auto& s : fixture_.shops) {
-    auto image = cardsim::load_image(s.retailer_image);
-    ASSERT_TRUE(image) << image.error().message;
-    plan.shops.push_back(bench::ShopSetup{std::move(*image), s.retailer_pin, s.iccid_prefix, s.first_serial,
-                                          s.blank_cards});
-  }
-  const auto load = bench::run_load(plan);
-  ASSERT_EQ(load.cards_ok, kCards) << (load.first_errors.empty() ? "" : load.first_errors[0]);
+  ASSERT_NO_FATAL_FAILURE(personalise(kCards));
   EXPECT_EQ(number("SELECT count(*) FROM hlr_jobs"), static_cast<long long>(kCards));
   ASSERT_TRUE(wait_until([&] { return number("SELECT count(*) FROM hlr_jobs WHERE attempts > 0") > 0; }, 10s));
   EXPECT_EQ(pending(), static_cast<long long>(kCards));
@@ -301,6 +307,57 @@ TEST_F(HlrDelivery, AnHlrDownAndAnAdsKilledMidDeliveryLoseAndDoubleNothing) {
   auto integrity = sql("PRAGMA integrity_check");
   ASSERT_FALSE(integrity.rows.empty());
   EXPECT_EQ(integrity.rows[0][0].value_or(""), "ok");
+  ASSERT_TRUE(server_->stop());
+  expect_no_key_in_logs();
+}
+
+// An HLR that refuses one subscriber (another subscriber there already has its MSISDN, as when the
+// operator's old data was not cleaned up): that job waits with its reason, the other cards' jobs go
+// through, and once the HLR allows it the job is delivered. Nothing is lost or repeated.
+TEST_F(HlrDelivery, ARefusedSubscriberWaitsAloneAndGoesThroughOnceTheHlrAllows) {
+  constexpr std::size_t kThree = 3;
+  const std::string kForeignImsi = "999990000000001";
+  ASSERT_TRUE(hlr_->start()) << hlr_->log_tail();
+  ASSERT_TRUE(hlr_->stop());
+  // The operator's own subscriber holding the first number of the issuer's MSISDN pool.
+  const std::string first_msisdn = *sql("SELECT prefix || substr('000000000000000' || first, -width) FROM "
+                                        "number_pools WHERE kind = 'msisdn' ORDER BY id LIMIT 1")
+                                        .rows.at(0)
+                                        .at(0);
+  auto write_hlr = [&](const std::string& statement) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(hlr_->db_path().c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  };
+  ASSERT_NO_FATAL_FAILURE(write_hlr("INSERT INTO subscriber (imsi, msisdn) VALUES ('" + kForeignImsi + "', '" +
+                                    first_msisdn + "')"));
+  ASSERT_TRUE(hlr_->start()) << hlr_->log_tail();
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  ASSERT_NO_FATAL_FAILURE(personalise(kThree));
+
+  // Jobs 2 and 3 are delivered; job 1 is refused with the HLR's reason and waits.
+  ASSERT_TRUE(wait_until([&] { return delivered() == 2; }, 15s)) << delivered() << " delivered";
+  ASSERT_TRUE(wait_until([&] { return number("SELECT attempts FROM hlr_jobs WHERE id = 1") >= 2; }, 15s));
+  EXPECT_EQ(pending(), 1);
+  const std::string error = sql("SELECT last_error FROM hlr_jobs WHERE id = 1").rows.at(0).at(0).value_or("");
+  EXPECT_NE(error.find(".msisdn: Update MSISDN failed"), std::string::npos) << error;
+  auto status = testing::run_program({CARDPERSO_CRASH_ADSCTL, "hlr", "status", "--db", fixture_.db_path,
+                                      "--master-key", fixture_.key_path},
+                                     dir_ + "/adsctl.err");
+  EXPECT_NE(status.out.find("waiting      1 jobs"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("Update MSISDN failed"), std::string::npos) << status.out;
+  EXPECT_TRUE(wait_until([&] { return read_log().find("refused: the HLR refused") != std::string::npos; }, 5s));
+
+  // The operator frees the number; the next try delivers the job.
+  ASSERT_NO_FATAL_FAILURE(write_hlr("DELETE FROM subscriber WHERE imsi = '" + kForeignImsi + "'"));
+  ASSERT_TRUE(wait_until([&] { return pending() == 0; }, 15s)) << pending() << " jobs still waiting";
+  EXPECT_GE(number("SELECT attempts FROM hlr_jobs WHERE id = 1"), 2);
+  ASSERT_NO_FATAL_FAILURE(expect_hlr_matches_records(kThree));
+  expect_each_delivery_recorded_once();
   ASSERT_TRUE(server_->stop());
   expect_no_key_in_logs();
 }

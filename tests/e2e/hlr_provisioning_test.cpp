@@ -54,6 +54,16 @@ class HlrProvisioning : public PersonalisationFixture {
     }
   }
 
+  // Every job in the outbox delivered (the whole create-or-update done, not just its first step).
+  bool wait_all_delivered(Millis timeout = 15s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (count("SELECT count(*) FROM hlr_jobs WHERE delivered_at IS NULL") != 0) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(100ms);
+    }
+    return true;
+  }
+
   std::int64_t audit_events(const std::string& event, const std::string& iccid) {
     return count("SELECT count(*) FROM audit_log WHERE event = ?1 AND subject = ?2", {event, iccid});
   }
@@ -85,6 +95,7 @@ TEST_F(HlrProvisioning, APersonalisedSimIsInTheHlrAndAuthenticatesAgainstIt) {
   const KeysFromStore keys = keys_of(iccid, 1);
 
   // The HLR holds the subscriber: IMSI, MSISDN, access, Milenage with the card's K and OPc.
+  ASSERT_TRUE(wait_all_delivered()) << "the job was not delivered";
   auto sub = wait_subscriber(recs[0].imsi, [](const HlrSubscriber* s) { return s != nullptr; });
   ASSERT_TRUE(sub) << "the subscriber did not reach the HLR";
   EXPECT_EQ(sub->msisdn, recs[0].msisdn);
@@ -153,6 +164,7 @@ TEST_F(HlrProvisioning, ANewNumberReachesTheHlrAndARetiredCardIsRemoved) {
   ASSERT_TRUE(first) << display_text();
   pull(card);
   const std::string old_msisdn = (*first)[1];
+  ASSERT_TRUE(wait_all_delivered()) << "the job was not delivered";
   auto first_in_hlr = wait_subscriber(records(iccid).at(0).imsi, [](const HlrSubscriber* s) { return s != nullptr; });
   ASSERT_TRUE(first_in_hlr);
   EXPECT_EQ(first_in_hlr->msisdn, old_msisdn);

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <optional>
 
-#include "cardperso/ads/hlr/ctrl_connection.hpp"
 #include "cardperso/ads/store/card_records.hpp"
 #include "cardperso/ads/store/hlr_outbox.hpp"
 #include "cardperso/net/backoff.hpp"
@@ -25,6 +24,12 @@ std::string age_text(std::optional<Seconds> since) {
   if (!since) return "none";
   const auto age = system_now() - *since;
   return std::to_string(std::max<std::int64_t>(0, age.count())) + " s";
+}
+
+// The outbox counts in whole seconds: a back-off rounds up, and is at least one second, so a refused job
+// is never retried at once.
+Seconds retry_time(milliseconds delay) {
+  return system_now() + std::max(std::chrono::seconds(1), std::chrono::ceil<std::chrono::seconds>(delay));
 }
 
 }  // namespace
@@ -50,18 +55,22 @@ struct Provisioner::State {
   AuditLog audit;
   HlrOutbox outbox;
   CardRecords records;
-  std::unique_ptr<CtrlConnection> link;
   net::Backoff link_backoff;
   std::optional<SteadyTime> link_retry_at;  // the link failed: not before then
   bool link_was_down = false;
   bool woken = false;
   asio::steady_timer timer;
-  int attempted = 0;  // jobs tried in the last pass
+  int delivered = 0;  // jobs delivered in the last pass
 };
 
-Provisioner::Provisioner(Database& db, const MasterKey& key, GroupCommit* group, ProvisionerOptions options,
-                         std::shared_ptr<net::StopSignal> stop)
-    : db_(db), key_(key), group_(group), options_(std::move(options)), stop_(std::move(stop)) {}
+Provisioner::Provisioner(Database& db, const MasterKey& key, GroupCommit* group, std::unique_ptr<HlrClient> client,
+                         ProvisionerOptions options, std::shared_ptr<net::StopSignal> stop)
+    : db_(db),
+      key_(key),
+      group_(group),
+      client_(std::move(client)),
+      options_(std::move(options)),
+      stop_(std::move(stop)) {}
 
 void Provisioner::start(asio::any_io_executor executor) {
   state_ = std::make_shared<State>(db_, key_, group_, options_, stop_, executor);
@@ -96,7 +105,7 @@ asio::awaitable<void> Provisioner::wait(milliseconds delay) {
 }
 
 asio::awaitable<void> Provisioner::loop(std::shared_ptr<Provisioner> self) {
-  spdlog::info("HLR provisioning to {} (CTRL); jobs are kept until delivered", self->options_.hlr.to_string());
+  spdlog::info("HLR provisioning to {}; jobs are kept until delivered", self->client_->describe());
   while (!self->stop_->requested()) {
     co_await self->deliver_due();
     if (self->stop_->requested()) break;
@@ -106,20 +115,20 @@ asio::awaitable<void> Provisioner::loop(std::shared_ptr<Provisioner> self) {
     if (s.link_retry_at && *s.link_retry_at > now) {
       delay = std::chrono::duration_cast<milliseconds>(*s.link_retry_at - now);
       s.woken = false;  // a new job does not shorten the link's back-off
-    } else if (s.attempted > 0) {
+    } else if (s.delivered > 0) {
       delay = milliseconds::zero();  // progress: more may be due
     } else if (auto next = s.outbox.next_due(); next && *next && **next > system_now()) {
       delay = std::min(delay, std::chrono::duration_cast<milliseconds>(**next - system_now()));
     }
     co_await self->wait(delay);
   }
-  self->state_->link.reset();
+  self->client_->disconnect();
 }
 
 asio::awaitable<void> Provisioner::deliver_due() {
   auto state = state_;  // keeps the state alive across the awaits
   auto& s = *state;
-  s.attempted = 0;
+  s.delivered = 0;
   if (s.link_retry_at && *s.link_retry_at > std::chrono::steady_clock::now()) co_return;
   auto jobs = s.outbox.due(kJobsPerPass);
   if (!jobs) {
@@ -138,14 +147,13 @@ asio::awaitable<void> Provisioner::deliver_due() {
   }
   for (const HlrJob& job : *jobs) {
     if (s.stop->requested()) co_return;
-    ++s.attempted;
     auto link_failed = [&](const std::string& error) {
       const milliseconds delay = s.link_backoff.next();
-      s.link.reset();
+      client_->disconnect();
       s.link_retry_at = std::chrono::steady_clock::now() + delay;
       s.link_was_down = true;
       ++counters_.link_failures;
-      const auto retry = system_now() + std::chrono::duration_cast<std::chrono::seconds>(delay);
+      const auto retry = retry_time(delay);
       if (auto noted = s.outbox.mark_failed(job, error, retry); !noted)
         spdlog::error("HLR provisioning: cannot note the failure of job {}: {}", job.id, noted.error().message);
       auto backlog = s.outbox.backlog();
@@ -153,19 +161,11 @@ asio::awaitable<void> Provisioner::deliver_due() {
                    backlog ? backlog->pending : -1, backlog ? age_text(backlog->oldest_pending_since) : "?",
                    delay.count());
     };
-    if (!s.link || !s.link->open()) {
-      auto connected = co_await CtrlConnection::connect(options_.hlr, options_.timeout);
-      if (!connected) {
-        link_failed(connected.error().message);
-        co_return;
-      }
-      s.link = std::move(connected).value();
-    }
-    std::optional<SubscriberSync> sync;
     std::string what = std::string(to_string(job.action)) + " " + job.iccid + " (IMSI " + job.imsi;
+    Result<void> delivered;
     if (job.action == HlrAction::Remove) {
-      sync = SubscriberSync::remove(job.imsi);
       what += ")";
+      delivered = co_await client_->remove(job.imsi);
     } else {
       what += ", record version " + std::to_string(job.record_version) + ")";
       auto history = s.records.history(job.iccid);
@@ -180,14 +180,12 @@ asio::awaitable<void> Provisioner::deliver_due() {
                                   : !keys  ? keys.error().message
                                            : "the record version is missing";
         spdlog::error("HLR job {} ({}) cannot be built: {}", job.id, what, error);
-        (void)s.outbox.mark_failed(job, error, system_now() + std::chrono::duration_cast<std::chrono::seconds>(
-                                                                  job_backoff(job.attempts + 1)));
+        (void)s.outbox.mark_failed(job, error, retry_time(job_backoff(job.attempts + 1)));
         continue;
       }
-      SubscriberData data{version->imsi, version->msisdn, std::move(keys->ki), std::move(keys->opc)};
-      sync = SubscriberSync::provision(data);
+      const SubscriberData data{version->imsi, version->msisdn, std::move(keys->ki), std::move(keys->opc)};
+      delivered = co_await client_->provision(data);
     }
-    auto delivered = co_await s.link->run(*sync, options_.timeout);
     if (!delivered && delivered.error().code == Errc::Unavailable) {
       link_failed(delivered.error().message);
       co_return;
@@ -196,16 +194,14 @@ asio::awaitable<void> Provisioner::deliver_due() {
       s.link_was_down = false;
       s.link_retry_at.reset();
       s.link_backoff.reset();
-      spdlog::info("HLR at {} reachable again", options_.hlr.to_string());
+      spdlog::info("HLR reachable again ({})", client_->describe());
     }
     if (!delivered) {
       ++counters_.refused;
-      const milliseconds delay = job_backoff(job.attempts + 1);
-      spdlog::warn("HLR job {} ({}) refused: {}; retry in {} ms", job.id, what, delivered.error().message,
-                   delay.count());
-      if (auto noted = s.outbox.mark_failed(job, delivered.error().message,
-                                            system_now() + std::chrono::duration_cast<std::chrono::seconds>(delay));
-          !noted)
+      const Seconds retry_at = retry_time(job_backoff(job.attempts + 1));
+      spdlog::warn("HLR job {} ({}) refused: {}; retry in {} s", job.id, what, delivered.error().message,
+                   (retry_at - system_now()).count());
+      if (auto noted = s.outbox.mark_failed(job, delivered.error().message, retry_at); !noted)
         spdlog::error("HLR provisioning: cannot note the failure of job {}: {}", job.id, noted.error().message);
       continue;
     }
@@ -215,6 +211,7 @@ asio::awaitable<void> Provisioner::deliver_due() {
       co_return;
     }
     ++counters_.delivered;
+    ++s.delivered;
     spdlog::info("HLR: {} done (job {})", what, job.id);
     if (options_.max_rate > 0) {
       co_await wait(milliseconds(static_cast<std::int64_t>(1000.0 / options_.max_rate)));

@@ -1,6 +1,6 @@
 #pragma once
-// The provisioner: delivers the HLR outbox (ads-server/store hlr_outbox.hpp) to the operator's HLR over
-// CTRL, in the daemon's io_context. It is woken when a record commits (wake()) and looks again every
+// The provisioner: delivers the HLR outbox (ads-server/store hlr_outbox.hpp) to the operator's HLR
+// through an HlrClient (osmo-hlr: OsmoCtrlClient), in the daemon's io_context. It is woken when a record commits (wake()) and looks again every
 // poll interval anyway (jobs queued by `adsctl hlr sync` come from another process).
 //
 // Failures, two kinds:
@@ -15,19 +15,17 @@
 #include <functional>
 #include <memory>
 
+#include "cardperso/ads/hlr/hlr_client.hpp"
 #include "cardperso/ads/store/audit_log.hpp"
 #include "cardperso/ads/store/group_commit.hpp"
 #include "cardperso/ads/store/master_key.hpp"
 #include "cardperso/ads/store/sqlite_db.hpp"
 #include "cardperso/net/asio.hpp"
-#include "cardperso/net/endpoint.hpp"
 #include "cardperso/net/stop_signal.hpp"
 
 namespace cardperso::ads::hlr {
 
 struct ProvisionerOptions {
-  net::Endpoint hlr;  // the HLR's CTRL address (osmo-hlr: port 4259)
-  std::chrono::milliseconds timeout{5'000};          // connect, and every reply
   std::chrono::milliseconds retry_initial{1'000};    // first back-off after a failure
   std::chrono::milliseconds retry_max{60'000};       // back-off cap
   std::chrono::milliseconds poll{2'000};             // look for jobs from other processes
@@ -41,8 +39,8 @@ struct ProvisionerCounters {
 class Provisioner : public std::enable_shared_from_this<Provisioner> {
  public:
   // db, key and group (null: the database commits on its own, e.g. in tests) must outlive the loop.
-  Provisioner(Database& db, const MasterKey& key, GroupCommit* group, ProvisionerOptions options,
-              std::shared_ptr<net::StopSignal> stop);
+  Provisioner(Database& db, const MasterKey& key, GroupCommit* group, std::unique_ptr<HlrClient> client,
+              ProvisionerOptions options, std::shared_ptr<net::StopSignal> stop);
   // Spawns the delivery loop on the executor; it ends when the stop signal is requested.
   void start(net::asio::any_io_executor executor);
   // A job was queued: deliver without waiting for the poll. Call on the loop's executor.
@@ -59,6 +57,7 @@ class Provisioner : public std::enable_shared_from_this<Provisioner> {
   Database& db_;
   const MasterKey& key_;
   GroupCommit* group_;
+  std::unique_ptr<HlrClient> client_;
   ProvisionerOptions options_;
   std::shared_ptr<net::StopSignal> stop_;
   std::shared_ptr<State> state_;
