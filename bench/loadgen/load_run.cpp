@@ -404,21 +404,23 @@ RoundTripCounts expected_round_trips(std::size_t cards) {
   return c;
 }
 
+// The io_context is declared first so it outlives the state: a shop's link (its socket, its timers)
+// must be destroyed while the io_context that owns their services still exists.
 Result<Calibration> calibrate(const LoadPlan& plan) {
+  asio::io_context io(1);
   auto st = make_state(plan, 1);
   auto out = std::make_shared<Result<Calibration>>(fail("the calibration did not run"));
-  asio::io_context io(1);
   asio::co_spawn(io, calibration_run(st, out), asio::detached);
   io.run();
   return std::move(*out);
 }
 
 LoadReport run_load(const LoadPlan& plan) {
+  asio::io_context io(1);
   auto st = make_state(plan, plan.shops.size());
   const std::size_t expected = plan.sessions > 0 ? plan.sessions : 100'000;
   st->report.session.reserve(expected);
   st->report.round_trip.reserve(expected * expected_round_trips(plan.cards_per_session).total());
-  asio::io_context io(1);
   asio::co_spawn(io, run_shops(st), asio::detached);
   io.run();
   return std::move(st->report);
