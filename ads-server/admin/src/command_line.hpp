@@ -106,5 +106,7 @@ std::vector<cli::Subcommand> pool_commands();
 std::vector<cli::Subcommand> card_commands();
 std::vector<cli::Subcommand> hlr_commands();
 std::vector<cli::Subcommand> export_commands();
+std::vector<cli::Subcommand> maintenance_commands();
+std::vector<cli::Subcommand> status_commands();
 
 }  // namespace cardperso::adsctl

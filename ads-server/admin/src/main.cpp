@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
       .commands = {}};
   for (auto table : {adsctl::init_commands, adsctl::retailer_commands, adsctl::terminal_commands, adsctl::audit_commands, adsctl::batch_commands,
                      adsctl::pool_commands, adsctl::card_commands, adsctl::hlr_commands,
-                     adsctl::export_commands}) {
+                     adsctl::export_commands, adsctl::maintenance_commands, adsctl::status_commands}) {
     for (auto& command : table()) program.commands.push_back(std::move(command));
   }
   return cli::run_subcommands(program, std::vector<std::string>(argv + 1, argv + argc));
