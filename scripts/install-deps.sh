@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libpcsclite-dev pcscd vsmartcard-vpcd pcsc-tools
   socat iproute2 util-linux procps python3 python3-cryptography
-  osmo-hlr libosmocore-utils
+  osmo-hlr libosmocore-utils prometheus-cpp-dev prometheus
 )
 
 missing=()

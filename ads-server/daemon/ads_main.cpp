@@ -9,6 +9,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "ads_metrics.hpp"
 #include "ads_options.hpp"
 #include "cardperso/ads/hlr/osmo_ctrl_client.hpp"
 #include "cardperso/ads/hlr/provisioner.hpp"
@@ -119,12 +120,25 @@ int run(const ads::AdsOptions& options) {
   }
   ads::AddressPenalties penalties(options.address_penalties);
 
+  // Before the io_context: the exporter's threads outlive every handler that reports to it.
+  std::unique_ptr<ads::AdsMetrics> metrics;
+  if (options.metrics_listen) {
+    auto started = ads::AdsMetrics::start(*options.metrics_listen);
+    if (!started) return refuse(started.error().message);
+    metrics = std::move(started).value();
+    spdlog::info("metrics on http://{}/metrics", metrics->endpoint().to_string());
+  }
+
   asio::io_context io;
   // From here on every store write joins the group transaction of the current io turn.
   ads::GroupCommit group(*db, io.get_executor());
+  if (metrics) group.on_flush([m = metrics.get()](std::uint64_t groups, auto took) { m->flushed(groups, took); });
   auto server = std::make_shared<ads::ServerContext>(directory, directory, options.connection);
   server->group = &group;
   server->services.penalties = &penalties;
+  server->services.metrics = metrics.get();
+  if (perso && metrics)
+    perso->on_card_done([m = metrics.get()](std::string_view outcome, auto took) { m->card_done(outcome, took); });
   if (options.session_retention.count() > 0)
     asio::co_spawn(io, prune_hourly(directory, options.session_retention, server), asio::detached);
   std::shared_ptr<ads::hlr::Provisioner> provisioner;
@@ -134,9 +148,19 @@ int run(const ads::AdsOptions& options) {
         options.hlr->delivery, std::shared_ptr<net::StopSignal>(server, &server->stop));
     provisioner->start(io.get_executor());
     // A committed record's job goes out at once rather than at the next poll.
-    if (perso) perso->on_record_committed([&io, provisioner] { asio::post(io, [provisioner] { provisioner->wake(); }); });
+    // A weak reference: perso outlives the io_context, the provisioner (whose timer belongs to it) must not.
+    if (perso)
+      perso->on_record_committed([&io, weak = std::weak_ptr<ads::hlr::Provisioner>(provisioner)] {
+        asio::post(io, [weak] {
+          if (auto p = weak.lock()) p->wake();
+        });
+      });
   } else {
     spdlog::info("no --hlr-ctrl: HLR jobs wait in the outbox (adsctl hlr status)");
+  }
+  if (metrics) {
+    metrics->refresh_every(io.get_executor(), std::chrono::seconds(2), *db, provisioner,
+                           std::shared_ptr<net::StopSignal>(server, &server->stop));
   }
   if (perso) {
     server->services.perso = &*perso;

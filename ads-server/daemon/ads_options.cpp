@@ -22,7 +22,7 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
   long long hello_timeout_ms = o.connection.hello_timeout.count(), link_timeout_ms = o.connection.link_timeout.count(),
             keepalive_ms = o.connection.keepalive_interval.count();
   double hello_rate = o.hello_rate.rate_per_second, hello_burst = o.hello_rate.burst;
-  std::string hlr_ctrl;
+  std::string hlr_ctrl, metrics_listen;
   const HlrLinkOptions hlr_defaults;
   long long hlr_timeout_ms = hlr_defaults.timeout.count(), hlr_retry_ms = hlr_defaults.delivery.retry_initial.count(),
             hlr_retry_max_ms = hlr_defaults.delivery.retry_max.count(),
@@ -84,6 +84,9 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
        "HOST:PORT of the HLR's CTRL interface (osmo-hlr: port 4259) to provision every personalised, modified or "
        "retired card's subscriber; keep it on the operator's internal network. Without it, jobs wait in the "
        "outbox (`adsctl hlr status`)")
+      ("metrics-listen", po::value(&metrics_listen),
+       "[HOST:]PORT to serve Prometheus metrics on (GET /metrics); a bare port binds 127.0.0.1. The page "
+       "has no secrets but tells how busy the issuer is: keep it on a management network")
       ("hlr-timeout-ms", po::value(&hlr_timeout_ms)->default_value(hlr_timeout_ms), "HLR connect and reply deadline")
       ("hlr-retry-ms", po::value(&hlr_retry_ms)->default_value(hlr_retry_ms),
        "first wait after a failed HLR delivery; doubles with each failure")
@@ -122,6 +125,12 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
   if (!o.assess_command.empty() && o.assess_command[0] != '/')
     return usage_error("--assess-command must be an absolute path (no shell, no PATH search)");
   if (o.spn.empty() || o.spn.size() > 16) return usage_error("--spn must be 1 to 16 characters");
+  if (!metrics_listen.empty()) {
+    const bool bare_port = metrics_listen.find_first_not_of("0123456789") == std::string::npos;
+    auto metrics_endpoint = net::parse_endpoint(bare_port ? "127.0.0.1:" + metrics_listen : metrics_listen);
+    if (!metrics_endpoint) return usage_error("--metrics-listen: " + metrics_endpoint.error().message);
+    o.metrics_listen = *metrics_endpoint;
+  }
   if (!hlr_ctrl.empty()) {
     auto hlr_endpoint = net::parse_endpoint(hlr_ctrl);
     if (!hlr_endpoint || hlr_endpoint->port == 0) {

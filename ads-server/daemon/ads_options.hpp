@@ -45,6 +45,8 @@ struct AdsOptions {
   int mnc_length = 2;
   // The operator's HLR (osmo-hlr CTRL); empty: jobs wait in the outbox until a server with it runs.
   std::optional<HlrLinkOptions> hlr;
+  // The Prometheus endpoint (GET /metrics); empty: none. A bare port binds the loopback address.
+  std::optional<net::Endpoint> metrics_listen;
   cli::LogOptions log;
 };
 

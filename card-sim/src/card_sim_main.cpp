@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   auto options = parse_options(argc, argv, exit_code);
   if (!options) return exit_code;
-  init_logging("card-sim", options->log.level, options->log.file);
+  init_logging("card-sim", options->log.level, options->log.file, options->log.format);
 
   auto image = load_image(options->image_path);
   if (!image) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iostream>
 
+#include "cardperso/cli/config_file.hpp"
+#include "cardperso/cli/print_config.hpp"
 #include "cardperso/cli/version_text.hpp"
 
 namespace cardperso::cli {
@@ -35,9 +37,23 @@ std::optional<int> CommandLine::parse(const std::vector<std::string>& args, po::
   return parse_with(args, vm);
 }
 
+std::optional<std::string> CommandLine::apply_config_file(const std::string& path, po::variables_map& vm) {
+  auto file = read_config_file(path, options_);
+  if (!file) return file.error().message;
+  auto stored = store_config_file(*file, options_, given_, vm);
+  if (!stored) return stored.error().message;
+  given_.insert(given_.end(), stored->begin(), stored->end());
+  return std::nullopt;
+}
+
 std::optional<int> CommandLine::parse_with(const std::vector<std::string>& args, po::variables_map& vm) {
   // Added here, not in the constructor, so they are listed after the program's own options.
   options_.add_options()
+      ("config", po::value<std::string>()->value_name("FILE"),
+       "read options from FILE: `name = value` lines with the long option names of this help (no --), "
+       "# comments, a repeatable option on several lines; the command line wins over the file")
+      ("print-config", po::bool_switch(),
+       "print the effective settings as a --config file (secret values as <secret>) and exit")
       ("help,h", po::bool_switch(&help_), "print this help and exit")
       ("version", po::bool_switch(&version_), "print the program and protocol versions and exit");
   bool help = false, version = false;
@@ -48,9 +64,17 @@ std::optional<int> CommandLine::parse_with(const std::vector<std::string>& args,
     auto parsed = po::command_line_parser(args).options(options_).positional(positional_).run();
     po::store(parsed, vm);
     given_ = parsed.options;
-    // --help and --version win over a missing required option or a bad value.
+    // --help and --version win over a missing required option, a bad value or a bad config file.
     if (vm.count("help") != 0U && vm["help"].as<bool>()) help = true;
     if (vm.count("version") != 0U && vm["version"].as<bool>()) version = true;
+    if (!help && !version && vm.count("config") != 0U) {
+      if (auto refused = apply_config_file(vm["config"].as<std::string>(), vm)) return usage_error(*refused);
+    }
+    if (!help && !version && vm["print-config"].as<bool>()) {
+      // Before notify(): the settings print even while a required option is still missing.
+      std::cout << print_config(options_, vm, given_);
+      return kExitOk;
+    }
     if (!help && !version) po::notify(vm);
   } catch (const po::error& e) {
     if (!asked_for_help) return usage_error(e.what());

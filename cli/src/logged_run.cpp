@@ -13,7 +13,7 @@ namespace cardperso::cli {
 int run_logged(const std::string& program, const LogOptions& log, const HardeningReport& hardening,
                const std::function<int()>& body) {
   try {
-    init_logging(program, log.level, log.file);
+    init_logging(program, log.level, log.file, log.format);
   } catch (const std::exception& e) {
     std::cerr << program << ": cannot open the log file " << log.file << ": " << e.what() << "\n";
     return kExitUsage;

@@ -35,7 +35,16 @@ Result<CardLookup> SqlitePersoServices::inspect_card(std::string_view retailer_s
 
 Result<int> SqlitePersoServices::begin_personalisation(std::string_view iccid, CardPurpose purpose) {
   std::lock_guard lock(mutex_);
-  return stock_.begin_personalisation(iccid, purpose);
+  auto attempts = stock_.begin_personalisation(iccid, purpose);
+  if (attempts && card_done_) started_.insert_or_assign(std::string(iccid), std::chrono::steady_clock::now());
+  return attempts;
+}
+
+void SqlitePersoServices::card_done(std::string_view iccid, std::string_view outcome) {
+  auto it = started_.find(iccid);
+  if (it == started_.end()) return;
+  if (card_done_) card_done_(outcome, std::chrono::steady_clock::now() - it->second);
+  started_.erase(it);
 }
 
 Result<CardRecords::Numbers> SqlitePersoServices::reserve_numbers(std::string_view iccid) {
@@ -74,6 +83,7 @@ Result<void> SqlitePersoServices::record_personalisation(const PersonalisationRe
   std::lock_guard lock(mutex_);
   auto recorded = records_.record_personalisation(record);
   if (recorded && record_committed_) record_committed_();
+  if (recorded) card_done(record.iccid, "personalised");
   return recorded;
 }
 
@@ -81,12 +91,15 @@ Result<int> SqlitePersoServices::record_modification(const ModificationRecord& r
   std::lock_guard lock(mutex_);
   auto recorded = records_.record_modification(record);
   if (recorded && record_committed_) record_committed_();
+  if (recorded) card_done(record.iccid, "modified");
   return recorded;
 }
 
 Result<CardState> SqlitePersoServices::mark_failed(std::string_view iccid, const CardFailure& failure) {
   std::lock_guard lock(mutex_);
-  return stock_.mark_failed(iccid, failure);
+  auto state = stock_.mark_failed(iccid, failure);
+  if (state) card_done(iccid, *state == CardState::Spoiled ? "spoiled" : "failed");
+  return state;
 }
 
 policy::PolicyConfig default_policy() {

@@ -104,6 +104,7 @@ void SessionActions::record_auth_failure(std::uint32_t id, const proto::RecordAu
                   outcome.error().message);
   else if (outcome->locked_now) {
     ++services_.retailer_lockouts;
+    if (services_.metrics != nullptr) services_.metrics->retailer_locked();
     spdlog::warn("retailer {} locked after {} failed authentications, until {} (it ends by itself; adsctl retailer "
                  "unlock ends it now)",
                  failure.serial, outcome->failures,

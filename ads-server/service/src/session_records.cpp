@@ -19,6 +19,7 @@ void record_established(SessionServices& services, std::uint32_t id, LinkSession
   if (services.perso != nullptr)
     s.perso = std::make_unique<PersoSession>(*services.perso, PersoSessionInfo{e.serial, s.journal_id});
   ++services.sessions_established;
+  if (services.metrics != nullptr) services.metrics->established(std::chrono::steady_clock::now() - s.opened);
   spdlog::info("session {} established: retailer {}", id, e.serial);
   if (auto r = services.directory.record_auth_success(e.serial); !r)
     spdlog::error("session {}: cannot reset the failure count of retailer {}: {}", id, e.serial, r.error().message);
@@ -29,6 +30,10 @@ void record_end(SessionServices& services, std::uint32_t id, LinkSession& s, con
   s.closed = true;
   const std::string reason = s.reason_override.empty() ? short_reason(c) : s.reason_override;
   const auto end = classify_end(s.established, c.code, reason);
+  if (services.metrics != nullptr) {
+    services.metrics->ended(end.outcome);
+    if (end.outcome == SessionOutcome::Failed) services.metrics->refused(c.code);
+  }
   if (end.outcome == SessionOutcome::Failed) {
     ++services.sessions_refused;
     spdlog::info("session {} refused: {}", id, reason);

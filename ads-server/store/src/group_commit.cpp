@@ -186,16 +186,19 @@ void GroupCommit::start_flush() {
   const auto covered = committed_;
   auto work = asio::prefer(executor_, asio::execution::outstanding_work.tracked);
   asio::post(flusher_->pool, [this, alive = alive_, flusher = flusher_.get(), covered, work] {
+    const auto started = std::chrono::steady_clock::now();
     auto outcome = flusher->flush();
-    asio::post(work, [this, alive, covered, outcome = std::move(outcome)]() mutable {
-      if (*alive) flush_done(covered, std::move(outcome));
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    asio::post(work, [this, alive, covered, took, outcome = std::move(outcome)]() mutable {
+      if (*alive) flush_done(covered, std::move(outcome), took);
     });
   });
 }
 
-void GroupCommit::flush_done(std::uint64_t covered, Result<void> outcome) {
+void GroupCommit::flush_done(std::uint64_t covered, Result<void> outcome, std::chrono::duration<double> took) {
   flushing_ = false;
   ++flushes_;
+  if (outcome && flush_observer_ && covered > flushed_) flush_observer_(covered - flushed_, took);
   if (!outcome) {
     if (!flush_broken_) {
       ++failures_;

@@ -1,7 +1,8 @@
 #pragma once
 // One command-line front for every program: options described once with Boost.Program_options,
-// --help (usage, description, options, exit codes) and --version added to each, and every usage
-// error reported as one line naming the program, before anything is done.
+// --help (usage, description, options, exit codes), --version, --config FILE (config_file.hpp) and
+// --print-config (print_config.hpp) added to each, and every usage error reported as one line naming
+// the program, before anything is done.
 #include <boost/program_options.hpp>
 
 #include <optional>
@@ -26,17 +27,20 @@ class CommandLine {
  public:
   explicit CommandLine(ProgramInfo info);
 
-  // Describe the program's own options here; --help and --version are added by parse().
+  // Describe the program's own options here; --config, --print-config, --help and --version are
+  // added by parse().
   po::options_description& options() { return options_; }
   po::positional_options_description& positional() { return positional_; }
 
-  // Parses and validates (notifiers and required options run here). Returns the exit code to stop
-  // with — kExitOk after printing the help or the version, kExitUsage after printing a one-line
-  // error — or nothing when the program should go on with `vm` filled in.
+  // Parses the command line, then the --config file for what the command line did not give, and
+  // validates (notifiers and required options run here). Returns the exit code to stop with — kExitOk
+  // after printing the help, the version or the settings (--print-config), kExitUsage after printing
+  // a one-line error — or nothing when the program should go on with `vm` filled in.
   std::optional<int> parse(int argc, const char* const argv[], po::variables_map& vm);
   std::optional<int> parse(const std::vector<std::string>& args, po::variables_map& vm);
 
-  // The options in the order given (after a successful parse), for programs where order matters.
+  // The options in the order given (after a successful parse): the command line's, then the config
+  // file's it did not override; for programs where order matters.
   const std::vector<po::option>& given() const { return given_; }
 
   // "NAME: MESSAGE (run `NAME --help` for usage)" on stderr; returns kExitUsage.
@@ -49,6 +53,8 @@ class CommandLine {
 
  private:
   std::optional<int> parse_with(const std::vector<std::string>& args, po::variables_map& vm);
+  // The --config file stored in vm (given_ extended); an error message when it is refused.
+  std::optional<std::string> apply_config_file(const std::string& path, po::variables_map& vm);
 
   ProgramInfo info_;
   po::options_description options_{"Options"};

@@ -1,15 +1,18 @@
 #pragma once
-// --log-level and --log-file, shared by every program that logs. An unknown level is a usage error
-// at parse time (it used to turn the log off silently).
+// --log-level, --log-format and --log-file, shared by every program that logs. An unknown level or
+// format is a usage error at parse time (an unknown level used to turn the log off silently).
 #include <boost/program_options.hpp>
 
 #include <string>
+
+#include "cardperso/common/log_format.hpp"
 
 namespace cardperso::cli {
 
 struct LogOptions {
   std::string level = "info";
-  std::string file;  // empty: stderr only
+  LogFormat format = LogFormat::Text;  // text for people; json, one object a line, for collectors
+  std::string file;                    // empty: stderr only
 };
 
 void add_log_options(boost::program_options::options_description& options, LogOptions& log);

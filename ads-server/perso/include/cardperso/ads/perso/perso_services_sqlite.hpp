@@ -5,7 +5,9 @@
 // connection (SQLite's busy timeout and BEGIN IMMEDIATE then order it against the connection the
 // handshake uses). assess() touches no database: with an external command it blocks up to the
 // command's timeout, so the daemon runs it on a small thread pool (ads-server/net).
+#include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -45,9 +47,17 @@ class SqlitePersoServices final : public PersoServices {
 
   // Called after a record (new card or modification) commits: it queued an HLR job.
   void on_record_committed(std::function<void()> hook) { record_committed_ = std::move(hook); }
+  // Called when a card's attempt ends (personalised, modified, failed, spoiled) with the time since
+  // begin_personalisation: the personalisation latency the metrics export.
+  using CardDone = std::function<void(std::string_view outcome, std::chrono::duration<double> took)>;
+  void on_card_done(CardDone hook) { card_done_ = std::move(hook); }
 
  private:
+  void card_done(std::string_view iccid, std::string_view outcome);
+
   std::function<void()> record_committed_;
+  CardDone card_done_;
+  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> started_;
   std::mutex mutex_;
   Database& db_;
   std::string actor_;

@@ -1,6 +1,7 @@
 #pragma once
 // One session on a DTD link, as the ADS application holds it: its handshake core, its row in the
 // sessions table, and from establishment on its personalisation.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@ struct LinkSession {
   // ("server shutting down", "peer closed").
   std::string reason_override;
   std::unique_ptr<PersoSession> perso;  // null until established, or without a card profile
+  std::chrono::steady_clock::time_point opened = std::chrono::steady_clock::now();  // the handshake's start
 };
 
 }  // namespace cardperso::ads

@@ -8,6 +8,7 @@
 
 #include "cardperso/ads/perso/perso_services.hpp"
 #include "cardperso/ads/service/address_penalties.hpp"
+#include "cardperso/ads/service/session_metrics.hpp"
 #include "cardperso/ads/store/retailer_directory.hpp"
 #include "cardperso/proto/actions.hpp"
 
@@ -25,6 +26,8 @@ struct SessionServices {
   boost::asio::thread_pool* blocking_pool = nullptr;
   // Anonymous failures per source address (address_penalties.hpp); null: not counted.
   AddressPenalties* penalties = nullptr;
+  // The server's metrics; null: none kept.
+  SessionMetrics* metrics = nullptr;
   std::atomic<std::size_t> sessions_established{0};  // for tests and the shutdown log
   std::atomic<std::size_t> sessions_refused{0};
   std::atomic<std::size_t> retailer_lockouts{0};

@@ -29,6 +29,7 @@
 // file, so the flusher's descriptor stays valid).
 // The Database and the counters are used only on the io_context's thread; the flusher touches
 // only the WAL file descriptor.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -67,6 +68,11 @@ class GroupCommit final : public TransactionGroupListener {
   // Shutdown, after the io_context stopped: commits the open group and flushes on this thread.
   Result<void> finish();
 
+  // Each finished flush, on the io thread: how many groups it made durable (the batch) and how long the
+  // fdatasync took. For the metrics.
+  using FlushObserver = std::function<void(std::uint64_t groups, std::chrono::duration<double> took)>;
+  void on_flush(FlushObserver observer) { flush_observer_ = std::move(observer); }
+
   std::uint64_t commits() const { return commits_; }    // COMMITs run (including failed ones)
   std::uint64_t failures() const { return failures_; }  // COMMITs and flushes that failed
   std::uint64_t flushes() const { return flushes_; }    // flushes finished (including failed ones)
@@ -77,7 +83,7 @@ class GroupCommit final : public TransactionGroupListener {
   void on_group_opened() override;
   void finish_cycle(Result<void> outcome);
   void start_flush();
-  void flush_done(std::uint64_t covered, Result<void> outcome);
+  void flush_done(std::uint64_t covered, Result<void> outcome, std::chrono::duration<double> took);
   void count_stray_commit();
   static int on_sqlite_commit(void* self);
 
@@ -98,6 +104,7 @@ class GroupCommit final : public TransactionGroupListener {
   std::shared_ptr<Signal> flush_signal_;
   struct Flusher;
   std::unique_ptr<Flusher> flusher_;
+  FlushObserver flush_observer_;
 };
 
 }  // namespace cardperso::ads
