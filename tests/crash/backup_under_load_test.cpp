@@ -16,12 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "cardperso/cardsim/card_image.hpp"
-#include "cardperso/testing/listening_child.hpp"
-#include "cardperso/testing/run_program.hpp"
-#include "cardperso/testing/sqlite_rows.hpp"
-#include "fixture.hpp"
-#include "load_run.hpp"
+#include "ads_under_load.hpp"
 
 namespace cardperso::crash {
 namespace {
@@ -32,94 +27,15 @@ constexpr std::size_t kCards = 200;
 // The backup starts once this many cards are done, well before the last.
 constexpr long long kCardsBeforeBackup = 20;
 
-std::string make_work_dir() {
-  std::string dir = (std::filesystem::temp_directory_path() / "cardperso-backup-XXXXXX").string();
-  if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return dir;
-}
-
-class BackupUnderLoad : public ::testing::Test {
+class BackupUnderLoad : public AdsUnderLoadTest {
  protected:
-  void SetUp() override {
-    spdlog::set_level(spdlog::level::warn);  // the shops' STE and DTD cores log every card at info
-    dir_ = make_work_dir();
-    bench::FixturePlan fp;
-    fp.adsctl = CARDPERSO_CRASH_ADSCTL;
-    fp.dir = dir_;
-    fp.blank_cards_per_shop = kCards + 5;
-    auto fixture = bench::make_fixture(fp);
-    ASSERT_TRUE(fixture.ok()) << fixture.error().message;
-    fixture_ = std::move(*fixture);
-  }
-  void TearDown() override {
-    server_.reset();
-    if (HasFailure()) {
-      std::cout << "kept for investigation: " << dir_ << std::endl;
-    } else {
-      std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
-    }
-  }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(set_up("backup", kCards + 5)); }
 
-  void start_server() {
-    auto s = testing::ListeningChild::start(
-        {CARDPERSO_CRASH_ADS_SERVER, "--db", fixture_.db_path, "--master-key", fixture_.key_path, "--listen",
-         "127.0.0.1:0", "--profile", CARDPERSO_CRASH_PROFILE, "--log-level", "warn", "--log-file", dir_ + "/ads.log",
-         "--hello-rate", "0"},
-        30s, 10s, "ads-server");
-    ASSERT_TRUE(s) << s.error().message;
-    server_.emplace(std::move(*s));
-  }
-
-  bench::LoadPlan load_plan(std::size_t cards) {
-    bench::LoadPlan plan;
-    plan.mode = bench::LoadMode::Personalise;
-    plan.ads = server_->endpoint();
-    plan.server_pid = server_->pid();
-    plan.sessions = cards;
-    plan.cards_per_session = 1;
-    plan.warmup = 0ms;
-    plan.progress = false;
-    plan.batch_secret = fixture_.batch_secret;
-    for (const auto& s : fixture_.shops) {
-      auto image = cardsim::load_image(s.retailer_image);
-      if (!image) throw std::runtime_error(image.error().message);
-      plan.shops.push_back(bench::ShopSetup{std::move(*image), s.retailer_pin, s.iccid_prefix, s.first_serial,
-                                            s.blank_cards});
-    }
-    return plan;
-  }
-
-  // Read-only, beside the running server (WAL: it does not hold the server up).
-  testing::SqlRows sql(const std::string& path, const std::string& text) {
-    sqlite3* db = nullptr;
-    testing::SqlRows rows;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-      rows.error = "cannot open " + path;
-    } else {
-      sqlite3_busy_timeout(db, 5000);
-      rows = testing::query_rows(db, text);
-    }
-    sqlite3_close(db);
-    return rows;
-  }
   std::set<std::string> personalised(const std::string& path) {
     std::set<std::string> out;
-    for (const auto& row : sql(path, "SELECT iccid FROM cards WHERE state = 'personalised'").rows) out.insert(*row[0]);
+    for (const auto& row : sql("SELECT iccid FROM cards WHERE state = 'personalised'", path).rows) out.insert(*row[0]);
     return out;
   }
-  testing::RunResult adsctl(std::vector<std::string> args, const std::string& db) {
-    std::vector<std::string> argv = {CARDPERSO_CRASH_ADSCTL};
-    argv.insert(argv.end(), args.begin(), args.end());
-    for (const auto& extra : {std::string("--db"), db, std::string("--master-key"), fixture_.key_path}) {
-      argv.push_back(extra);
-    }
-    return testing::run_program(argv, dir_ + "/adsctl.err", 120s);
-  }
-
-  std::string dir_;
-  bench::Fixture fixture_;
-  std::optional<testing::ListeningChild> server_;
 };
 
 TEST_F(BackupUnderLoad, ABackupTakenMidLoadRestoresEveryCardDoneBeforeIt) {
@@ -149,7 +65,7 @@ TEST_F(BackupUnderLoad, ABackupTakenMidLoadRestoresEveryCardDoneBeforeIt) {
   EXPECT_GE(before.size(), static_cast<std::size_t>(kCardsBeforeBackup));
   EXPECT_NE(backed_up.out.find("backup       " + backup), std::string::npos) << backed_up.out;
   EXPECT_NE(backed_up.out.find("master key   not in the backup"), std::string::npos) << backed_up.out;
-  const auto audited = sql(fixture_.db_path, "SELECT count(*) FROM audit_log WHERE event = 'database_backed_up'");
+  const auto audited = sql("SELECT count(*) FROM audit_log WHERE event = 'database_backed_up'", fixture_.db_path);
   ASSERT_FALSE(audited.rows.empty()) << audited.error;
   EXPECT_EQ(audited.rows[0][0].value_or(""), "1");
 
@@ -178,7 +94,7 @@ TEST_F(BackupUnderLoad, ABackupTakenMidLoadRestoresEveryCardDoneBeforeIt) {
   ASSERT_EQ(restore.exit_code, 0) << restore.out << testing::read_text_file(dir_ + "/adsctl.err");
   std::cout << restore.out << std::flush;
   EXPECT_NE(restore.out.find("audit        intact ("), std::string::npos) << restore.out;
-  const auto integrity = sql(restored, "PRAGMA integrity_check");
+  const auto integrity = sql("PRAGMA integrity_check", restored);
   ASSERT_TRUE(integrity.error.empty()) << integrity.error;
   ASSERT_FALSE(integrity.rows.empty());
   EXPECT_EQ(integrity.rows[0][0].value_or(""), "ok");
@@ -201,7 +117,7 @@ TEST_F(BackupUnderLoad, ABackupTakenMidLoadRestoresEveryCardDoneBeforeIt) {
   const std::string kept = over_stopped.out.substr(kept_at + 8, over_stopped.out.find('\n', kept_at) - kept_at - 8);
   for (const char* suffix : {"-wal", "-shm"}) EXPECT_FALSE(std::filesystem::exists(kept + suffix)) << suffix;
   EXPECT_EQ(personalised(kept).size(), kCards);
-  EXPECT_EQ(sql(kept, "PRAGMA integrity_check").rows.at(0).at(0).value_or(""), "ok");
+  EXPECT_EQ(sql("PRAGMA integrity_check", kept).rows.at(0).at(0).value_or(""), "ok");
   EXPECT_EQ(personalised(fixture_.db_path), in_backup);
   EXPECT_EQ(adsctl({"audit", "verify"}, kept).exit_code, 0);
   EXPECT_EQ(adsctl({"audit", "verify"}, fixture_.db_path).exit_code, 0);

@@ -25,13 +25,8 @@
 #include "cardperso/ads/store/audit_log.hpp"
 #include "cardperso/ads/store/card_records.hpp"
 #include "cardperso/ads/store/migrations.hpp"
-#include "cardperso/cardsim/card_image.hpp"
-#include "cardperso/testing/listening_child.hpp"
+#include "ads_under_load.hpp"
 #include "cardperso/testing/osmo_hlr_process.hpp"
-#include "cardperso/testing/run_program.hpp"
-#include "cardperso/testing/sqlite_rows.hpp"
-#include "fixture.hpp"
-#include "load_run.hpp"
 
 namespace cardperso::crash {
 namespace {
@@ -43,98 +38,29 @@ constexpr std::size_t kCards = 20;
 constexpr std::size_t kRequiredKills = 20;
 const std::string kHlrCtrl = "127.0.0.1:4259";
 
-std::string make_work_dir() {
-  std::string dir = (std::filesystem::temp_directory_path() / "cardperso-hlr-crash-XXXXXX").string();
-  if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return dir;
-}
-
-class HlrDelivery : public ::testing::Test {
+class HlrDelivery : public AdsUnderLoadTest {
  protected:
   void SetUp() override {
     const char* seed_text = std::getenv("CARDPERSO_CRASH_SEED");
     seed_ = seed_text && *seed_text ? std::stoull(seed_text) : std::random_device{}();
-    spdlog::set_level(spdlog::level::warn);  // the shops' STE and DTD cores log every card at info
     std::cout << "HLR crash test seed " << seed_ << " (CARDPERSO_CRASH_SEED to replay)" << std::endl;
-    dir_ = make_work_dir();
+    ASSERT_NO_FATAL_FAILURE(set_up("hlr-crash", kCards + 5));
     std::filesystem::create_directories(dir_ + "/hlr");
     hlr_ = std::make_unique<testing::OsmoHlr>(dir_ + "/hlr");
-    bench::FixturePlan fp;
-    fp.adsctl = CARDPERSO_CRASH_ADSCTL;
-    fp.dir = dir_;
-    fp.blank_cards_per_shop = kCards + 5;
-    auto fixture = bench::make_fixture(fp);
-    ASSERT_TRUE(fixture.ok()) << fixture.error().message;
-    fixture_ = std::move(*fixture);
   }
   void TearDown() override {
     server_.reset();
-    if (HasFailure()) {
-      std::cout << "kept for investigation: " << dir_ << "\nosmo-hlr log:\n" << hlr_->log_tail(30) << "\n";
-    } else {
-      hlr_.reset();
-      std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
-    }
+    if (HasFailure() && hlr_) std::cout << "osmo-hlr log:\n" << hlr_->log_tail(30) << "\n";
+    hlr_.reset();
+    AdsUnderLoadTest::TearDown();
   }
 
-  std::vector<std::string> server_argv(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {CARDPERSO_CRASH_ADS_SERVER, "--db", fixture_.db_path, "--master-key",
-                                     fixture_.key_path, "--listen", "127.0.0.1:0", "--profile",
-                                     CARDPERSO_CRASH_PROFILE, "--log-level", "warn", "--log-file", dir_ + "/ads.log",
-                                     "--hlr-ctrl", kHlrCtrl, "--hlr-retry-ms", "100", "--hlr-retry-max-ms", "400",
-                                     "--hlr-poll-ms", "100", "--hello-rate", "0"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return argv;
-  }
+  // The server with the HLR link: quick retries, so the test does not wait on back-offs.
   void start_server(const std::vector<std::string>& extra = {}) {
-    auto s = testing::ListeningChild::start(server_argv(extra), 30s, 10s, "ads-server");
-    ASSERT_TRUE(s) << s.error().message;
-    server_.emplace(std::move(*s));
-  }
-
-  // `cards` personalisations by the fixture's shop (the load generator's STE and DTD cores, in-memory
-  // SIMs) through the running server.
-  void personalise(std::size_t cards) {
-    bench::LoadPlan plan;
-    plan.mode = bench::LoadMode::Personalise;
-    plan.ads = server_->endpoint();
-    plan.server_pid = server_->pid();
-    plan.sessions = cards;
-    plan.cards_per_session = 1;
-    plan.warmup = 0ms;
-    plan.progress = false;
-    plan.batch_secret = fixture_.batch_secret;
-    for (const auto& s : fixture_.shops) {
-      auto image = cardsim::load_image(s.retailer_image);
-      ASSERT_TRUE(image) << image.error().message;
-      plan.shops.push_back(bench::ShopSetup{std::move(*image), s.retailer_pin, s.iccid_prefix, s.first_serial,
-                                            s.blank_cards});
-    }
-    const auto load = bench::run_load(plan);
-    ASSERT_EQ(load.cards_ok, cards) << (load.first_errors.empty() ? "" : load.first_errors[0]);
-  }
-
-  testing::SqlRows sql(const std::string& text) {
-    sqlite3* db = nullptr;
-    testing::SqlRows rows;
-    if (sqlite3_open_v2(fixture_.db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-      rows.error = "cannot open the ADS database";
-    } else {
-      sqlite3_busy_timeout(db, 5000);
-      rows = testing::query_rows(db, text);
-    }
-    sqlite3_close(db);
-    return rows;
-  }
-  long long number(const std::string& text) {
-    auto rows = sql(text);
-    if (!rows.error.empty() || rows.rows.empty() || !rows.rows[0][0]) return -1;
-    return std::stoll(*rows.rows[0][0]);
-  }
-  std::string read_log() {
-    std::ifstream in(dir_ + "/ads.log");
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::string> args = {"--hlr-ctrl", kHlrCtrl, "--hlr-retry-ms", "100", "--hlr-retry-max-ms", "400",
+                                     "--hlr-poll-ms", "100"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    AdsUnderLoadTest::start_server(args);
   }
   long long pending() { return number("SELECT count(*) FROM hlr_jobs WHERE delivered_at IS NULL"); }
   long long delivered() { return number("SELECT count(*) FROM hlr_jobs WHERE delivered_at IS NOT NULL"); }
@@ -228,10 +154,7 @@ class HlrDelivery : public ::testing::Test {
 
   std::set<std::string> secrets_;
   std::uint64_t seed_ = 0;
-  std::string dir_;
-  bench::Fixture fixture_;
   std::unique_ptr<testing::OsmoHlr> hlr_;
-  std::optional<testing::ListeningChild> server_;
 };
 
 TEST_F(HlrDelivery, AnHlrDownAndAnAdsKilledMidDeliveryLoseAndDoubleNothing) {
@@ -243,16 +166,14 @@ TEST_F(HlrDelivery, AnHlrDownAndAnAdsKilledMidDeliveryLoseAndDoubleNothing) {
   EXPECT_EQ(number("SELECT count(*) FROM hlr_jobs"), static_cast<long long>(kCards));
   ASSERT_TRUE(wait_until([&] { return number("SELECT count(*) FROM hlr_jobs WHERE attempts > 0") > 0; }, 10s));
   EXPECT_EQ(pending(), static_cast<long long>(kCards));
-  auto status = testing::run_program({CARDPERSO_CRASH_ADSCTL, "hlr", "status", "--db", fixture_.db_path,
-                                      "--master-key", fixture_.key_path},
-                                     dir_ + "/adsctl.err");
+  auto status = adsctl({"hlr", "status"});
   EXPECT_NE(status.out.find("waiting      20 jobs"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find("cannot connect to the HLR"), std::string::npos) << status.out;
   // The next try after the last card logs the whole backlog.
-  EXPECT_TRUE(wait_until([&] { return read_log().find("HLR not reachable") != std::string::npos &&
-                                      read_log().find("20 jobs waiting") != std::string::npos; },
+  EXPECT_TRUE(wait_until([&] { return ads_log().find("HLR not reachable") != std::string::npos &&
+                                      ads_log().find("20 jobs waiting") != std::string::npos; },
                          5s))
-      << read_log();
+      << ads_log();
   std::cout << "HLR down: 20 cards personalised, 20 jobs waiting" << std::endl;
 
   ASSERT_TRUE(hlr_->start()) << hlr_->log_tail();
@@ -267,9 +188,7 @@ TEST_F(HlrDelivery, AnHlrDownAndAnAdsKilledMidDeliveryLoseAndDoubleNothing) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(hlr_->db_path() + suffix);
   ASSERT_TRUE(hlr_->start()) << hlr_->log_tail();
   ASSERT_EQ(hlr_->subscriber_count().value(), 0u);
-  auto sync = testing::run_program({CARDPERSO_CRASH_ADSCTL, "hlr", "sync", "--db", fixture_.db_path, "--master-key",
-                                    fixture_.key_path},
-                                   dir_ + "/adsctl.err");
+  auto sync = adsctl({"hlr", "sync"});
   ASSERT_EQ(sync.exit_code, 0) << sync.out;
 
   std::mt19937_64 rng(seed_);
@@ -279,11 +198,7 @@ TEST_F(HlrDelivery, AnHlrDownAndAnAdsKilledMidDeliveryLoseAndDoubleNothing) {
   while (kills < kRequiredKills && attempts < 200) {
     ++attempts;
     if (pending() == 0) {  // all delivered before enough kills: queue everything again
-      ASSERT_EQ(testing::run_program({CARDPERSO_CRASH_ADSCTL, "hlr", "sync", "--db", fixture_.db_path,
-                                      "--master-key", fixture_.key_path},
-                                     dir_ + "/adsctl.err")
-                    .exit_code,
-                0);
+      ASSERT_EQ(adsctl({"hlr", "sync"}).exit_code, 0);
       ++syncs;
     }
     // Five jobs a second: delivery takes a few seconds, so the kills land among the jobs.
@@ -345,12 +260,10 @@ TEST_F(HlrDelivery, ARefusedSubscriberWaitsAloneAndGoesThroughOnceTheHlrAllows) 
   EXPECT_EQ(pending(), 1);
   const std::string error = sql("SELECT last_error FROM hlr_jobs WHERE id = 1").rows.at(0).at(0).value_or("");
   EXPECT_NE(error.find(".msisdn: Update MSISDN failed"), std::string::npos) << error;
-  auto status = testing::run_program({CARDPERSO_CRASH_ADSCTL, "hlr", "status", "--db", fixture_.db_path,
-                                      "--master-key", fixture_.key_path},
-                                     dir_ + "/adsctl.err");
+  auto status = adsctl({"hlr", "status"});
   EXPECT_NE(status.out.find("waiting      1 jobs"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find("Update MSISDN failed"), std::string::npos) << status.out;
-  EXPECT_TRUE(wait_until([&] { return read_log().find("refused: the HLR refused") != std::string::npos; }, 5s));
+  EXPECT_TRUE(wait_until([&] { return ads_log().find("refused: the HLR refused") != std::string::npos; }, 5s));
 
   // The operator frees the number; the next try delivers the job.
   ASSERT_NO_FATAL_FAILURE(write_hlr("DELETE FROM subscriber WHERE imsi = '" + kForeignImsi + "'"));

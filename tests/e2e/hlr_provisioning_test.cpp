@@ -81,15 +81,8 @@ TEST_F(HlrProvisioning, APersonalisedSimIsInTheHlrAndAuthenticatesAgainstIt) {
   ASSERT_TRUE(hlr_->start()) << hlr_->log_tail();
   const auto iccids = standard_stock(2);
   const std::string iccid = iccids[0];
-  std::vector<std::string> keypad = {kPin};
-  for (const auto& k : new_card_keys()) keypad.push_back(k);
-  ASSERT_TRUE(start_personalisation({"--customer", customer_file("Alice Example", "1990-02-28")}, keypad));
-  remove_retailer_card();
-  auto* card = insert_customer_card(card_image("cards", iccid), 1);
+  auto* card = personalise_one(iccid);
   ASSERT_NE(card, nullptr);
-  ASSERT_TRUE(wait_display("Card personalised: MSISDN (\\d+)", 60s)) << display_text();
-  pull(card);
-  expect_session_completed();
   const auto recs = records(iccid);
   ASSERT_EQ(recs.size(), 1u);
   const KeysFromStore keys = keys_of(iccid, 1);

@@ -40,15 +40,7 @@ class Metrics : public PersonalisationFixture {
 TEST_F(Metrics, APersonalisationShowsOnAPageThatPromtoolAccepts) {
   const std::string iccid = standard_stock(2).at(0);
   ads_extra_args_ = {"--metrics-listen", kMetricsAddress};
-  std::vector<std::string> keypad = {kPin};
-  for (const auto& k : new_card_keys()) keypad.push_back(k);
-  ASSERT_TRUE(start_personalisation({"--customer", customer_file("Alice Example", "1990-02-28")}, keypad));
-  remove_retailer_card();
-  auto* card = insert_customer_card(card_image("cards", iccid), 1);
-  ASSERT_NE(card, nullptr);
-  ASSERT_TRUE(wait_display("Card personalised: MSISDN (\\d+)", 60s)) << display_text();
-  pull(card);
-  expect_session_completed();
+  ASSERT_NE(personalise_one(iccid), nullptr);
 
   // The levels are read every 2 s: wait for the card to show.
   std::string page;

@@ -244,6 +244,27 @@ void PersonalisationFixture::reinsert(testing::CardSimProcess* sim) {
   ASSERT_TRUE(present.ok() && *present) << "pcscd did not see the card again";
 }
 
+testing::CardSimProcess* PersonalisationFixture::personalise_one(const std::string& iccid, std::string* msisdn) {
+  std::vector<std::string> keypad = {kPin};
+  for (const auto& k : new_card_keys()) keypad.push_back(k);
+  if (!start_personalisation({"--customer", customer_file("Alice Example", "1990-02-28")}, keypad)) {
+    ADD_FAILURE() << "the personalisation did not start";
+    return nullptr;
+  }
+  remove_retailer_card();
+  auto* card = insert_customer_card(card_image("cards", iccid), 1);
+  if (card == nullptr) return nullptr;
+  auto shown = wait_display("Card personalised: MSISDN (\\d+)", std::chrono::seconds(60));
+  if (!shown) {
+    ADD_FAILURE() << "the card was not personalised\n" << display_text();
+    return nullptr;
+  }
+  if (msisdn != nullptr) *msisdn = (*shown)[1];
+  pull(card);
+  expect_session_completed();
+  return card;
+}
+
 void PersonalisationFixture::expect_session_completed() {
   auto code = ste().wait_exit(Millis(40000));
   EXPECT_EQ(code, 0) << "ste-firmware exit code\n" << display_text();

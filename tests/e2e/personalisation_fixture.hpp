@@ -83,6 +83,10 @@ class PersonalisationFixture : public SecureSessionFixture {
   void start_visit(int ads_link_port, const std::string& customer, bool first);
   // Keypad entries of one new card: OK to the check, PIN, PIN again, PUK.
   static std::vector<std::string> new_card_keys();
+  // One whole session with one new card: start_personalisation for Alice (of age), the retailer card
+  // out, the stock card `iccid` in, personalised, pulled, the session completed. Returns the card
+  // (nullptr after a failure, which the test then has) and sets *msisdn to the number shown.
+  testing::CardSimProcess* personalise_one(const std::string& iccid, std::string* msisdn = nullptr);
   // Waits for "Remove retailer card" and pulls the retailer card.
   void remove_retailer_card();
   // Waits until the STE has shown `text` (exactly) at least n times.
