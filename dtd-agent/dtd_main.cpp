@@ -12,6 +12,7 @@
 #include "cardperso/proto/pairing.hpp"
 #include "cardperso/dtd/ste_link.hpp"
 #include "cardperso/net/shutdown_signals.hpp"
+#include "dtd_metrics.hpp"
 #include "dtd_options.hpp"
 
 namespace {
@@ -75,6 +76,19 @@ int run(dtd::DtdOptions options) {
     return kExitRefused;
   }
   options.relay.pairing_key = std::move(*pairing_key);
+  // Before the io_context: the exporter's threads outlive every handler that reports to it.
+  std::unique_ptr<dtd::DtdMetrics> metrics;
+  if (options.metrics_listen) {
+    auto started = dtd::DtdMetrics::start(*options.metrics_listen);
+    if (!started) {
+      spdlog::error("{}", started.error().message);
+      std::cerr << "dtd-agent: " << started.error().message << "\n";
+      return kExitRefused;
+    }
+    metrics = std::move(started).value();
+    spdlog::info("metrics on http://{}/metrics", metrics->endpoint().to_string());
+    options.relay.metrics = metrics.get();
+  }
   asio::io_context io;
   std::function<void()> stop_all;
   if (options.requests.empty() && !options.relay.echo_text && ::isatty(STDIN_FILENO) == 1 &&

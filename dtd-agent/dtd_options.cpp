@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cardperso/cli/command_line.hpp"
+#include "cardperso/metrics/listen_address.hpp"
 
 namespace cardperso::dtd {
 
@@ -28,7 +29,7 @@ bool printable(const std::string& s) {
 
 std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
   DtdOptions o;
-  std::string ads, ste_listen, ste_tty, dtd_id = default_dtd_id(), echo;
+  std::string ads, ste_listen, ste_tty, dtd_id = default_dtd_id(), echo, metrics_listen;
   long long reconnect_max_ms = 5000;
   cli::CommandLine cl(
       {.name = "dtd-agent",
@@ -56,7 +57,11 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
       ("receipt-dir", po::value(&o.receipt_dir), "also write each card's receipt to DIR/receipt-<iccid>.txt")
       ("exit-after-last", po::bool_switch(&o.exit_after_last),
        "after the last request: end the session (Terminate) and exit 0 (unattended runs)")
-      ("reconnect-max-ms", po::value(&reconnect_max_ms)->default_value(5000), "longest wait between ADS connection attempts");
+      ("reconnect-max-ms", po::value(&reconnect_max_ms)->default_value(5000), "longest wait between ADS connection attempts")
+      ("metrics-listen", po::value(&metrics_listen),
+       "[HOST:]PORT to serve Prometheus metrics on (GET /metrics); a bare port binds 127.0.0.1, port 0 picks a free "
+       "port (logged as `metrics on http://HOST:PORT/metrics`). The page names no customer or card but tells how "
+       "busy the shop is: keep it on loopback or a management network. Default: no metrics");
   cli::add_log_options(cl.options(), o.log);
   po::variables_map vm;
   if (auto stop = cl.parse(argc, argv, vm)) return *stop;
@@ -101,6 +106,11 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
     return usage_error("--exit-after-last needs at least one --customer or --modify file");
   if (reconnect_max_ms < 1) return usage_error("--reconnect-max-ms must be at least 1");
   o.relay.ads.reconnect_max = std::chrono::milliseconds(reconnect_max_ms);
+  if (!metrics_listen.empty()) {
+    auto endpoint = metrics::parse_listen_address(metrics_listen);
+    if (!endpoint) return usage_error("--metrics-listen: " + endpoint.error().message);
+    o.metrics_listen = *endpoint;
+  }
   return o;
 }
 

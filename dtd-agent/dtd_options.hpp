@@ -22,6 +22,8 @@ struct DtdOptions {
   bool exit_after_last = false;           // --exit-after-last
   std::string pairing_file;               // --pairing-file: the key shared with the terminal
   std::optional<std::string> pair_code;   // --pair CODE: store the terminal's pairing code, exit
+  // --metrics-listen: the Prometheus endpoint (GET /metrics); empty: none. A bare port binds loopback.
+  std::optional<net::Endpoint> metrics_listen;
 };
 
 // The options, or an exit code to return at once (0 after --help, 1 after a usage error).

@@ -1,8 +1,10 @@
 // ads-server: the issuer's central server. Opens the store, accepts DTD links and serves sessions
-// until SIGTERM/SIGINT. The io_context runs on this one thread.
+// until SIGTERM/SIGINT; SIGHUP reloads the assessment policy and the card profile (perso_setup.hpp).
+// The io_context runs on this one thread.
 #include <sys/resource.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -79,7 +81,24 @@ asio::awaitable<void> prune_hourly(ads::SqliteDirectory& directory, std::chrono:
   }
 }
 
+// SIGHUP, once per signal for the server's life: the policy and the profile read again and put in
+// force on this io thread, between two handlers, so no session sees half of a reload. A failed
+// reload leaves the running configuration; nothing here stops the server.
+asio::awaitable<void> reload_on_hangup(asio::signal_set& hangup, const ads::AdsOptions& options,
+                                       ads::SqlitePersoServices* perso, ads::Database& db, ads::AuditLog& audit) {
+  for (;;) {
+    boost::system::error_code ec;
+    co_await hangup.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;  // cancelled: the server is stopping
+    spdlog::info("SIGHUP received: reloading the assessment policy and the card profile");
+    ads::reload_perso_setup(options, perso, db, audit);
+  }
+}
+
 int run(const ads::AdsOptions& options) {
+  // Until the io thread's handler takes SIGHUP over (before "listening on"): ignored rather than
+  // fatal. Such an early reload is lost; the files were read at most moments before.
+  std::signal(SIGHUP, SIG_IGN);
   raise_descriptor_limit();
   for (const auto& [path, what] : {std::pair{options.db_path, "database"}, std::pair{options.key_path, "master key"}}) {
     std::error_code ec;
@@ -130,6 +149,11 @@ int run(const ads::AdsOptions& options) {
   }
 
   asio::io_context io;
+  // Caught from here to the end of run(): SIGHUP's default action would kill the server, and one
+  // that comes while the server stops is only queued.
+  asio::signal_set hangup(io, SIGHUP);
+  ads::AuditLog reload_audit(*db, *key);
+  asio::co_spawn(io, reload_on_hangup(hangup, options, perso ? &*perso : nullptr, *db, reload_audit), asio::detached);
   // From here on every store write joins the group transaction of the current io turn.
   ads::GroupCommit group(*db, io.get_executor());
   if (metrics) group.on_flush([m = metrics.get()](std::uint64_t groups, auto took) { m->flushed(groups, took); });

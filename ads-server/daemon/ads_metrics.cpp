@@ -1,7 +1,6 @@
 #include "ads_metrics.hpp"
 
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
@@ -11,7 +10,6 @@
 
 #include "cardperso/ads/store/hlr_outbox.hpp"
 #include "cardperso/ads/store/number_pools.hpp"
-#include "cardperso/cli/version.hpp"
 
 namespace cardperso::ads {
 
@@ -33,53 +31,44 @@ void advance(pm::Counter& counter, std::uint64_t total) {
 
 }  // namespace
 
+// Built on the exporter's registry, which owns them (these are references into it).
 struct AdsMetrics::Families {
-  std::shared_ptr<pm::Registry> registry = std::make_shared<pm::Registry>();
-  std::unique_ptr<pm::Exposer> exposer;
+  explicit Families(pm::Registry& r) : registry(r) {}
+  pm::Registry& registry;
   pm::Family<pm::Counter>& sessions_established =
-      pm::BuildCounter().Name("cardperso_ads_sessions_established_total").Help("Retailer sessions established (mutual authentication done)").Register(*registry);
+      pm::BuildCounter().Name("cardperso_ads_sessions_established_total").Help("Retailer sessions established (mutual authentication done)").Register(registry);
   pm::Family<pm::Counter>& sessions_ended =
-      pm::BuildCounter().Name("cardperso_ads_sessions_ended_total").Help("Sessions ended, by outcome (completed, failed, aborted)").Register(*registry);
+      pm::BuildCounter().Name("cardperso_ads_sessions_ended_total").Help("Sessions ended, by outcome (completed, failed, aborted)").Register(registry);
   pm::Family<pm::Counter>& refusals =
-      pm::BuildCounter().Name("cardperso_ads_session_refusals_total").Help("Failed sessions by the protocol error that ended them").Register(*registry);
+      pm::BuildCounter().Name("cardperso_ads_session_refusals_total").Help("Failed sessions by the protocol error that ended them").Register(registry);
   pm::Family<pm::Counter>& lockouts =
-      pm::BuildCounter().Name("cardperso_ads_retailer_lockouts_total").Help("Retailer cards locked after repeated failed authentications").Register(*registry);
+      pm::BuildCounter().Name("cardperso_ads_retailer_lockouts_total").Help("Retailer cards locked after repeated failed authentications").Register(registry);
   pm::Family<pm::Histogram>& handshake =
-      pm::BuildHistogram().Name("cardperso_ads_handshake_seconds").Help("From a session's first frame to its established keys").Register(*registry);
+      pm::BuildHistogram().Name("cardperso_ads_handshake_seconds").Help("From a session's first frame to its established keys").Register(registry);
   pm::Family<pm::Histogram>& card =
-      pm::BuildHistogram().Name("cardperso_ads_card_seconds").Help("From a card's script being prepared to its recorded outcome, by outcome").Register(*registry);
+      pm::BuildHistogram().Name("cardperso_ads_card_seconds").Help("From a card's script being prepared to its recorded outcome, by outcome").Register(registry);
   pm::Family<pm::Histogram>& flush_batch =
-      pm::BuildHistogram().Name("cardperso_ads_group_commit_batch_groups").Help("Commit groups made durable by one WAL flush").Register(*registry);
+      pm::BuildHistogram().Name("cardperso_ads_group_commit_batch_groups").Help("Commit groups made durable by one WAL flush").Register(registry);
   pm::Family<pm::Histogram>& fsync =
-      pm::BuildHistogram().Name("cardperso_ads_fsync_seconds").Help("Time of one WAL flush (fdatasync)").Register(*registry);
+      pm::BuildHistogram().Name("cardperso_ads_fsync_seconds").Help("Time of one WAL flush (fdatasync)").Register(registry);
   pm::Family<pm::Gauge>& cards =
-      pm::BuildGauge().Name("cardperso_ads_cards").Help("Stock cards by state").Register(*registry);
+      pm::BuildGauge().Name("cardperso_ads_cards").Help("Stock cards by state").Register(registry);
   pm::Family<pm::Gauge>& pool_left =
-      pm::BuildGauge().Name("cardperso_ads_number_pool_remaining").Help("Numbers a pool can still hand out (never used or released)").Register(*registry);
+      pm::BuildGauge().Name("cardperso_ads_number_pool_remaining").Help("Numbers a pool can still hand out (never used or released)").Register(registry);
   pm::Family<pm::Gauge>& hlr_waiting =
-      pm::BuildGauge().Name("cardperso_ads_hlr_jobs_waiting").Help("HLR provisioning jobs not delivered yet").Register(*registry);
+      pm::BuildGauge().Name("cardperso_ads_hlr_jobs_waiting").Help("HLR provisioning jobs not delivered yet").Register(registry);
   pm::Family<pm::Gauge>& hlr_oldest =
-      pm::BuildGauge().Name("cardperso_ads_hlr_oldest_waiting_seconds").Help("Age of the oldest undelivered HLR job (0: none)").Register(*registry);
+      pm::BuildGauge().Name("cardperso_ads_hlr_oldest_waiting_seconds").Help("Age of the oldest undelivered HLR job (0: none)").Register(registry);
   pm::Family<pm::Counter>& hlr_deliveries =
-      pm::BuildCounter().Name("cardperso_ads_hlr_deliveries_total").Help("HLR delivery attempts by result (delivered, refused, unreachable)").Register(*registry);
-  pm::Family<pm::Gauge>& build =
-      pm::BuildGauge().Name("cardperso_build_info").Help("The program and its version (always 1)").Register(*registry);
+      pm::BuildCounter().Name("cardperso_ads_hlr_deliveries_total").Help("HLR delivery attempts by result (delivered, refused, unreachable)").Register(registry);
 };
 
 Result<std::unique_ptr<AdsMetrics>> AdsMetrics::start(const net::Endpoint& listen) {
+  auto exporter = metrics::Exporter::start(listen, "ads-server");
+  if (!exporter) return exporter.error();
   std::unique_ptr<AdsMetrics> m(new AdsMetrics());
-  m->f_ = std::make_unique<Families>();
-  const std::string host = listen.host.find(':') != std::string::npos ? "[" + listen.host + "]" : listen.host;
-  try {
-    m->f_->exposer = std::make_unique<pm::Exposer>(host + ":" + std::to_string(listen.port), 2);
-  } catch (const std::exception& e) {
-    return fail(Errc::Unavailable, "cannot serve metrics on " + listen.to_string() + ": " + e.what() +
-                                       "; is the port in use? (--metrics-listen)");
-  }
-  m->f_->exposer->RegisterCollectable(m->f_->registry);
-  const auto ports = m->f_->exposer->GetListeningPorts();
-  m->endpoint_ = net::Endpoint{listen.host, ports.empty() ? listen.port : static_cast<std::uint16_t>(ports.front())};
-  m->f_->build.Add({{"program", "ads-server"}, {"version", cli::kProjectVersion}}).Set(1);
+  m->exporter_ = std::move(exporter).value();
+  m->f_ = std::make_unique<Families>(m->exporter_->registry());
   m->f_->sessions_established.Add({});
   for (const char* outcome : {"completed", "failed", "aborted"}) m->f_->sessions_ended.Add({{"outcome", outcome}});
   m->f_->lockouts.Add({});

@@ -14,6 +14,7 @@
 #include "cardperso/ads/store/group_commit.hpp"
 #include "cardperso/ads/store/sqlite_db.hpp"
 #include "cardperso/common/result.hpp"
+#include "cardperso/metrics/exporter.hpp"
 #include "cardperso/net/asio.hpp"
 #include "cardperso/net/endpoint.hpp"
 #include "cardperso/net/stop_signal.hpp"
@@ -22,12 +23,13 @@ namespace cardperso::ads {
 
 class AdsMetrics final : public SessionMetrics {
  public:
-  // Serves GET /metrics on `listen` (its own two threads). Fails when the address cannot be bound.
+  // Serves GET /metrics on `listen` (metrics::Exporter: its own two threads, and the build info). Fails
+  // when the address cannot be bound.
   static Result<std::unique_ptr<AdsMetrics>> start(const net::Endpoint& listen);
   ~AdsMetrics() override;
 
   // The address actually bound (port 0 picks one).
-  const net::Endpoint& endpoint() const { return endpoint_; }
+  const net::Endpoint& endpoint() const { return exporter_->endpoint(); }
 
   // SessionMetrics
   void established(std::chrono::duration<double> handshake) override;
@@ -49,8 +51,9 @@ class AdsMetrics final : public SessionMetrics {
  private:
   struct Families;
   AdsMetrics() = default;
+  // Declared first so it is destroyed last: the families live in its registry.
+  std::unique_ptr<metrics::Exporter> exporter_;
   std::unique_ptr<Families> f_;
-  net::Endpoint endpoint_;
 };
 
 }  // namespace cardperso::ads

@@ -2,6 +2,7 @@
 
 #include "cardperso/cli/command_line.hpp"
 #include "cardperso/cli/log_options.hpp"
+#include "cardperso/metrics/listen_address.hpp"
 
 namespace cardperso::ads {
 
@@ -69,8 +70,9 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
       ("session-retention-days", po::value(&retention_days)->default_value(retention_days),
        "sessions journal rows older than this are pruned (at start and hourly); 0 = keep all")
       ("profile", po::value(&o.profile_path),
-       "card profile JSON for personalisation (default: " CARDPERSO_INSTALLED_PROFILES "/gsm-sim-default.json, "
-       "then ./profiles/gsm-sim-default.json; none found: personalisation disabled)")
+       "card profile JSON for personalisation (default: gsm-sim-default.json in share/cardperso/profiles of the "
+       "prefix the program is installed in, e.g. /usr/share/cardperso/profiles; then ./profiles; none found: "
+       "personalisation disabled)")
       ("policy", po::value(&o.policy_path), "assessment policy JSON (default: name and date_of_birth required, min age 18)")
       ("assess-command", po::value(&o.assess_command), "absolute path of an external go/no-go program (details JSON on stdin)")
       ("spn", po::value(&o.spn)->default_value("cardperso"), "service provider name written to new cards")
@@ -126,8 +128,7 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
     return usage_error("--assess-command must be an absolute path (no shell, no PATH search)");
   if (o.spn.empty() || o.spn.size() > 16) return usage_error("--spn must be 1 to 16 characters");
   if (!metrics_listen.empty()) {
-    const bool bare_port = metrics_listen.find_first_not_of("0123456789") == std::string::npos;
-    auto metrics_endpoint = net::parse_endpoint(bare_port ? "127.0.0.1:" + metrics_listen : metrics_listen);
+    auto metrics_endpoint = metrics::parse_listen_address(metrics_listen);
     if (!metrics_endpoint) return usage_error("--metrics-listen: " + metrics_endpoint.error().message);
     o.metrics_listen = *metrics_endpoint;
   }

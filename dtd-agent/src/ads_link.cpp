@@ -35,7 +35,8 @@ asio::awaitable<Result<net::FramedStream>> open_ads_link(AdsLinkOptions options)
 }
 
 asio::awaitable<Result<net::FramedStream>> connect_ads_link(AdsLinkOptions options,
-                                                            std::shared_ptr<net::StopSignal> stop) {
+                                                            std::shared_ptr<net::StopSignal> stop,
+                                                            std::function<void(bool connected)> on_attempt) {
   net::BackoffOptions backoff_options;
   backoff_options.initial = std::min(options.reconnect_initial, options.reconnect_max);
   backoff_options.maximum = options.reconnect_max;
@@ -43,6 +44,7 @@ asio::awaitable<Result<net::FramedStream>> connect_ads_link(AdsLinkOptions optio
   const std::string where = options.ads.to_string();
   while (!stop->requested()) {
     auto link = co_await open_ads_link(options);
+    if (on_attempt) on_attempt(link.ok());
     if (link) {
       spdlog::info("connected to ADS at {}", where);
       co_return link;

@@ -49,7 +49,10 @@ RelaySession::RelaySession(asio::any_io_executor executor, RelayOptions options)
   options_.pairing_key.wipe();  // the relay core holds the one copy
 }
 
-void RelaySession::start() { asio::co_spawn(executor_, ads_loop(shared_from_this()), asio::detached); }
+void RelaySession::start() {
+  report_levels();  // the queue of requests shows before the first session
+  asio::co_spawn(executor_, ads_loop(shared_from_this()), asio::detached);
+}
 
 void RelaySession::stop(std::function<void()> on_stopped) {
   asio::co_spawn(executor_, shutdown(shared_from_this(), std::move(on_stopped)), asio::detached);
@@ -69,7 +72,10 @@ asio::awaitable<void> RelaySession::shutdown(std::shared_ptr<RelaySession> self,
 
 asio::awaitable<void> RelaySession::ads_loop(std::shared_ptr<RelaySession> self) {
   while (!self->stopping()) {
-    auto link = co_await connect_ads_link(self->options_.ads, self->stop_);
+    std::function<void(bool)> on_attempt;
+    if (auto* metrics = self->options_.metrics)
+      on_attempt = [metrics](bool connected) { metrics->ads_connect_attempt(connected); };
+    auto link = co_await connect_ads_link(self->options_.ads, self->stop_, std::move(on_attempt));
     if (!link) break;
     if (self->stopping()) {
       link->close();
@@ -82,6 +88,7 @@ asio::awaitable<void> RelaySession::ads_loop(std::shared_ptr<RelaySession> self)
 asio::awaitable<void> RelaySession::serve_ads(net::FramedStream stream) {
   ads_ = stream;
   link_.opened(Clock::now());
+  report_levels();
   std::string why;
   for (;;) {
     if (stopping()) co_return;
@@ -103,6 +110,7 @@ asio::awaitable<void> RelaySession::serve_ads(net::FramedStream stream) {
   }
   stream.close();
   ads_.reset();
+  report_levels();
   if (stopping()) co_return;
   spdlog::warn("ADS link lost: {}; reconnecting", why);
   co_await end_session_for("ADS link lost", false);
@@ -144,6 +152,7 @@ asio::awaitable<void> RelaySession::serve_ste(std::shared_ptr<RelaySession> self
   self->ste_gone_ = std::make_shared<net::StopSignal>();
   self->ste_hello_done_ = false;
   const std::uint64_t generation = ++self->ste_generation_;
+  self->report_levels();
   spdlog::info("STE link open: {}", stream.peer());
   std::string why;
   for (;;) {
@@ -162,6 +171,7 @@ asio::awaitable<void> RelaySession::serve_ste(std::shared_ptr<RelaySession> self
   self->ste_.reset();
   self->ste_gone_->request();
   self->ste_hello_done_ = false;
+  self->report_levels();
   if (self->stopping()) co_return;
   spdlog::info("STE link closed: {}", why);
   co_await self->end_session_for("STE link lost", self->ads_.has_value());
@@ -190,17 +200,30 @@ asio::awaitable<void> RelaySession::from_ste(proto::Frame frame) {
 
 asio::awaitable<void> RelaySession::carry_out(proto::Actions actions) {
   co_await net::carry_out_in_order(std::move(actions), [this](proto::Action& action) { return carry_out_one(action); });
+  report_levels();  // a session established or ended, a request served
+}
+
+void RelaySession::report_levels() {
+  if (options_.metrics == nullptr) return;
+  options_.metrics->levels({.ads_link_up = ads_.has_value(),
+                            .ste_link_up = ste_.has_value(),
+                            .retailer_signed_on = relay_.state() == proto::DtdRelay::State::Established,
+                            .requests_waiting = options_.desk ? options_.desk->waiting() : 0});
 }
 
 asio::awaitable<proto::Actions> RelaySession::carry_out_one(proto::Action& action) {
   proto::Actions more;
   if (auto* send = std::get_if<proto::SendFrame>(&action)) {
+    // The relay core's channel-1 frames are the peers' own, passed on unchanged (its own go on 0 and 2).
+    if (options_.metrics != nullptr && send->frame.header.channel == Channel::SteAds)
+      options_.metrics->frame_relayed(send->to == proto::Peer::Ads ? RelayDirection::SteToAds : RelayDirection::AdsToSte);
     if (send->to == proto::Peer::Ads)
       co_await to_ads(send->frame);
     else
       co_await to_ste(send->frame);
   } else if (auto* established = std::get_if<proto::SessionEstablished>(&action)) {
     ++sessions_relayed_;
+    if (options_.metrics != nullptr) options_.metrics->session_relayed();
     spdlog::info("session {} relayed: retailer {}, DTD holds SK_D", established->session, established->serial);
     if (options_.echo_text) {
       const auto text = view(*options_.echo_text);
@@ -239,9 +262,18 @@ asio::awaitable<proto::Actions> RelaySession::carry_out_one(proto::Action& actio
 
 proto::Actions RelaySession::desk_actions(DeskStep step) {
   proto::Actions out;
+  // A step may end one request and start the next: the outcome first.
+  if (step.served) {
+    std::optional<std::chrono::duration<double>> took;
+    if (request_sent_at_) took = std::chrono::steady_clock::now() - *request_sent_at_;
+    if (options_.metrics != nullptr) options_.metrics->request_served(*step.served, took);
+    request_sent_at_.reset();
+  }
   for (auto& s : step.send) {
     if (relay_.state() != proto::DtdRelay::State::Established) break;
     for (auto& a : relay_.send(s.type, s.plaintext)) out.push_back(std::move(a));
+    // Sent again after a session broke off: the latency counts from the last sending.
+    if (s.type == MessageType::CustomerDetails) request_sent_at_ = std::chrono::steady_clock::now();
   }
   if (step.terminate && relay_.state() == proto::DtdRelay::State::Established) {
     close_reason_ = "every customer request served";

@@ -162,6 +162,7 @@ bool PersonalisationFixture::start_personalisation(const std::vector<std::string
   ads_args.insert(ads_args.end(), ads_extra_args_.begin(), ads_extra_args_.end());
   const int ads_port = start_ads(ads_args);
   if (ads_port <= 0) return false;
+  ads_port_ = ads_port;
   std::vector<std::string> args = dtd_requests;
   args.insert(args.end(), {"--receipt-dir", receipt_dir_, "--exit-after-last"});
   dtd_port_ = start_dtd(ads_port, "", true, args);

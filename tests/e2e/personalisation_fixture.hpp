@@ -154,6 +154,7 @@ class PersonalisationFixture : public SecureSessionFixture {
   std::string receipt_dir_;
   std::string profile_path_, simread_path_;
   int dtd_port_ = 0;
+  int ads_port_ = 0;  // the ADS's DTD link port, once start_personalisation started it
   std::vector<std::string> ads_extra_args_;  // more ads-server options for start_personalisation
 };
 

@@ -8,16 +8,27 @@ SqlitePersoServices::SqlitePersoServices(Database& db, const MasterKey& key, Per
                                          policy::PolicyConfig policy, std::string actor, Clock clock)
     : db_(db),
       actor_(actor),
-      config_(std::move(config)),
-      policy_(std::move(policy)),
+      settings_(std::make_shared<const PersoSettings>(PersoSettings{std::move(config), std::move(policy)})),
       clock_(std::move(clock)),
       audit_(db, key, clock_),
       stock_(db, key, audit_, actor, clock_),
       records_(db, key, audit_, actor, clock_) {}
 
+std::shared_ptr<const PersoConfig> SqlitePersoServices::config() const {
+  auto settings = settings_.load();
+  return {settings, &settings->config};  // shares the snapshot's ownership: the policy goes with it
+}
+
 policy::Decision SqlitePersoServices::assess(const policy::CustomerDetails& details) {
-  // No lock: the policy is read-only after construction and the call touches no database.
-  return policy::assess(policy_, details, utc_date(clock_()));
+  // No lock: the snapshot is immutable (a reload swaps the pointer) and the call touches no database.
+  const auto settings = settings_.load();
+  return policy::assess(settings->policy, details, utc_date(clock_()));
+}
+
+bool SqlitePersoServices::assess_may_block() const { return settings_.load()->policy.external.has_value(); }
+
+void SqlitePersoServices::install(PersoConfig config, policy::PolicyConfig policy) {
+  settings_.store(std::make_shared<const PersoSettings>(PersoSettings{std::move(config), std::move(policy)}));
 }
 
 Result<std::int64_t> SqlitePersoServices::record_decision(std::string_view retailer_serial,

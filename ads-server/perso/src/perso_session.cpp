@@ -110,14 +110,15 @@ PersoActions PersoSession::on_message(Channel channel, MessageType type, ByteVie
 PersoActions PersoSession::on_customer_details(ByteView plaintext) {
   auto c1 = proto::CustomerDetailsMsg::decode(plaintext);
   if (!c1) return end({}, proto::ErrorCode::BadFrame, c1.error().message);
+  ConfigSnapshot config = services_.config();
   if (c1->kind == RequestKind::NewCard) {
     auto details = policy::parse_customer_details(c1->json);
     if (!details) return decide({}, RequestKind::NewCard, false, {details.error().message}, std::nullopt);
-    approval_ = Approval{RequestKind::NewCard, 0, *details, std::nullopt};
+    approval_ = Approval{RequestKind::NewCard, std::move(config), 0, *details, std::nullopt};
     state_ = State::Assessing;
     return {AssessCustomer{std::move(*details)}};
   }
-  auto change = parse_modification_request(c1->json, services_.config().profile);
+  auto change = parse_modification_request(c1->json, config->profile);
   if (!change) return decide({}, RequestKind::Modification, false, {change.error().message}, std::nullopt);
   // A modification needs no customer assessment, but the card must be one this retailer may modify.
   auto lookup = services_.inspect_card(info_.retailer_serial, change->iccid, CardPurpose::Modification);
@@ -127,7 +128,8 @@ PersoActions PersoSession::on_customer_details(ByteView plaintext) {
                   {"the card could not be looked up (server error); try again"}, std::nullopt);
   }
   if (lookup->refused()) return decide({}, RequestKind::Modification, false, {lookup->message}, std::nullopt);
-  return decide({}, RequestKind::Modification, true, {}, Approval{RequestKind::Modification, 0, {}, std::move(*change)});
+  return decide({}, RequestKind::Modification, true, {},
+                Approval{RequestKind::Modification, std::move(config), 0, {}, std::move(*change)});
 }
 
 PersoActions PersoSession::on_assessment(const policy::Decision& decision) {
@@ -201,7 +203,7 @@ PersoActions PersoSession::on_card_inserted(ByteView plaintext) {
     if (auto again = reissue(iccid, approval)) return std::move(*again);
   }
   if (lookup->refused()) return refuse({}, lookup->message);
-  if (lookup->opening.card_key.empty() && services_.config().require_card_key) {
+  if (lookup->opening.card_key.empty() && approval_->config->require_card_key) {
     approval_.reset();
     return check_refused({}, iccid, "card_without_key", "retailer=" + info_.retailer_serial,
                          "card " + iccid + " is from a batch without card keys and the issuer accepts only cards that "
@@ -345,13 +347,14 @@ static PersoActions release_and_refuse(PersoServices& services, PersoActions out
 }
 
 PersoActions PersoSession::prepare_new_card(PersoActions out, const std::string& iccid, const CardOpening& opening) {
-  const PersoConfig& config = services_.config();
+  const PersoConfig& config = *approval_->config;
   auto numbers = services_.reserve_numbers(iccid);
   if (!numbers) {
     out = release_and_refuse(services_, std::move(out), iccid, numbers.error().message);
     return refuse_card(std::move(out), iccid, numbers.error().message);
   }
   RunningCard card;
+  card.config = approval_->config;
   card.iccid = iccid;
   card.purpose = CardPurpose::NewCard;
   card.decision_id = approval_->decision_id;
@@ -402,7 +405,7 @@ PersoActions PersoSession::prepare_new_card(PersoActions out, const std::string&
 }
 
 PersoActions PersoSession::prepare_modification(PersoActions out, const std::string& iccid, const CardOpening& opening) {
-  const PersoConfig& config = services_.config();
+  const PersoConfig& config = *approval_->config;
   const ModificationRequest& change = *approval_->change;
   auto current = services_.current_record(iccid);
   if (!current) {
@@ -410,6 +413,7 @@ PersoActions PersoSession::prepare_modification(PersoActions out, const std::str
     return refuse_card(std::move(out), iccid, current.error().message);
   }
   RunningCard card;
+  card.config = approval_->config;
   card.iccid = iccid;
   card.purpose = CardPurpose::Modification;
   card.decision_id = approval_->decision_id;
@@ -451,7 +455,7 @@ PersoActions PersoSession::prepare_modification(PersoActions out, const std::str
 }
 
 PersoActions PersoSession::send_script(PersoActions out, RunningCard card, const perso::PersoValues& values) {
-  const perso::CardProfile& profile = services_.config().profile;
+  const perso::CardProfile& profile = card.config->profile;
   auto files = written_files(profile, values);
   auto script = files ? perso::build_personalisation_script(profile, values) : Result<perso::Script>(files.error());
   Result<SecretBytes> encoded = script ? perso::encode_script(*script) : Result<SecretBytes>(script.error());
@@ -524,7 +528,7 @@ PersoActions PersoSession::on_script_result(ByteView plaintext) {
     record.session_id = info_.journal_id;
     record.decision_id = card.decision_id;
     record.content = CardContent{card.imsi, card.msisdn, card.ki, card.opc, card.spn, card.plmnsel,
-                                 services_.config().profile.name, card.files};
+                                 card.config->profile.name, card.files};
     record.issuer_code = card.issuer_code;
     record.personal_data_json = card.customer_json;
     if (auto r = services_.record_personalisation(record); !r)
@@ -538,7 +542,7 @@ PersoActions PersoSession::on_script_result(ByteView plaintext) {
   record.session_id = info_.journal_id;
   record.decision_id = card.decision_id;
   record.content = CardContent{card.imsi, card.msisdn, {}, {}, card.spn, card.plmnsel,
-                               services_.config().profile.name, card.files};
+                               card.config->profile.name, card.files};
   auto version = services_.record_modification(record);
   if (!version)
     return card_failed({error("card " + card.iccid + ": cannot record the modification: " + version.error().message)},

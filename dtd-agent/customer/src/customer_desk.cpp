@@ -12,6 +12,21 @@ namespace cardperso::dtd {
 
 namespace {
 using proto::MessageType;
+
+DeskStep with_outcome(DeskStep step, RequestOutcome outcome) {
+  step.served = outcome;
+  return step;
+}
+}  // namespace
+
+std::string_view to_string(RequestOutcome outcome) {
+  switch (outcome) {
+    case RequestOutcome::Personalised: return "personalised";
+    case RequestOutcome::Modified: return "modified";
+    case RequestOutcome::Refused: return "refused";
+    case RequestOutcome::Failed: return "failed";
+  }
+  return "unknown";
 }
 
 CustomerDesk::CustomerDesk(std::vector<CustomerRequest> requests, std::string receipt_dir, std::ostream& terminal)
@@ -80,7 +95,7 @@ DeskStep CustomerDesk::on_decision(ByteView plaintext) {
   spdlog::info("card refused: {}", d->reasons);
   terminal_ << "Customer refused: " << d->reasons << std::endl;
   ++refused_;
-  return next();
+  return with_outcome(next(), RequestOutcome::Refused);
 }
 
 DeskStep CustomerDesk::on_done(ByteView plaintext) {
@@ -95,20 +110,20 @@ DeskStep CustomerDesk::on_done(ByteView plaintext) {
       ++personalised_;
       spdlog::info("card {} personalised: msisdn {}", d->iccid, d->msisdn);
       state_ = State::AwaitReceipt;
-      return {};
+      return with_outcome({}, RequestOutcome::Personalised);
     case proto::PersoOutcome::Modified:
       ++personalised_;
       spdlog::info("card {} updated", d->iccid);
       state_ = State::AwaitReceipt;
-      return {};
+      return with_outcome({}, RequestOutcome::Modified);
     case proto::PersoOutcome::Failed:
       ++failed_;
       spdlog::info("card {} failed: {}", d->iccid, d->reason);
-      break;
+      return with_outcome(next(), RequestOutcome::Failed);
     case proto::PersoOutcome::Refused:
       ++refused_;
       spdlog::info("card refused: {}", d->reason);
-      break;
+      return with_outcome(next(), RequestOutcome::Refused);
   }
   return next();
 }

@@ -707,7 +707,7 @@ TEST_F(PersoSessionTest, ACsvBatchCardHasNoChallengeAndThePolicyMayRefuseIt) {
   EXPECT_NE(p2.find(p2.to_ste, MessageType::Script), nullptr);
   session->on_closed("test over");
 
-  PersoConfig strict = services->config();
+  PersoConfig strict = *services->config();
   strict.require_card_key = true;
   services.emplace(*db, key, strict, default_policy(), "ads-test", [this] { return now; });
   session.emplace(*services, PersoSessionInfo{kRetailerA, 9});
@@ -753,6 +753,52 @@ TEST_F(PersoSessionTest, AnAnswerWithoutACheckEndsTheSession) {
   auto out = collect(session->on_message(Channel::SteAds, MessageType::CardCheckAnswer, k2.encode()));
   ASSERT_TRUE(out.end);
   EXPECT_EQ(out.end->code, proto::ErrorCode::UnexpectedMessage);
+}
+
+// A reload (ads-server on SIGHUP) while a card's script is out: that card is recorded with the profile
+// and values its script was built with; the next customer meets the new policy, the next card the new
+// profile and SPN.
+TEST_F(PersoSessionTest, AReloadMidCardLeavesThatCardOnTheConfigurationItStartedWith) {
+  ASSERT_TRUE(customer().decision().go);
+  Card card = blank_card(iccids[0]);
+  auto p2 = insert(card);
+  ASSERT_NE(p2.find(p2.to_ste, MessageType::Script), nullptr);
+
+  PersoConfig reloaded = *services->config();
+  reloaded.profile.name = "reloaded-profile";
+  reloaded.spn = "RELOADED";
+  policy::PolicyConfig strict = default_policy();
+  strict.min_age = 150;
+  services->install(reloaded, strict);
+
+  auto p4 = run_script(p2, card);
+  ASSERT_EQ(p4.done_to_ste().outcome, PersoOutcome::Personalised) << last_result.reason;
+  auto history = must(records->history(iccids[0]));
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].profile, "gsm-sim-default");
+  EXPECT_EQ(history[0].spn, "cardperso");
+  EXPECT_EQ(perso::decode_spn(read_binary(card, "047F206F46", 17))->name, "cardperso");
+
+  const auto refused = customer().decision();
+  EXPECT_FALSE(refused.go);
+  EXPECT_NE(refused.reasons.find("150"), std::string::npos) << refused.reasons;
+
+  // A customer approved under one configuration keeps it for the card, even across another reload.
+  services->install(reloaded, default_policy());
+  ASSERT_TRUE(customer().decision().go);
+  PersoConfig third = reloaded;
+  third.profile.name = "third-profile";
+  third.spn = "THIRD";
+  services->install(third, default_policy());
+  Card second = blank_card(iccids[1]);
+  auto second_p4 = run_script(insert(second), second);
+  ASSERT_EQ(second_p4.done_to_ste().outcome, PersoOutcome::Personalised) << last_result.reason;
+  history = must(records->history(iccids[1]));
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].profile, "reloaded-profile");
+  EXPECT_EQ(history[0].spn, "RELOADED");
+  EXPECT_EQ(perso::decode_spn(read_binary(second, "047F206F46", 17))->name, "RELOADED");
+  expect_no_number_lost();
 }
 
 }  // namespace

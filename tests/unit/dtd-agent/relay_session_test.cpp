@@ -136,6 +136,24 @@ asio::awaitable<void> write_then_read(net::FramedStream s, proto::Frame f,
   out->emplace(co_await s.read_frame(2s));
 }
 
+// What dtd-agent's metrics are told (RelayMetrics), recorded.
+struct RecordingMetrics final : dtd::RelayMetrics {
+  int attempts = 0, failures = 0, sessions = 0, to_ads = 0, to_ste = 0, served = 0;
+  bool ste_seen_up = false;
+  dtd::RelayLevels now;
+  void ads_connect_attempt(bool connected) override {
+    ++attempts;
+    if (!connected) ++failures;
+  }
+  void session_relayed() override { ++sessions; }
+  void frame_relayed(dtd::RelayDirection d) override { ++(d == dtd::RelayDirection::SteToAds ? to_ads : to_ste); }
+  void request_served(dtd::RequestOutcome, std::optional<std::chrono::duration<double>>) override { ++served; }
+  void levels(const dtd::RelayLevels& l) override {
+    now = l;
+    ste_seen_up = ste_seen_up || l.ste_link_up;
+  }
+};
+
 class DtdRelayTest : public ::testing::Test {
  protected:
   ~DtdRelayTest() override {
@@ -151,6 +169,7 @@ class DtdRelayTest : public ::testing::Test {
   }
 
   LogCapture log;
+  RecordingMetrics metrics;  // before io: the relay reports to it until io is gone
   asio::io_context io;
   std::shared_ptr<dtd::RelaySession> relay;
   std::shared_ptr<dtd::SteListener> ste_listener;
@@ -213,6 +232,52 @@ TEST_F(DtdRelayTest, UnreachableAdsIsRetriedWithBackoffAndLoggedThenConnects) {
   ASSERT_TRUE(run_until(io, [&] { return relay->ads_connected(); }, 3s)) << log.text();
   EXPECT_TRUE(log.contains("connected to ADS at 127.0.0.1:" + std::to_string(port))) << log.text();
   EXPECT_TRUE(ads->hello);
+  ads->stop = true;
+}
+
+TEST_F(DtdRelayTest, MetricsHearFailedAttemptsTheLinksAndEveryFrameRelayed) {
+  std::uint16_t port = 0;
+  {
+    net::tcp::acceptor probe(io, net::tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    port = probe.local_endpoint().port();
+  }  // closed: nothing listens there now
+  auto options = relay_options(net::Endpoint{"127.0.0.1", port});
+  options.metrics = &metrics;
+  start_relay(std::move(options));
+  ASSERT_TRUE(run_until(io, [&] { return metrics.failures >= 2; }, 3s));
+  EXPECT_EQ(metrics.attempts, metrics.failures);
+  EXPECT_FALSE(metrics.now.ads_link_up);
+
+  // The ADS comes up on that port: one more attempt, which works.
+  auto acceptor = std::make_shared<net::tcp::acceptor>(io);
+  const net::tcp::endpoint at(asio::ip::address_v4::loopback(), port);
+  acceptor->open(at.protocol());
+  acceptor->set_option(net::tcp::acceptor::reuse_address(true));
+  acceptor->bind(at);
+  acceptor->listen();
+  proto::HandshakeH2 h2;
+  h2.session = 77;
+  const std::vector<proto::Frame> replies = {proto::make_frame(Channel::SteAds, 77, h2),
+                                             sealed_looking(Channel::SteAds, 77, 300, 0x90)};
+  auto ads = std::make_shared<FakeAds>();
+  asio::co_spawn(io, fake_ads(acceptor, replies, ads), asio::detached);
+  ASSERT_TRUE(run_until(io, [&] { return relay->ads_connected(); }, 3s));
+  EXPECT_EQ(metrics.attempts, metrics.failures + 1);
+  EXPECT_TRUE(metrics.now.ads_link_up);
+
+  const std::vector<proto::Frame> sent = {h1_frame(), sealed_looking(Channel::SteAds, 77, 1000, 0x10),
+                                          sealed_looking(Channel::SteAds, 77, 20, 0x20)};
+  auto ste = std::make_shared<FakeSte>();
+  asio::co_spawn(io, fake_ste(ste_listener->local_endpoint(), sent, replies.size(), ste), asio::detached);
+  ASSERT_TRUE(run_until(io, [&] { return ste->finished && !metrics.now.ste_link_up; }, 5s));
+  EXPECT_TRUE(metrics.ste_seen_up);
+  EXPECT_EQ(metrics.to_ads, 3);
+  EXPECT_EQ(metrics.to_ste, 2);
+  // No L1 handover in this script: no session for the DTD, no one signed on, nothing served.
+  EXPECT_EQ(metrics.sessions, 0);
+  EXPECT_FALSE(metrics.now.retailer_signed_on);
+  EXPECT_EQ(metrics.served, 0);
+  EXPECT_EQ(metrics.now.requests_waiting, 0u);
   ads->stop = true;
 }
 

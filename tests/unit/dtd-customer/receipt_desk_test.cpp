@@ -154,3 +154,59 @@ TEST(CustomerDesk, NoRequestsMeansRelayOnly) {
   EXPECT_FALSE(step.terminate);
   EXPECT_FALSE(desk.has_requests());
 }
+
+// What dtd-agent's metrics count: each request's outcome once, in the step that decided it, and the
+// requests still without one.
+TEST(CustomerDesk, EachRequestReportsItsOutcomeOnceAndTheWaitingCountFalls) {
+  std::ostringstream terminal;
+  CustomerDesk desk(requests(4), "", terminal);
+  EXPECT_EQ(desk.waiting(), 4u);
+  auto first = desk.on_established();
+  EXPECT_FALSE(first.served);
+  EXPECT_EQ(desk.waiting(), 4u);  // the one in progress is still waiting
+  EXPECT_FALSE(desk.on_message(MessageType::Decision, decision(true)).served);
+  auto personalised = desk.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, "8988211000000000011", "+41"));
+  EXPECT_EQ(personalised.served, RequestOutcome::Personalised);
+  EXPECT_EQ(desk.waiting(), 3u);  // served, though its receipt has not come yet
+  auto after_receipt = desk.on_message(MessageType::Receipt, receipt(kReceipt));
+  EXPECT_FALSE(after_receipt.served);  // the receipt ends nothing: the outcome was reported with Done
+  EXPECT_EQ(c1_json(after_receipt), "{\"name\":\"C1\"}");
+
+  auto nogo = desk.on_message(MessageType::Decision, decision(false, "customer under 16"));
+  EXPECT_EQ(nogo.served, RequestOutcome::Refused);
+  EXPECT_EQ(c1_json(nogo), "{\"name\":\"C2\"}");  // the next request goes in the same step
+  EXPECT_EQ(desk.waiting(), 2u);
+
+  desk.on_message(MessageType::Decision, decision(true));
+  auto refused = desk.on_message(MessageType::Done, done(proto::PersoOutcome::Refused, "8988211000000000029", "", "cancelled"));
+  EXPECT_EQ(refused.served, RequestOutcome::Refused);
+  EXPECT_EQ(desk.waiting(), 1u);
+
+  desk.on_message(MessageType::Decision, decision(true));
+  auto failed = desk.on_message(MessageType::Done, done(proto::PersoOutcome::Failed, "8988211000000000037", "", "pulled"));
+  EXPECT_EQ(failed.served, RequestOutcome::Failed);
+  EXPECT_TRUE(failed.terminate);
+  EXPECT_EQ(desk.waiting(), 0u);
+}
+
+TEST(CustomerDesk, AModificationReportsModified) {
+  std::ostringstream terminal;
+  std::vector<CustomerRequest> one = {{proto::RequestKind::Modification, "{\"iccid\":\"8988211000000000011\"}", "m"}};
+  CustomerDesk desk(one, "", terminal);
+  desk.on_established();
+  desk.on_message(MessageType::Decision, decision(true));
+  auto updated = desk.on_message(MessageType::Done, done(proto::PersoOutcome::Modified, "8988211000000000011", "+41"));
+  EXPECT_EQ(updated.served, RequestOutcome::Modified);
+  EXPECT_EQ(to_string(RequestOutcome::Modified), "modified");
+  EXPECT_EQ(desk.waiting(), 0u);
+}
+
+TEST(CustomerDesk, AnInterruptedRequestStaysWaiting) {
+  std::ostringstream terminal;
+  CustomerDesk desk(requests(1), "", terminal);
+  desk.on_established();
+  desk.on_message(MessageType::Decision, decision(true));
+  desk.on_session_ended();
+  EXPECT_EQ(desk.waiting(), 1u);
+  EXPECT_FALSE(desk.on_established().served);
+}

@@ -4,6 +4,7 @@
 // connect_ads_link retries with capped, jittered backoff and logs each outcome in the contract's words:
 //   "connected to ADS at HOST:PORT"  /  "ADS unreachable at HOST:PORT: <reason>; retrying in N ms"
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,7 +28,9 @@ struct AdsLinkOptions {
 net::asio::awaitable<Result<net::FramedStream>> open_ads_link(AdsLinkOptions options);
 
 // Attempts until one works; fails only when stop is requested (which cuts a backoff sleep short).
+// on_attempt, when set, hears how each attempt went (the metrics count attempts and failures).
 net::asio::awaitable<Result<net::FramedStream>> connect_ads_link(AdsLinkOptions options,
-                                                                 std::shared_ptr<net::StopSignal> stop);
+                                                                 std::shared_ptr<net::StopSignal> stop,
+                                                                 std::function<void(bool connected)> on_attempt = {});
 
 }  // namespace cardperso::dtd

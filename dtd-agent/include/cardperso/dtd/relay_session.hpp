@@ -20,6 +20,7 @@
 #include "cardperso/common/secret_bytes.hpp"
 #include "cardperso/dtd/ads_link.hpp"
 #include "cardperso/dtd/customer_desk.hpp"
+#include "cardperso/dtd/relay_metrics.hpp"
 #include "cardperso/net/framed_stream.hpp"
 #include "cardperso/net/stop_signal.hpp"
 #include "cardperso/proto/dtd_link_core.hpp"
@@ -35,6 +36,8 @@ struct RelayOptions {
   // relay only. on_all_served runs once the last one is done and the session ended (--exit-after-last).
   std::shared_ptr<CustomerDesk> desk;
   std::function<void()> on_all_served;
+  // dtd-agent --metrics-listen; null: none. Must outlive the session.
+  RelayMetrics* metrics = nullptr;
   std::chrono::milliseconds keepalive_interval{10'000};  // Keepalive to the ADS after this much silence
   std::chrono::milliseconds ads_link_timeout{45'000};    // nothing from the ADS this long: reconnect
 };
@@ -70,6 +73,8 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
   net::asio::awaitable<void> on_link_message(const proto::LinkMessage& message);
   // The desk's messages sealed on channel 2, and its Terminate after the last request.
   proto::Actions desk_actions(DeskStep step);
+  // The links, the session and the desk's queue as they are now, to the metrics (if any).
+  void report_levels();
   // Gives the ADS's Terminate time to reach the STE before on_all_served closes the links.
   static net::asio::awaitable<void> all_served(std::shared_ptr<RelaySession> self);
   net::asio::awaitable<void> to_ads(const proto::Frame& frame);
@@ -91,6 +96,8 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
   std::shared_ptr<net::StopSignal> ste_gone_ = std::make_shared<net::StopSignal>();
   std::string close_reason_;  // replaces the relay's reason in the next "session ended" log line
   std::shared_ptr<net::StopSignal> stop_ = std::make_shared<net::StopSignal>();
+  // When the current request's CustomerDetails went to the ADS (for the metrics' request latency).
+  std::optional<std::chrono::steady_clock::time_point> request_sent_at_;
   bool echo_ok_ = false;
   std::size_t sessions_relayed_ = 0;
   std::size_t sessions_ended_ = 0;

@@ -11,6 +11,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cardperso/common/bytes.hpp"
@@ -18,6 +19,12 @@
 #include "cardperso/proto/messages.hpp"
 
 namespace cardperso::dtd {
+
+// How the ADS ended a request: Personalised and Modified are a card written (Done), Refused a no-go
+// Decision or a card refused after it (cancelled on the keypad, proof mismatch), Failed a card the
+// script failed on.
+enum class RequestOutcome { Personalised, Modified, Refused, Failed };
+std::string_view to_string(RequestOutcome outcome);
 
 struct DeskStep {
   struct Send {
@@ -27,6 +34,7 @@ struct DeskStep {
   std::vector<Send> send;  // seal on channel 2, in order
   bool terminate = false;  // every request is served: end the session
   std::vector<std::string> receipts_written;
+  std::optional<RequestOutcome> served;  // the current request got its outcome in this step
 };
 
 class CustomerDesk {
@@ -50,6 +58,8 @@ class CustomerDesk {
   std::size_t personalised() const { return personalised_; }
   std::size_t failed() const { return failed_; }
   std::size_t refused() const { return refused_; }
+  // Requests without an outcome yet, the one in progress included.
+  std::size_t waiting() const { return requests_.size() - (personalised_ + failed_ + refused_); }
 
  private:
   DeskStep send_current();

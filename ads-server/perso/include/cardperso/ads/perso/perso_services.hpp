@@ -4,6 +4,7 @@
 // an interface so the session (perso_session.hpp) stays free of I/O and of SQLite; the real
 // implementation is SqlitePersoServices (perso_services_sqlite.hpp).
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,7 +42,10 @@ class PersoServices {
  public:
   virtual ~PersoServices() = default;
 
-  virtual const PersoConfig& config() const = 0;
+  // The configuration in force now, as an immutable snapshot: a reload (ads-server on SIGHUP)
+  // installs a new one for the cards that start afterwards, so a card keeps the snapshot it started
+  // with until its script is done.
+  virtual std::shared_ptr<const PersoConfig> config() const = 0;
   virtual Seconds now() = 0;
 
   // The built-in rules, then the external command if one is configured. May block up to the

@@ -5,9 +5,15 @@
 // connection (SQLite's busy timeout and BEGIN IMMEDIATE then order it against the connection the
 // handshake uses). assess() touches no database: with an external command it blocks up to the
 // command's timeout, so the daemon runs it on a small thread pool (ads-server/net).
+//
+// The configuration and the policy are one immutable snapshot (PersoSettings) held in an atomic
+// shared_ptr: install() swaps in a new one whole, assess() on the pool and config() on the io thread
+// each read one snapshot, and a card that holds the old one keeps it alive until it is done.
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -18,16 +24,27 @@
 
 namespace cardperso::ads {
 
+// What personalisation runs with: the card profile and its values, and the assessment policy.
+struct PersoSettings {
+  PersoConfig config;
+  policy::PolicyConfig policy;
+};
+
 class SqlitePersoServices final : public PersoServices {
  public:
   // db and key must outlive this object. actor is what the audit log names ("ads-server").
   SqlitePersoServices(Database& db, const MasterKey& key, PersoConfig config, policy::PolicyConfig policy,
                       std::string actor = "ads-server", Clock clock = system_now);
 
-  const PersoConfig& config() const override { return config_; }
+  std::shared_ptr<const PersoConfig> config() const override;
   Seconds now() override { return clock_(); }
   policy::Decision assess(const policy::CustomerDetails& details) override;
-  bool assess_may_block() const override { return policy_.external.has_value(); }
+  bool assess_may_block() const override;
+
+  // The settings for every card and assessment from now on (a reload); what already holds the
+  // previous snapshot keeps it. Safe against assess() running on another thread.
+  void install(PersoConfig config, policy::PolicyConfig policy);
+  std::shared_ptr<const PersoSettings> settings() const { return settings_.load(); }
 
   Result<std::int64_t> record_decision(std::string_view retailer_serial, std::optional<std::int64_t> session_id, bool go,
                                        const std::vector<std::string>& reasons) override;
@@ -61,8 +78,7 @@ class SqlitePersoServices final : public PersoServices {
   std::mutex mutex_;
   Database& db_;
   std::string actor_;
-  PersoConfig config_;
-  policy::PolicyConfig policy_;
+  std::atomic<std::shared_ptr<const PersoSettings>> settings_;
   Clock clock_;
   AuditLog audit_;
   CardStock stock_;

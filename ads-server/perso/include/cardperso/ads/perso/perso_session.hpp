@@ -18,6 +18,7 @@
 // script runs (Terminate, timeout, link lost: on_closed) leaves the card recorded failed, so no card
 // stays in progress and no reserved number is lost.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,13 +85,18 @@ class PersoSession {
   std::size_t cards_done() const { return cards_done_; }
 
  private:
+  // The configuration snapshot is taken at C1 and goes with the request to its card: a reload
+  // meanwhile does not change the profile or values of a card already asked for.
+  using ConfigSnapshot = std::shared_ptr<const PersoConfig>;
   struct Approval {
     proto::RequestKind kind = proto::RequestKind::NewCard;
+    ConfigSnapshot config;
     std::int64_t decision_id = 0;
     policy::CustomerDetails details;          // NewCard
     std::optional<ModificationRequest> change;  // Modification
   };
   struct RunningCard {
+    ConfigSnapshot config;  // the one the script was built with, and the record names
     std::string iccid;
     CardPurpose purpose = CardPurpose::NewCard;
     std::int64_t decision_id = 0;
