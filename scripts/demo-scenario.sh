@@ -5,11 +5,20 @@
 #           is assessed; a blank SIM is personalised over the real PC/SC stack; the DTD prints the receipt
 #   check:  the card's contents are read back through PC/SC with the customer's new PIN, and the
 #           operator's HLR (a real osmo-hlr, when installed) holds the new subscriber
-# Usage: demo-scenario.sh BUILD_DIR
+# Usage: demo-scenario.sh BUILD_DIR    the programs of a build tree
+#        demo-scenario.sh --installed  the installed packages' programs (/usr/bin), ads-server started
+#                                      from the shipped example configuration with the shipped profile
 set -euo pipefail
-build=${1:?usage: demo-scenario.sh BUILD_DIR}
+build=${1:?usage: demo-scenario.sh BUILD_DIR | --installed}
 src=$(cd "$(dirname "$0")/.." && pwd)
-bin() { find "$build" -type f -name "$1" -perm -u+x | head -n 1; }
+if [[ $build == --installed ]]; then
+  bin() { if [[ -x /usr/bin/$1 ]]; then echo "/usr/bin/$1"; fi; }
+  # The operator's configuration file; --db and --master-key come on the command line, as in the unit.
+  ads_config=(--config /usr/share/cardperso/examples/ads-server.conf)
+else
+  bin() { find "$build" -type f -name "$1" -perm -u+x | head -n 1; }
+  ads_config=(--profile "$src/profiles/gsm-sim-default.json")
+fi
 ADSCTL=$(bin adsctl); ADS=$(bin ads-server); DTD=$(bin dtd-agent); STE=$(bin ste-firmware)
 CARDSIM=$(bin card-sim); MKCARDS=$(bin cardperso-mkcards); SIMREAD=$(bin cardperso-simread); APDU=$(bin cardperso-apdu)
 for b in ADSCTL ADS DTD STE CARDSIM MKCARDS SIMREAD APDU; do
@@ -72,8 +81,8 @@ if command -v osmo-hlr > /dev/null; then
 fi
 
 say "Shop: start the ADS and the DTD agent; insert the retailer card"
-"$ADS" --db "$work/ads.db" --master-key "$work/ads-master.key" --listen 127.0.0.1:0 \
-  --profile "$src/profiles/gsm-sim-default.json" "${hlr_args[@]}" --log-file "$work/ads.log" > "$work/ads.out" 2> /dev/null & pids+=($!)
+"$ADS" "${ads_config[@]}" --db "$work/ads.db" --master-key "$work/ads-master.key" --listen 127.0.0.1:0 \
+  "${hlr_args[@]}" --log-file "$work/ads.log" > "$work/ads.out" 2> /dev/null & pids+=($!)
 ads_port=$(wait_line "$work/ads.out" '^listening on' 15 | sed 's/.*://')
 "$DTD" --ads "127.0.0.1:$ads_port" --ste-listen 127.0.0.1:0 --dtd-id demo-shop --pairing-file "$work/dtd-pairing.key" \
   --customer "$work/customer.json" \

@@ -20,6 +20,7 @@
 #include "cardperso/ads/store/audit_log.hpp"
 #include "cardperso/ads/store/key_check.hpp"
 #include "cardperso/ads/store/migrations.hpp"
+#include "cardperso/ads/store/private_file.hpp"
 
 namespace cardperso::ads {
 
@@ -127,13 +128,7 @@ std::string directory_of(const std::string& path) {
 
 // Owner-only from the start: the file will hold sealed keys and personal data.
 Result<void> create_private(const std::string& path, std::string_view leftover_advice) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) return fail(Errc::AlreadyExists, path + " already exists: " + std::string(leftover_advice));
-    return fail("cannot create " + path + ": " + std::strerror(errno));
-  }
-  ::close(fd);
-  return {};
+  return create_private_file(path, path + " already exists: " + std::string(leftover_advice));
 }
 
 Result<void> sync_path(const std::string& path, bool directory) {

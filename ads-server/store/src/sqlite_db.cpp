@@ -9,6 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "cardperso/ads/store/private_file.hpp"
+
 namespace cardperso::ads {
 
 namespace detail {
@@ -176,18 +178,6 @@ Bytes Statement::column_blob(int index) const {
 
 namespace {
 
-// The database holds sealed keys and personal data: create it owner-only. SQLite gives its -wal and
-// -shm files the mode of the main file.
-Result<void> create_private_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) return fail(Errc::AlreadyExists, "database " + path + " already exists; refusing to overwrite it");
-    return fail("cannot create database " + path + ": " + std::strerror(errno));
-  }
-  ::close(fd);
-  return {};
-}
-
 Result<void> single_pragma(sqlite3* db, const char* sql, std::string_view expected, std::string_view what) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
@@ -212,7 +202,10 @@ Result<void> single_pragma(sqlite3* db, const char* sql, std::string_view expect
 
 Result<Database> Database::open(const std::string& path, OpenMode mode) {
   if (mode == OpenMode::CreateNew) {
-    if (auto created = create_private_file(path); !created) return created.error();
+    // Owner-only: it holds sealed keys and personal data. SQLite gives its -wal and -shm the same mode.
+    if (auto created = create_private_file(path, "database " + path + " already exists; refusing to overwrite it");
+        !created)
+      return created.error();
   } else {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "test_support.hpp"
 
@@ -39,6 +41,37 @@ TEST_F(SqliteDbTest, NewFileIsOwnerOnlyAndRefusesToOverwrite) {
   auto again = Database::open(db_path, OpenMode::CreateNew);
   ASSERT_FALSE(again);
   EXPECT_NE(again.error().message.find("already exists"), std::string::npos) << again.error().message;
+}
+
+// `sudo adsctl init` in a service's state directory: the database, and the -wal SQLite makes beside it,
+// belong to the directory's owner (the service's user), or the service could not open them.
+TEST_F(SqliteDbTest, ADatabaseMadeByRootInAServicesDirectoryBelongsToTheService) {
+  const std::string service_dir = dir.file("state");
+  ASSERT_EQ(::mkdir(service_dir.c_str(), 0700), 0);
+  const bool root = ::geteuid() == 0;
+  const uid_t uid = root ? 4242 : ::geteuid();
+  const gid_t gid = root ? 4243 : ::getegid();
+  if (root) {
+    ASSERT_EQ(::chown(service_dir.c_str(), uid, gid), 0);
+  }
+  const std::string path = service_dir + "/ads.db";
+  {
+    auto made = must(Database::open(path, OpenMode::CreateNew));
+    must(made.exec("CREATE TABLE t (x INTEGER)", "create a table"));
+    for (const std::string& file : {path, path + "-wal"}) {
+      struct stat st {};
+      ASSERT_EQ(::stat(file.c_str(), &st), 0) << file;
+      EXPECT_EQ(st.st_uid, uid) << file;
+      EXPECT_EQ(st.st_gid, gid) << file;
+      EXPECT_EQ(st.st_mode & 0777, 0600u) << file;
+    }
+  }
+  // Root's own directory: root's file.
+  const std::string own = dir.file("own.db");
+  must(Database::open(own, OpenMode::CreateNew));
+  struct stat st {};
+  ASSERT_EQ(::stat(own.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, ::geteuid());
 }
 
 TEST_F(SqliteDbTest, MissingFileIsReportedWithWhatToDo) {
