@@ -7,9 +7,13 @@
 #include "cardperso/cli/logged_run.hpp"
 #include "cardperso/common/logging.hpp"
 #include "cardperso/common/process_hardening.hpp"
+#include "cardperso/dtd/console/console_access.hpp"
+#include "cardperso/dtd/console/console_model.hpp"
+#include "cardperso/dtd/console/console_server.hpp"
 #include "cardperso/dtd/customer_desk.hpp"
 #include "cardperso/dtd/relay_session.hpp"
 #include "cardperso/proto/pairing.hpp"
+#include "cardperso/proto/terminal_status.hpp"
 #include "cardperso/dtd/ste_link.hpp"
 #include "cardperso/net/shutdown_signals.hpp"
 #include "dtd_metrics.hpp"
@@ -89,21 +93,58 @@ int run(dtd::DtdOptions options) {
     spdlog::info("metrics on http://{}/metrics", metrics->endpoint().to_string());
     options.relay.metrics = metrics.get();
   }
+  // Declared before the io_context: the handlers it still holds when it goes report to the model.
+  std::unique_ptr<dtd::console::ConsoleModel> console_model;
+  std::shared_ptr<dtd::RelaySession> relay;
+  if (options.console_listen) {
+    console_model = std::make_unique<dtd::console::ConsoleModel>(
+        dtd::console::rules_from_policy(options.policy),
+        dtd::console::ConsoleActions{
+            .submit = [&relay](dtd::CustomerRequest r) { return relay->submit(std::move(r)); },
+            .end_session = [&relay] { relay->end_session(); }});
+    options.relay.on_levels = [model = console_model.get()](const dtd::RelayLevels& now) {
+      model->set_links(now.ads_link_up, now.ste_link_up, now.retailer_signed_on);
+    };
+    options.relay.on_terminal_status = [model = console_model.get()](const proto::TerminalStatus& status) {
+      model->set_prompt(dtd::console::Prompt{std::string(proto::to_string(status.prompt)), status.step, status.steps});
+    };
+  }
   asio::io_context io;
   std::function<void()> stop_all;
-  if (options.requests.empty() && !options.relay.echo_text && ::isatty(STDIN_FILENO) == 1 &&
-      ::isatty(STDOUT_FILENO) == 1)
+  if (options.requests.empty() && !options.relay.echo_text && !options.console_listen &&
+      ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1)
     options.requests = ask_customers();
-  if (!options.requests.empty()) {
+  if (!options.requests.empty() || console_model) {
     spdlog::info("{} personalisation request(s) queued", options.requests.size());
     options.relay.desk = std::make_shared<dtd::CustomerDesk>(options.requests, options.receipt_dir, std::cout);
+    if (console_model) {
+      // The desk stays open for the next customer until the retailer ends the session.
+      options.relay.desk->set_open(true);
+      options.relay.desk->set_observer(console_model.get());
+    }
     if (options.exit_after_last)
       options.relay.on_all_served = [&stop_all] {
         spdlog::info("every request served; exiting");
         if (stop_all) stop_all();
       };
   }
-  auto relay = std::make_shared<dtd::RelaySession>(io.get_executor(), options.relay);
+  relay = std::make_shared<dtd::RelaySession>(io.get_executor(), options.relay);
+  std::shared_ptr<dtd::console::ConsoleServer> console;
+  if (console_model) {
+    auto opened = dtd::console::ConsoleServer::open(io.get_executor(), *options.console_listen,
+                                                    dtd::console::make_token(), *console_model);
+    if (!opened) {
+      spdlog::error("{}", opened.error().message);
+      std::cerr << "dtd-agent: " << opened.error().message << "\n";
+      return kExitRefused;
+    }
+    console = *opened;
+    console_model->set_on_change([server = console.get()] { server->broadcast(); });
+    console->start();
+    // The token goes to whoever reads standard output (the retailer's terminal), never to the log.
+    std::cout << "console on http://" << console->host_port() << "/?token=" << console->token() << std::endl;
+    spdlog::info("console on http://{}/ (its token is on standard output)", console->host_port());
+  }
   std::shared_ptr<dtd::SteListener> listener;
   if (options.ste_listen) {
     auto opened = dtd::SteListener::open(io.get_executor(), *options.ste_listen);
@@ -124,6 +165,7 @@ int run(dtd::DtdOptions options) {
   std::optional<net::ShutdownSignals> signals;
   stop_all = [&] {
     if (listener) listener->close();
+    if (console) console->close();
     relay->stop([&] {
       signals->cancel();
       io.stop();

@@ -29,7 +29,7 @@ bool printable(const std::string& s) {
 
 std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
   DtdOptions o;
-  std::string ads, ste_listen, ste_tty, dtd_id = default_dtd_id(), echo, metrics_listen;
+  std::string ads, ste_listen, ste_tty, dtd_id = default_dtd_id(), echo, metrics_listen, console_listen, policy;
   long long reconnect_max_ms = 5000;
   cli::CommandLine cl(
       {.name = "dtd-agent",
@@ -61,7 +61,17 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
       ("metrics-listen", po::value(&metrics_listen),
        "[HOST:]PORT to serve Prometheus metrics on (GET /metrics); a bare port binds 127.0.0.1, port 0 picks a free "
        "port (logged as `metrics on http://HOST:PORT/metrics`). The page names no customer or card but tells how "
-       "busy the shop is: keep it on loopback or a management network. Default: no metrics");
+       "busy the shop is: keep it on loopback or a management network. Default: no metrics")
+      ("console-listen", po::value(&console_listen),
+       "[HOST:]PORT to serve the retailer's web console on; a bare port binds 127.0.0.1, port 0 picks a free port. "
+       "It prints `console on http://HOST:PORT/?token=TOKEN` on standard output: open that address (the token is "
+       "fresh at every start and only that browser gets in). With the console the session stays open when the "
+       "queue is empty, until the retailer presses \"end session\"; --customer/--modify files are queued first. "
+       "Default: no console")
+      ("policy", po::value(&policy),
+       "the ADS's policy JSON file (ads-server --policy format); the console's form checks its required_fields and "
+       "min_age before anything is sent. Deny lists and external commands are applied by the ADS alone. Default: "
+       "the ADS's default (name and date_of_birth required, age 18 or over)");
   cli::add_log_options(cl.options(), o.log);
   po::variables_map vm;
   if (auto stop = cl.parse(argc, argv, vm)) return *stop;
@@ -110,6 +120,16 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
     auto endpoint = metrics::parse_listen_address(metrics_listen);
     if (!endpoint) return usage_error("--metrics-listen: " + endpoint.error().message);
     o.metrics_listen = *endpoint;
+  }
+  if (!console_listen.empty()) {
+    auto endpoint = metrics::parse_listen_address(console_listen);
+    if (!endpoint) return usage_error("--console-listen: " + endpoint.error().message);
+    o.console_listen = *endpoint;
+  }
+  if (!policy.empty()) {
+    auto loaded = ads::policy::load_policy_file(policy);
+    if (!loaded) return usage_error("--policy: " + loaded.error().message);
+    o.policy = std::move(*loaded);
   }
   return o;
 }

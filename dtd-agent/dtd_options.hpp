@@ -5,6 +5,7 @@
 #include <variant>
 #include <vector>
 
+#include "cardperso/ads/policy/assessment_policy.hpp"
 #include "cardperso/cli/log_options.hpp"
 #include "cardperso/dtd/customer_input.hpp"
 #include "cardperso/dtd/relay_session.hpp"
@@ -24,6 +25,10 @@ struct DtdOptions {
   std::optional<std::string> pair_code;   // --pair CODE: store the terminal's pairing code, exit
   // --metrics-listen: the Prometheus endpoint (GET /metrics); empty: none. A bare port binds loopback.
   std::optional<net::Endpoint> metrics_listen;
+  // --console-listen: the retailer's web console; empty: none. A bare port binds loopback.
+  std::optional<net::Endpoint> console_listen;
+  // --policy: the form's rules (required fields, minimum age); default: the ADS's default policy.
+  ads::policy::PolicyConfig policy = ads::policy::default_policy();
 };
 
 // The options, or an exit code to return at once (0 after --help, 1 after a usage error).

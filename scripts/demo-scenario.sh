@@ -8,8 +8,13 @@
 # Usage: demo-scenario.sh BUILD_DIR    the programs of a build tree
 #        demo-scenario.sh --installed  the installed packages' programs (/usr/bin), ads-server started
 #                                      from the shipped example configuration with the shipped profile
+#        ... --console [--bridge SOCKET]  instead of the unattended day: the retailer's web console
+#                                      (scripts/demo-console.sh; SOCKET: a unix socket demo.sh forwards
+#                                      the host's 127.0.0.1:7702 to), until Ctrl+C
 set -euo pipefail
-build=${1:?usage: demo-scenario.sh BUILD_DIR | --installed}
+build=${1:?usage: demo-scenario.sh BUILD_DIR | --installed [--console [--bridge SOCKET]]}
+console=0; bridge=""
+if [[ ${2:-} == --console ]]; then console=1; bridge=${4:-}; fi
 src=$(cd "$(dirname "$0")/.." && pwd)
 if [[ $build == --installed ]]; then
   bin() { if [[ -x /usr/bin/$1 ]]; then echo "/usr/bin/$1"; fi; }
@@ -41,17 +46,17 @@ wait_line() {  # wait_line FILE REGEX SECONDS -> prints the first matching line
   echo "demo: timed out waiting for /$re/ in $file" >&2; cat "$file" >&2; return 1
 }
 
-say "Issuer: ADS database and master key"
-adsctl init
-say "Issuer: enrol a retailer; its retailer card is written as a virtual card image"
-adsctl retailer enrol --serial 8949000000000000012 --pin 2468 --puk 13572468 --card-image "$work/retailer-card.json"
-say "Manufacturer: a batch of 3 blank SIMs locked by per-card master codes; the issuer imports and assigns it"
-"$MKCARDS" blank-batch --new-secret --secret-file "$work/batch.secret" --iccid-prefix 8988211 --first 1 --count 3 --out "$work/stock"
-adsctl batch import-secret --name demo-batch --secret-file "$work/batch.secret" --iccid-prefix 8988211 --first 1 --count 3
-adsctl batch assign --name demo-batch --retailer 8949000000000000012
-adsctl pool add --kind imsi --prefix 00101 --first 0000000001 --last 0000009999
-adsctl pool add --kind msisdn --prefix 4179 --first 0000001 --last 0009999
-iccid=$(ls "$work/stock" | head -n 1 | sed 's/\.json$//')
+# The issuer's and the installer's part (ADS database, retailer card, blank SIMs, number pools, the
+# terminal paired and its device key enrolled): scripts/demo-setup.sh, shared with the browser test.
+ADSCTL=$ADSCTL MKCARDS=$MKCARDS STE=$STE DTD=$DTD bash "$src/scripts/demo-setup.sh" "$work"
+# shellcheck source=/dev/null
+source "$work/setup.env"
+iccid=$FIRST_ICCID
+
+if [[ $console == 1 ]]; then
+  source "$src/scripts/demo-console.sh"
+  exit 0
+fi
 
 cat > "$work/customer.json" <<'J'
 {"name": "Ada Lovelace", "date_of_birth": "1990-12-10", "address": "12 St James's Square, London", "id_document": "passport", "id_number": "P1234567"}
@@ -59,15 +64,6 @@ J
 # The keypad script: the retailer's PIN, the clerk's OK once the terminal shows the customer and the
 # card it will write, then the customer's new PIN (twice) and PUK.
 printf '2468\nok\n1357\n1357\n11223344\n' > "$work/keypad"
-
-say "Installer: pair the secure terminal with the shop PC (the terminal shows a code, the PC takes it)"
-code=$("$STE" --pair --pairing-file "$work/ste-pairing.key" --log-file "$work/ste-pair.log" | sed -n 's/^\[STE\] Pairing code: //p')
-[[ -n $code ]] || { echo "demo: ste-firmware --pair showed no code" >&2; exit 1; }
-printf '%s\n' "$code" | "$DTD" --pair - --pairing-file "$work/dtd-pairing.key" --log-file "$work/dtd-pair.log"
-say "Installer: the terminal makes its device key; the issuer enrols its public key for the retailer card"
-device_key=$("$STE" --init-device-key --device-key "$work/ste-device.key" --log-file "$work/ste-key.log" 2> /dev/null)
-[[ $device_key =~ ^[0-9a-f]{64}$ ]] || { echo "demo: ste-firmware --init-device-key printed no public key" >&2; exit 1; }
-adsctl terminal enrol --retailer 8949000000000000012 --public-key "$device_key" --label "demo shop counter"
 
 hlr_args=()
 if command -v osmo-hlr > /dev/null; then

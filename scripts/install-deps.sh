@@ -12,6 +12,7 @@ packages=(
   socat iproute2 util-linux procps python3 python3-cryptography
   osmo-hlr libosmocore-utils prometheus-cpp-dev prometheus
   help2man file systemd
+  chromium chromium-driver python3-selenium python3-pil
 )
 
 missing=()

@@ -44,7 +44,7 @@ Result<PersoSetup> load_perso_setup(const AdsOptions& o) {
     if (!policy) return fail("--policy " + o.policy_path + ": " + policy.error().message);
     setup.policy = std::move(*policy);
   } else {
-    setup.policy = default_policy();
+    setup.policy = policy::default_policy();
   }
   if (!o.assess_command.empty()) setup.policy.external = policy::ExternalCommand{{o.assess_command}, std::chrono::seconds(5)};
 

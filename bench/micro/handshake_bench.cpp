@@ -40,7 +40,7 @@ void route(Actions actions, std::deque<Frame>& to_peer, AdsHandshake* ads, const
         out.wire_bytes += kHeaderSize + send->frame.payload.size();
         to_peer.push_back(std::move(send->frame));
       } else if (std::get_if<LookupRetailer>(&action) != nullptr && ads != nullptr) {
-        work.push_back(ads->on_retailer_lookup(RetailerLookup{RetailerStatus::Active, keys, TerminalStatus::Active}, now));
+        work.push_back(ads->on_retailer_lookup(RetailerLookup{RetailerStatus::Active, keys, TerminalEnrolment::Active}, now));
       } else if (std::get_if<SessionEstablished>(&action) != nullptr) {
         (from_ste ? out.ste_up : out.ads_up) = true;
       } else if (std::get_if<Close>(&action) != nullptr) {

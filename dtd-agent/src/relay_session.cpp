@@ -171,6 +171,7 @@ asio::awaitable<void> RelaySession::serve_ste(std::shared_ptr<RelaySession> self
   self->ste_.reset();
   self->ste_gone_->request();
   self->ste_hello_done_ = false;
+  self->terminal_status_.reset();
   self->report_levels();
   if (self->stopping()) co_return;
   spdlog::info("STE link closed: {}", why);
@@ -204,11 +205,31 @@ asio::awaitable<void> RelaySession::carry_out(proto::Actions actions) {
 }
 
 void RelaySession::report_levels() {
-  if (options_.metrics == nullptr) return;
-  options_.metrics->levels({.ads_link_up = ads_.has_value(),
-                            .ste_link_up = ste_.has_value(),
-                            .retailer_signed_on = relay_.state() == proto::DtdRelay::State::Established,
-                            .requests_waiting = options_.desk ? options_.desk->waiting() : 0});
+  if (options_.metrics == nullptr && !options_.on_levels) return;
+  const RelayLevels now{.ads_link_up = ads_.has_value(),
+                        .ste_link_up = ste_.has_value(),
+                        .retailer_signed_on = relay_.state() == proto::DtdRelay::State::Established,
+                        .requests_waiting = options_.desk ? options_.desk->waiting() : 0};
+  if (options_.metrics != nullptr) options_.metrics->levels(now);
+  if (options_.on_levels) options_.on_levels(now);
+}
+
+std::size_t RelaySession::submit(CustomerRequest request) {
+  auto step = options_.desk->enqueue(std::move(request));
+  const std::size_t id = options_.desk->size();
+  carry_out_later(desk_actions(std::move(step)));
+  return id;
+}
+
+void RelaySession::end_session() { carry_out_later(desk_actions(options_.desk->end_session())); }
+
+void RelaySession::carry_out_later(proto::Actions actions) {
+  // Sealed now, in order with the frame handlers' sendings; written from the executor like theirs.
+  asio::co_spawn(executor_, carry_out_spawned(shared_from_this(), std::move(actions)), asio::detached);
+}
+
+asio::awaitable<void> RelaySession::carry_out_spawned(std::shared_ptr<RelaySession> self, proto::Actions actions) {
+  co_await self->carry_out(std::move(actions));
 }
 
 asio::awaitable<proto::Actions> RelaySession::carry_out_one(proto::Action& action) {
@@ -276,7 +297,7 @@ proto::Actions RelaySession::desk_actions(DeskStep step) {
     if (s.type == MessageType::CustomerDetails) request_sent_at_ = std::chrono::steady_clock::now();
   }
   if (step.terminate && relay_.state() == proto::DtdRelay::State::Established) {
-    close_reason_ = "every customer request served";
+    close_reason_ = step.ended_by_retailer ? "the retailer ended the session" : "every customer request served";
     for (auto& a : relay_.terminate(ErrorCode::None)) out.push_back(std::move(a));
     if (options_.on_all_served) asio::co_spawn(executor_, all_served(shared_from_this()), asio::detached);
   }
@@ -323,12 +344,35 @@ asio::awaitable<void> RelaySession::on_link_message(const proto::LinkMessage& me
     co_await to_ste(proto::make_frame(Channel::LinkControl, 0, *ack));
     co_return;
   }
+  if (type == MessageType::TerminalStatus) {
+    take_terminal_status(message.frame);
+    co_return;
+  }
   if (type == MessageType::Error) {
     spdlog::warn("the STE reported: {}", describe_error(message.frame));
     co_return;
   }
   co_await to_ste(error_frame(Channel::LinkControl, 0, ErrorCode::UnexpectedMessage,
-                              "only SteHello, SessionKeyHandover, Keepalive and Error go to the DTD on channel 0"));
+                              "only SteHello, SessionKeyHandover, TerminalStatus, Keepalive and Error go to the DTD "
+                              "on channel 0"));
+}
+
+// What the terminal's display shows, for the console: never an answer to the STE (an Error would end
+// its session, and the mirror is not worth that), never to the ADS.
+void RelaySession::take_terminal_status(const proto::Frame& frame) {
+  if (!ste_hello_done_) {
+    spdlog::warn("TerminalStatus from the STE before its SteHello dropped");
+    return;
+  }
+  auto status = is_clear(frame) ? proto::TerminalStatus::decode(frame.payload)
+                                : Result<proto::TerminalStatus>(fail("TerminalStatus must be sent clear"));
+  if (!status) {
+    spdlog::warn("malformed TerminalStatus from the STE dropped: {}", status.error().message);
+    return;
+  }
+  spdlog::debug("terminal shows {} ({}/{})", proto::to_string(status->prompt), status->step, status->steps);
+  terminal_status_ = *status;
+  if (options_.on_terminal_status) options_.on_terminal_status(*status);
 }
 
 asio::awaitable<void> RelaySession::to_ads(const proto::Frame& frame) {

@@ -53,6 +53,11 @@ Result<void> check_keypad_entries(const Script& script, const KeypadEntries& e) 
 }
 
 ScriptResult execute_script(const Script& script, const KeypadEntries& entries, const TransmitFn& transmit) {
+  return execute_script(script, entries, transmit, StepObserver{});
+}
+
+ScriptResult execute_script(const Script& script, const KeypadEntries& entries, const TransmitFn& transmit,
+                            const StepObserver& on_step) {
   if (auto v = validate_script(script); !v) return refused(v.error().message);
   if (auto k = check_keypad_entries(script, entries); !k) return refused(k.error().message);
 
@@ -60,6 +65,7 @@ ScriptResult execute_script(const Script& script, const KeypadEntries& entries, 
   for (std::size_t i = 0; i < script.steps.size(); ++i) {
     const ScriptStep& step = script.steps[i];
     result.failed_step = static_cast<std::uint16_t>(i);
+    if (on_step) on_step(i + 1, script.steps.size());
     SecretBytes apdu(step.apdu.view());
     if (step.placeholder) {
       const Placeholder& p = *step.placeholder;

@@ -139,13 +139,13 @@ Actions AdsHandshake::on_retailer_lookup(RetailerLookup lookup, TimePoint now) {
   // The terminal first: a machine the issuer never enrolled learns nothing about the card it holds.
   const std::string key = "terminal not enrolled: device key " + device_key_hex(terminal_).substr(0, 16) + "...";
   switch (lookup.terminal) {
-    case TerminalStatus::NotEnrolled:
+    case TerminalEnrolment::NotEnrolled:
       return refuse(ErrorCode::TerminalNotEnrolled, key + " is not enrolled at this issuer (adsctl terminal enrol)", now);
-    case TerminalStatus::Revoked: return refuse(ErrorCode::TerminalNotEnrolled, key + " was revoked by the issuer", now);
-    case TerminalStatus::OtherRetailer:
+    case TerminalEnrolment::Revoked: return refuse(ErrorCode::TerminalNotEnrolled, key + " was revoked by the issuer", now);
+    case TerminalEnrolment::OtherRetailer:
       return refuse(ErrorCode::TerminalNotEnrolled, key + " is enrolled for another retailer, not for card " + serial_,
                     now);
-    case TerminalStatus::Active: break;
+    case TerminalEnrolment::Active: break;
   }
   switch (lookup.status) {
     case RetailerStatus::NotFound:

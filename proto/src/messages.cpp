@@ -56,7 +56,7 @@ Result<Hello> decode_hello(std::string_view what, ByteView p) {
 }  // namespace
 
 std::optional<MessageType> to_message_type(std::uint8_t raw) {
-  if ((raw >= 0x01 && raw <= 0x05) || (raw >= 0x11 && raw <= 0x14) || (raw >= 0x20 && raw <= 0x2B) || raw == 0x7f)
+  if ((raw >= 0x01 && raw <= 0x06) || (raw >= 0x11 && raw <= 0x14) || (raw >= 0x20 && raw <= 0x2B) || raw == 0x7f)
     return static_cast<MessageType>(raw);
   return std::nullopt;
 }
@@ -68,6 +68,7 @@ std::string_view name(MessageType type) {
     case MessageType::Keepalive: return "Keepalive";
     case MessageType::SteHello: return "SteHello";
     case MessageType::SessionKeyHandover: return "SessionKeyHandover";
+    case MessageType::TerminalStatus: return "TerminalStatus";
     case MessageType::H1: return "H1";
     case MessageType::H2: return "H2";
     case MessageType::H3: return "H3";
@@ -98,7 +99,7 @@ bool allowed_on(MessageType type, Channel channel) {
   const auto raw = static_cast<std::uint8_t>(type);
   if (type == MessageType::Error) return true;
   switch (channel) {
-    case Channel::LinkControl: return raw >= 0x01 && raw <= 0x05;
+    case Channel::LinkControl: return raw >= 0x01 && raw <= 0x06;
     case Channel::SteAds:
       return (raw >= 0x11 && raw <= 0x14) || type == MessageType::AppData || type == MessageType::CardInserted ||
              type == MessageType::Decision ||  // C2 on go: the STE learns it may ask for the customer card

@@ -4,13 +4,15 @@
 // channel and terminate, else serve the customer cards the ADS asks for until it ends the session;
 // erase every key.
 //
-// Threading: one thread, one io_context. The card and keypad work (PC/SC waits and APDUs, keypad
-// reads) are plain blocking calls made from the terminal coroutine. That blocks the io_context while
-// the retailer inserts the card and types the PIN, which is harmless: a terminal serves one customer
-// at a time, nothing else runs on that io_context, and the DTD link has no traffic of ours in flight
-// then (what the DTD sends waits in the socket buffer and is read by the session). During the
-// handshake the retailer card computes three values (a few APDUs, milliseconds, between link reads);
-// after it no card call is made until a customer card is asked for, so every link read has its timeout.
+// Threading: one io_context on the main thread runs the terminal coroutine and the DTD link. The
+// card and keypad work that waits on people (the retailer card's insertion and PIN, the customer
+// card's swap, the clerk's OK, the customer's PIN and PUK, the script's APDUs) is plain blocking code
+// run on a one-thread pool while the terminal coroutine waits for it (run_blocking), so the io thread
+// stays free to send what the display shows to the DTD (TerminalStatus) as it is shown. Only one of
+// the two threads works on the card, keypad and display at a time: the coroutine does nothing until
+// the blocking call is back. What the DTD sends meanwhile waits in the socket buffer and is read by
+// the session. During the handshake the retailer card computes three values (a few APDUs,
+// milliseconds, between link reads) on the io thread; every link read has its timeout.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -38,6 +40,7 @@
 #include "cardperso/ste/customer_card.hpp"
 #include "cardperso/ste/perso_flow.hpp"
 #include "cardperso/ste/retailer_card.hpp"
+#include "link_status_reporter.hpp"
 #include "ste_session.hpp"
 
 namespace po = boost::program_options;
@@ -53,6 +56,8 @@ constexpr int kExitRefused = cli::kExitFailed;
 constexpr auto kConnectTimeout = std::chrono::milliseconds{5'000};
 // How long the DTD gets to answer SteHello before the terminal goes on without the answer.
 constexpr auto kHelloWait = std::chrono::milliseconds{5'000};
+// How long the last statuses get to reach the DTD before the terminal closes the link.
+constexpr auto kStatusFlush = std::chrono::milliseconds{1'000};
 
 struct Config {
   std::optional<net::Endpoint> dtd;
@@ -61,6 +66,7 @@ struct Config {
   std::string keypad_script;
   std::chrono::seconds card_timeout{60};
   std::chrono::milliseconds response_timeout{30'000};
+  std::chrono::seconds idle_timeout{900};  // --idle-timeout-s: waiting for the shop's next customer
   std::optional<std::string> echo_text;
   std::string pairing_file;  // --pairing-file
   bool pair = false;         // --pair: make the pairing file, show its code, exit
@@ -73,6 +79,13 @@ int refuse(Display& display, const std::string& reason, const std::string& detai
   spdlog::error("{}", detail);
   display.show("Refused: " + reason);
   return kExitRefused;
+}
+
+// Once the DTD has answered the hello, the console mirrors the refusal too.
+int refuse(Display& display, StatusReporter& status, const std::string& reason, const std::string& detail) {
+  const int code = refuse(display, reason, detail);
+  status.report(proto::TerminalPrompt::Refused);
+  return code;
 }
 
 awaitable<Result<net::FramedStream>> open_dtd_link(Config config) {
@@ -89,8 +102,65 @@ awaitable<Result<net::FramedStream>> open_dtd_link(Config config) {
   co_return link;
 }
 
+// From the DTD's hello answer to the session's end: the retailer card, the sign-on and the session.
+awaitable<int> serve_terminal(Config config, net::FramedStream link, LinkStatusReporter* status, Display* display,
+                              Keypad* keypad, net::asio::thread_pool* pool, SecretBytes pairing_key,
+                              proto::DeviceSigner device) {
+  auto pcsc = cardperso::pcsc::PcscReader::open();
+  if (!pcsc) co_return refuse(*display, *status, "card reader unavailable", pcsc.error().message);
+  auto reader_name = pcsc->pick_reader(config.reader);
+  if (!reader_name) co_return refuse(*display, *status, "card reader unavailable", reader_name.error().message);
+  spdlog::info("using reader '{}'", *reader_name);
+  display->show("Insert retailer card");
+  status->report(proto::TerminalPrompt::InsertRetailerCard);
+  std::optional<Result<bool>> present;
+  std::function<void()> wait_for_card = [&] { present = pcsc->wait_for_card_present(*reader_name, config.card_timeout); };
+  co_await run_blocking(pool, std::move(wait_for_card));  // see top
+  if (!*present) co_return refuse(*display, *status, "card reader unavailable", present->error().message);
+  if (!**present)
+    co_return refuse(*display, *status, "timeout",
+                     fmt::format("no retailer card inserted within {} s", config.card_timeout.count()));
+  auto card = pcsc->connect(*reader_name);
+  if (!card) co_return refuse(*display, *status, "card not readable", card.error().message);
+  cardperso::pcsc::PcscCard* card_ptr = &*card;
+  const cardperso::card::TransmitFn transmit = [card_ptr](ByteView command) { return card_ptr->transmit(command); };
+
+  std::optional<Result<RetailerCredentials>> credentials;
+  std::function<void()> sign_on_work = [&] { credentials = sign_on(transmit, *keypad, *display, *status); };
+  co_await run_blocking(pool, std::move(sign_on_work));  // see top
+  if (!*credentials) {
+    spdlog::error("sign-on refused: {}", credentials->error().message);  // the display and the DTD know
+    co_return kExitRefused;
+  }
+
+  SessionOptions options;
+  options.response_timeout = config.response_timeout;
+  options.idle_timeout = config.idle_timeout;
+  options.timeouts.handshake = config.response_timeout;
+  // The core's own silence limit must not cut the wait for the next customer short.
+  options.timeouts.idle = std::max<std::chrono::milliseconds>(config.idle_timeout, config.response_timeout);
+  options.echo_text = config.echo_text;
+  options.pairing_key = std::move(pairing_key);
+  options.device = std::move(device);
+  options.blocking_pool = pool;
+  options.status = status;
+  // Without --echo-test the session stays up for the customer cards the ADS asks for.
+  std::optional<PcscCardSlot> slot;
+  std::optional<CustomerCardFlow> flow;
+  if (!config.echo_text) {
+    slot.emplace(*pcsc, *reader_name);
+    PersoFlowOptions perso;
+    perso.card_timeout = config.card_timeout;
+    flow.emplace(*slot, *keypad, *display, *status, perso);
+    options.customer_flow = &*flow;
+  }
+  SteSession session(link, *display, std::move(options));
+  auto outcome = co_await session.run(std::move(*credentials).value());
+  co_return outcome.ok ? kExitOk : kExitRefused;
+}
+
 // The whole terminal run; returns the exit code.
-awaitable<int> run_terminal(Config config, Display* display, Keypad* keypad) {
+awaitable<int> run_terminal(Config config, Display* display, Keypad* keypad, net::asio::thread_pool* pool) {
   auto pairing_key = proto::load_pairing_file(config.pairing_file);
   if (!pairing_key)
     co_return refuse(*display, "terminal not paired",
@@ -108,48 +178,13 @@ awaitable<int> run_terminal(Config config, Display* display, Keypad* keypad) {
   auto hello = co_await greet_dtd(*link, "ste-firmware", std::min(kHelloWait, config.response_timeout));
   if (!hello.ok) co_return refuse(*display, hello.refusal, hello.detail);
 
-  auto pcsc = cardperso::pcsc::PcscReader::open();
-  if (!pcsc) co_return refuse(*display, "card reader unavailable", pcsc.error().message);
-  auto reader_name = pcsc->pick_reader(config.reader);
-  if (!reader_name) co_return refuse(*display, "card reader unavailable", reader_name.error().message);
-  spdlog::info("using reader '{}'", *reader_name);
-  display->show("Insert retailer card");
-  auto present = pcsc->wait_for_card_present(*reader_name, config.card_timeout);  // blocking, see top
-  if (!present) co_return refuse(*display, "card reader unavailable", present.error().message);
-  if (!*present)
-    co_return refuse(*display, "timeout",
-                     fmt::format("no retailer card inserted within {} s", config.card_timeout.count()));
-  auto card = pcsc->connect(*reader_name);
-  if (!card) co_return refuse(*display, "card not readable", card.error().message);
-  cardperso::pcsc::PcscCard* card_ptr = &*card;
-  const cardperso::card::TransmitFn transmit = [card_ptr](ByteView command) { return card_ptr->transmit(command); };
-
-  auto credentials = sign_on(transmit, *keypad, *display);  // blocking, see top
-  if (!credentials) {
-    spdlog::error("sign-on refused: {}", credentials.error().message);
-    co_return kExitRefused;
-  }
-
-  SessionOptions options;
-  options.response_timeout = config.response_timeout;
-  options.timeouts.handshake = config.response_timeout;
-  options.echo_text = config.echo_text;
-  options.pairing_key = std::move(*pairing_key);
-  options.device = std::move(*device);
-  // Without --echo-test the session stays up for the customer cards the ADS asks for.
-  std::optional<PcscCardSlot> slot;
-  std::optional<CustomerCardFlow> flow;
-  if (!config.echo_text) {
-    slot.emplace(*pcsc, *reader_name);
-    PersoFlowOptions perso;
-    perso.card_timeout = config.card_timeout;
-    flow.emplace(*slot, *keypad, *display, perso);
-    options.customer_flow = &*flow;
-  }
-  SteSession session(*link, *display, std::move(options));
-  auto outcome = co_await session.run(std::move(credentials).value());
+  // From here on the DTD hears what the display shows.
+  LinkStatusReporter status(*link);
+  const int code = co_await serve_terminal(std::move(config), *link, &status, display, keypad, pool,
+                                           std::move(*pairing_key), std::move(*device));
+  co_await status.flush(kStatusFlush);
   link->close();
-  co_return outcome.ok ? kExitOk : kExitRefused;
+  co_return code;
 }
 
 void on_done(int* exit_code, std::exception_ptr error, int code) {
@@ -175,15 +210,21 @@ std::optional<Config> parse(int argc, char** argv, cli::LogOptions* log, int* ex
   std::string dtd, keypad, echo;
   long card_timeout_s = 60;
   long response_timeout_ms = 30'000;
+  long idle_timeout_s = 900;
   Config config;
   cl.options().add_options()(
       "dtd", po::value(&dtd), "the DTD's STE link over TCP, HOST:PORT")(
       "dtd-tty", po::value(&config.dtd_tty), "the DTD's STE link over a tty (serial line or pty)")(
       "reader", po::value(&config.reader), "PC/SC reader name (default: the first reader)")(
       "keypad-script", po::value(&keypad), "keypad entries from file:PATH or fd:N, one a line: PINs, and OK or CANCEL when the terminal asks to confirm a card (default: the terminal; PINs without echo)")(
-      "card-timeout-s", po::value(&card_timeout_s)->default_value(60), "how long to wait for the retailer card")(
+      "card-timeout-s", po::value(&card_timeout_s)->default_value(60),
+      "how long to wait for a card to be inserted or removed (the retailer card, each customer card)")(
       "response-timeout-ms", po::value(&response_timeout_ms)->default_value(30'000),
-      "how long to wait for any answer from the DTD/ADS")(
+      "how long to wait for an answer from the DTD/ADS during the handshake and within a card")(
+      "idle-timeout-s", po::value(&idle_timeout_s)->default_value(900),
+      "once signed on, how long to wait for the shop PC's next customer (its Decision, or the end of the "
+      "session), after sign-on and after each card: a clerk fills in the customer's form first; match the "
+      "ADS's idle timeout (15 min), 1..86400")(
       "echo-test", po::value(&echo), "after the handshake, send a sealed Echo(TEXT) to the ADS and wait for it back")(
       "pairing-file", po::value(&config.pairing_file),
       "the key this terminal shares with its DTD (mode 0600); required")(
@@ -223,6 +264,7 @@ std::optional<Config> parse(int argc, char** argv, cli::LogOptions* log, int* ex
   if (card_timeout_s <= 0 || card_timeout_s > 86'400) return usage("--card-timeout-s must be 1..86400");
   if (response_timeout_ms <= 0 || response_timeout_ms > 3'600'000)
     return usage("--response-timeout-ms must be 1..3600000");
+  if (idle_timeout_s <= 0 || idle_timeout_s > 86'400) return usage("--idle-timeout-s must be 1..86400");
   if (vm.count("echo-test")) {
     if (echo.empty() || echo.size() > proto::kMaxPlaintext) return usage("--echo-test needs a non-empty TEXT");
     config.echo_text = echo;
@@ -230,6 +272,7 @@ std::optional<Config> parse(int argc, char** argv, cli::LogOptions* log, int* ex
   config.keypad_script = keypad;
   config.card_timeout = std::chrono::seconds{card_timeout_s};
   config.response_timeout = std::chrono::milliseconds{response_timeout_ms};
+  config.idle_timeout = std::chrono::seconds{idle_timeout_s};
   return config;
 }
 
@@ -288,10 +331,12 @@ int run_with(Config config) {
   auto display = make_console_display();
 
   net::asio::io_context io;
+  net::asio::thread_pool blocking(1);  // the card reader and keypad work (see top)
   int exit_code = kExitRefused;
-  net::asio::co_spawn(io, run_terminal(std::move(config), display.get(), keypad.get()),
+  net::asio::co_spawn(io, run_terminal(std::move(config), display.get(), keypad.get(), &blocking),
                       [&exit_code](std::exception_ptr error, int code) { on_done(&exit_code, error, code); });
   io.run();
+  blocking.join();
   spdlog::info("ste-firmware exiting with code {}", exit_code);
   return exit_code;
 }

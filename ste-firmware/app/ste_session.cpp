@@ -21,7 +21,21 @@ std::chrono::milliseconds until(Clock::time_point deadline, Clock::time_point no
   return std::max(left, std::chrono::milliseconds{1});
 }
 
+// The coroutine co_spawn runs on the pool (a plain function: no capturing lambda as a coroutine).
+net::asio::awaitable<void> run_work(std::function<void()>* work) {
+  (*work)();
+  co_return;
+}
+
 }  // namespace
+
+net::asio::awaitable<void> run_blocking(boost::asio::thread_pool* pool, std::function<void()> work) {
+  if (pool == nullptr) {
+    work();
+    co_return;
+  }
+  co_await net::asio::co_spawn(*pool, run_work(&work), net::asio::use_awaitable);
+}
 
 std::string refusal_reason(ErrorCode code) {
   switch (code) {
@@ -121,6 +135,7 @@ struct SteSession::Impl {
       enqueue(handshake.send(MessageType::Echo, view(*options.echo_text), Clock::now()));
     } else if (options.customer_flow) {
       spdlog::info("session {}: ready for customer cards", e.session);
+      options.customer_flow->await_customer();  // reports `ready`
     } else {
       enqueue(handshake.terminate(ErrorCode::None));
     }
@@ -139,15 +154,26 @@ struct SteSession::Impl {
       enqueue(handshake.terminate(ErrorCode::None));
       return;
     }
-    if (options.customer_flow && d.type != MessageType::Echo) {
-      if (handshake.state() != proto::SteHandshake::State::Established) return;
-      auto step = options.customer_flow->on_message(d.type, d.plaintext.view());
-      for (auto& m : step.send) enqueue(handshake.send(m.type, m.plaintext.view(), Clock::now()));
-      if (step.end) refuse(step.refusal, step.detail, step.code, true);
-      return;
-    }
+    // run_session hands the flow its messages (those before establishment are ignored, as ever).
+    if (options.customer_flow && d.type != MessageType::Echo) return;
+
     spdlog::warn("session {}: ignoring {} ({} bytes) from the ADS", handshake.session(), proto::name(d.type),
                  d.plaintext.size());
+  }
+
+  // A message for the customer flow (run by run_session off the io thread, then after_flow).
+  bool for_flow(const proto::Deliver& d) const {
+    return options.customer_flow && d.type != MessageType::Echo &&
+           handshake.state() == proto::SteHandshake::State::Established;
+  }
+  void after_flow(FlowStep& step) {
+    if (handshake.state() != proto::SteHandshake::State::Established) return;
+    for (auto& m : step.send) enqueue(handshake.send(m.type, m.plaintext.view(), Clock::now()));
+    if (step.end) refuse(step.refusal, step.detail, step.code, true);
+  }
+
+  void report(proto::TerminalPrompt prompt) {
+    if (options.status) options.status->report(prompt);
   }
 
   void on_close(const proto::Close& c) {
@@ -225,7 +251,19 @@ net::asio::awaitable<SessionOutcome> run_session(std::shared_ptr<SteSession::Imp
       } else if (const auto* est = std::get_if<proto::SessionEstablished>(&action)) {
         s->on_established(*est);
       } else if (const auto* deliver = std::get_if<proto::Deliver>(&action)) {
-        s->on_deliver(*deliver);
+        if (s->for_flow(*deliver)) {
+          // The card reader and the keypad block: off the io thread, so the link keeps taking the
+          // flow's status reports meanwhile. Nothing else uses the session until it is back.
+          FlowStep step;
+          CustomerCardFlow* flow = s->options.customer_flow;
+          std::function<void()> work = [&step, flow, deliver] {
+            step = flow->on_message(deliver->type, deliver->plaintext.view());
+          };
+          co_await run_blocking(s->options.blocking_pool, std::move(work));
+          s->after_flow(step);
+        } else {
+          s->on_deliver(*deliver);
+        }
       } else if (const auto* close = std::get_if<proto::Close>(&action)) {
         s->on_close(*close);
       }
@@ -233,12 +271,12 @@ net::asio::awaitable<SessionOutcome> run_session(std::shared_ptr<SteSession::Imp
     if (s->outcome) break;
 
     const auto now = Clock::now();
-    // Between cards the terminal waits for the shop's next customer: only the session's idle
-    // deadline applies then, not the per-answer response timeout.
+    // Between cards (and before the first) the terminal waits for the shop's next customer, whose
+    // details a clerk types in at the PC first: the idle timeout applies then, not the per-answer one.
     const bool between_cards = s->options.customer_flow &&
                                s->handshake.state() == proto::SteHandshake::State::Established &&
                                s->options.customer_flow->idle();
-    auto wait = between_cards ? std::chrono::milliseconds{std::chrono::hours{24}} : s->options.response_timeout;
+    auto wait = between_cards ? s->options.idle_timeout : s->options.response_timeout;
     if (auto d = s->handshake.deadline()) wait = std::min(wait, until(*d, now));
     auto read = co_await s->link.read_frame(wait);
     if (read) {
@@ -249,6 +287,11 @@ net::asio::awaitable<SessionOutcome> run_session(std::shared_ptr<SteSession::Imp
       const auto t = Clock::now();
       if (auto d = s->handshake.deadline(); d && t >= *d) {
         s->enqueue(s->handshake.on_timeout(t));
+      } else if (between_cards) {
+        s->refuse("timeout",
+                  fmt::format("no customer from the shop PC within {} s",
+                              std::chrono::ceil<std::chrono::seconds>(s->options.idle_timeout).count()),
+                  ErrorCode::Timeout, true);
       } else {
         s->refuse("timeout",
                   fmt::format("no answer from the DTD/ADS within {} ms", s->options.response_timeout.count()),
@@ -266,9 +309,11 @@ net::asio::awaitable<SessionOutcome> run_session(std::shared_ptr<SteSession::Imp
   if (outcome.ok) {
     spdlog::info("session {} ended: completed", s->handshake.session());
     s->display.show("Session ended");
+    s->report(proto::TerminalPrompt::SessionEnded);
   } else {
     spdlog::warn("session {} refused: {} ({})", s->handshake.session(), outcome.refusal, outcome.detail);
     s->display.show("Refused: " + outcome.refusal);
+    s->report(proto::TerminalPrompt::Refused);
   }
   co_return outcome;
 }

@@ -42,7 +42,7 @@ struct Wired {
     h.lookup = [this](const proto::LookupRetailer&) {
       ++lookups;
       return std::optional<proto::RetailerLookup>(
-          proto::RetailerLookup{proto::RetailerStatus::Active, keys, proto::TerminalStatus::Active});
+          proto::RetailerLookup{proto::RetailerStatus::Active, keys, proto::TerminalEnrolment::Active});
     };
     h.on_action = [this](proto::Action& a) {
       if (std::get_if<proto::SessionEstablished>(&a)) established.push_back(proto::Peer::Ads);

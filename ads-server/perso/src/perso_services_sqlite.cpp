@@ -113,13 +113,6 @@ Result<CardState> SqlitePersoServices::mark_failed(std::string_view iccid, const
   return state;
 }
 
-policy::PolicyConfig default_policy() {
-  policy::PolicyConfig p;
-  p.required_fields = {"name", "date_of_birth"};
-  p.min_age = 18;
-  return p;
-}
-
 policy::Date utc_date(Seconds t) {
   const std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(t)};
   return policy::Date{static_cast<int>(ymd.year()), static_cast<int>(static_cast<unsigned>(ymd.month())),

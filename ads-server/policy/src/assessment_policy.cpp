@@ -27,6 +27,13 @@ std::string normalise_id_number(std::string_view id_number) {
   return out;
 }
 
+PolicyConfig default_policy() {
+  PolicyConfig p;
+  p.required_fields = {"name", "date_of_birth"};
+  p.min_age = 18;
+  return p;
+}
+
 Result<PolicyConfig> parse_policy(std::string_view json) {
   if (json.size() > kMaxPolicyFile) return fail("the policy file is too large");
   auto j = nlohmann::json::parse(json, nullptr, false);

@@ -31,10 +31,10 @@ Result<proto::RetailerLookup> SqliteDirectory::lookup(std::string_view serial, s
   auto standing = terminals_.standing(terminal, serial);
   if (!standing) return standing.error();
   switch (*standing) {
-    case TerminalStanding::Unknown: out.terminal = proto::TerminalStatus::NotEnrolled; return out;
-    case TerminalStanding::Revoked: out.terminal = proto::TerminalStatus::Revoked; return out;
-    case TerminalStanding::OtherRetailer: out.terminal = proto::TerminalStatus::OtherRetailer; return out;
-    case TerminalStanding::Enrolled: out.terminal = proto::TerminalStatus::Active; break;
+    case TerminalStanding::Unknown: out.terminal = proto::TerminalEnrolment::NotEnrolled; return out;
+    case TerminalStanding::Revoked: out.terminal = proto::TerminalEnrolment::Revoked; return out;
+    case TerminalStanding::OtherRetailer: out.terminal = proto::TerminalEnrolment::OtherRetailer; return out;
+    case TerminalStanding::Enrolled: out.terminal = proto::TerminalEnrolment::Active; break;
   }
   if (!found->has_value()) return out;  // NotFound
   RetailerRecord& record = **found;

@@ -42,12 +42,23 @@ DeskStep CustomerDesk::send_current() {
   DeskStep step;
   step.send.push_back({MessageType::CustomerDetails, c1.encode()});
   state_ = State::AwaitDecision;
+  if (observer_ != nullptr) observer_->request_sent(index_ + 1);
   return step;
 }
 
 DeskStep CustomerDesk::next() {
   ++index_;
-  if (index_ < requests_.size()) return send_current();
+  if (index_ < requests_.size() && !end_requested_) return send_current();
+  if (open_) {
+    state_ = State::Idle;
+    if (!end_requested_) return {};
+    end_requested_ = false;
+    spdlog::info("the retailer ended the session ({} request(s) waiting for the next one)", waiting());
+    DeskStep step;
+    step.terminate = true;
+    step.ended_by_retailer = true;
+    return step;
+  }
   spdlog::info("all {} requests served ({} personalised, {} failed, {} refused); ending the session", requests_.size(),
                personalised_, failed_, refused_);
   state_ = State::Finished;
@@ -57,12 +68,46 @@ DeskStep CustomerDesk::next() {
 }
 
 DeskStep CustomerDesk::on_established() {
-  if (requests_.empty() || state_ == State::Finished) return {};
+  session_ = true;
+  if (index_ >= requests_.size() || state_ == State::Finished) return {};
   return send_current();
 }
 
 void CustomerDesk::on_session_ended() {
+  const bool in_progress = state_ == State::AwaitDecision || state_ == State::AwaitDone;
   if (state_ != State::Finished) state_ = State::Idle;
+  session_ = false;
+  end_requested_ = false;
+  if (in_progress && observer_ != nullptr) observer_->interrupted(index_ + 1);
+}
+
+DeskStep CustomerDesk::enqueue(CustomerRequest request) {
+  requests_.push_back(std::move(request));
+  spdlog::info("request {} queued ({})", requests_.size(), requests_.back().origin);
+  if (observer_ != nullptr) observer_->request_queued(requests_.size(), requests_.back());
+  if (state_ == State::Finished && index_ + 1 == requests_.size()) state_ = State::Idle;
+  if (session_ && state_ == State::Idle && index_ + 1 == requests_.size()) return send_current();
+  return {};
+}
+
+DeskStep CustomerDesk::end_session() {
+  if (!session_) return {};
+  if (state_ != State::Idle && state_ != State::Finished) {
+    end_requested_ = true;
+    spdlog::info("the retailer ends the session after the request in progress");
+    return {};
+  }
+  spdlog::info("the retailer ended the session");
+  DeskStep step;
+  step.terminate = true;
+  step.ended_by_retailer = true;
+  return step;
+}
+
+void CustomerDesk::set_observer(DeskObserver* observer) {
+  observer_ = observer;
+  if (observer_ == nullptr) return;
+  for (std::size_t i = 0; i < requests_.size(); ++i) observer_->request_queued(i + 1, requests_[i]);
 }
 
 DeskStep CustomerDesk::on_message(MessageType type, ByteView plaintext) {
@@ -86,6 +131,7 @@ DeskStep CustomerDesk::on_decision(ByteView plaintext) {
     spdlog::error("bad Decision from the ADS: {}", d.error().message);
     return {};
   }
+  if (observer_ != nullptr) observer_->decided(index_ + 1, d->go, d->reasons);
   if (d->go) {
     spdlog::info("decision: go");
     state_ = State::AwaitDone;
@@ -105,6 +151,17 @@ DeskStep CustomerDesk::on_done(ByteView plaintext) {
     return {};
   }
   last_iccid_ = d->iccid;
+  if (observer_ != nullptr) {
+    RequestOutcome outcome = RequestOutcome::Failed;
+    switch (d->outcome) {
+      case proto::PersoOutcome::Personalised: outcome = RequestOutcome::Personalised; break;
+      case proto::PersoOutcome::Modified: outcome = RequestOutcome::Modified; break;
+      case proto::PersoOutcome::Failed: outcome = RequestOutcome::Failed; break;
+      case proto::PersoOutcome::Refused: outcome = RequestOutcome::Refused; break;
+    }
+    observer_->finished(index_ + 1, {outcome, d->iccid, d->msisdn, d->reason});
+  }
+  receipt_for_ = index_ + 1;
   switch (d->outcome) {
     case proto::PersoOutcome::Personalised:
       ++personalised_;
@@ -135,6 +192,7 @@ DeskStep CustomerDesk::on_receipt(ByteView plaintext) {
   if (!text) {
     spdlog::error("receipt from the ADS not printable: {}", text.error().message);
   } else {
+    if (observer_ != nullptr && receipt_for_ != 0) observer_->receipt(receipt_for_, r->json);
     terminal_ << *text << std::flush;
     // The file is named after the card: the receipt's own iccid, else the last P4's.
     std::string iccid = last_iccid_;

@@ -5,6 +5,10 @@
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
+
+#include "cardperso/card/iccid.hpp"
+#include "cardperso/card/plmn.hpp"
 
 namespace cardperso::dtd {
 
@@ -36,27 +40,39 @@ bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-Result<void> check_date(std::string_view t) {
+// A phrase that follows the field's name, or nothing when the value is fine.
+std::optional<std::string> date_problem(std::string_view t) {
   static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (t.size() != 10 || t[4] != '-' || t[7] != '-' || !all_digits(t.substr(0, 4)) || !all_digits(t.substr(5, 2)) ||
       !all_digits(t.substr(8, 2)))
-    return fail("write the date as YYYY-MM-DD");
+    return "must be written YYYY-MM-DD";
   const int y = std::stoi(std::string(t.substr(0, 4))), m = std::stoi(std::string(t.substr(5, 2))),
             d = std::stoi(std::string(t.substr(8, 2)));
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1 || d > kDays[m - 1] || (m == 2 && d == 29 && !leap))
-    return fail(std::string(t) + " is not a calendar date");
-  return {};
+    return "is not a calendar date";
+  return std::nullopt;
+}
+
+std::optional<std::string> field_problem(const Field& f, std::string_view value) {
+  if (f.required && value.empty()) return "is required";
+  if (value.size() > f.max) return "is longer than " + std::to_string(f.max) + " characters";
+  if (has_control(value)) return "contains control characters";
+  if (f.name == "date_of_birth" && !value.empty()) return date_problem(value);
+  return std::nullopt;
 }
 
 Result<void> check_field(const Field& f, std::string_view value) {
-  if (f.required && value.empty()) return fail(std::string(f.name) + " is required");
-  if (value.size() > f.max) return fail(std::string(f.name) + " is longer than " + std::to_string(f.max) + " characters");
-  if (has_control(value)) return fail(std::string(f.name) + " contains control characters");
-  if (f.name == "date_of_birth") {
-    if (auto ok = check_date(value); !ok) return fail("date_of_birth: " + ok.error().message);
-  }
+  if (auto problem = field_problem(f, value)) return fail(std::string(f.name) + " " + *problem);
   return {};
+}
+
+// The first error of a form in the fields' order, as one line (the files' way).
+std::string first_error(const FieldErrors& errors, std::initializer_list<std::string_view> order) {
+  if (const auto form = errors.find(std::string(kFormError)); form != errors.end()) return form->second;
+  for (std::string_view field : order)
+    if (const auto it = errors.find(std::string(field)); it != errors.end()) return it->first + " " + it->second;
+  return errors.begin()->first + " " + errors.begin()->second;
 }
 
 Result<std::string> read_file(const std::string& path) {
@@ -83,24 +99,43 @@ Result<CustomerRequest> finish(json j, proto::RequestKind kind, std::string orig
 
 }  // namespace
 
-Result<CustomerRequest> parse_customer_details(std::string_view text, std::string origin) {
+std::vector<std::string> required_customer_fields() {
+  std::vector<std::string> out;
+  for (const Field& f : kFields)
+    if (f.required) out.emplace_back(f.name);
+  return out;
+}
+
+FieldErrors check_customer_details(std::string_view text) {
+  FieldErrors errors;
+  const std::string form(kFormError);
   auto in = json::parse(text, nullptr, false);
-  if (in.is_discarded()) return fail(origin + ": customer details are not valid JSON");
-  if (!in.is_object()) return fail(origin + ": customer details must be a JSON object");
-  json out = json::object();
+  if (in.is_discarded()) return {{form, "customer details are not valid JSON"}};
+  if (!in.is_object()) return {{form, "customer details must be a JSON object"}};
   for (const auto& [key, value] : in.items()) {
     const auto* f = std::find_if(std::begin(kFields), std::end(kFields), [&](const Field& x) { return x.name == key; });
     if (f == std::end(kFields))
-      return fail(origin + ": unknown field \"" + key.substr(0, 32) +
-                  "\" (known: name, date_of_birth, address, id_document, id_number, email)");
-    if (!value.is_string()) return fail(origin + ": " + key + " must be a string");
+      errors.emplace(form, "unknown field \"" + key.substr(0, 32) +
+                               "\" (known: name, date_of_birth, address, id_document, id_number, email)");
+    else if (!value.is_string())
+      errors.emplace(key, "must be a string");
   }
   for (const Field& f : kFields) {
-    const auto it = in.find(std::string(f.name));
-    const std::string value = it == in.end() ? std::string() : it->get<std::string>();
-    if (auto ok = check_field(f, value); !ok) return fail(origin + ": " + ok.error().message);
-    if (it != in.end()) out[std::string(f.name)] = value;
+    const std::string name(f.name);
+    if (errors.count(name) != 0U) continue;
+    const auto it = in.find(name);
+    if (auto problem = field_problem(f, it == in.end() ? std::string() : it->get<std::string>()))
+      errors.emplace(name, *problem);
   }
+  return errors;
+}
+
+Result<CustomerRequest> parse_customer_details(std::string_view text, std::string origin) {
+  if (auto errors = check_customer_details(text); !errors.empty()) return fail(origin + ": " + first_error(errors, {"name", "date_of_birth", "address", "id_document", "id_number", "email"}));
+  const auto in = json::parse(text);
+  json out = json::object();
+  for (const Field& f : kFields)
+    if (const auto it = in.find(std::string(f.name)); it != in.end()) out[std::string(f.name)] = *it;
   try {
     return finish(std::move(out), proto::RequestKind::NewCard, std::move(origin));
   } catch (const json::exception&) {
@@ -108,40 +143,58 @@ Result<CustomerRequest> parse_customer_details(std::string_view text, std::strin
   }
 }
 
-Result<CustomerRequest> parse_modification(std::string_view text, std::string origin) {
+FieldErrors check_modification(std::string_view text) {
+  FieldErrors errors;
+  const std::string form(kFormError);
   auto in = json::parse(text, nullptr, false);
-  if (in.is_discarded()) return fail(origin + ": the modification request is not valid JSON");
-  if (!in.is_object()) return fail(origin + ": the modification request must be a JSON object");
+  if (in.is_discarded()) return {{form, "the modification request is not valid JSON"}};
+  if (!in.is_object()) return {{form, "the modification request must be a JSON object"}};
   for (const auto& [key, value] : in.items())
-    if (key != "iccid" && key != "changes") return fail(origin + ": unknown field \"" + key.substr(0, 32) + "\"");
-  if (!in.contains("iccid") || !in["iccid"].is_string()) return fail(origin + ": iccid (a string of digits) is required");
-  const std::string iccid = in["iccid"].get<std::string>();
-  if (!all_digits(iccid) || iccid.size() < 18 || iccid.size() > proto::kMaxIccidDigits)
-    return fail(origin + ": iccid must be 18 to 20 digits");
-  if (!in.contains("changes") || !in["changes"].is_object() || in["changes"].empty())
-    return fail(origin + ": changes must be an object with at least one of spn, plmnsel, msisdn");
-  json out{{"iccid", iccid}, {"changes", json::object()}};
+    if (key != "iccid" && key != "changes") errors.emplace(form, "unknown field \"" + key.substr(0, 32) + "\"");
+  if (!in.contains("iccid") || !in["iccid"].is_string()) {
+    errors.emplace("iccid", "is required (a string of digits)");
+  } else {
+    const std::string iccid = in["iccid"].get<std::string>();
+    if (!all_digits(iccid) || iccid.size() < 18 || iccid.size() > proto::kMaxIccidDigits)
+      errors.emplace("iccid", "must be 18 to 20 digits");
+    else if (iccid.size() == 19 && card::luhn_digit(std::string_view(iccid).substr(0, 18)) != iccid.back())
+      errors.emplace("iccid", "has a wrong check digit (the last one): check for a typo");
+  }
+  if (!in.contains("changes") || !in["changes"].is_object() || in["changes"].empty()) {
+    errors.emplace(form, "changes must be an object with at least one of spn, plmnsel, msisdn");
+    return errors;
+  }
   for (const auto& [key, value] : in["changes"].items()) {
     if (key == "spn") {
-      if (!value.is_string()) return fail(origin + ": changes.spn must be a string");
-      const std::string spn = value.get<std::string>();
-      if (spn.empty() || spn.size() > 16 || has_control(spn))
-        return fail(origin + ": changes.spn must be 1 to 16 printable characters");
+      if (!value.is_string() || value.get<std::string>().empty() || value.get<std::string>().size() > 16 ||
+          has_control(value.get<std::string>()))
+        errors.emplace(key, "must be 1 to 16 printable characters");
     } else if (key == "plmnsel") {
-      if (!value.is_array() || value.empty() || value.size() > 32)
-        return fail(origin + ": changes.plmnsel must be a list of 1 to 32 PLMNs");
+      if (!value.is_array() || value.empty() || value.size() > 32) {
+        errors.emplace(key, "must be a list of 1 to 32 PLMNs");
+        continue;
+      }
       for (const auto& p : value)
-        if (!p.is_string() || p.get<std::string>().empty() || p.get<std::string>().size() > 7)
-          return fail(origin + ": changes.plmnsel entries are MCC/MNC strings such as \"228/01\"");
+        if (!p.is_string() || p.get<std::string>().size() > 7 || !card::parse_plmn(p.get<std::string>())) {
+          errors.emplace(key, "entries are MCC/MNC such as \"228/01\"");
+          break;
+        }
     } else if (key == "msisdn") {
       // The shop asks for a new number; the ADS picks it from its pool.
       if (!value.is_string() || value.get<std::string>() != "new")
-        return fail(origin + ": changes.msisdn must be \"new\" (the ADS gives the card a fresh number)");
+        errors.emplace(key, "must be \"new\" (the ADS gives the card a fresh number)");
     } else {
-      return fail(origin + ": changes: unknown field \"" + key.substr(0, 32) + "\" (known: spn, plmnsel, msisdn)");
+      errors.emplace(form, "changes: unknown field \"" + key.substr(0, 32) + "\" (known: spn, plmnsel, msisdn)");
     }
-    out["changes"][key] = value;
   }
+  return errors;
+}
+
+Result<CustomerRequest> parse_modification(std::string_view text, std::string origin) {
+  if (auto errors = check_modification(text); !errors.empty()) return fail(origin + ": " + first_error(errors, {"iccid", "spn", "plmnsel", "msisdn"}));
+  const auto in = json::parse(text);
+  json out{{"iccid", in["iccid"]}, {"changes", json::object()}};
+  for (const auto& [key, value] : in["changes"].items()) out["changes"][key] = value;
   try {
     return finish(std::move(out), proto::RequestKind::Modification, std::move(origin));
   } catch (const json::exception&) {

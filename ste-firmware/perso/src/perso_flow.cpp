@@ -11,6 +11,8 @@ namespace {
 
 using proto::ErrorCode;
 using proto::MessageType;
+using proto::TerminalPrompt;
+using proto::TerminalStatus;
 
 constexpr std::size_t kMinPin = 4, kMaxPin = 8, kPukDigits = 8;
 
@@ -37,8 +39,21 @@ std::string shown(std::string_view text) {
 }  // namespace
 
 CustomerCardFlow::CustomerCardFlow(CardSlot& slot, Keypad& keypad, Display& display, PersoFlowOptions options)
-    : slot_(slot), keypad_(keypad), display_(display), options_(options),
+    : CustomerCardFlow(slot, keypad, display, no_status_reporter(), options) {}
+
+CustomerCardFlow::CustomerCardFlow(CardSlot& slot, Keypad& keypad, Display& display, StatusReporter& status,
+                                   PersoFlowOptions options)
+    : slot_(slot), keypad_(keypad), display_(display), status_(status), options_(options),
       retailer_card_in_reader_(options.retailer_card_in_reader) {}
+
+void CustomerCardFlow::show(std::string_view line, const TerminalStatus& status) {
+  display_.show(line);
+  status_.report(status);
+}
+
+void CustomerCardFlow::await_customer() {
+  if (state_ == State::AwaitDecision) status_.report(TerminalPrompt::Ready);
+}
 
 FlowStep CustomerCardFlow::end_session(std::string refusal, std::string detail, ErrorCode code) {
   FlowStep step;
@@ -81,13 +96,17 @@ FlowStep CustomerCardFlow::on_decision(ByteView plaintext) {
   if (!decision->go) {
     spdlog::info("decision {}: no-go: {}", decision->decision_id, decision->reasons);
     display_.show("Customer refused: " + shown(decision->reasons));
+    await_customer();  // the shop PC's console has the reasons from the C2 on channel 2
     return {};
   }
   kind_ = decision->kind;
   spdlog::info("decision {}: go ({})", decision->decision_id,
                kind_ == proto::RequestKind::Modification ? "modification" : "new card");
 
-  display_.show(retailer_card_in_reader_ ? "Remove retailer card" : "Remove customer card");
+  if (retailer_card_in_reader_)
+    show("Remove retailer card", TerminalStatus::of(TerminalPrompt::RemoveRetailerCard));
+  else
+    show("Remove customer card", TerminalStatus::of(TerminalPrompt::RemoveCustomerCard));
   auto absent = slot_.wait_absent(options_.card_timeout);
   if (!absent) return end_session("card reader unavailable", absent.error().message, ErrorCode::Internal);
   if (!*absent)
@@ -95,7 +114,7 @@ FlowStep CustomerCardFlow::on_decision(ByteView plaintext) {
                        ErrorCode::Timeout);
   retailer_card_in_reader_ = false;
 
-  display_.show("Insert customer card");
+  show("Insert customer card", TerminalStatus::of(TerminalPrompt::InsertCustomerCard));
   auto present = slot_.wait_present(options_.card_timeout);
   if (!present) return end_session("card reader unavailable", present.error().message, ErrorCode::Internal);
   if (!*present)
@@ -147,12 +166,13 @@ FlowStep CustomerCardFlow::on_check(ByteView plaintext) {
   if (!check->id.empty()) display_.show("Check: ID " + check->id);
   display_.show("Check: card " + check->iccid);
   if (!check->changes.empty()) display_.show("Check: change " + check->changes);
-  display_.show(modification ? "Press OK to update this card, or Cancel" : "Press OK to personalise this card, or Cancel");
+  show(modification ? "Press OK to update this card, or Cancel" : "Press OK to personalise this card, or Cancel",
+       TerminalStatus::of(TerminalPrompt::ConfirmOnTerminal));
   auto ok = keypad_.confirm(modification ? "Update this card?" : "Personalise this card?");
   if (!ok) spdlog::warn("card {}: no answer on the keypad ({}): cancelled", iccid_, ok.error().message);
   if (!ok || !*ok) {
     spdlog::info("card {}: cancelled on the keypad; nothing written", iccid_);
-    display_.show("Cancelled: nothing written");
+    show("Cancelled: nothing written", TerminalStatus::of(TerminalPrompt::Cancelled));
     k2 = proto::CardCheckAnswerMsg{proto::CheckAnswer::Cancelled, {}};
   } else {
     spdlog::info("card {}: confirmed on the keypad", iccid_);
@@ -166,12 +186,12 @@ Result<perso::KeypadEntries> CustomerCardFlow::read_entries(const perso::Script&
   perso::KeypadEntries entries;
   if (script.prompts.pin) {
     for (int attempt = 1;; ++attempt) {
-      display_.show("Customer: enter new PIN");
+      show("Customer: enter new PIN", TerminalStatus::of(TerminalPrompt::EnterCustomerPin));
       auto pin = keypad_.read_digits("Customer PIN", kMinPin, kMaxPin);
       if (!pin) return fail("PIN entry failed: " + pin.error().message);
       entries.pin = std::move(*pin);
       if (!script.prompts.pin_confirm) break;
-      display_.show("Customer: enter new PIN again");
+      show("Customer: enter new PIN again", TerminalStatus::of(TerminalPrompt::EnterCustomerPinAgain));
       auto again = keypad_.read_digits("Customer PIN again", kMinPin, kMaxPin);
       if (!again) return fail("PIN entry failed: " + again.error().message);
       entries.pin_again = std::move(*again);
@@ -179,14 +199,14 @@ Result<perso::KeypadEntries> CustomerCardFlow::read_entries(const perso::Script&
       entries.pin.wipe();
       entries.pin_again.wipe();
       if (attempt >= options_.pin_attempts) {
-        display_.show("PINs differ");
+        show("PINs differ", TerminalStatus::of(TerminalPrompt::PinsDiffer));
         return fail(fmt::format("the customer typed two different PINs {} times", attempt));
       }
-      display_.show("PINs differ: type them again");
+      show("PINs differ: type them again", TerminalStatus::of(TerminalPrompt::PinsDiffer));
     }
   }
   if (script.prompts.puk) {
-    display_.show("Customer: enter PUK");
+    show("Customer: enter PUK", TerminalStatus::of(TerminalPrompt::EnterCustomerPuk));
     auto puk = keypad_.read_digits("Customer PUK", kPukDigits, kPukDigits);
     if (!puk) return fail("PUK entry failed: " + puk.error().message);
     entries.puk = std::move(*puk);
@@ -215,7 +235,11 @@ FlowStep CustomerCardFlow::on_script(ByteView plaintext) {
   if (auto ok = perso::check_keypad_entries(*script, *entries); !ok) return result_step(refused(ok.error().message));
   display_.show(kind_ == proto::RequestKind::Modification ? "Updating card" : "Personalising card");
   const perso::TransmitFn transmit = [this](ByteView c) { return slot_.transmit(c); };
-  auto result = perso::execute_script(*script, *entries, transmit);
+  // Step k of n, as each goes to the card (a script has at most 1024 steps, perso::kMaxScriptSteps).
+  const perso::StepObserver progress = [this](std::size_t step, std::size_t steps) {
+    status_.report(TerminalStatus::writing(static_cast<std::uint16_t>(step), static_cast<std::uint16_t>(steps)));
+  };
+  auto result = perso::execute_script(*script, *entries, transmit, progress);
   // The codes and keys of the script go with `script` (SecretBytes) and `entries` here.
   return result_step(result);
 }
@@ -226,29 +250,30 @@ FlowStep CustomerCardFlow::on_done(ByteView plaintext) {
   switch (done->outcome) {
     case proto::PersoOutcome::Personalised:
       spdlog::info("card {} personalised: msisdn {}", done->iccid, done->msisdn);
-      display_.show("Card personalised: MSISDN " + done->msisdn);
+      show("Card personalised: MSISDN " + done->msisdn, TerminalStatus::of(TerminalPrompt::CardDone));
       break;
     case proto::PersoOutcome::Modified:
       spdlog::info("card {} updated", done->iccid);
-      display_.show("Card updated");
+      show("Card updated", TerminalStatus::of(TerminalPrompt::CardDone));
       break;
     case proto::PersoOutcome::Failed:
       spdlog::warn("card {} failed: {}", done->iccid, done->reason);
-      display_.show("Personalisation failed: " + shown(done->reason));
+      show("Personalisation failed: " + shown(done->reason), TerminalStatus::of(TerminalPrompt::CardFailed));
       break;
     case proto::PersoOutcome::Refused:
       spdlog::warn("card {} refused: {}", done->iccid, done->reason);
-      display_.show("Card refused: " + shown(done->reason));
+      show("Card refused: " + shown(done->reason), TerminalStatus::of(TerminalPrompt::CardRefused));
       break;
   }
   ++cards_done_;
   state_ = State::AwaitDecision;
   slot_.disconnect();
-  display_.show("Remove customer card");
+  show("Remove customer card", TerminalStatus::of(TerminalPrompt::RemoveCustomerCard));
   auto absent = slot_.wait_absent(options_.card_timeout);
   if (!absent || !*absent)
     // Not fatal: the next C2 go asks for the card to be removed again before anything else.
     spdlog::warn("the customer card was not removed: {}", absent ? "timeout" : absent.error().message);
+  await_customer();
   return {};
 }
 

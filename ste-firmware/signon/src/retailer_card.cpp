@@ -10,6 +10,7 @@
 #include "cardperso/ste/card_retailer_secrets.hpp"
 #include "cardperso/ste/display.hpp"
 #include "cardperso/ste/keypad.hpp"
+#include "cardperso/ste/status_reporter.hpp"
 
 namespace cardperso::ste {
 namespace {
@@ -165,8 +166,15 @@ Result<std::uint8_t> read_key_version(const card::TransmitFn& transmit) {
 }
 
 Result<RetailerCredentials> sign_on(const card::TransmitFn& transmit, Keypad& keypad, Display& display) {
-  auto refuse = [&display](std::string shown, std::string why) -> Error {
+  return sign_on(transmit, keypad, display, no_status_reporter());
+}
+
+Result<RetailerCredentials> sign_on(const card::TransmitFn& transmit, Keypad& keypad, Display& display,
+                                    StatusReporter& reporter) {
+  using proto::TerminalPrompt;
+  auto refuse = [&display, &reporter](std::string shown, std::string why) -> Error {
     display.show("Refused: " + shown);
+    reporter.report(TerminalPrompt::Refused);
     return fail(std::move(why));
   };
 
@@ -186,11 +194,13 @@ Result<RetailerCredentials> sign_on(const card::TransmitFn& transmit, Keypad& ke
   spdlog::info("retailer card {} in the reader, {} PIN tries left", *serial, status->tries_left);
   if (status->tries_left == 0) {
     display.show("Retailer card blocked");
+    reporter.report(TerminalPrompt::RetailerCardBlocked);
     return fail("the retailer card is blocked (no PIN tries left); the issuer must unblock it");
   }
 
   for (;;) {
     display.show("Enter retailer PIN");
+    reporter.report(TerminalPrompt::EnterRetailerPin);
     auto pin = keypad.read_digits("Retailer PIN: ", kMinPinDigits, kMaxPinDigits);
     if (!pin) return refuse("no PIN entered", "PIN entry failed: " + pin.error().message);
     auto check = verify_pin(transmit, *pin);
@@ -198,11 +208,14 @@ Result<RetailerCredentials> sign_on(const card::TransmitFn& transmit, Keypad& ke
     if (!check) return refuse("card not readable", check.error().message);
     if (std::holds_alternative<PinBlocked>(*check)) {
       display.show("Retailer card blocked");
+      reporter.report(TerminalPrompt::RetailerCardBlocked);
       return fail("the retailer card is blocked after too many wrong PINs; the issuer must unblock it");
     }
     if (const auto* wrong = std::get_if<WrongPin>(&*check)) {
       spdlog::warn("retailer card {}: wrong PIN, {} tries left", *serial, wrong->tries_left);
       display.show(fmt::format("Wrong PIN: {} tries left", wrong->tries_left));
+      // CHV1's counter is 4 bits (read_chv1_status masks it), so this fits the message's bound.
+      reporter.report(proto::TerminalStatus::wrong_retailer_pin(static_cast<std::uint16_t>(wrong->tries_left)));
       continue;
     }
     break;
@@ -220,6 +233,7 @@ Result<RetailerCredentials> sign_on(const card::TransmitFn& transmit, Keypad& ke
     return refuse("not a retailer card", probe.error().message);
   spdlog::info("retailer card {} signed on (key version {})", creds.serial, creds.key_version);
   display.show("Signed on: retailer " + creds.serial);
+  reporter.report(TerminalPrompt::SignedOn);
   return creds;
 }
 

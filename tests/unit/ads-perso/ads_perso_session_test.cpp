@@ -112,7 +112,7 @@ class PersoSessionTest : public test::StockTest {
     config.profile = must(perso::load_card_profile(std::string(CARDPERSO_PROFILES_DIR) + "/gsm-sim-default.json"));
     config.spn = "cardperso";
     config.plmns = {{"001", "01"}, {"295", "10"}};
-    services.emplace(*db, key, config, default_policy(), "ads-test", [this] { return now; });
+    services.emplace(*db, key, config, policy::default_policy(), "ads-test", [this] { return now; });
     session.emplace(*services, PersoSessionInfo{kRetailerA, 7});
   }
 
@@ -709,7 +709,7 @@ TEST_F(PersoSessionTest, ACsvBatchCardHasNoChallengeAndThePolicyMayRefuseIt) {
 
   PersoConfig strict = *services->config();
   strict.require_card_key = true;
-  services.emplace(*db, key, strict, default_policy(), "ads-test", [this] { return now; });
+  services.emplace(*db, key, strict, policy::default_policy(), "ads-test", [this] { return now; });
   session.emplace(*services, PersoSessionInfo{kRetailerA, 9});
   const std::string other = "8988211000000530116";
   must(stock->import_csv_text("CSV2", "iccid,adm1\n" + other + ",12345678\n", "f"));
@@ -767,7 +767,7 @@ TEST_F(PersoSessionTest, AReloadMidCardLeavesThatCardOnTheConfigurationItStarted
   PersoConfig reloaded = *services->config();
   reloaded.profile.name = "reloaded-profile";
   reloaded.spn = "RELOADED";
-  policy::PolicyConfig strict = default_policy();
+  policy::PolicyConfig strict = policy::default_policy();
   strict.min_age = 150;
   services->install(reloaded, strict);
 
@@ -784,12 +784,12 @@ TEST_F(PersoSessionTest, AReloadMidCardLeavesThatCardOnTheConfigurationItStarted
   EXPECT_NE(refused.reasons.find("150"), std::string::npos) << refused.reasons;
 
   // A customer approved under one configuration keeps it for the card, even across another reload.
-  services->install(reloaded, default_policy());
+  services->install(reloaded, policy::default_policy());
   ASSERT_TRUE(customer().decision().go);
   PersoConfig third = reloaded;
   third.profile.name = "third-profile";
   third.spn = "THIRD";
-  services->install(third, default_policy());
+  services->install(third, policy::default_policy());
   Card second = blank_card(iccids[1]);
   auto second_p4 = run_script(insert(second), second);
   ASSERT_EQ(second_p4.done_to_ste().outcome, PersoOutcome::Personalised) << last_result.reason;

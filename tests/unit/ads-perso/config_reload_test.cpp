@@ -26,7 +26,7 @@ PersoSetup loaded_setup(const std::string& policy_source) {
   PersoConfig config;
   config.profile = must(perso::load_card_profile(kProfile));
   setup.config = std::move(config);
-  setup.policy = default_policy();
+  setup.policy = policy::default_policy();
   setup.profile_path = kProfile;
   setup.policy_source = policy_source;
   setup.summary = "personalisation: profile gsm-sim-default (summary)";
@@ -68,7 +68,7 @@ TEST(PlanReload, AReasonInTheAuditIsPrintableAndBounded) {
 
 TEST(PlanReload, PersonalisationIsNeitherSwitchedOffNorOnByAReload) {
   PersoSetup none;
-  none.policy = default_policy();
+  none.policy = policy::default_policy();
   none.policy_source = "default";
   none.summary = "personalisation disabled: no --profile given and no gsm-sim-default.json in /x or ./profiles";
   // Running with a profile, and the default one has gone: keep running with the current one.

@@ -98,7 +98,7 @@ class PersoRetry : public test::StockTest {
     config.profile = must(perso::load_card_profile(std::string(CARDPERSO_PROFILES_DIR) + "/gsm-sim-default.json"));
     config.spn = "cardperso";
     config.plmns = {{"001", "01"}, {"295", "10"}};
-    services.emplace(*db, key, config, default_policy(), "ads-test", [this] { return now; });
+    services.emplace(*db, key, config, policy::default_policy(), "ads-test", [this] { return now; });
   }
 
   // One visit to the shop: C1 (go), P1 with the card, and when the ADS answers P2, the STE runs it.

@@ -52,7 +52,7 @@ struct InMemoryAds {
     hooks.to_dtd = [&replies](proto::Frame f) { replies.push_back(std::move(f)); };
     hooks.lookup = [this](const proto::LookupRetailer&) {
       return std::optional<proto::RetailerLookup>(
-          proto::RetailerLookup{proto::RetailerStatus::Active, keys, proto::TerminalStatus::Active});
+          proto::RetailerLookup{proto::RetailerStatus::Active, keys, proto::TerminalEnrolment::Active});
     };
     hooks.on_action = [this](proto::Action& a) {
       if (auto* c = std::get_if<proto::Close>(&a)) closed = c->code == proto::ErrorCode::None;

@@ -8,6 +8,7 @@
 #include "cardperso/net/tcp_connector.hpp"
 #include "cardperso/proto/link.hpp"
 #include "cardperso/proto/ste_handshake.hpp"
+#include "cardperso/proto/terminal_status.hpp"
 
 namespace cardperso::daemon_test {
 namespace {
@@ -49,6 +50,7 @@ proto::Frame h1_frame() {
 
 struct FakeAds {
   std::vector<proto::Frame> received;  // channel 1 and 2 only
+  std::vector<proto::Frame> link_control;  // channel 0 after the hello, Keepalives left out
   bool hello = false;
   bool stop = false;
   bool finished = false;
@@ -71,6 +73,8 @@ asio::awaitable<void> fake_ads(std::shared_ptr<net::tcp::acceptor> acceptor, std
         out->hello = true;
         const auto ack = proto::make_frame(Channel::LinkControl, 0, proto::LinkHelloAck{proto::kProtocolVersion});
         (void)co_await stream.write_frame(ack.header, ack.payload);
+      } else if (!is(*frame, MessageType::Keepalive)) {
+        out->link_control.push_back(*frame);
       }
       continue;
     }
@@ -319,6 +323,101 @@ TEST_F(DtdRelayTest, ChannelOneBeforeSteHelloIsRefused) {
   ASSERT_TRUE((*out)->ok());
   EXPECT_TRUE(is(***out, MessageType::Error));
   EXPECT_TRUE(ads->received.empty());  // nothing reached the ADS
+  ads->stop = true;
+}
+
+// ---- TerminalStatus: the terminal's display, for the console; never to the ADS ----
+
+proto::Frame status_frame(const proto::TerminalStatus& status) {
+  return proto::make_frame(Channel::LinkControl, 0, status);
+}
+
+TEST_F(DtdRelayTest, TerminalStatusReachesTheCallbackAndNothingGoesToTheAds) {
+  auto acceptor = std::make_shared<net::tcp::acceptor>(io, net::tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  proto::HandshakeH2 h2;
+  h2.session = 77;
+  const std::vector<proto::Frame> replies = {proto::make_frame(Channel::SteAds, 77, h2),
+                                             sealed_looking(Channel::SteAds, 77, 40, 0x90)};
+  auto ads = std::make_shared<FakeAds>();
+  asio::co_spawn(io, fake_ads(acceptor, replies, ads), asio::detached);
+  auto options = relay_options(net::Endpoint{"127.0.0.1", acceptor->local_endpoint().port()});
+  std::vector<proto::TerminalStatus> seen;
+  options.on_terminal_status = [&seen](const proto::TerminalStatus& s) { seen.push_back(s); };
+  start_relay(std::move(options));
+  ASSERT_TRUE(run_until(io, [&] { return relay->ads_connected(); }, 3s));
+
+  // A malformed status (unknown prompt), one with numbers its prompt does not take, and one marked
+  // sealed: each logged and dropped, none answered (an Error would end the terminal's session).
+  auto unknown = status_frame(proto::TerminalStatus::of(proto::TerminalPrompt::Ready));
+  unknown.payload[0] = 0xee;
+  auto bad_numbers = status_frame(proto::TerminalStatus::of(proto::TerminalPrompt::Ready));
+  bad_numbers.payload = Bytes{0x01, 0x00, 0x01, 0x00, 0x01};
+  auto sealed = status_frame(proto::TerminalStatus::of(proto::TerminalPrompt::Ready));
+  sealed.header.flags = proto::kFlagSealed;
+  // Before a session and while one is in flight (after its H1).
+  const std::vector<proto::Frame> sent = {status_frame(proto::TerminalStatus::of(proto::TerminalPrompt::SignedOn)),
+                                          unknown,
+                                          bad_numbers,
+                                          sealed,
+                                          h1_frame(),
+                                          status_frame(proto::TerminalStatus::writing(3, 9)),
+                                          status_frame(proto::TerminalStatus::of(proto::TerminalPrompt::CardDone))};
+  auto ste = std::make_shared<FakeSte>();
+  asio::co_spawn(io, fake_ste(ste_listener->local_endpoint(), sent, replies.size(), ste), asio::detached);
+  ASSERT_TRUE(run_until(io, [&] { return seen.size() >= 3 && ste->received.size() >= replies.size(); }, 5s))
+      << log.text();
+  EXPECT_TRUE(ste->acked);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], proto::TerminalStatus::of(proto::TerminalPrompt::SignedOn));
+  EXPECT_EQ(seen[1], proto::TerminalStatus::writing(3, 9));
+  EXPECT_EQ(seen[2], proto::TerminalStatus::of(proto::TerminalPrompt::CardDone));
+  ASSERT_TRUE(relay->terminal_status().has_value());  // only the latest is kept
+  EXPECT_EQ(*relay->terminal_status(), proto::TerminalStatus::of(proto::TerminalPrompt::CardDone));
+  EXPECT_EQ(log.count("malformed TerminalStatus from the STE dropped"), 3u) << log.text();
+
+  // The STE got the ADS's answers and nothing else: no Error for any status.
+  ASSERT_TRUE(run_until(io, [&] { return ste->finished; }, 5s));
+  ASSERT_EQ(ste->received.size(), replies.size());
+  for (std::size_t i = 0; i < replies.size(); ++i)
+    EXPECT_EQ(wire(ste->received[i]), wire(replies[i])) << "ADS->STE frame " << i;
+  // The terminal gone, so is what it showed.
+  ASSERT_TRUE(run_until(io, [&] { return !relay->ste_connected(); }, 3s));
+  EXPECT_FALSE(relay->terminal_status().has_value());
+  // The ADS saw the H1 (and, the STE gone, the DTD's end of session 77) and nothing of the statuses,
+  // on any channel.
+  run_for(io, 100ms);
+  ASSERT_GE(ads->received.size(), 1u);
+  EXPECT_TRUE(is(ads->received[0], MessageType::H1));
+  for (std::size_t i = 1; i < ads->received.size(); ++i) {
+    EXPECT_TRUE(is(ads->received[i], MessageType::Error)) << "frame " << i;
+    EXPECT_EQ(ads->received[i].header.session, 77u);
+  }
+  for (const auto& f : ads->link_control) EXPECT_FALSE(is(f, MessageType::TerminalStatus));
+  EXPECT_TRUE(ads->link_control.empty());
+  ads->stop = true;
+}
+
+TEST_F(DtdRelayTest, TerminalStatusBeforeSteHelloIsDropped) {
+  auto acceptor = std::make_shared<net::tcp::acceptor>(io, net::tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  auto ads = std::make_shared<FakeAds>();
+  asio::co_spawn(io, fake_ads(acceptor, {}, ads), asio::detached);
+  auto options = relay_options(net::Endpoint{"127.0.0.1", acceptor->local_endpoint().port()});
+  int calls = 0;
+  options.on_terminal_status = [&calls](const proto::TerminalStatus&) { ++calls; };
+  start_relay(std::move(options));
+  ASSERT_TRUE(run_until(io, [&] { return relay->ads_connected(); }, 3s));
+  net::tcp::socket raw(io);
+  raw.connect(net::tcp::endpoint(asio::ip::address_v4::loopback(), ste_listener->local_endpoint().port));
+  net::FramedStream stream(std::move(raw));
+  auto out = std::make_shared<std::optional<net::ReadResult>>();
+  asio::co_spawn(io,
+                 write_then_read(stream, status_frame(proto::TerminalStatus::of(proto::TerminalPrompt::Ready)), out),
+                 asio::detached);
+  ASSERT_TRUE(run_until(io, [&] { return log.contains("TerminalStatus from the STE before its SteHello dropped"); }, 3s))
+      << log.text();
+  EXPECT_EQ(calls, 0);
+  EXPECT_FALSE(relay->terminal_status().has_value());
+  stream.close();
   ads->stop = true;
 }
 

@@ -117,3 +117,22 @@ TEST(CustomerInput, InteractivePromptsAskAgainOnABadValue) {
   ASSERT_FALSE(ended);
   EXPECT_NE(ended.error().message.find("ended before date_of_birth"), std::string::npos);
 }
+
+TEST(CustomerInput, EveryBadFieldIsReportedByName) {
+  const auto errors = check_customer_details(
+      R"({"name": "", "date_of_birth": "1990-13-01", "address": "a\u0007b", "id_document": "passport",
+          "id_number": 7})");
+  EXPECT_EQ(errors.at("name"), "is required");
+  EXPECT_EQ(errors.at("date_of_birth"), "is not a calendar date");
+  EXPECT_EQ(errors.at("address"), "contains control characters");
+  EXPECT_EQ(errors.at("id_number"), "must be a string");
+  EXPECT_EQ(errors.count("id_document"), 0u);
+  EXPECT_EQ(errors.count("email"), 0u);
+  EXPECT_EQ(check_customer_details("[1]").at("_form"), "customer details must be a JSON object");
+  const auto mod = check_modification(
+      R"({"iccid": "8988211000000000012", "changes": {"plmnsel": ["1/2"], "msisdn": "0123"}})");
+  EXPECT_NE(mod.at("iccid").find("check digit"), std::string::npos);
+  EXPECT_TRUE(mod.count("plmnsel"));
+  EXPECT_TRUE(mod.count("msisdn"));
+  EXPECT_TRUE(check_modification(R"({"iccid": "8988211000000000011", "changes": {"plmnsel": ["29510"]}})").empty());
+}

@@ -210,3 +210,43 @@ TEST(CustomerDesk, AnInterruptedRequestStaysWaiting) {
   EXPECT_EQ(desk.waiting(), 1u);
   EXPECT_FALSE(desk.on_established().served);
 }
+
+TEST(CustomerDesk, OpenModeWaitsForTheNextCustomerAndEndsOnlyWhenAsked) {
+  std::ostringstream terminal;
+  CustomerDesk desk(requests(1), "", terminal);
+  desk.set_open(true);
+  EXPECT_EQ(c1_json(desk.on_established()), "{\"name\":\"C0\"}");
+  desk.on_message(MessageType::Decision, decision(true));
+  desk.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, "8988211000000000011", "41790000001"));
+  const auto after = desk.on_message(MessageType::Receipt, receipt(kReceipt));
+  EXPECT_FALSE(after.terminate);  // the queue is empty, the desk stays open
+  EXPECT_TRUE(after.send.empty());
+  EXPECT_EQ(desk.state(), CustomerDesk::State::Idle);
+  EXPECT_FALSE(desk.finished());
+  // A request enqueued while the session is up and the desk idle goes out at once.
+  const auto sent = desk.enqueue({proto::RequestKind::NewCard, "{\"name\":\"C1\"}", "console"});
+  EXPECT_EQ(c1_json(sent), "{\"name\":\"C1\"}");
+  EXPECT_EQ(desk.size(), 2u);
+  EXPECT_EQ(desk.waiting(), 1u);
+  // "end session" while it is in progress: after its outcome.
+  EXPECT_FALSE(desk.end_session().terminate);
+  const auto nogo = desk.on_message(MessageType::Decision, decision(false, "customer is under 18"));
+  EXPECT_TRUE(nogo.terminate);
+  EXPECT_EQ(nogo.served, RequestOutcome::Refused);
+  desk.on_session_ended();
+  // Nothing in progress and no session: a request waits for the next session.
+  EXPECT_TRUE(desk.enqueue({proto::RequestKind::NewCard, "{\"name\":\"C2\"}", "console"}).send.empty());
+  EXPECT_TRUE(desk.end_session().send.empty());
+  EXPECT_EQ(c1_json(desk.on_established()), "{\"name\":\"C2\"}");
+}
+
+TEST(CustomerDesk, EndSessionWhenIdleTerminatesAtOnce) {
+  std::ostringstream terminal;
+  CustomerDesk desk({}, "", terminal);
+  desk.set_open(true);
+  EXPECT_FALSE(desk.end_session().terminate);  // no session: nothing to end
+  EXPECT_TRUE(desk.on_established().send.empty());
+  const auto end = desk.end_session();
+  EXPECT_TRUE(end.terminate);
+  EXPECT_TRUE(end.ended_by_retailer);
+}

@@ -3,6 +3,7 @@
 
 #include "cardperso/proto/ads_link_core.hpp"
 #include "cardperso/proto/link.hpp"
+#include "cardperso/proto/terminal_status.hpp"
 
 using namespace cardperso;
 using namespace cardperso::proto;
@@ -195,6 +196,47 @@ TEST_F(AdsLinkCoreTest, ChannelZeroAfterTheHello) {
   const auto* down = find_action<LinkDown>(error);
   ASSERT_TRUE(down);
   EXPECT_EQ(down->why, "peer closed");
+  EXPECT_EQ(core.state(), AdsLinkCore::State::Closed);
+}
+
+// TerminalStatus is for the STE's local link only: a DTD that sends one to the ADS is told so
+// (Error 14 on channel 0); the link and its sessions carry on.
+TEST_F(AdsLinkCoreTest, TerminalStatusFromADtdIsRefused) {
+  open();
+  core.on_frame(h1(), t0);
+  const auto actions =
+      core.on_frame(make_frame(Channel::LinkControl, 0, TerminalStatus::of(TerminalPrompt::Ready)), t0 + 1s);
+  const auto frames = sent(actions);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].header.channel, Channel::LinkControl);
+  EXPECT_EQ(frames[0].header.session, 0u);
+  EXPECT_EQ(error_code_of(frames[0]), ErrorCode::UnexpectedMessage);
+  EXPECT_EQ(static_cast<int>(ErrorCode::UnexpectedMessage), 14);
+  EXPECT_FALSE(find_action<SessionFrame>(actions));
+  EXPECT_FALSE(find_action<LinkDown>(actions));
+  const auto* line = find_action<LinkLog>(actions);
+  ASSERT_TRUE(line);
+  EXPECT_NE(line->text.find("unexpected TerminalStatus on channel 0"), std::string::npos) << line->text;
+  EXPECT_EQ(core.state(), AdsLinkCore::State::Open);
+  EXPECT_EQ(core.sessions().size(), 1u);
+  // Malformed or not, the answer is the same: nothing of it is read.
+  Frame junk = typed(Channel::LinkControl, 0, MessageType::TerminalStatus);
+  junk.payload = Bytes{0xff};
+  junk.header.length = 1;
+  const auto again = sent(core.on_frame(junk, t0 + 2s));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(error_code_of(again[0]), ErrorCode::UnexpectedMessage);
+}
+
+TEST(AdsLinkCoreHello, TerminalStatusInPlaceOfTheHelloClosesTheLink) {
+  std::uint32_t next = 1;
+  AdsLinkCore core({}, "10.0.0.9:4000", [&next] { return next++; }, t0);
+  const auto actions =
+      core.on_frame(make_frame(Channel::LinkControl, 0, TerminalStatus::writing(1, 2)), t0);
+  const auto frames = sent(actions);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(error_code_of(frames[0]), ErrorCode::UnexpectedMessage);
+  EXPECT_TRUE(find_action<LinkDown>(actions));
   EXPECT_EQ(core.state(), AdsLinkCore::State::Closed);
 }
 

@@ -174,14 +174,14 @@ TEST_F(HandshakeTest, LockedRetailerIsRefused) {
 // Terminal identity (PROTOCOL.md §6.6): a device key that is not actively enrolled for the card is
 // refused at H1, before anything about the card is looked at or counted.
 TEST(TerminalIdentity, NotEnrolledRevokedOrOtherRetailersTerminalIsRefusedAtH1) {
-  for (auto status : {TerminalStatus::NotEnrolled, TerminalStatus::Revoked, TerminalStatus::OtherRetailer}) {
+  for (auto status : {TerminalEnrolment::NotEnrolled, TerminalEnrolment::Revoked, TerminalEnrolment::OtherRetailer}) {
     Net net;
     net.retailers[kSerial] = Retailer{RetailerStatus::Active, make_keys(0x00)};
     net.terminal_status = [status](const LookupRetailer&) { return status; };
     net.start(kSerial, make_keys(0x00));
     expect_refused_at_h1(net, ErrorCode::TerminalNotEnrolled);
-    const std::string expected = status == TerminalStatus::NotEnrolled ? "is not enrolled"
-                                 : status == TerminalStatus::Revoked   ? "was revoked"
+    const std::string expected = status == TerminalEnrolment::NotEnrolled ? "is not enrolled"
+                                 : status == TerminalEnrolment::Revoked   ? "was revoked"
                                                                        : "enrolled for another retailer";
     EXPECT_NE(net.ads_closed[0].reason.find(expected), std::string::npos) << net.ads_closed[0].reason;
     EXPECT_EQ(std::count(net.types_to_ste.begin(), net.types_to_ste.end(), static_cast<std::uint8_t>(MessageType::H2)), 0);
@@ -250,9 +250,9 @@ TEST(RefusalAtH1, OneAnswerForEveryReason) {
       [](Net& n) { n.retailers.clear(); },
       [](Net& n) { n.retailers[kSerial].status = RetailerStatus::Revoked; },
       [](Net& n) { n.retailers[kSerial].status = RetailerStatus::Locked; },
-      [](Net& n) { n.terminal_status = [](const LookupRetailer&) { return TerminalStatus::NotEnrolled; }; },
-      [](Net& n) { n.terminal_status = [](const LookupRetailer&) { return TerminalStatus::Revoked; }; },
-      [](Net& n) { n.terminal_status = [](const LookupRetailer&) { return TerminalStatus::OtherRetailer; }; }};
+      [](Net& n) { n.terminal_status = [](const LookupRetailer&) { return TerminalEnrolment::NotEnrolled; }; },
+      [](Net& n) { n.terminal_status = [](const LookupRetailer&) { return TerminalEnrolment::Revoked; }; },
+      [](Net& n) { n.terminal_status = [](const LookupRetailer&) { return TerminalEnrolment::OtherRetailer; }; }};
   for (const auto& make_it_so : reasons) {
     Net net;
     net.retailers[kSerial] = Retailer{RetailerStatus::Active, make_keys(0x00)};

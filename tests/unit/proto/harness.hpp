@@ -60,9 +60,9 @@ struct Net {
   bool answer_lookups = true;
   // The issuer's view of the terminal named in H1: by default the test terminal is enrolled for
   // every card and any other device key is not.
-  std::function<TerminalStatus(const LookupRetailer&)> terminal_status = [](const LookupRetailer& l) {
-    return l.terminal == cardperso::testing::test_device_signer()->public_key() ? TerminalStatus::Active
-                                                                                 : TerminalStatus::NotEnrolled;
+  std::function<TerminalEnrolment(const LookupRetailer&)> terminal_status = [](const LookupRetailer& l) {
+    return l.terminal == cardperso::testing::test_device_signer()->public_key() ? TerminalEnrolment::Active
+                                                                                 : TerminalEnrolment::NotEnrolled;
   };
 
   // Return false to drop the frame. May alter it.

@@ -129,8 +129,8 @@ TEST_F(Kat, TheCoresReproduceTheVectors) {
   const Bytes device_public = v.at("device_public");
   net.terminal_status = [device_public](const LookupRetailer& l) {
     return std::equal(l.terminal.begin(), l.terminal.end(), device_public.begin(), device_public.end())
-               ? TerminalStatus::Active
-               : TerminalStatus::NotEnrolled;
+               ? TerminalEnrolment::Active
+               : TerminalEnrolment::NotEnrolled;
   };
   net.start(serial(), keys(), v.at("key_version")[0]);
   ASSERT_EQ(net.ads_up.size(), 1u);

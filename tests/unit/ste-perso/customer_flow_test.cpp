@@ -11,6 +11,7 @@
 #include "cardperso/perso/card_profile.hpp"
 #include "cardperso/perso/script_builder.hpp"
 #include "cardperso/ste/perso_flow.hpp"
+#include "cardperso/ste/status_reporter.hpp"
 #include "cardperso/testing/card_response.hpp"
 #include "cardperso/testing/perso_test_set.hpp"
 
@@ -475,6 +476,104 @@ TEST_F(CustomerFlow, ACheckForAnotherCardEndsTheSession) {
   auto g = flow();
   insert_only(g, kIccid);
   EXPECT_TRUE(g.on_message(MessageType::Script, script_for(kIccid).view()).end);
+}
+
+// ---- what the shop PC's console is told (TerminalStatus) ---------------------------------------
+
+namespace {
+
+// "writing 3/93", "ready": readable in a failure message.
+std::vector<std::string> reported(const RecordingStatusReporter& status) {
+  std::vector<std::string> out;
+  for (const auto& s : status.statuses) {
+    std::string line(proto::to_string(s.prompt));
+    if (s.prompt == proto::TerminalPrompt::Writing) line += " " + std::to_string(s.step) + "/" + std::to_string(s.steps);
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
+std::vector<std::string> writing(std::size_t last, std::size_t steps) {
+  std::vector<std::string> out;
+  for (std::size_t k = 1; k <= last; ++k) out.push_back("writing " + std::to_string(k) + "/" + std::to_string(steps));
+  return out;
+}
+
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+TEST_F(CustomerFlow, ReportsEachPromptOfACardToTheShopPc) {
+  RecordingStatusReporter status;
+  CustomerCardFlow f(slot, keypad, display, status);
+  f.await_customer();  // what the session does once it is up
+  EXPECT_EQ(reported(status), (std::vector<std::string>{"ready"}));
+  keypad.entries = {"9876", "9876", "55667788"};
+  insert_card(f, kIccid);
+  auto r = run_script(f, script_for(kIccid));
+  ASSERT_EQ(r.outcome, perso::ScriptOutcome::Completed) << r.reason;
+  f.on_message(MessageType::Done, done(proto::PersoOutcome::Personalised, kIccid, "+41791234567"));
+
+  const std::size_t n = script_steps(kIccid);
+  ASSERT_GT(n, 2u);
+  EXPECT_EQ(reported(status),
+            (std::vector<std::string>{"ready", "remove_retailer_card", "insert_customer_card", "confirm_on_terminal",
+                                      "enter_customer_pin", "enter_customer_pin_again", "enter_customer_puk"} +
+             writing(n, n) + std::vector<std::string>{"card_done", "remove_customer_card", "ready"}));
+  for (const auto& s : status.statuses) EXPECT_TRUE(s.check()) << proto::to_string(s.prompt);
+  // Once the card is out the terminal waits for the next customer: that is when `ready` goes out.
+  EXPECT_TRUE(f.idle());
+  EXPECT_FALSE(slot.present());
+}
+
+TEST_F(CustomerFlow, ReportsRefusalsCancelsAndFailuresToTheShopPc) {
+  RecordingStatusReporter status;
+  CustomerCardFlow f(slot, keypad, display, status);
+  // A no-go: nothing asked of anyone, the terminal waits for the next customer.
+  f.on_message(MessageType::Decision, decision(false, "customer under 16"));
+  EXPECT_EQ(reported(status), (std::vector<std::string>{"ready"}));
+
+  // The clerk cancels on the keypad; the ADS refuses the card.
+  status.statuses.clear();
+  insert_only(f, kIccid);
+  keypad.entries = {"cancel"};
+  EXPECT_EQ(answer_check(f, check(kIccid)).answer, proto::CheckAnswer::Cancelled);
+  f.on_message(MessageType::Done, done(proto::PersoOutcome::Refused, kIccid, "", "cancelled on the terminal's keypad"));
+  EXPECT_EQ(reported(status),
+            (std::vector<std::string>{"remove_retailer_card", "insert_customer_card", "confirm_on_terminal", "cancelled",
+                                      "card_refused", "remove_customer_card", "ready"}));
+
+  // PINs that differ once, then the card is pulled at step 11: the card failed.
+  status.statuses.clear();
+  keypad.entries = {"1234", "1235", "4321", "4321", "12345678"};
+  insert_card(f, kIccid);
+  slot.remove_at(slot.apdus_sent() + 10);
+  auto r = run_script(f, script_for(kIccid));
+  ASSERT_EQ(r.outcome, perso::ScriptOutcome::TransmitFailed);
+  f.on_message(MessageType::Done, done(proto::PersoOutcome::Failed, kIccid, "", "card removed at step 11"));
+  const std::size_t n = script_steps(kIccid);
+  EXPECT_EQ(reported(status),
+            (std::vector<std::string>{"remove_customer_card", "insert_customer_card", "confirm_on_terminal",
+                                      "enter_customer_pin", "enter_customer_pin_again", "pins_differ",
+                                      "enter_customer_pin", "enter_customer_pin_again", "enter_customer_puk"} +
+             writing(r.failed_step + 1u, n) +
+             std::vector<std::string>{"card_failed", "remove_customer_card", "ready"}));
+}
+
+TEST_F(CustomerFlow, PinsThatNeverMatchAreReportedWithoutWriting) {
+  RecordingStatusReporter status;
+  CustomerCardFlow f(slot, keypad, display, status);
+  keypad.entries = {"1234", "1235", "1234", "1236", "1234", "1237"};
+  insert_card(f, kIccid);
+  status.statuses.clear();
+  EXPECT_EQ(run_script(f, script_for(kIccid)).outcome, perso::ScriptOutcome::Refused);
+  const auto got = reported(status);
+  EXPECT_EQ(std::count(got.begin(), got.end(), "pins_differ"), 3);
+  EXPECT_EQ(got.back(), "pins_differ");
+  EXPECT_EQ(std::count_if(got.begin(), got.end(), [](const std::string& l) { return l.rfind("writing", 0) == 0; }), 0);
 }
 
 TEST(Keypad, ConfirmationEntries) {

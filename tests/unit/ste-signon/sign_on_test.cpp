@@ -14,6 +14,7 @@
 #include "cardperso/ste/keypad.hpp"
 #include "cardperso/ste/card_retailer_secrets.hpp"
 #include "cardperso/ste/retailer_card.hpp"
+#include "cardperso/ste/status_reporter.hpp"
 #include "cardperso/common/crypto.hpp"
 #include "cardperso/testing/card_response.hpp"
 
@@ -278,6 +279,44 @@ TEST(SignOn, KeypadRunningOutAfterAWrongPinRefuses) {
   ASSERT_FALSE(creds);
   EXPECT_TRUE(shown(display, "Wrong PIN: 2 tries left"));
   EXPECT_EQ(display.lines.back(), "Refused: no PIN entered");
+}
+
+// What the shop PC's console is told: each prompt as a code, the tries left as a number, no text.
+TEST(SignOn, ReportsEachPromptAsACode) {
+  using proto::TerminalPrompt;
+  using proto::TerminalStatus;
+  {
+    Card card(retailer_image());
+    ScriptFile script({"1357", std::string(kPin)});
+    auto keypad = script.keypad();
+    RecordingDisplay display;
+    RecordingStatusReporter status;
+    ASSERT_TRUE(sign_on(card.transmit(), *keypad, display, status));
+    EXPECT_EQ(status.statuses,
+              (std::vector<TerminalStatus>{TerminalStatus::of(TerminalPrompt::EnterRetailerPin),
+                                           TerminalStatus::wrong_retailer_pin(2),
+                                           TerminalStatus::of(TerminalPrompt::EnterRetailerPin),
+                                           TerminalStatus::of(TerminalPrompt::SignedOn)}));
+  }
+  {
+    Card card(retailer_image());
+    ScriptFile script({"1111", "2222", "3333"});
+    auto keypad = script.keypad();
+    RecordingDisplay display;
+    RecordingStatusReporter status;
+    ASSERT_FALSE(sign_on(card.transmit(), *keypad, display, status));
+    EXPECT_EQ(status.statuses.back(), TerminalStatus::of(TerminalPrompt::RetailerCardBlocked));
+    EXPECT_EQ(status.statuses[3], TerminalStatus::wrong_retailer_pin(1));
+  }
+  {
+    Card card(retailer_image());
+    ScriptFile script({});
+    auto keypad = script.keypad();
+    RecordingDisplay display;
+    RecordingStatusReporter status;
+    ASSERT_FALSE(sign_on(card.transmit(), *keypad, display, status));
+    EXPECT_EQ(status.prompts(), (std::vector<TerminalPrompt>{TerminalPrompt::EnterRetailerPin, TerminalPrompt::Refused}));
+  }
 }
 
 TEST(SignOn, BlankSimIsNotARetailerCard) {

@@ -9,7 +9,10 @@
 #include "cardperso/proto/pairing.hpp"
 #include "cardperso/proto/ads_handshake.hpp"
 #include "cardperso/proto/link.hpp"
+#include "cardperso/proto/perso_messages.hpp"
+#include "cardperso/proto/terminal_status.hpp"
 #include "cardperso/testing/test_keys.hpp"
+#include "link_status_reporter.hpp"
 #include "ste_session.hpp"
 
 namespace cardperso::ste {
@@ -45,7 +48,16 @@ RetailerCredentials credentials() {
   return c;
 }
 
-enum class PeerMode { Normal, UnknownRetailer, AdsUnreachable, Silent, CloseAfterHello, WrongRetailerKey, WrongIssuerKey };
+enum class PeerMode {
+  Normal,
+  UnknownRetailer,
+  AdsUnreachable,
+  Silent,
+  CloseAfterHello,
+  WrongRetailerKey,
+  WrongIssuerKey,
+  NoGoThenQuiet,  // once established: one C2 no-go to the STE, then nothing
+};
 
 struct PeerReport {
   bool got_hello = false;
@@ -54,6 +66,8 @@ struct PeerReport {
   std::size_t handover_key_size = 0;
   int echoes = 0;
   std::optional<proto::Close> ads_closed;
+  std::vector<proto::TerminalStatus> statuses;  // TerminalStatus frames from the STE, in order
+  int bad_statuses = 0;
 };
 
 // Both ends of a connected stream socket as FramedStreams on io.
@@ -83,6 +97,12 @@ net::asio::awaitable<void> fake_dtd_and_ads(net::FramedStream link, PeerMode mod
           co_return;
         }
         co_await write(link, proto::make_frame(proto::Channel::LinkControl, 0, proto::LinkHelloAck{}));
+      } else if (type == MessageType::TerminalStatus) {
+        auto status = proto::TerminalStatus::decode(frame.payload);
+        if (status && (frame.header.flags & proto::kFlagSealed) == 0)
+          report->statuses.push_back(*status);
+        else
+          ++report->bad_statuses;
       } else if (type == MessageType::SessionKeyHandover) {
         auto l1 = proto::SessionKeyHandover::decode(frame.payload);
         report->got_handover = l1.ok();
@@ -116,7 +136,7 @@ net::asio::awaitable<void> fake_dtd_and_ads(net::FramedStream link, PeerMode mod
         if (send->frame.header.channel == proto::Channel::SteAds) co_await write(link, std::move(send->frame));
       } else if (std::get_if<proto::LookupRetailer>(&action)) {
         proto::RetailerLookup lookup;
-        lookup.terminal = proto::TerminalStatus::Active;
+        lookup.terminal = proto::TerminalEnrolment::Active;
         lookup.status = mode == PeerMode::UnknownRetailer ? proto::RetailerStatus::NotFound : proto::RetailerStatus::Active;
         if (mode == PeerMode::WrongRetailerKey) lookup.keys = keys(0x11);
         else if (mode == PeerMode::WrongIssuerKey) lookup.keys = keys(0x00, 0x33);
@@ -129,6 +149,13 @@ net::asio::awaitable<void> fake_dtd_and_ads(net::FramedStream link, PeerMode mod
                                    proto::Clock::now()))
             todo.push_back(std::move(a));
         }
+      } else if (std::get_if<proto::SessionEstablished>(&action) && mode == PeerMode::NoGoThenQuiet) {
+        proto::DecisionMsg no_go;
+        no_go.go = false;
+        no_go.decision_id = 5;
+        no_go.reasons = "customer under 16";
+        for (auto& a : ads->send(proto::Channel::SteAds, MessageType::Decision, no_go.encode(), proto::Clock::now()))
+          todo.push_back(std::move(a));
       } else if (auto* close = std::get_if<proto::Close>(&action)) {
         report->ads_closed = *close;
       }
@@ -241,6 +268,134 @@ TEST(SteSession, LinkLostIsReported) {
   auto r = run(PeerMode::CloseAfterHello, with_echo("x"));
   EXPECT_FALSE(r.outcome.ok);
   EXPECT_EQ(r.outcome.refusal, "DTD link lost");
+}
+
+// ---- a signed-on terminal waiting for the shop's next customer, and what the DTD hears -----------
+
+struct NoKeypad final : Keypad {
+  Result<SecretBytes> read_digits(std::string_view, std::size_t, std::size_t) override { return fail("no keypad"); }
+  Result<bool> confirm(std::string_view) override { return fail("no keypad"); }
+};
+
+net::asio::awaitable<void> ste_with_status(net::FramedStream link, SessionOptions options, RecordingDisplay* display,
+                                           LinkStatusReporter* status, std::shared_ptr<SessionOutcome> out) {
+  auto hello = co_await greet_dtd(link, "ste-test", 2s);
+  if (!hello.ok) {
+    *out = hello;
+    co_return;
+  }
+  SteSession session(link, *display, std::move(options));
+  *out = co_await session.run(credentials());
+  co_await status->flush(1s);  // as ste-firmware does before it closes the link
+  link.close();
+}
+
+struct IdleRun {
+  SessionOutcome outcome;
+  PeerReport peer;
+  std::vector<std::string> lines;
+  std::chrono::steady_clock::duration took{};
+};
+
+IdleRun run_idle(PeerMode mode, std::chrono::milliseconds idle_timeout) {
+  net::asio::io_context io;
+  net::asio::thread_pool pool(1);
+  auto [ste, dtd] = socket_pair(io);
+  MemoryCardSlot slot;
+  NoKeypad keypad;
+  RecordingDisplay display;
+  LinkStatusReporter status(ste);
+  CustomerCardFlow flow(slot, keypad, display, status);
+  SessionOptions options;
+  options.pairing_key = pairing_key();
+  options.device = cardperso::testing::test_device_signer();
+  options.response_timeout = 3s;
+  options.idle_timeout = idle_timeout;
+  options.customer_flow = &flow;
+  options.blocking_pool = &pool;
+  options.status = &status;
+  auto report = std::make_shared<PeerReport>();
+  auto outcome = std::make_shared<SessionOutcome>();
+  const auto start = std::chrono::steady_clock::now();
+  net::asio::co_spawn(io, fake_dtd_and_ads(dtd, mode, report), net::asio::detached);
+  net::asio::co_spawn(io, ste_with_status(ste, std::move(options), &display, &status, outcome), net::asio::detached);
+  io.run_for(20s);
+  pool.join();
+  return {*outcome, *report, display.lines, std::chrono::steady_clock::now() - start};
+}
+
+std::vector<proto::TerminalPrompt> prompts(const std::vector<proto::TerminalStatus>& statuses) {
+  std::vector<proto::TerminalPrompt> out;
+  for (const auto& s : statuses) out.push_back(s.prompt);
+  return out;
+}
+
+// Signed on, no customer: the DTD hears `ready`, and the terminal waits the idle timeout (not the
+// response timeout) before it gives up.
+TEST(SteSession, WaitsForTheNextCustomerUpToTheIdleTimeoutAndSaysReady) {
+  auto r = run_idle(PeerMode::Normal, 1500ms);
+  EXPECT_FALSE(r.outcome.ok);
+  EXPECT_EQ(r.outcome.refusal, "timeout");
+  EXPECT_NE(r.outcome.detail.find("no customer from the shop PC within 2 s"), std::string::npos) << r.outcome.detail;
+  EXPECT_GE(r.took, 1500ms);
+  EXPECT_LT(r.took, 3s);  // the idle timeout, not the 3 s response timeout
+  EXPECT_EQ(r.lines.back(), "Refused: timeout");
+  EXPECT_EQ(prompts(r.peer.statuses), (std::vector<proto::TerminalPrompt>{proto::TerminalPrompt::Ready,
+                                                                          proto::TerminalPrompt::Refused}));
+  EXPECT_EQ(r.peer.bad_statuses, 0);
+  ASSERT_TRUE(r.peer.ads_closed.has_value());
+  EXPECT_EQ(r.peer.ads_closed->code, ErrorCode::Timeout);
+}
+
+// A no-go runs through the flow (on the pool) and the terminal is ready again at once.
+TEST(SteSession, ANoGoLeavesTheTerminalReadyForTheNextCustomer) {
+  auto r = run_idle(PeerMode::NoGoThenQuiet, 300ms);
+  EXPECT_FALSE(r.outcome.ok);
+  EXPECT_EQ(r.outcome.refusal, "timeout");
+  EXPECT_NE(std::find(r.lines.begin(), r.lines.end(), "Customer refused: customer under 16"), r.lines.end());
+  EXPECT_EQ(prompts(r.peer.statuses),
+            (std::vector<proto::TerminalPrompt>{proto::TerminalPrompt::Ready, proto::TerminalPrompt::Ready,
+                                                proto::TerminalPrompt::Refused}));
+}
+
+TEST(SteSession, StatusesAreDroppedOnceTheLinkIsDown) {
+  net::asio::io_context io;
+  auto [ste, dtd] = socket_pair(io);
+  LinkStatusReporter status(ste);
+  ste.close();
+  status.report(proto::TerminalPrompt::Ready);
+  status.report(proto::TerminalStatus::writing(1, 2));
+  io.run_for(200ms);
+  EXPECT_EQ(status.sent(), 0u);
+  EXPECT_EQ(status.dropped(), 2u);
+  dtd.close();
+}
+
+TEST(SteSession, AShortQueueKeepsTheNewestStatuses) {
+  net::asio::io_context io;
+  auto [ste, dtd] = socket_pair(io);
+  LinkStatusReporter status(ste);
+  for (std::uint16_t k = 1; k <= 100; ++k) status.report(proto::TerminalStatus::writing(k, 100));
+  auto received = std::make_shared<std::vector<proto::TerminalStatus>>();
+  struct Reader {
+    static net::asio::awaitable<void> run(net::FramedStream link, std::shared_ptr<std::vector<proto::TerminalStatus>> out) {
+      for (;;) {
+        auto f = co_await link.read_frame(300ms);
+        if (!f) co_return;
+        if (auto s = proto::TerminalStatus::decode(f->payload)) out->push_back(*s);
+      }
+    }
+  };
+  net::asio::co_spawn(io, Reader::run(dtd, received), net::asio::detached);
+  io.run_for(1s);
+  // Reported all at once, before the writer ran: the last kMaxQueued went out, in order.
+  ASSERT_EQ(received->size(), LinkStatusReporter::kMaxQueued);
+  EXPECT_EQ(received->front(), proto::TerminalStatus::writing(100 - LinkStatusReporter::kMaxQueued + 1, 100));
+  EXPECT_EQ(received->back(), proto::TerminalStatus::writing(100, 100));
+  EXPECT_EQ(status.sent(), LinkStatusReporter::kMaxQueued);
+  EXPECT_EQ(status.dropped(), 100 - LinkStatusReporter::kMaxQueued);
+  ste.close();
+  dtd.close();
 }
 
 TEST(SteSession, RefusalReasonsFollowTheContract) {

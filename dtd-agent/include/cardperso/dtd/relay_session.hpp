@@ -25,6 +25,7 @@
 #include "cardperso/net/stop_signal.hpp"
 #include "cardperso/proto/dtd_link_core.hpp"
 #include "cardperso/proto/dtd_relay.hpp"
+#include "cardperso/proto/terminal_status.hpp"
 
 namespace cardperso::dtd {
 
@@ -38,8 +39,13 @@ struct RelayOptions {
   std::function<void()> on_all_served;
   // dtd-agent --metrics-listen; null: none. Must outlive the session.
   RelayMetrics* metrics = nullptr;
+  // The links and the session as they are now, whenever they may have changed (the web console).
+  std::function<void(const RelayLevels&)> on_levels;
   std::chrono::milliseconds keepalive_interval{10'000};  // Keepalive to the ADS after this much silence
   std::chrono::milliseconds ads_link_timeout{45'000};    // nothing from the ADS this long: reconnect
+  // Each TerminalStatus the STE sends (what its display shows, as a code), called on the io thread;
+  // null: ignored. Never forwarded to the ADS; a malformed one is logged and dropped.
+  std::function<void(const proto::TerminalStatus&)> on_terminal_status;
 };
 
 class RelaySession : public std::enable_shared_from_this<RelaySession> {
@@ -53,6 +59,12 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
   // Ends a session in progress (sealed Terminate to the ADS), closes both links, then on_stopped.
   void stop(std::function<void()> on_stopped = {});
 
+  // The retailer's console (the desk in open mode; call on the io thread): queues a request and returns
+  // its number, sending it at once when the session is idle; end_session ends the session once no
+  // request is in progress.
+  std::size_t submit(CustomerRequest request);
+  void end_session();
+
   bool stopping() const { return stop_->requested(); }
   const std::shared_ptr<net::StopSignal>& stop_signal() const { return stop_; }
   bool ads_connected() const { return ads_.has_value(); }
@@ -60,6 +72,8 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
   bool echo_ok() const { return echo_ok_; }
   std::size_t sessions_relayed() const { return sessions_relayed_; }
   std::size_t sessions_ended() const { return sessions_ended_; }
+  // The STE's latest TerminalStatus on its current link (none before the first, or once it is gone).
+  const std::optional<proto::TerminalStatus>& terminal_status() const { return terminal_status_; }
   const net::asio::any_io_executor& executor() const { return executor_; }
 
  private:
@@ -71,10 +85,15 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
   net::asio::awaitable<void> carry_out(proto::Actions actions);
   net::asio::awaitable<proto::Actions> carry_out_one(proto::Action& action);
   net::asio::awaitable<void> on_link_message(const proto::LinkMessage& message);
+  // A TerminalStatus from the STE: kept (the latest only) and handed to options_.on_terminal_status.
+  void take_terminal_status(const proto::Frame& frame);
   // The desk's messages sealed on channel 2, and its Terminate after the last request.
   proto::Actions desk_actions(DeskStep step);
   // The links, the session and the desk's queue as they are now, to the metrics (if any).
   void report_levels();
+  // The console's desk steps, produced outside a frame handler.
+  void carry_out_later(proto::Actions actions);
+  static net::asio::awaitable<void> carry_out_spawned(std::shared_ptr<RelaySession> self, proto::Actions actions);
   // Gives the ADS's Terminate time to reach the STE before on_all_served closes the links.
   static net::asio::awaitable<void> all_served(std::shared_ptr<RelaySession> self);
   net::asio::awaitable<void> to_ads(const proto::Frame& frame);
@@ -101,6 +120,7 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
   bool echo_ok_ = false;
   std::size_t sessions_relayed_ = 0;
   std::size_t sessions_ended_ = 0;
+  std::optional<proto::TerminalStatus> terminal_status_;  // only the latest: nothing grows
 };
 
 }  // namespace cardperso::dtd

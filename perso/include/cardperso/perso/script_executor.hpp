@@ -3,6 +3,9 @@
 // in the STE, a SimCard in tests). One pass, no retries: it stops at the first status word the
 // script did not expect, so a wrong master or issuer code is presented exactly once.
 
+#include <cstddef>
+#include <functional>
+
 #include "cardperso/card/t0_exchange.hpp"
 #include "cardperso/common/bytes.hpp"
 #include "cardperso/common/result.hpp"
@@ -28,5 +31,10 @@ Result<void> check_keypad_entries(const Script& script, const KeypadEntries& ent
 // Runs the steps in order. Placeholders are filled from `entries` into a wiped-after-use copy of
 // the APDU. A step that asks for its response gets one GET RESPONSE after 9Fxx or 61xx.
 ScriptResult execute_script(const Script& script, const KeypadEntries& entries, const TransmitFn& transmit);
+// The same, telling `on_step` before each step goes to the card: step k (1-based) of n. For the
+// terminal's progress display; it must not throw.
+using StepObserver = std::function<void(std::size_t step, std::size_t steps)>;
+ScriptResult execute_script(const Script& script, const KeypadEntries& entries, const TransmitFn& transmit,
+                            const StepObserver& on_step);
 
 }  // namespace cardperso::perso

@@ -24,12 +24,12 @@ namespace cardperso::proto {
 enum class RetailerStatus { Active, NotFound, Revoked, Locked };
 // The terminal named in H1, as the issuer's records see it for this card. Not enrolled unless the
 // directory says otherwise: a lookup that forgets the terminal refuses the session.
-enum class TerminalStatus { NotEnrolled, Active, Revoked, OtherRetailer };
+enum class TerminalEnrolment { NotEnrolled, Active, Revoked, OtherRetailer };
 
 struct RetailerLookup {
   RetailerStatus status = RetailerStatus::NotFound;
   RetailerKeys keys;  // only for Active
-  TerminalStatus terminal = TerminalStatus::NotEnrolled;
+  TerminalEnrolment terminal = TerminalEnrolment::NotEnrolled;
   bool retailer_known = false;  // the serial is the issuer's (whatever its status): worth a journal row
 };
 

@@ -23,6 +23,7 @@ enum class MessageType : std::uint8_t {
   Keepalive = 0x03,           // either way
   SteHello = 0x04,            // STE->DTD (local link)
   SessionKeyHandover = 0x05,  // L1, STE->DTD (local link)
+  TerminalStatus = 0x06,      // STE->DTD (local link): what the terminal's display shows, as a code
   // Handshake, channel 1, clear, relayed by the DTD.
   H1 = 0x11,  // STE->ADS
   H2 = 0x12,  // ADS->STE

@@ -7,6 +7,10 @@
 //                                       no-go -> i+1
 //   after the last request -> Terminate (the ADS ends the session).
 // A session that ends half-way leaves request i current: the next session sends it again.
+//
+// Open mode (the retailer's web console): requests are also enqueued while the session runs, and an
+// empty queue does not end the session; end_session() does, once no request is in progress (requests
+// still waiting then are sent in the next session). Requests are numbered from 1 in queue order.
 #include <cstddef>
 #include <iosfwd>
 #include <optional>
@@ -33,8 +37,33 @@ struct DeskStep {
   };
   std::vector<Send> send;  // seal on channel 2, in order
   bool terminate = false;  // every request is served: end the session
+  bool ended_by_retailer = false;  // the Terminate is the retailer's "end session" (open mode)
   std::vector<std::string> receipts_written;
   std::optional<RequestOutcome> served;  // the current request got its outcome in this step
+};
+
+// How a request ended, with what the ADS said about the card (empty when it did not say).
+struct RequestResult {
+  RequestOutcome outcome = RequestOutcome::Failed;
+  std::string iccid;
+  std::string msisdn;
+  std::string reason;
+};
+
+// What the desk tells an observer (the console's model), as it happens, on the desk's thread.
+class DeskObserver {
+ public:
+  virtual ~DeskObserver() = default;
+  virtual void request_queued(std::size_t id, const CustomerRequest& request) = 0;
+  virtual void request_sent(std::size_t id) = 0;
+  // The ADS's Decision; reasons as the ADS wrote them ("; "-separated). A no-go ends the request.
+  virtual void decided(std::size_t id, bool go, const std::string& reasons) = 0;
+  // A go request's Done.
+  virtual void finished(std::size_t id, const RequestResult& result) = 0;
+  // The receipt of request `id`'s card (its JSON as the ADS sent it).
+  virtual void receipt(std::size_t id, const std::string& receipt_json) = 0;
+  // The session ended while request `id` was sent and not finished: it stays current and goes again.
+  virtual void interrupted(std::size_t id) = 0;
 };
 
 class CustomerDesk {
@@ -50,6 +79,17 @@ class CustomerDesk {
   DeskStep on_message(proto::MessageType type, ByteView plaintext);
   // The session ended (by either side): back to Idle, the current request stays current.
   void on_session_ended();
+
+  // Open mode: see above. Set before the first session.
+  void set_open(bool open) { open_ = open; }
+  bool open() const { return open_; }
+  // Queues a request (numbered size() afterwards); sent at once when a session is up and the desk idle.
+  DeskStep enqueue(CustomerRequest request);
+  // The retailer is done: Terminate now when idle, else after the request in progress.
+  DeskStep end_session();
+  // Reports every request queued so far, then what happens next. Null: none. Must outlive the desk's use.
+  void set_observer(DeskObserver* observer);
+  std::size_t size() const { return requests_.size(); }
 
   State state() const { return state_; }
   bool has_requests() const { return !requests_.empty(); }
@@ -75,6 +115,11 @@ class CustomerDesk {
   State state_ = State::Idle;
   std::string last_iccid_;
   std::size_t personalised_ = 0, failed_ = 0, refused_ = 0;
+  bool open_ = false;
+  bool session_ = false;        // a session is established (between on_established and on_session_ended)
+  bool end_requested_ = false;  // end_session() while a request was in progress
+  std::size_t receipt_for_ = 0;  // the request whose card was last written (its receipt follows)
+  DeskObserver* observer_ = nullptr;
 };
 
 }  // namespace cardperso::dtd

@@ -9,7 +9,9 @@
 // shows what the ADS will write (customer, ID, card; or the changes) and the clerk presses OK or
 // Cancel -> K2 -> P2 script -> customer PIN (twice) and PUK on the keypad -> the script runs once,
 // stopping at the first unexpected status word -> P3 -> P4 shown -> "Remove customer card" -> next
-// C2. No APDU reaches a customer card before a C2 go, and no write before the clerk's OK on this
+// C2. Each prompt on the display is also reported as a code (StatusReporter, proto::TerminalStatus)
+// for the shop PC's console: `writing` k of n for each script step, `ready` whenever the flow waits
+// for the shop's next customer. No APDU reaches a customer card before a C2 go, and no write before the clerk's OK on this
 // terminal's own keypad: the shop PC cannot choose what the display shows. The PIN, the PUK and the
 // script's APDUs are never logged or shown.
 #include <chrono>
@@ -28,6 +30,7 @@
 #include "cardperso/ste/customer_card.hpp"
 #include "cardperso/ste/display.hpp"
 #include "cardperso/ste/keypad.hpp"
+#include "cardperso/ste/status_reporter.hpp"
 
 namespace cardperso::ste {
 
@@ -58,6 +61,13 @@ class CustomerCardFlow {
   enum class State { AwaitDecision, AwaitCheck, AwaitScript, AwaitDone };
 
   CustomerCardFlow(CardSlot& slot, Keypad& keypad, Display& display, PersoFlowOptions options = {});
+  // The same, reporting each prompt it shows to `status` (which must outlive the flow).
+  CustomerCardFlow(CardSlot& slot, Keypad& keypad, Display& display, StatusReporter& status,
+                   PersoFlowOptions options = {});
+
+  // The session is up and no card job is open: the terminal waits for the shop's next customer
+  // (reports `ready`). The flow does this itself after each card and after a no-go.
+  void await_customer();
 
   // One opened channel-1 message from the ADS (not Terminate: the session core handles that).
   FlowStep on_message(proto::MessageType type, ByteView plaintext);
@@ -74,6 +84,8 @@ class CustomerCardFlow {
   FlowStep on_script(ByteView plaintext);
   FlowStep on_done(ByteView plaintext);
   FlowStep end_session(std::string refusal, std::string detail, proto::ErrorCode code);
+  // Shows `line` and reports the prompt it stands for.
+  void show(std::string_view line, const proto::TerminalStatus& status);
   FlowStep result_step(const perso::ScriptResult& result);
   // Keypad entries for the script's prompts; an error = abort the card before any APDU.
   Result<perso::KeypadEntries> read_entries(const perso::Script& script);
@@ -81,6 +93,7 @@ class CustomerCardFlow {
   CardSlot& slot_;
   Keypad& keypad_;
   Display& display_;
+  StatusReporter& status_;
   PersoFlowOptions options_;
   State state_ = State::AwaitDecision;
   bool retailer_card_in_reader_;

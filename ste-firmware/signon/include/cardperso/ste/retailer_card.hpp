@@ -22,6 +22,7 @@ namespace cardperso::ste {
 
 class Display;
 class Keypad;
+class StatusReporter;
 
 // GSM CHV: 4 to 8 digits (GSM 11.11 §9.3).
 inline constexpr std::size_t kMinPinDigits = 4;
@@ -66,5 +67,9 @@ Result<std::uint8_t> read_key_version(const card::TransmitFn& transmit);
 // again after a wrong one while the card has tries left and the keypad has entries. On failure the
 // display already shows why; the error says it for the log.
 Result<RetailerCredentials> sign_on(const card::TransmitFn& transmit, Keypad& keypad, Display& display);
+// The same, reporting each prompt shown to `reporter` (enter_retailer_pin, wrong_retailer_pin with the
+// tries left, retailer_card_blocked, signed_on, refused).
+Result<RetailerCredentials> sign_on(const card::TransmitFn& transmit, Keypad& keypad, Display& display,
+                                    StatusReporter& reporter);
 
 }  // namespace cardperso::ste

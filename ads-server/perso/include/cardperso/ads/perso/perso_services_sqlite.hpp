@@ -85,9 +85,6 @@ class SqlitePersoServices final : public PersoServices {
   CardRecords records_;
 };
 
-// The default policy when the daemon is given none: name and date of birth required, age >= 18.
-policy::PolicyConfig default_policy();
-
 // The UTC calendar date of a store time (the policy's "today").
 policy::Date utc_date(Seconds t);
 

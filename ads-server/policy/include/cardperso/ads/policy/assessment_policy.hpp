@@ -33,6 +33,10 @@ struct PolicyConfig {
 // Upper case, without spaces, dots and dashes: "x 123-45" and "X12345" are the same document.
 std::string normalise_id_number(std::string_view id_number);
 
+// The policy when none is configured: name and date of birth required, age >= 18. The ADS applies it
+// without --policy; dtd-agent's console checks its form with it without --policy.
+PolicyConfig default_policy();
+
 Result<PolicyConfig> parse_policy(std::string_view json);
 Result<PolicyConfig> load_policy_file(const std::string& path);
 
