@@ -7,29 +7,22 @@
 
 #include "cardperso/dtd/console/console_model.hpp"
 #include "cardperso/proto/perso_messages.hpp"
+#include "../dtd-customer/desk_message_builders.hpp"
 
 using namespace cardperso;
 using namespace cardperso::dtd;
 using namespace cardperso::dtd::console;
 using json = nlohmann::json;
 using proto::MessageType;
+using test::decision;
+using test::done;
+using test::receipt;
 
 namespace {
 
 // 2026-12-06 10:15:00 UTC; the tests run with TZ=UTC so "today" is that day.
 std::chrono::system_clock::time_point fixed_now() { return std::chrono::system_clock::from_time_t(1796552100); }
 
-Bytes decision(bool go, std::string reasons = {}) {
-  proto::DecisionMsg d;
-  d.go = go;
-  d.decision_id = 7;
-  d.reasons = std::move(reasons);
-  return d.encode();
-}
-Bytes done(proto::PersoOutcome o, std::string iccid, std::string msisdn, std::string reason = {}) {
-  return proto::DoneMsg{o, std::move(iccid), std::move(msisdn), std::move(reason)}.encode();
-}
-Bytes receipt(std::string j) { return proto::ReceiptMsg{std::move(j)}.encode(); }
 
 json customer(std::string dob = "1990-02-28") {
   return {{"name", "Ada Lovelace"}, {"date_of_birth", std::move(dob)}, {"address", "1 Main St"},

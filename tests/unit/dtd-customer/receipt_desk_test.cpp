@@ -7,10 +7,14 @@
 #include "cardperso/dtd/customer_desk.hpp"
 #include "cardperso/dtd/receipt_printer.hpp"
 #include "cardperso/proto/perso_messages.hpp"
+#include "desk_message_builders.hpp"
 
 using namespace cardperso;
 using namespace cardperso::dtd;
 using proto::MessageType;
+using test::decision;
+using test::done;
+using test::receipt;
 
 namespace {
 
@@ -32,18 +36,6 @@ std::string slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
-Bytes decision(bool go, std::string reasons = {}) {
-  proto::DecisionMsg d;
-  d.go = go;
-  d.decision_id = 7;
-  d.reasons = std::move(reasons);
-  return d.encode();
-}
-Bytes done(proto::PersoOutcome o, std::string iccid, std::string msisdn, std::string reason = {}) {
-  proto::DoneMsg d{o, std::move(iccid), std::move(msisdn), std::move(reason)};
-  return d.encode();
-}
-Bytes receipt(std::string json) { return proto::ReceiptMsg{std::move(json)}.encode(); }
 
 std::vector<CustomerRequest> requests(int n) {
   std::vector<CustomerRequest> out;
