@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cardperso/proto/messages.hpp"
+#include "cardperso/proto/terminal_status.hpp"
 #include "fuzz_check.hpp"
 
 using namespace cardperso;
@@ -66,13 +67,22 @@ void check_error(const ErrorMessage& m) {
              "Error message out of bounds");
 }
 void check_terminate(const TerminateBody&) {}
+void check_status(const TerminalStatus& m) {
+  FUZZ_CHECK(to_terminal_prompt(static_cast<std::uint8_t>(m.prompt)).has_value(), "TerminalStatus with an unknown prompt accepted");
+  if (m.prompt == TerminalPrompt::Writing)
+    FUZZ_CHECK(m.step >= 1 && m.step <= m.steps && m.steps <= 1024, "TerminalStatus writing step out of bounds");
+  else if (m.prompt == TerminalPrompt::WrongRetailerPin)
+    FUZZ_CHECK(m.step <= 15 && m.steps == 0, "TerminalStatus tries left out of bounds");
+  else
+    FUZZ_CHECK(m.step == 0 && m.steps == 0, "TerminalStatus step on a prompt without one");
+}
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const ByteView payload(data + 1, size - 1);
-  switch (data[0] % 12) {
+  switch (data[0] % 13) {
     case 0: round_trip<LinkHello>(payload, check_hello<LinkHello>); break;
     case 1: round_trip<LinkHelloAck>(payload, check_ack); break;
     case 2: round_trip<Keepalive>(payload, no_check); break;
@@ -84,6 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 8: round_trip<HandshakeH4>(payload, check_h4); break;
     case 9: round_trip<ErrorMessage>(payload, check_error); break;
     case 10: round_trip<TerminateBody>(payload, check_terminate); break;
+    case 11: round_trip<TerminalStatus>(payload, check_status); break;
     default: {
       // ErrorMessage::make turns any text into a message that encodes and decodes.
       const std::string text(reinterpret_cast<const char*>(payload.data()), payload.size());
