@@ -110,6 +110,13 @@ int run(dtd::DtdOptions options) {
     };
   }
   asio::io_context io;
+  // `relay` is declared above for the console's actions, but its links hold the io_context's timers:
+  // this guard, declared after the io_context, lets go of it before the io_context is destroyed, on
+  // every return path (ASan: heap-use-after-free in ~FramedStream otherwise).
+  struct ReleaseBeforeIo {
+    std::shared_ptr<dtd::RelaySession>& held;
+    ~ReleaseBeforeIo() { held.reset(); }
+  } release_relay{relay};
   std::function<void()> stop_all;
   if (options.requests.empty() && !options.relay.echo_text && !options.console_listen &&
       ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1)
