@@ -30,7 +30,7 @@ import urllib.parse
 
 from PIL import Image
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -326,7 +326,10 @@ class Browser:
 
     def wait(self, predicate, seconds, what):
         try:
-            return WebDriverWait(self.driver, seconds, poll_frequency=0.1).until(lambda d: predicate())
+            # The page re-renders lists on every update from the agent, so an element found a moment
+            # ago may be gone: such a read is retried, not a failure.
+            return WebDriverWait(self.driver, seconds, poll_frequency=0.1,
+                                 ignored_exceptions=[StaleElementReferenceException]).until(lambda d: predicate())
         except TimeoutException:
             self.screenshot(f"timeout-{re.sub(r'[^a-z0-9]+', '-', what.lower())[:40]}", checked=False)
             raise CheckFailed(f"timed out after {seconds} s waiting in the page for {what}")
@@ -347,6 +350,11 @@ class Browser:
 
     def text(self, element_id):
         return self.el(element_id).text
+
+    def today_rows(self):
+        """The texts of today's list, read in one script so that a re-render between finding a row
+        and reading it cannot make the read stale."""
+        return self.js("return Array.from(document.querySelectorAll('#today-body tr'), r => r.innerText)")
 
     def visible(self, element_id):
         return self.el(element_id).is_displayed()
@@ -519,10 +527,11 @@ def whole_flow(shop, b):
     check(size >= 28, f"the MSISDN is in large type ({size}px)")
     b.screenshot("personalised")
 
-    b.wait(lambda: len(b.driver.find_elements(By.CSS_SELECTOR, "#today-body tr")) >= 1, 10, "today's list")
-    row = b.driver.find_elements(By.CSS_SELECTOR, "#today-body tr")[0]
-    check("Ada Lovelace" in row.text and msisdn in row.text and "Personalised" in row.text,
-          f"today's list shows the card ({row.text!r})")
+    def first_row_shows_card():
+        rows = b.today_rows()
+        return rows and all(s in rows[0] for s in ["Ada Lovelace", msisdn, "Personalised"])
+    b.wait(first_row_shows_card, 10, "today's list")
+    check(first_row_shows_card(), f"today's list shows the card ({b.today_rows()[0]!r})")
 
     b.driver.set_window_size(1024, 768)
     time.sleep(0.5)
@@ -564,8 +573,10 @@ def whole_flow(shop, b):
     wait_outcome(b, "modified")
     check(b.text("request-label") != "" and iccid in b.text("outcome-iccid"), "the page shows the card modified")
     b.screenshot("modified")
-    rows = b.driver.find_elements(By.CSS_SELECTOR, "#today-body tr")
-    check(len(rows) == 2 and "Modified" in rows[0].text, "today's list shows the modification above the new card")
+    b.wait(lambda: len(b.today_rows()) == 2 and "Modified" in b.today_rows()[0], 10,
+           "today's list to show the modification")
+    check(len(b.today_rows()) == 2 and "Modified" in b.today_rows()[0],
+          "today's list shows the modification above the new card")
 
     # The retailer is done: End session; the terminal ends and exits.
     b.wait(lambda: shop.customer_card.taken_out, 30, "the terminal to ask for the card back")
