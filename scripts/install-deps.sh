@@ -12,6 +12,7 @@ packages=(
   socat iproute2 util-linux procps python3 python3-cryptography
   osmo-hlr libosmocore-utils prometheus-cpp-dev prometheus
   help2man file systemd
+  libpq-dev postgresql-15 postgresql-client-15
   chromium chromium-driver python3-selenium python3-pil
 )
 

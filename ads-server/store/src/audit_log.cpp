@@ -71,7 +71,7 @@ Result<std::int64_t> AuditLog::append(std::string_view actor, std::string_view e
 Result<std::vector<AuditEntry>> AuditLog::last(int n) {
   return db_.read_rows(
       "SELECT seq, at, actor, event, subject, detail FROM "
-      "(SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?1) ORDER BY seq ASC",
+      "(SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?1) AS newest ORDER BY seq ASC",
       "read audit log",
       [](const Statement& s) {
         return AuditEntry{s.column_int(0),  from_unix(s.column_int(1)), s.column_text(2),

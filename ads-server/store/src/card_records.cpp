@@ -319,12 +319,12 @@ Result<std::int64_t> CardRecords::record_decision(std::string_view retailer_seri
   // Invalid UTF-8 in a reason (from an external command) is replaced, not refused.
   const std::string reasons_json = list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return db_.with_transaction([&]() -> Result<std::int64_t> {
-    auto inserted = db_.run(
-        "INSERT INTO decisions (retailer_serial, session_id, go, reasons, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    auto inserted = db_.insert_id(
+        "INSERT INTO decisions (retailer_serial, session_id, go, reasons, at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
         "record decision: insert", retailer_serial.substr(0, 32), session_id, std::int64_t{go ? 1 : 0}, reasons_json,
         to_unix(clock_()));
     if (!inserted) return inserted.error();
-    const std::int64_t id = db_.last_insert_rowid();
+    const std::int64_t id = *inserted;
     auto logged = audit_.append(actor_, go ? "customer_accepted" : "customer_refused", retailer_serial.substr(0, 32),
                                 "decision=" + std::to_string(id) +
                                     (session_id ? " session=" + std::to_string(*session_id) : ""));

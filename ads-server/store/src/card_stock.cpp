@@ -165,12 +165,10 @@ Result<std::int64_t> CardStock::insert_batch(std::string_view name, BatchKind ki
   auto existing = db_.first_row("SELECT 1 FROM card_batches WHERE name = ?1", "import batch: look up name", name);
   if (!existing) return existing.error();
   if (*existing) return fail("a batch named " + std::string(name) + " already exists; choose another name");
-  auto inserted = db_.run(
+  return db_.insert_id(
       "INSERT INTO card_batches (name, kind, sealed_secret, retailer_serial, card_count, created_at) "
-      "VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
+      "VALUES (?1, ?2, ?3, NULL, ?4, ?5) RETURNING id",
       "import batch: insert batch", name, to_string(kind), blob_or_null(sealed_secret), count, to_unix(clock_()));
-  if (!inserted) return inserted.error();
-  return db_.last_insert_rowid();
 }
 
 namespace {
@@ -291,8 +289,9 @@ Result<void> CardStock::assign_batch(std::string_view name, std::string_view ret
 Result<std::vector<BatchSummary>> CardStock::list_batches() {
   return db_.read_rows(
       "SELECT b.id, b.name, b.kind, b.retailer_serial, b.card_count, b.created_at, "
-      "  sum(c.state = 'blank'), sum(c.state = 'in_progress'), sum(c.state = 'personalised'), "
-      "  sum(c.state = 'failed'), sum(c.state = 'spoiled') "
+      "  count(*) FILTER (WHERE c.state = 'blank'), count(*) FILTER (WHERE c.state = 'in_progress'), "
+      "  count(*) FILTER (WHERE c.state = 'personalised'), count(*) FILTER (WHERE c.state = 'failed'), "
+      "  count(*) FILTER (WHERE c.state = 'spoiled') "
       "FROM card_batches b LEFT JOIN cards c ON c.batch_id = b.id GROUP BY b.id ORDER BY b.id",
       "list batches", read_batch_summary);
 }
@@ -308,7 +307,7 @@ Result<std::vector<CardSummary>> CardStock::list_cards(std::optional<CardState> 
   if (state) wanted = to_string(*state);
   return db_.read_rows(std::string("SELECT ") + kCardSummaryColumns +
                            " FROM cards c JOIN card_batches b ON b.id = c.batch_id "
-                           "WHERE ?1 IS NULL OR c.state = ?1 ORDER BY c.iccid LIMIT ?2",
+                           "WHERE CAST(?1 AS TEXT) IS NULL OR c.state = ?1 ORDER BY c.iccid LIMIT ?2",
                        "list cards", read_card_summary, wanted, std::int64_t{limit});
 }
 

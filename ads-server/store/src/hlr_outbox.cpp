@@ -46,12 +46,10 @@ Result<std::int64_t> HlrOutbox::enqueue(std::string_view iccid, HlrAction action
   const std::int64_t now = to_unix(clock_());
   std::optional<std::int64_t> v;
   if (version) v = *version;
-  auto inserted = db_.run(
+  return db_.insert_id(
       "INSERT INTO hlr_jobs (iccid, action, record_version, imsi, created_at, next_attempt_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
       "HLR outbox: add a job", iccid, to_string(action), v, imsi, now);
-  if (!inserted) return inserted.error();
-  return db_.last_insert_rowid();
 }
 
 Result<std::int64_t> HlrOutbox::enqueue_provision(std::string_view iccid, int record_version, std::string_view imsi) {
@@ -112,7 +110,7 @@ Result<void> HlrOutbox::mark_failed(const HlrJob& job, std::string_view error, S
 Result<HlrBacklog> HlrOutbox::backlog() {
   HlrBacklog b;
   auto counts = db_.first_row(
-      "SELECT sum(delivered_at IS NULL), sum(delivered_at IS NOT NULL), min(CASE WHEN delivered_at IS NULL THEN "
+      "SELECT count(*) FILTER (WHERE delivered_at IS NULL), count(*) FILTER (WHERE delivered_at IS NOT NULL), min(CASE WHEN delivered_at IS NULL THEN "
       "created_at END), max(delivered_at) FROM hlr_jobs",
       "HLR outbox: backlog");
   if (!counts) return counts.error();

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "cardperso/ads/store/schema_dialect.hpp"
+
 namespace cardperso::ads {
 
 namespace {
@@ -265,8 +267,33 @@ std::span<const Migration> migrations() { return kMigrations; }
 
 int latest_schema_version() { return static_cast<int>(std::size(kMigrations)); }
 
+namespace {
+
+// SQLite keeps the version in the file header (user_version); PostgreSQL in a one-row table.
+Result<void> set_schema_version(Database& db, int version, const std::string& what) {
+  // Neither form takes bound parameters here; the value is our own integer.
+  if (db.backend() == Backend::Sqlite) {
+    return db.exec("PRAGMA user_version = " + std::to_string(version), what + ": set user_version");
+  }
+  return db.exec("CREATE TABLE IF NOT EXISTS ads_schema_version (version BIGINT NOT NULL); "
+                 "DELETE FROM ads_schema_version; INSERT INTO ads_schema_version (version) VALUES (" +
+                     std::to_string(version) + ")",
+                 what + ": set the schema version");
+}
+
+}  // namespace
+
 Result<int> schema_version(Database& db) {
-  auto version = db.read_row("PRAGMA user_version", "read schema version",
+  if (db.backend() == Backend::Postgres) {
+    // A database that `adsctl init` has not touched yet has no version table: version 0.
+    auto exists = db.read_row("SELECT to_regclass('ads_schema_version') IS NOT NULL", "read schema version",
+                              [](const Statement& s) { return s.column_int(0) != 0; });
+    if (!exists) return exists.error();
+    if (!exists->value_or(false)) return 0;
+  }
+  const char* sql = db.backend() == Backend::Sqlite ? "PRAGMA user_version"
+                                                    : "SELECT coalesce(max(version), 0) FROM ads_schema_version";
+  auto version = db.read_row(sql, "read schema version",
                              [](const Statement& s) { return static_cast<int>(s.column_int(0)); });
   if (!version) return version.error();
   if (!*version) return fail("database error during read schema version: no result");
@@ -290,9 +317,9 @@ Result<int> migrate(Database& db) {
       auto now = schema_version(db);
       if (!now) return now.error();
       if (*now >= version) return {};
-      if (auto r = db.exec(m.sql, what); !r) return r;
-      // PRAGMA takes no bound parameters; the value is our own integer.
-      return db.exec("PRAGMA user_version = " + std::to_string(version), what + ": set user_version");
+      const std::string sql = db.backend() == Backend::Sqlite ? std::string(m.sql) : schema_for_postgres(m.sql);
+      if (auto r = db.exec(sql, what); !r) return r;
+      return set_schema_version(db, version, what);
     });
     if (!applied) return applied.error();
   }

@@ -105,12 +105,12 @@ Result<std::int64_t> NumberPools::add_pool(NumberKind kind, std::string_view pre
                     p.value_of(p.last) + "); a number must belong to one pool only");
       }
     }
-    auto inserted = db_.run(
+    auto inserted = db_.insert_id(
         "INSERT INTO number_pools (kind, prefix, width, first, last, next, created_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6)",
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6) RETURNING id",
         "add number pool: insert", to_string(kind), prefix, std::int64_t{width}, lo, hi, to_unix(clock_()));
     if (!inserted) return inserted.error();
-    const std::int64_t id = db_.last_insert_rowid();
+    const std::int64_t id = *inserted;
     NumberPool p;
     p.prefix = std::string(prefix);
     p.width = width;
@@ -186,12 +186,12 @@ Result<std::string> NumberPools::allocate(NumberKind kind, std::string_view icci
 
 Result<std::string> NumberPools::reserve_for_card(NumberKind kind, std::string_view iccid) {
   require_transaction(db_, "NumberPools::reserve_for_card");
-  // `+kind` and `+value` keep the planner on the iccid index (a card has at most a few rows): left to
+  // `kind || ''` and `value || ''` (expressions, not columns) keep the planner on the iccid index (a card has at most a few rows): left to
   // itself it walks the (kind, value) primary key in order to skip the sort, which reads every number
   // of the kind and made each reservation slower as the pool filled.
   auto own = db_.first_row(
-      "SELECT value FROM number_allocations WHERE +kind = ?1 AND iccid = ?2 AND state = 'reserved' "
-      "ORDER BY +value LIMIT 1",
+      "SELECT value FROM number_allocations WHERE kind || '' = ?1 AND iccid = ?2 AND state = 'reserved' "
+      "ORDER BY value || '' LIMIT 1",
       "reserve number: find the card's own", to_string(kind), iccid);
   if (!own) return own.error();
   if (*own) return (*own)->column_text(0);

@@ -19,10 +19,8 @@ Result<std::int64_t> SessionStore::open(std::string_view retailer_serial, std::s
   if (retailer_serial.size() > kMaxSessionSerial) return fail("session serial longer than 32 characters refused");
   if (peer.size() > kMaxSessionPeer) return fail("session peer address longer than 128 characters refused");
   return db_.with_transaction([&]() -> Result<std::int64_t> {
-    auto inserted = db_.run("INSERT INTO sessions (retailer_serial, peer, started_at) VALUES (?1, ?2, ?3)",
-                            "open session: insert", retailer_serial, peer, to_unix(clock_()));
-    if (!inserted) return inserted.error();
-    return db_.last_insert_rowid();
+    return db_.insert_id("INSERT INTO sessions (retailer_serial, peer, started_at) VALUES (?1, ?2, ?3) RETURNING id",
+                         "open session: insert", retailer_serial, peer, to_unix(clock_()));
   });
 }
 

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "cardperso/ads/store/private_file.hpp"
+#include "postgres_connection.hpp"
 
 namespace cardperso::ads {
 
@@ -62,12 +63,15 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
 Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::string what, std::shared_ptr<detail::CachedStatement> cached)
     : db_(db), stmt_(stmt), cached_(std::move(cached)), what_(std::move(what)) {}
 
+Statement::Statement(std::unique_ptr<detail::PgQuery> pg, std::string what) : what_(std::move(what)), pg_(std::move(pg)) {}
+
 Statement::Statement(Statement&& other) noexcept
     : db_(other.db_),
       stmt_(other.stmt_),
       cached_(std::move(other.cached_)),
       what_(std::move(other.what_)),
-      bind_error_(std::move(other.bind_error_)) {
+      bind_error_(std::move(other.bind_error_)),
+      pg_(std::move(other.pg_)) {
   other.stmt_ = nullptr;
 }
 
@@ -79,6 +83,7 @@ Statement& Statement::operator=(Statement&& other) noexcept {
     cached_ = std::move(other.cached_);
     what_ = std::move(other.what_);
     bind_error_ = std::move(other.bind_error_);
+    pg_ = std::move(other.pg_);
     other.stmt_ = nullptr;
   }
   return *this;
@@ -87,6 +92,7 @@ Statement& Statement::operator=(Statement&& other) noexcept {
 Statement::~Statement() { release(); }
 
 void Statement::release() noexcept {
+  pg_.reset();
   if (stmt_ == nullptr) return;
   if (cached_ && !cached_->orphaned) {
     // Reset also ends a read in progress, so a cached statement never pins a WAL snapshot.
@@ -107,16 +113,28 @@ void Statement::note_bind(int rc, int index) {
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {
+  if (pg_) {
+    pg_->bind(index, value);
+    return *this;
+  }
   note_bind(sqlite3_bind_int64(stmt_, index, value), index);
   return *this;
 }
 
 Statement& Statement::bind(int index, std::string_view text) {
+  if (pg_) {
+    pg_->bind(index, text);
+    return *this;
+  }
   note_bind(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8), index);
   return *this;
 }
 
 Statement& Statement::bind(int index, ByteView blob) {
+  if (pg_) {
+    pg_->bind(index, blob);
+    return *this;
+  }
   // A zero-length blob with a null pointer would bind NULL; bind an explicit empty blob instead.
   if (blob.empty()) {
     note_bind(sqlite3_bind_zeroblob(stmt_, index, 0), index);
@@ -127,11 +145,16 @@ Statement& Statement::bind(int index, ByteView blob) {
 }
 
 Statement& Statement::bind_null(int index) {
+  if (pg_) {
+    pg_->bind_null(index);
+    return *this;
+  }
   note_bind(sqlite3_bind_null(stmt_, index), index);
   return *this;
 }
 
 Result<bool> Statement::step() {
+  if (pg_) return pg_->step(what_);
   if (bind_error_) return *bind_error_;
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -147,9 +170,15 @@ Result<void> Statement::run() {
   }
 }
 
-bool Statement::column_is_null(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+bool Statement::column_is_null(int index) const {
+  if (pg_) return pg_->is_null(index);
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
 
-std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
+std::int64_t Statement::column_int(int index) const {
+  if (pg_) return pg_->integer(index);
+  return sqlite3_column_int64(stmt_, index);
+}
 
 std::optional<std::int64_t> Statement::column_optional_int(int index) const {
   if (column_is_null(index)) return std::nullopt;
@@ -162,12 +191,14 @@ std::optional<std::string> Statement::column_optional_text(int index) const {
 }
 
 std::string Statement::column_text(int index) const {
+  if (pg_) return pg_->text(index);
   const auto* text = sqlite3_column_text(stmt_, index);
   if (text == nullptr) return {};
   return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)));
 }
 
 Bytes Statement::column_blob(int index) const {
+  if (pg_) return pg_->blob(index);
   const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, index));
   const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index));
   if (data == nullptr) return {};
@@ -200,7 +231,38 @@ Result<void> single_pragma(sqlite3* db, const char* sql, std::string_view expect
 
 }  // namespace
 
-Result<Database> Database::open(const std::string& path, OpenMode mode) {
+bool Database::is_postgres_url(std::string_view location) {
+  return location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0;
+}
+
+Database::Database(sqlite3* db, std::string path)
+    : db_(db), path_(std::move(path)), cache_(std::make_unique<Cache>()) {}
+
+Database::Database(std::unique_ptr<detail::PgConnection> pg, std::string shown)
+    : path_(std::move(shown)), cache_(std::make_unique<Cache>()), pg_(std::move(pg)) {}
+
+Result<Database> Database::open_postgres(const std::string& url, OpenMode mode) {
+  const std::string shown = detail::redact_postgres_url(url);
+  auto conn = detail::PgConnection::connect(url, shown);
+  if (!conn) return conn.error();
+  Database db(std::move(conn).value(), shown);
+  auto has_tables = db.read_row("SELECT to_regclass('ads_meta') IS NOT NULL", "open database " + shown,
+                                [](const Statement& s) { return s.column_int(0) != 0; });
+  if (!has_tables) return has_tables.error();
+  const bool initialised = has_tables->value_or(false);
+  if (mode == OpenMode::CreateNew && initialised) {
+    return fail("database " + shown + " already holds an ADS; refusing to overwrite it");
+  }
+  if (mode == OpenMode::MustExist && !initialised) {
+    return fail("database " + shown + " holds no ADS yet; create it with `adsctl init --db URL`");
+  }
+  return db;
+}
+
+Result<Database> Database::open(const std::string& location, OpenMode mode) {
+  if (is_postgres_url(location)) return open_postgres(location, mode);
+  const std::string path = location.rfind("sqlite:", 0) == 0 ? location.substr(7) : location;
+  if (path.empty()) return fail("--db sqlite: needs a file path after 'sqlite:'");
   if (mode == OpenMode::CreateNew) {
     // Owner-only: it holds sealed keys and personal data. SQLite gives its -wal and -shm the same mode.
     if (auto created = create_private_file(path, "database " + path + " already exists; refusing to overwrite it");
@@ -237,7 +299,8 @@ Database::Database(Database&& other) noexcept
       cache_(std::move(other.cache_)),
       group_(other.group_),
       group_open_(other.group_open_),
-      in_savepoint_(other.in_savepoint_) {
+      in_savepoint_(other.in_savepoint_),
+      pg_(std::move(other.pg_)) {
   other.db_ = nullptr;
   other.group_ = nullptr;
   other.group_open_ = false;
@@ -252,6 +315,7 @@ Database& Database::operator=(Database&& other) noexcept {
     group_ = other.group_;
     group_open_ = other.group_open_;
     in_savepoint_ = other.in_savepoint_;
+    pg_ = std::move(other.pg_);
     other.db_ = nullptr;
     other.group_ = nullptr;
     other.group_open_ = false;
@@ -262,6 +326,7 @@ Database& Database::operator=(Database&& other) noexcept {
 Database::~Database() { close(); }
 
 void Database::close() noexcept {
+  pg_.reset();
   if (cache_) {
     for (auto& [sql, cached] : *cache_) {
       if (cached->in_use)
@@ -276,6 +341,7 @@ void Database::close() noexcept {
 }
 
 Result<Statement> Database::prepare(std::string_view sql, std::string_view what) {
+  if (pg_) return Statement(std::make_unique<detail::PgQuery>(*pg_, pg_->translate(sql)), std::string(what));
   std::shared_ptr<detail::CachedStatement>* slot = nullptr;
   if (auto it = cache_->find(sql); it != cache_->end()) {
     if (!it->second->in_use) {
@@ -306,31 +372,60 @@ Result<void> Database::run_cached(std::string_view sql, std::string_view what) {
 }
 
 Result<void> Database::exec(std::string_view sql, std::string_view what) {
+  if (pg_) return pg_->exec(sql, what);
   const std::string text(sql);
   const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return sqlite_error(db_, rc, what);
   return {};
 }
 
-bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+bool Database::in_transaction() const {
+  if (pg_) return pg_->in_transaction();
+  return sqlite3_get_autocommit(db_) == 0;
+}
 
-std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+int Database::changes() const {
+  if (pg_) return pg_->changes();
+  return sqlite3_changes(db_);
+}
 
-int Database::changes() const { return sqlite3_changes(db_); }
+bool Database::retry_after_failure(int attempt) {
+  return pg_ && pg_->take_retryable() && attempt < kMaxTransactionAttempts;
+}
+
+namespace {
+// The writer lock of an ADS database on PostgreSQL (postgres_connection.hpp): one transaction-scoped
+// advisory lock, the same number in every daemon. The value spells "cardpers" in ASCII.
+constexpr const char* kBeginWrite = "BEGIN; SELECT pg_advisory_xact_lock(7161130658203791987)";
+}  // namespace
 
 Result<void> Database::begin_immediate() {
   if (in_transaction()) throw std::logic_error("Database::with_transaction called inside a transaction");
   // IMMEDIATE takes the write lock now, so a read-then-write inside fn cannot fail half-way with BUSY.
+  if (pg_) {
+    auto begun = pg_->exec(kBeginWrite, "begin transaction (writer lock)");
+    if (!begun) pg_->rollback();
+    return begun;
+  }
   return run_cached("BEGIN IMMEDIATE", "begin transaction");
 }
 
-Result<void> Database::commit() { return run_cached("COMMIT", "commit transaction"); }
+Result<void> Database::commit() {
+  if (pg_) return pg_->commit();
+  return run_cached("COMMIT", "commit transaction");
+}
 
 void Database::rollback() noexcept {
+  if (pg_) {
+    pg_->rollback();
+    return;
+  }
   if (in_transaction()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 void Database::set_group(TransactionGroupListener* listener) {
+  if (pg_ && listener != nullptr)
+    throw std::logic_error("Database::set_group: group commit is for SQLite; PostgreSQL commits each transaction");
   if (group_open_) throw std::logic_error("Database::set_group called while a group transaction is open");
   group_ = listener;
 }

@@ -79,7 +79,7 @@ Result<int> TerminalStore::revoke(const DevicePublicKey& key, std::optional<std:
   return db_.with_transaction([&]() -> Result<int> {
     auto active = db_.read_rows(
         std::string("SELECT ") + kColumns + " FROM terminals WHERE public_key = ?1 AND status = 'active' AND "
-                                            "(?2 IS NULL OR retailer_serial = ?2) ORDER BY retailer_serial",
+                                            "(CAST(?2 AS TEXT) IS NULL OR retailer_serial = ?2) ORDER BY retailer_serial",
         "revoke terminal: look up", read_record, blob_of(key), retailer_serial);
     if (!active) return active.error();
     if (active->empty())
@@ -101,7 +101,7 @@ Result<int> TerminalStore::revoke(const DevicePublicKey& key, std::optional<std:
 
 Result<std::vector<TerminalRecord>> TerminalStore::list(std::optional<std::string_view> retailer_serial) {
   return db_.read_rows(std::string("SELECT ") + kColumns +
-                           " FROM terminals WHERE ?1 IS NULL OR retailer_serial = ?1 ORDER BY enrolled_at, "
+                           " FROM terminals WHERE CAST(?1 AS TEXT) IS NULL OR retailer_serial = ?1 ORDER BY enrolled_at, "
                            "retailer_serial, public_key",
                        "list terminals", read_record, retailer_serial);
 }

@@ -48,8 +48,8 @@ TEST_F(CardRecordsTest, PersonalisationCommitsEverythingInOneTransaction) {
   auto keys = must(records->keys_of(iccids[0], 1));
   EXPECT_EQ(to_hex(keys.ki.view()), "465b5ce8b199b49faa5f0a2ee238a6bc");
   EXPECT_EQ(must(records->personal_data(history[0].subscriber_id)), rec.personal_data_json);
-  // Ki, OPc, the issuer code and the personal data are nowhere in the file in clear.
-  const Bytes file = test::read_file(db_path);
+  // Ki, OPc, the issuer code and the personal data are nowhere in the database in clear.
+  const Bytes file = test::database_contents(db_path);
   EXPECT_FALSE(test::contains(file, hex("465b5ce8b199b49faa5f0a2ee238a6bc")));
   EXPECT_FALSE(test::contains(file, hex("cd63cb71954a9f4e48a5994e37a02baf")));
   EXPECT_FALSE(test::contains(file, hex("a1a2a3a4a5a6a7a8")));

@@ -24,7 +24,7 @@ TEST_F(CardStockTest, SecretBatchOpensWithTheDerivedMasterCode) {
   // No per-card code is stored for a secret batch.
   EXPECT_EQ(test::raw_int(db_path, "SELECT count(*) FROM cards WHERE sealed_master_code IS NOT NULL"), 0);
   // The secret is sealed, not in clear.
-  EXPECT_FALSE(test::contains(test::read_file(db_path), kBatchSecret));
+  EXPECT_FALSE(test::contains(test::database_contents(db_path), kBatchSecret));
 }
 
 TEST_F(CardStockTest, EveryRefusalIsDistinctAndClear) {
@@ -190,7 +190,7 @@ TEST_F(CardStockTest, CsvBatchOpensWithItsSealedCodes) {
   must(stock->assign_batch("CSV1", kRetailerB));
   auto opening = must(stock->lookup_card_for(kRetailerB, "8988211000000530108", CardPurpose::NewCard));
   EXPECT_EQ(to_hex(opening.code.view()), "3635393432333330");
-  EXPECT_FALSE(test::contains(test::read_file(db_path), hex("3635393432333330")));  // sealed, not in clear
+  EXPECT_FALSE(test::contains(test::database_contents(db_path), hex("3635393432333330")));  // sealed, not in clear
   auto batches = must(stock->list_batches());
   ASSERT_EQ(batches.size(), 1u);
   EXPECT_EQ(batches[0].kind, BatchKind::Csv);

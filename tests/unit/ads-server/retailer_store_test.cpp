@@ -67,9 +67,7 @@ TEST_F(RetailerStoreTest, EnrolThenFindOpensTheKeys) {
 
 TEST_F(RetailerStoreTest, SecretsAreNotInTheDatabaseInClear) {
   must(store->enrol(kSerialA, sample_keys(0x5a), hex("a1a2a3a4a5a6a7a8")));
-  Bytes file = test::read_file(db_path);
-  const Bytes wal = test::read_file(db_path + "-wal");
-  file.insert(file.end(), wal.begin(), wal.end());
+  const Bytes file = test::database_contents(db_path);
   for (std::uint8_t fill : {0x5a, 0x5b, 0x5c, 0x5d}) EXPECT_FALSE(test::contains(file, Bytes(16, fill)));
   EXPECT_FALSE(test::contains(file, hex("a1a2a3a4a5a6a7a8")));
 }

@@ -1,6 +1,7 @@
 #include "test_support.hpp"
 
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
+
+#include "cardperso/ads/store/schema_dialect.hpp"
 
 namespace cardperso::ads::test {
 
@@ -25,6 +29,45 @@ TempDir::~TempDir() {
 }
 
 namespace {
+
+bool is_postgres(const std::string& location) { return location.rfind("postgres", 0) == 0; }
+
+// The same raw access on PostgreSQL: one statement, ?1 (a blob) sent as $1 in binary form, the
+// first column of the first row read in binary (a blob) or text (an integer) form.
+std::string pg_step_one(const std::string& url, std::string sql, ByteView bind_blob, bool bind, Bytes* blob_out,
+                        std::int64_t* int_out) {
+  if (const auto p = sql.find("?1"); p != std::string::npos) sql.replace(p, 2, "$1");
+  PGconn* conn = PQconnectdb(url.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string e = PQerrorMessage(conn);
+    PQfinish(conn);
+    return e;
+  }
+  const char* value = reinterpret_cast<const char*>(bind_blob.data());
+  const int length = static_cast<int>(bind_blob.size());
+  const int format = 1;
+  const Oid bytea = 17;
+  PGresult* res = bind ? PQexecParams(conn, sql.c_str(), 1, &bytea, &value, &length, &format, blob_out != nullptr ? 1 : 0)
+                       : PQexecParams(conn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, blob_out != nullptr ? 1 : 0);
+  std::string error;
+  const auto status = PQresultStatus(res);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    error = PQresultErrorMessage(res);
+  } else if (blob_out != nullptr || int_out != nullptr) {
+    if (PQntuples(res) < 1) {
+      error = "no row";
+    } else if (blob_out != nullptr) {
+      const auto* p = reinterpret_cast<const std::uint8_t*>(PQgetvalue(res, 0, 0));
+      blob_out->assign(p, p + PQgetlength(res, 0, 0));
+    } else {
+      *int_out = std::strtoll(PQgetvalue(res, 0, 0), nullptr, 10);
+    }
+  }
+  PQclear(res);
+  PQfinish(conn);
+  return error;
+}
+
 struct Conn {
   sqlite3* db = nullptr;
   explicit Conn(const std::string& path) {
@@ -59,6 +102,25 @@ std::string step_one(sqlite3* db, const std::string& sql, ByteView bind_blob, bo
 }  // namespace
 
 std::string raw_exec(const std::string& db_path, const std::string& sql) {
+  if (is_postgres(db_path)) {
+    PGconn* conn = PQconnectdb(db_path.c_str());
+    // The tests tamper in SQLite's words: a RAISE(ABORT) trigger, DROP TRIGGER without its table.
+    std::string text = schema_for_postgres(sql);
+    std::smatch drop;
+    while (std::regex_search(text, drop, std::regex(R"(DROP TRIGGER (\w+)(\s*;|\s*$))"))) {
+      const std::string name = drop[1];
+      PGresult* table = PQexec(conn, ("SELECT tgrelid::regclass FROM pg_trigger WHERE tgname = '" + name + "'").c_str());
+      const std::string on = PQntuples(table) == 1 ? PQgetvalue(table, 0, 0) : "unknown_table";
+      PQclear(table);
+      text = drop.prefix().str() + "DROP TRIGGER " + name + " ON " + on + drop[2].str() + drop.suffix().str();
+    }
+    PGresult* res = PQexec(conn, text.c_str());
+    const auto status = PQresultStatus(res);
+    std::string error = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? "" : PQresultErrorMessage(res);
+    PQclear(res);
+    PQfinish(conn);
+    return error;
+  }
   Conn c(db_path);
   char* err = nullptr;
   if (sqlite3_exec(c.db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
@@ -70,24 +132,55 @@ std::string raw_exec(const std::string& db_path, const std::string& sql) {
 }
 
 Bytes raw_blob(const std::string& db_path, const std::string& sql) {
-  Conn c(db_path);
   Bytes out;
-  const auto err = step_one(c.db, sql, {}, false, &out, nullptr);
+  const auto err = is_postgres(db_path) ? pg_step_one(db_path, sql, {}, false, &out, nullptr)
+                                        : step_one(Conn(db_path).db, sql, {}, false, &out, nullptr);
   if (!err.empty()) throw std::runtime_error(err);
   return out;
 }
 
 std::int64_t raw_int(const std::string& db_path, const std::string& sql) {
-  Conn c(db_path);
   std::int64_t out = 0;
-  const auto err = step_one(c.db, sql, {}, false, nullptr, &out);
+  const auto err = is_postgres(db_path) ? pg_step_one(db_path, sql, {}, false, nullptr, &out)
+                                        : step_one(Conn(db_path).db, sql, {}, false, nullptr, &out);
   if (!err.empty()) throw std::runtime_error(err);
   return out;
 }
 
 std::string raw_set_blob(const std::string& db_path, const std::string& sql, ByteView blob) {
+  if (is_postgres(db_path)) return pg_step_one(db_path, sql, blob, true, nullptr, nullptr);
   Conn c(db_path);
   return step_one(c.db, sql, blob, true, nullptr, nullptr);
+}
+
+Bytes database_contents(const std::string& db_path) {
+  Bytes out;
+  if (!is_postgres(db_path)) {
+    out = read_file(db_path);
+    const Bytes wal = read_file(db_path + "-wal");
+    out.insert(out.end(), wal.begin(), wal.end());
+  } else {
+    PGconn* conn = PQconnectdb(db_path.c_str());
+    PGresult* columns = PQexec(conn,
+                               "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                               "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position");
+    for (int i = 0; i < PQntuples(columns); ++i) {
+      const std::string table = PQgetvalue(columns, i, 0), column = PQgetvalue(columns, i, 1);
+      const bool blob = std::string(PQgetvalue(columns, i, 2)) == "bytea";
+      const std::string sql = "SELECT \"" + column + "\"" + (blob ? "" : "::text") + " FROM \"" + table + "\"";
+      PGresult* rows = PQexecParams(conn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1);
+      for (int r = 0; r < PQntuples(rows); ++r) {
+        const auto* p = reinterpret_cast<const std::uint8_t*>(PQgetvalue(rows, r, 0));
+        out.insert(out.end(), p, p + PQgetlength(rows, r, 0));
+        out.push_back(0);
+      }
+      PQclear(rows);
+    }
+    PQclear(columns);
+    PQfinish(conn);
+  }
+  if (out.empty()) throw std::runtime_error("database_contents: nothing read from " + db_path);
+  return out;
 }
 
 Bytes read_file(const std::string& path) {

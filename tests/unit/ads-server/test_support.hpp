@@ -42,6 +42,10 @@ std::int64_t raw_int(const std::string& db_path, const std::string& sql);
 std::string raw_set_blob(const std::string& db_path, const std::string& sql, ByteView blob);
 
 Bytes read_file(const std::string& path);
+// Everything the database holds, as someone who can read it would see it: the SQLite file and its
+// WAL, or on PostgreSQL every column of every table (blobs as their bytes, the rest as text). Never
+// empty for a database that holds an ADS, so a "not in it" check cannot pass on nothing.
+Bytes database_contents(const std::string& db_path);
 void write_file(const std::string& path, const std::string& content, unsigned mode);
 unsigned file_mode(const std::string& path);
 bool contains(ByteView haystack, ByteView needle);

@@ -1,5 +1,5 @@
 #pragma once
-// The schema, versioned with PRAGMA user_version. Migration N takes the schema from version N-1 to N
+// The schema, versioned (SQLite: PRAGMA user_version; PostgreSQL: the ads_schema_version table). Migration N takes the schema from version N-1 to N
 // in one transaction, so a crash mid-upgrade leaves the previous version intact. Adding a table is one
 // more entry at the end of the list in migrations.cpp; entries are never edited once released.
 #include <span>

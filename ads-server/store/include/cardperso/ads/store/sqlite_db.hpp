@@ -1,5 +1,10 @@
 #pragma once
-// One SQLite connection, set up for an issuer's records: WAL, synchronous=FULL (a commit that
+// One connection to the issuer's records, SQLite (a file, the default) or PostgreSQL (a
+// postgresql:// URL, for several daemons on one database; postgres_connection.hpp says how writers
+// are ordered there). The store's SQL is written once with ?N parameters; on PostgreSQL they become
+// $N. Schema scripts are translated once (schema_dialect.hpp).
+//
+// SQLite: one connection set up for an issuer's records: WAL, synchronous=FULL (a commit that
 // returned is on disk), foreign keys enforced, a busy timeout. Data only ever enters SQL through bound
 // parameters. Every SQLite error becomes a Result error naming the operation that failed.
 //
@@ -31,7 +36,15 @@ namespace cardperso::ads {
 
 namespace detail {
 struct CachedStatement;  // one persistent sqlite3_stmt of the cache and whether a Statement holds it
-}
+class PgConnection;
+class PgQuery;
+}  // namespace detail
+
+enum class Backend { Sqlite, Postgres };
+
+// How many times a transaction is run in all when the database reports a conflict with another
+// daemon's (serialization failure, deadlock, lock timeout). Only PostgreSQL reports them.
+inline constexpr int kMaxTransactionAttempts = 5;
 
 class Statement {
  public:
@@ -89,6 +102,7 @@ class Statement {
  private:
   friend class Database;
   Statement(sqlite3* db, sqlite3_stmt* stmt, std::string what, std::shared_ptr<detail::CachedStatement> cached = {});
+  Statement(std::unique_ptr<detail::PgQuery> pg, std::string what);
   void note_bind(int rc, int index);
   void release() noexcept;  // finalize, or reset and give back to the cache
 
@@ -97,6 +111,7 @@ class Statement {
   std::shared_ptr<detail::CachedStatement> cached_;
   std::string what_;
   std::optional<Error> bind_error_;
+  std::unique_ptr<detail::PgQuery> pg_;
 };
 
 // Told when a group transaction opens, so it can arrange the commit (GroupCommit posts it).
@@ -115,7 +130,11 @@ enum class OpenMode {
 
 class Database {
  public:
-  static Result<Database> open(const std::string& path, OpenMode mode);
+  // `location`: a SQLite file path (optionally written sqlite:PATH) or a postgresql:// (postgres://)
+  // URL. On PostgreSQL the database itself must exist (the operator creates it); CreateNew requires
+  // that it holds no ADS tables yet, MustExist that it does.
+  static Result<Database> open(const std::string& location, OpenMode mode);
+  static bool is_postgres_url(std::string_view location);
 
   Database(Database&& other) noexcept;
   Database& operator=(Database&& other) noexcept;
@@ -144,6 +163,9 @@ class Database {
   template <class Read, class... Args>
   auto read_row(std::string_view sql, std::string_view what, Read read, const Args&... binds)
       -> Result<std::optional<std::invoke_result_t<Read&, const Statement&>>>;
+  // - insert_id: an INSERT ... RETURNING id, run to its end; the new row's id (both backends).
+  template <class... Args>
+  Result<std::int64_t> insert_id(std::string_view sql, std::string_view what, const Args&... binds);
   template <class Read, class... Args>
   auto read_rows(std::string_view sql, std::string_view what, Read read, const Args&... binds)
       -> Result<std::vector<std::invoke_result_t<Read&, const Statement&>>>;
@@ -166,9 +188,11 @@ class Database {
   std::size_t cached_statements() const { return cache_ ? cache_->size() : 0; }
 
   bool in_transaction() const;
-  std::int64_t last_insert_rowid() const;
   int changes() const;
+  // The file path, or the URL without its password.
   const std::string& path() const { return path_; }
+  Backend backend() const { return pg_ ? Backend::Postgres : Backend::Sqlite; }
+  // SQLite only (backup, group commit); null on PostgreSQL.
   sqlite3* handle() { return db_; }
 
  private:
@@ -179,8 +203,12 @@ class Database {
   using Cache = std::unordered_map<std::string, std::shared_ptr<detail::CachedStatement>, TransparentHash,
                                    std::equal_to<>>;
 
-  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)), cache_(std::make_unique<Cache>()) {}
+  Database(sqlite3* db, std::string path);
+  Database(std::unique_ptr<detail::PgConnection> pg, std::string shown);
+  static Result<Database> open_postgres(const std::string& url, OpenMode mode);
   void close() noexcept;
+  // After a failed call inside with_transaction: may the transaction be run again?
+  bool retry_after_failure(int attempt);
   Result<void> begin_immediate();
   Result<void> commit();
   void rollback() noexcept;
@@ -195,6 +223,7 @@ class Database {
   TransactionGroupListener* group_ = nullptr;
   bool group_open_ = false;
   bool in_savepoint_ = false;
+  std::unique_ptr<detail::PgConnection> pg_;
 };
 
 // "what: message (code name)" plus advice for the errors an operator can act on.
@@ -234,6 +263,16 @@ auto Database::read_row(std::string_view sql, std::string_view what, Read read, 
   return std::optional<Row>{read(static_cast<const Statement&>(**row))};
 }
 
+template <class... Args>
+Result<std::int64_t> Database::insert_id(std::string_view sql, std::string_view what, const Args&... binds) {
+  auto stmt = prepare(sql, what);
+  if (!stmt) return stmt.error();
+  auto ids = stmt->bind_all(binds...).collect([](const Statement& s) { return s.column_int(0); });
+  if (!ids) return ids.error();
+  if (ids->size() != 1) return fail("database error during " + std::string(what) + ": the insert returned no id");
+  return ids->front();
+}
+
 template <class Read, class... Args>
 auto Database::read_rows(std::string_view sql, std::string_view what, Read read, const Args&... binds)
     -> Result<std::vector<std::invoke_result_t<Read&, const Statement&>>> {
@@ -245,23 +284,32 @@ auto Database::read_rows(std::string_view sql, std::string_view what, Read read,
 template <class F>
 auto Database::with_transaction(F&& fn) -> decltype(fn()) {
   // The same steps in both modes; only what begins, ends and undoes the call's writes differs.
+  // A conflict with another daemon's transaction (PostgreSQL only) runs fn again, a bounded number
+  // of times: transaction bodies touch only the database, so running one again is safe.
   const bool grouped = group_ != nullptr;
   auto undo = [this, grouped]() noexcept { grouped ? rollback_savepoint() : rollback(); };
-  if (auto begun = grouped ? begin_savepoint() : begin_immediate(); !begun) return begun.error();
-  try {
-    auto result = fn();
-    if (!result) {
-      undo();
+  for (int attempt = 1;; ++attempt) {
+    if (auto begun = grouped ? begin_savepoint() : begin_immediate(); !begun) {
+      if (retry_after_failure(attempt)) continue;
+      return begun.error();
+    }
+    try {
+      auto result = fn();
+      if (!result) {
+        undo();
+        if (retry_after_failure(attempt)) continue;
+        return result;
+      }
+      if (auto ended = grouped ? release_savepoint() : commit(); !ended) {
+        undo();
+        if (retry_after_failure(attempt)) continue;
+        return ended.error();
+      }
       return result;
-    }
-    if (auto ended = grouped ? release_savepoint() : commit(); !ended) {
+    } catch (...) {
       undo();
-      return ended.error();
+      throw;
     }
-    return result;
-  } catch (...) {
-    undo();
-    throw;
   }
 }
 

@@ -1,0 +1,108 @@
+#pragma once
+// The PostgreSQL side of Database and Statement (sqlite_db.hpp), over libpq. Private to the store.
+//
+// Why libpq and not libpqxx: the store already has its own statement/row interface (Statement) that
+// both backends must serve; libpq's C calls map onto it one to one (PQexecParams, PQgetvalue), while
+// libpqxx would add a second C++ row/transaction model to translate from. Results are read in text
+// form; blobs are sent in binary form (bytea) so no key ever passes through an escaping routine.
+//
+// Writes are serialised across every daemon on the database by one transaction-scoped advisory lock,
+// taken right after BEGIN (the same single-writer rule as SQLite's BEGIN IMMEDIATE), so the store's
+// read-then-write logic (number allocation, card states, lockouts, the audit chain's head) keeps the
+// guarantees it has on SQLite, at READ COMMITTED. Reads outside a transaction take no lock.
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cardperso/common/bytes.hpp"
+#include "cardperso/common/result.hpp"
+
+namespace cardperso::ads::detail {
+
+// SQLSTATEs after which the whole transaction may be run again: serialization_failure,
+// deadlock_detected, lock_not_available (lock_timeout).
+bool retryable_sqlstate(std::string_view sqlstate);
+
+class PgConnection {
+ public:
+  // `url` is a libpq connection URI (postgresql://...). `shown` is what messages call it (no password).
+  static Result<std::unique_ptr<PgConnection>> connect(const std::string& url, const std::string& shown);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // ?N and ? placeholders become $N; quoted text and identifiers are left alone. Cached per text.
+  const std::string& translate(std::string_view sql);
+  // Several statements without parameters (schema scripts, BEGIN/COMMIT).
+  Result<void> exec(std::string_view sql, std::string_view what);
+  // Runs one statement; the result stays owned by the caller (PQclear).
+  Result<PGresult*> run(const std::string& sql, const std::vector<std::optional<std::string>>& values,
+                        const std::vector<Oid>& types, const std::vector<int>& formats, std::string_view what);
+
+  bool in_transaction() const;
+  // COMMIT; an error when the server rolled back instead (a statement of the transaction had failed).
+  Result<void> commit();
+  void rollback() noexcept;
+  int changes() const { return changes_; }
+  // Set when the last failure was one a transaction may be retried after; reset by take_retryable().
+  bool take_retryable() {
+    const bool r = retryable_;
+    retryable_ = false;
+    return r;
+  }
+  PGconn* handle() { return conn_; }
+
+ private:
+  PgConnection(PGconn* conn, std::string shown) : conn_(conn), shown_(std::move(shown)) {}
+  Error error_from(const PGresult* res, std::string_view what);
+
+  PGconn* conn_ = nullptr;
+  std::string shown_;
+  std::unordered_map<std::string, std::string> translated_;
+  int changes_ = 0;
+  bool retryable_ = false;
+};
+
+// One statement's parameters and, after it ran, its rows.
+class PgQuery {
+ public:
+  PgQuery(PgConnection& conn, const std::string& sql) : conn_(&conn), sql_(&sql) {}
+  ~PgQuery();
+  PgQuery(const PgQuery&) = delete;
+  PgQuery& operator=(const PgQuery&) = delete;
+
+  void bind(int index, std::int64_t value);
+  void bind(int index, std::string_view text);
+  void bind(int index, ByteView blob);
+  void bind_null(int index);
+  Result<bool> step(std::string_view what);
+
+  bool is_null(int column) const;
+  std::int64_t integer(int column) const;
+  std::string text(int column) const;
+  Bytes blob(int column) const;
+
+ private:
+  void slot(int index);
+
+  PgConnection* conn_;
+  const std::string* sql_;
+  std::vector<std::optional<std::string>> values_;
+  std::vector<Oid> types_;
+  std::vector<int> formats_;
+  PGresult* result_ = nullptr;
+  int row_ = -1;
+  int rows_ = 0;
+  bool ran_ = false;
+};
+
+// The URL with any password replaced by "***", for messages and logs.
+std::string redact_postgres_url(const std::string& url);
+
+}  // namespace cardperso::ads::detail
