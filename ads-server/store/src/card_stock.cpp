@@ -344,6 +344,13 @@ Result<CardLookup> CardStock::inspect_card_for(std::string_view retailer_serial,
     return refuse(CardRefusal::Spoiled, "card " + id + " is spoiled; take it out of circulation");
   }
   if (state == CardState::InProgress) {
+    // On PostgreSQL the session may have run on a daemon that died: its card is failed (as a restart
+    // would fail it: not counted against the card) and looked at again.
+    if (db_.backend() == Backend::Postgres && !db_.in_transaction()) {
+      auto recovered = fail_interrupted();
+      if (!recovered) return recovered.error();
+      if (*recovered > 0) return inspect_card_for(retailer_serial, iccid, purpose);
+    }
     return refuse(CardRefusal::InProgress, "card " + id + " is being personalised in another session");
   }
   if (purpose == CardPurpose::NewCard && state == CardState::Personalised) {
@@ -453,8 +460,9 @@ Result<int> CardStock::begin_personalisation(std::string_view iccid, CardPurpose
       return fail("card " + std::string(iccid) + " is " + std::string(to_string(c.state)) +
                   "; only a personalised card can be modified");
     }
-    auto updated = db_.run("UPDATE cards SET state = 'in_progress', attempts = ?2, updated_at = ?3 WHERE iccid = ?1",
-                           "begin personalisation: update", iccid, std::int64_t{attempts}, to_unix(clock_()));
+    auto updated = db_.run(
+        "UPDATE cards SET state = 'in_progress', attempts = ?2, updated_at = ?3, in_progress_by = ?4 WHERE iccid = ?1",
+        "begin personalisation: update", iccid, std::int64_t{attempts}, to_unix(clock_()), db_.instance());
     if (!updated) return updated.error();
     auto logged = audit_.append(actor_,
                                 purpose == CardPurpose::NewCard ? "card_personalisation_started"
@@ -550,12 +558,13 @@ Result<CardState> CardStock::mark_failed(std::string_view iccid, const CardFailu
 
 Result<int> CardStock::fail_interrupted() {
   return db_.with_transaction([&]() -> Result<int> {
-    auto iccids = db_.read_rows("SELECT iccid FROM cards WHERE state = 'in_progress'", "fail interrupted cards",
-                                [](const Statement& s) { return s.column_text(0); });
+    auto iccids = db_.read_rows("SELECT iccid FROM cards WHERE state = 'in_progress' AND " +
+                                    db_.owner_gone_sql("in_progress_by"),
+                                "fail interrupted cards", [](const Statement& s) { return s.column_text(0); });
     if (!iccids) return iccids.error();
     for (const auto& iccid : *iccids) {
-      auto r = fail_in_transaction(iccid,
-                                   CardFailure{"unknown", "server restarted", false, CodeOnCard::Unknown, false, false});
+      const char* why = db_.backend() == Backend::Postgres ? "its ADS daemon stopped" : "server restarted";
+      auto r = fail_in_transaction(iccid, CardFailure{"unknown", why, false, CodeOnCard::Unknown, false, false});
       if (!r) return r.error();
     }
     return static_cast<int>(iccids->size());

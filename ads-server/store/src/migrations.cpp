@@ -250,6 +250,14 @@ ALTER TABLE cards ADD COLUMN retired_at INTEGER;
 ALTER TABLE cards ADD COLUMN retire_reason TEXT;
 )sql";
 
+// Several ADS daemons on one PostgreSQL database (Database::instance): the daemon a card's script runs
+// on and the daemon a session runs on, so that a daemon recovers only the work of daemons that are
+// gone. Rows from before this version name none: their daemon counts as gone.
+constexpr const char* kDaemonOwners = R"sql(
+ALTER TABLE cards ADD COLUMN in_progress_by INTEGER;
+ALTER TABLE sessions ADD COLUMN daemon INTEGER;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {"retailers, sessions, audit log", kRetailersSessionsAudit},
     {"card stock, number pools, card records, subscribers, decisions", kStockNumbersRecords},
@@ -258,6 +266,7 @@ constexpr Migration kMigrations[] = {
     {"retailer locks that expire: locked_until, lockouts", kExpiringLocks},
     {"cards: failures that count, apart from attempts", kCountedFailures},
     {"HLR provisioning outbox; retired cards", kHlrOutbox},
+    {"several daemons: the daemon of a card in progress and of a session", kDaemonOwners},
     // Further tables: one more line here; released entries are never edited.
 };
 

@@ -61,16 +61,51 @@ Result<std::unique_ptr<PgConnection>> PgConnection::connect(const std::string& u
     return fail("PostgreSQL at " + shown + " is version " + std::to_string(PQserverVersion(conn)) +
                 "; the ADS needs 15 or later");
   }
+  if (auto set = c->apply_session_settings(); !set) return set.error();
+  return c;
+}
+
+Result<void> PgConnection::apply_session_settings() {
   // READ COMMITTED whatever the server's default: the writer lock (not the isolation level) is what
   // orders writers. A transaction left open by a hung daemon is ended by the server so that the
   // others can write again; a lock wait that long means something is wrong and is reported.
-  if (auto set = c->exec("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED; "
-                         "SET idle_in_transaction_session_timeout = '15s'; SET lock_timeout = '30s'; "
-                         "SET client_min_messages = warning; SET TIME ZONE 'UTC'",
-                         "open database " + shown + ": session settings");
-      !set)
-    return set.error();
-  return c;
+  return exec("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED; "
+              "SET idle_in_transaction_session_timeout = '15s'; SET lock_timeout = '30s'; "
+              "SET client_min_messages = warning; SET TIME ZONE 'UTC'",
+              "open database " + shown_ + ": session settings");
+}
+
+void PgConnection::reconnect_if_dropped() {
+  if (PQstatus(conn_) == CONNECTION_OK || transaction_open_) return;
+  PQreset(conn_);
+  if (PQstatus(conn_) != CONNECTION_OK) return;  // the statement fails and says so; tried again next time
+  if (!apply_session_settings()) return;
+  for (const auto key : session_locks_) {
+    PQclear(PQexec(conn_, ("SELECT pg_advisory_lock(" + std::to_string(key) + ")").c_str()));
+  }
+}
+
+Result<void> PgConnection::take_session_lock(std::int64_t key, std::string_view what) {
+  if (auto r = exec("SELECT pg_advisory_lock(" + std::to_string(key) + ")", what); !r) return r;
+  session_locks_.push_back(key);
+  return {};
+}
+
+Result<bool> PgConnection::try_take_session_lock(std::int64_t key, std::string_view what) {
+  for (const auto held : session_locks_) {
+    if (held == key) return true;  // taking it again would only stack it
+  }
+  reconnect_if_dropped();
+  PGresult* res = PQexec(conn_, ("SELECT pg_try_advisory_lock(" + std::to_string(key) + ")").c_str());
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    Error e = error_from(res, what);
+    PQclear(res);
+    return e;
+  }
+  const bool taken = PQntuples(res) == 1 && std::strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+  PQclear(res);
+  if (taken) session_locks_.push_back(key);
+  return taken;
 }
 
 PgConnection::~PgConnection() {
@@ -127,6 +162,7 @@ const std::string& PgConnection::translate(std::string_view sql) {
 }
 
 Result<void> PgConnection::exec(std::string_view sql, std::string_view what) {
+  reconnect_if_dropped();
   PGresult* res = PQexec(conn_, std::string(sql).c_str());
   const auto status = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -141,6 +177,7 @@ Result<void> PgConnection::exec(std::string_view sql, std::string_view what) {
 Result<PGresult*> PgConnection::run(const std::string& sql, const std::vector<std::optional<std::string>>& values,
                                     const std::vector<Oid>& types, const std::vector<int>& formats,
                                     std::string_view what) {
+  reconnect_if_dropped();
   std::vector<const char*> pointers(values.size(), nullptr);
   std::vector<int> lengths(values.size(), 0);
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -162,7 +199,17 @@ Result<PGresult*> PgConnection::run(const std::string& sql, const std::vector<st
   return res;
 }
 
+Result<void> PgConnection::begin(std::string_view sql) {
+  if (auto begun = exec(sql, "begin transaction (writer lock)"); !begun) {
+    rollback();
+    return begun;
+  }
+  transaction_open_ = true;
+  return {};
+}
+
 Result<void> PgConnection::commit() {
+  transaction_open_ = false;
   const bool failed_before = PQtransactionStatus(conn_) == PQTRANS_INERROR;
   PGresult* res = PQexec(conn_, "COMMIT");
   const auto status = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -183,6 +230,7 @@ Result<void> PgConnection::commit() {
 bool PgConnection::in_transaction() const { return PQtransactionStatus(conn_) != PQTRANS_IDLE; }
 
 void PgConnection::rollback() noexcept {
+  transaction_open_ = false;
   if (PQtransactionStatus(conn_) == PQTRANS_INTRANS || PQtransactionStatus(conn_) == PQTRANS_INERROR) {
     PQclear(PQexec(conn_, "ROLLBACK"));
   }

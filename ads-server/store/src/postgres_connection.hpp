@@ -45,6 +45,15 @@ class PgConnection {
   Result<PGresult*> run(const std::string& sql, const std::vector<std::optional<std::string>>& values,
                         const std::vector<Oid>& types, const std::vector<int>& formats, std::string_view what);
 
+  // Session-level advisory locks this connection holds (its daemon's identity, a role such as the HLR
+  // outbox's sender); taken again after the connection is re-established. take: blocking;
+  // try_take: false when another connection holds it.
+  Result<void> take_session_lock(std::int64_t key, std::string_view what);
+  Result<bool> try_take_session_lock(std::int64_t key, std::string_view what);
+
+  // BEGIN and the writer lock (`sql`); until commit() or rollback() a dropped connection is not
+  // re-established, so that no later statement of the lost transaction runs on its own.
+  Result<void> begin(std::string_view sql);
   bool in_transaction() const;
   // COMMIT; an error when the server rolled back instead (a statement of the transaction had failed).
   Result<void> commit();
@@ -61,12 +70,18 @@ class PgConnection {
  private:
   PgConnection(PGconn* conn, std::string shown) : conn_(conn), shown_(std::move(shown)) {}
   Error error_from(const PGresult* res, std::string_view what);
+  Result<void> apply_session_settings();
+  // A connection the server or the network dropped is re-established before the next statement
+  // (the statement that saw it drop has failed already; an open transaction is lost with it).
+  void reconnect_if_dropped();
 
   PGconn* conn_ = nullptr;
   std::string shown_;
   std::unordered_map<std::string, std::string> translated_;
   int changes_ = 0;
   bool retryable_ = false;
+  std::vector<std::int64_t> session_locks_;
+  bool transaction_open_ = false;
 };
 
 // One statement's parameters and, after it ran, its rows.

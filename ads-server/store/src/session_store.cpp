@@ -19,8 +19,9 @@ Result<std::int64_t> SessionStore::open(std::string_view retailer_serial, std::s
   if (retailer_serial.size() > kMaxSessionSerial) return fail("session serial longer than 32 characters refused");
   if (peer.size() > kMaxSessionPeer) return fail("session peer address longer than 128 characters refused");
   return db_.with_transaction([&]() -> Result<std::int64_t> {
-    return db_.insert_id("INSERT INTO sessions (retailer_serial, peer, started_at) VALUES (?1, ?2, ?3) RETURNING id",
-                         "open session: insert", retailer_serial, peer, to_unix(clock_()));
+    return db_.insert_id(
+        "INSERT INTO sessions (retailer_serial, peer, started_at, daemon) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        "open session: insert", retailer_serial, peer, to_unix(clock_()), db_.instance());
   });
 }
 
@@ -63,7 +64,8 @@ Result<int> SessionStore::prune(Seconds before) {
 Result<int> SessionStore::close_dangling() {
   return db_.with_transaction([&]() -> Result<int> {
     return db_.update(
-        "UPDATE sessions SET ended_at = ?1, outcome = 'aborted', reason = 'server restarted' WHERE ended_at IS NULL",
+        "UPDATE sessions SET ended_at = ?1, outcome = 'aborted', reason = 'server restarted' WHERE ended_at IS NULL AND " +
+            db_.owner_gone_sql("daemon"),
         "close sessions left open by a crash", to_unix(clock_()));
   });
 }

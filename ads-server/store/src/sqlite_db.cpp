@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <random>
 #include <stdexcept>
 
 #include "cardperso/ads/store/private_file.hpp"
@@ -256,6 +257,13 @@ Result<Database> Database::open_postgres(const std::string& url, OpenMode mode) 
   if (mode == OpenMode::MustExist && !initialised) {
     return fail("database " + shown + " holds no ADS yet; create it with `adsctl init --db URL`");
   }
+  // Below 2^62: apart from the writer lock's key, and positive however pg_locks splits it.
+  std::random_device entropy;
+  std::uniform_int_distribution<std::int64_t> pick(1, (std::int64_t{1} << 62) - 1);
+  db.instance_ = pick(entropy);
+  if (auto held = db.pg_->take_session_lock(db.instance_, "open database " + shown + ": take this daemon's identity");
+      !held)
+    return held.error();
   return db;
 }
 
@@ -300,7 +308,8 @@ Database::Database(Database&& other) noexcept
       group_(other.group_),
       group_open_(other.group_open_),
       in_savepoint_(other.in_savepoint_),
-      pg_(std::move(other.pg_)) {
+      pg_(std::move(other.pg_)),
+      instance_(other.instance_) {
   other.db_ = nullptr;
   other.group_ = nullptr;
   other.group_open_ = false;
@@ -316,6 +325,7 @@ Database& Database::operator=(Database&& other) noexcept {
     group_open_ = other.group_open_;
     in_savepoint_ = other.in_savepoint_;
     pg_ = std::move(other.pg_);
+    instance_ = other.instance_;
     other.db_ = nullptr;
     other.group_ = nullptr;
     other.group_open_ = false;
@@ -389,6 +399,28 @@ int Database::changes() const {
   return sqlite3_changes(db_);
 }
 
+std::string Database::owner_gone_sql(std::string_view column) const {
+  if (!pg_) return "1";
+  // A bigint advisory lock shows in pg_locks as classid (high 32 bits) and objid (low), objsubid 1.
+  const std::string c(column);
+  return "(" + c + " IS NULL OR NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
+         "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+         "AND ((l.classid::bigint << 32) | l.objid::bigint) = " + c + "))";
+}
+
+Result<bool> Database::hold_role(std::string_view role) {
+  if (!pg_) return true;
+  // The role's key: 62 bits of a fixed hash of its name, the same in every daemon. It shares the key
+  // space with the random instance keys; a collision has a chance of 2^-62.
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (const char ch : std::string("cardperso/role/") + std::string(role)) {
+    h ^= static_cast<unsigned char>(ch);
+    h *= 1099511628211ULL;
+  }
+  const auto key = static_cast<std::int64_t>(h & ((std::uint64_t{1} << 62) - 1));
+  return pg_->try_take_session_lock(key, "take the role " + std::string(role));
+}
+
 bool Database::retry_after_failure(int attempt) {
   return pg_ && pg_->take_retryable() && attempt < kMaxTransactionAttempts;
 }
@@ -402,11 +434,7 @@ constexpr const char* kBeginWrite = "BEGIN; SELECT pg_advisory_xact_lock(7161130
 Result<void> Database::begin_immediate() {
   if (in_transaction()) throw std::logic_error("Database::with_transaction called inside a transaction");
   // IMMEDIATE takes the write lock now, so a read-then-write inside fn cannot fail half-way with BUSY.
-  if (pg_) {
-    auto begun = pg_->exec(kBeginWrite, "begin transaction (writer lock)");
-    if (!begun) pg_->rollback();
-    return begun;
-  }
+  if (pg_) return pg_->begin(kBeginWrite);
   return run_cached("BEGIN IMMEDIATE", "begin transaction");
 }
 

@@ -125,6 +125,7 @@ TEST_F(CardStockTest, ThePendingIssuerCodeIsChosenOnceAndOpensTheRetry) {
   must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
   EXPECT_EQ(to_hex(must(stock->pending_issuer_code(iccids[0])).view()), to_hex(pending.view()));
   // Not known (server restarted): master code first, the pending one as the alternative.
+  restart();
   EXPECT_EQ(must(stock->fail_interrupted()), 1);
   opening = must(stock->lookup_card_for(kRetailerA, iccids[0], CardPurpose::NewCard));
   EXPECT_EQ(opening.code_kind, OpeningCode::Master);
@@ -265,6 +266,7 @@ TEST_F(CardStockTest, InterruptedPersonalisationsFailAtStartupAndKeepTheirNumber
   add_pools();
   must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
   auto numbers = must(records->reserve_numbers(iccids[0]));
+  restart();
   EXPECT_EQ(must(stock->fail_interrupted()), 1);
   EXPECT_EQ(state_of(iccids[0]), CardState::Failed);
   // The card may carry them: they stay reserved for it, and its retry gets them back.

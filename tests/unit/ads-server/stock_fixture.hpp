@@ -24,16 +24,33 @@ class StockTest : public DatabaseTest {
  protected:
   void SetUp() override {
     DatabaseTest::SetUp();
-    audit.emplace(*db, key, clock());
-    retailers.emplace(*db, key, *audit, "tester", LockoutPolicy{}, clock());
-    stock.emplace(*db, key, *audit, "tester", clock());
-    pools.emplace(*db, *audit, "tester", clock());
-    records.emplace(*db, key, *audit, "tester", clock());
+    make_stores();
     for (const auto& serial : {kRetailerA, kRetailerB}) {
       RetailerKeys k;
       k.k_ra = k.k_ia = k.k_s = k.k_d = SecretBytes(Bytes(16, 0x11));
       must(retailers->enrol(serial, k, Bytes(8, 0x22)));
     }
+  }
+
+  // What a restarted server has: a new connection (on PostgreSQL a new daemon identity; the old one
+  // is gone with its connection) and new stores on it.
+  void restart() {
+    records.reset();
+    pools.reset();
+    stock.reset();
+    retailers.reset();
+    audit.reset();
+    db.reset();
+    db.emplace(must(open_ads_database(db_path, OpenMode::MustExist)));
+    make_stores();
+  }
+
+  void make_stores() {
+    audit.emplace(*db, key, clock());
+    retailers.emplace(*db, key, *audit, "tester", LockoutPolicy{}, clock());
+    stock.emplace(*db, key, *audit, "tester", clock());
+    pools.emplace(*db, *audit, "tester", clock());
+    records.emplace(*db, key, *audit, "tester", clock());
   }
 
   // Batch "B1": 8988211 000...0001 .. 0005 (19-digit ICCIDs), assigned to retailer A.

@@ -158,6 +158,8 @@ class CardStock {
   Result<CardState> mark_failed(std::string_view iccid, const CardFailure& failure);
   // At startup: every in_progress card belonged to a session that died with the server: mark_failed
   // with step "unknown", reason "server restarted", code on card unknown. Returns how many.
+  // On PostgreSQL only the cards whose daemon is gone (Database::owner_gone_sql), at any time: a
+  // daemon runs it at startup and whenever a card it is asked for is in progress.
   Result<int> fail_interrupted();
 
   // Inside the caller's transaction (CardRecords uses them): in_progress -> personalised, with the

@@ -2,7 +2,8 @@
 // One row per session of one of the issuer's retailer cards: who, from where, when, and how it ended.
 // Rows are opened once the lookup knows the serial (a made-up serial gets a log line, not a row) and
 // closed when the session ends; a row still open at startup belonged to a server that crashed, and
-// close_dangling() marks it. Rows older than the retention are pruned.
+// close_dangling() marks it (on PostgreSQL only the rows of daemons that are gone: Database::instance).
+// Rows older than the retention are pruned.
 #include <cstdint>
 #include <optional>
 #include <string>

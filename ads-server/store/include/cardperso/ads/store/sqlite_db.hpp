@@ -192,6 +192,18 @@ class Database {
   // The file path, or the URL without its password.
   const std::string& path() const { return path_; }
   Backend backend() const { return pg_ ? Backend::Postgres : Backend::Sqlite; }
+  // Several daemons on one PostgreSQL database: each connection has a random identity, held as a
+  // session-level advisory lock for as long as the connection lives (the server drops it when the
+  // process dies, however it dies). Rows a daemon is working on (a card in progress, an open session)
+  // carry it, so another daemon can tell work whose daemon is gone from work still running.
+  // 0 on SQLite, where one process owns the file.
+  std::int64_t instance() const { return instance_; }
+  // An SQL condition, true when the daemon named by `column` is gone (or none is named). On SQLite
+  // it is always true: only a starting server asks, and then no other is running.
+  std::string owner_gone_sql(std::string_view column) const;
+  // A role only one daemon plays at a time (e.g. "hlr-outbox"): true when this connection holds it
+  // (it keeps it until it closes), false while another does. Always true on SQLite.
+  Result<bool> hold_role(std::string_view role);
   // SQLite only (backup, group commit); null on PostgreSQL.
   sqlite3* handle() { return db_; }
 
@@ -224,6 +236,7 @@ class Database {
   bool group_open_ = false;
   bool in_savepoint_ = false;
   std::unique_ptr<detail::PgConnection> pg_;
+  std::int64_t instance_ = 0;
 };
 
 // "what: message (code name)" plus advice for the errors an operator can act on.

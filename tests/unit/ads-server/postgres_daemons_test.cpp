@@ -1,0 +1,209 @@
+// Several daemons on one PostgreSQL database, at the store level: each test opens a second (and
+// third) connection — what a second ads-server process has — next to the fixture's, and has them
+// work at once from threads. Only run on PostgreSQL (label integration, the cluster fixture).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "cardperso/ads/store/session_store.hpp"
+#include "stock_fixture.hpp"
+
+namespace cardperso::ads::test {
+namespace {
+
+// A second daemon: its own connection and stores on the same database.
+struct OtherDaemon {
+  explicit OtherDaemon(const std::string& url, const MasterKey& k)
+      : db(must(open_ads_database(url, OpenMode::MustExist))),
+        audit(db, k),
+        stock(db, k, audit, "other"),
+        pools(db, audit, "other"),
+        records(db, k, audit, "other") {}
+  Database db;
+  AuditLog audit;
+  CardStock stock;
+  NumberPools pools;
+  CardRecords records;
+};
+
+// A closed connection's backend releases its locks a moment after the client has gone, as a killed
+// daemon's does: what follows a daemon's end is asked again for up to 5 s.
+template <class Check>
+bool within_5s(Check check) {
+  for (int i = 0; i < 100; ++i) {
+    if (check()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return check();
+}
+
+class PostgresDaemonsTest : public StockTest {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(postgres_base_url().empty()) << "these tests need CARDPERSO_TEST_PG (the cluster fixture)";
+    StockTest::SetUp();
+  }
+};
+
+TEST_F(PostgresDaemonsTest, EachConnectionHasItsOwnIdentity) {
+  OtherDaemon other(db_path, key);
+  EXPECT_NE(db->instance(), 0);
+  EXPECT_NE(other.db.instance(), 0);
+  EXPECT_NE(db->instance(), other.db.instance());
+  EXPECT_EQ(db->backend(), Backend::Postgres);
+}
+
+TEST_F(PostgresDaemonsTest, TwoDaemonsAppendingAtOnceMakeOneChainWithoutForks) {
+  constexpr int kEach = 150;
+  std::atomic<int> failures{0};
+  auto append = [&](Database& d, AuditLog& log, const std::string& who) {
+    for (int i = 0; i < kEach; ++i) {
+      auto r = d.with_transaction([&] { return log.append(who, "test_event", std::to_string(i), "x"); });
+      if (!r) ++failures;
+    }
+  };
+  const auto before = must(audit->verify()).entries_checked;
+  OtherDaemon other(db_path, key);
+  std::thread a([&] { append(*db, *audit, "a"); });
+  std::thread b([&] { append(other.db, other.audit, "b"); });
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  const auto v = must(audit->verify());
+  EXPECT_TRUE(v.intact()) << v.problem;
+  EXPECT_EQ(v.entries_checked, before + 2 * kEach);
+  EXPECT_EQ(raw_int(db_path, "SELECT count(DISTINCT seq) FROM audit_log"), before + 2 * kEach);
+}
+
+TEST_F(PostgresDaemonsTest, NumbersAllocatedByTwoDaemonsAtOnceAreNeverOnTwoCardsAndNoneIsLost) {
+  const auto iccids = secret_batch_for_a(120);
+  add_pools();
+  OtherDaemon other(db_path, key);
+  std::atomic<int> failures{0};
+  auto reserve = [&](Database& d, CardStock& s, CardRecords& r, std::size_t from) {
+    for (std::size_t i = from; i < iccids.size(); i += 2) {
+      if (!s.begin_personalisation(iccids[i], CardPurpose::NewCard)) ++failures;
+      if (!r.reserve_numbers(iccids[i])) ++failures;
+    }
+    (void)d;
+  };
+  std::thread a([&] { reserve(*db, *stock, *records, 0); });
+  std::thread b([&] { reserve(other.db, other.stock, other.records, 1); });
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  // 120 cards, one IMSI and one MSISDN each, all different; the pools moved by exactly 120.
+  EXPECT_EQ(raw_int(db_path, "SELECT count(*) FROM number_allocations WHERE state = 'reserved'"), 240);
+  EXPECT_EQ(raw_int(db_path, "SELECT count(DISTINCT iccid) FROM number_allocations WHERE kind = 'imsi'"), 120);
+  EXPECT_EQ(raw_int(db_path, "SELECT count(DISTINCT iccid) FROM number_allocations WHERE kind = 'msisdn'"), 120);
+  EXPECT_EQ(raw_int(db_path, "SELECT sum(next - first) FROM number_pools"), 240);
+  EXPECT_TRUE(must(audit->verify()).intact());
+}
+
+TEST_F(PostgresDaemonsTest, ACardInProgressOnALiveDaemonIsLeftAloneAndTakenBackOnceItIsGone) {
+  const auto iccids = secret_batch_for_a(2);
+  add_pools();
+  auto other = std::make_unique<OtherDaemon>(db_path, key);
+  must(other->stock.begin_personalisation(iccids[0], CardPurpose::NewCard));
+  const auto numbers = must(other->records.reserve_numbers(iccids[0]));
+
+  // The other daemon runs: its card is not ours to fail, not even at our start.
+  EXPECT_EQ(must(stock->fail_interrupted()), 0);
+  auto seen = must(stock->inspect_card_for(kRetailerA, iccids[0], CardPurpose::NewCard));
+  EXPECT_EQ(seen.refusal, CardRefusal::InProgress) << seen.message;
+
+  // It dies (its connection closes as a killed process's does): the card is failed, not counted
+  // against it, keeps its numbers, and opens for the retry on this daemon.
+  other.reset();
+  EXPECT_TRUE(within_5s([&] {
+    seen = must(stock->inspect_card_for(kRetailerA, iccids[0], CardPurpose::NewCard));
+    return seen.refusal == CardRefusal::None;
+  })) << seen.message;
+  EXPECT_EQ(seen.opening.state, CardState::Failed);
+  const auto card = must(stock->find_card(iccids[0]));
+  ASSERT_TRUE(card);
+  EXPECT_EQ(card->failures, 0);
+  EXPECT_EQ(card->failure_reason, "its ADS daemon stopped");
+  must(stock->begin_personalisation(iccids[0], CardPurpose::NewCard));
+  const auto again = must(records->reserve_numbers(iccids[0]));
+  EXPECT_EQ(again.imsi, numbers.imsi);
+  EXPECT_EQ(again.msisdn, numbers.msisdn);
+}
+
+TEST_F(PostgresDaemonsTest, SessionsOfALiveDaemonStayOpenThoseOfAGoneOneAreClosed) {
+  auto other = std::make_unique<OtherDaemon>(db_path, key);
+  SessionStore theirs(other->db);
+  SessionStore ours(*db);
+  const auto id = must(theirs.open(kRetailerA, "192.0.2.1:4000"));
+  EXPECT_EQ(must(ours.close_dangling()), 0);
+  other.reset();
+  EXPECT_TRUE(within_5s([&] { return must(ours.close_dangling()) == 1; }));
+  const auto recent = must(ours.recent(5));
+  ASSERT_FALSE(recent.empty());
+  EXPECT_EQ(recent.front().id, id);
+}
+
+TEST_F(PostgresDaemonsTest, ARoleIsHeldByOneDaemonAtATimeAndPassesOnWhenItGoes) {
+  auto other = std::make_unique<OtherDaemon>(db_path, key);
+  EXPECT_TRUE(must(other->db.hold_role("hlr-outbox")));
+  EXPECT_TRUE(must(other->db.hold_role("hlr-outbox")));  // still its own
+  EXPECT_FALSE(must(db->hold_role("hlr-outbox")));
+  EXPECT_TRUE(must(db->hold_role("another-role")));
+  other.reset();
+  EXPECT_TRUE(within_5s([&] { return must(db->hold_role("hlr-outbox")); }));
+}
+
+TEST_F(PostgresDaemonsTest, AConnectionTheServerDropsIsReestablishedWithItsIdentity) {
+  OtherDaemon other(db_path, key);
+  const auto pid = raw_int(db_path, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
+                                    "pg_backend_pid() ORDER BY backend_start DESC LIMIT 1");
+  ASSERT_EQ(raw_exec(db_path, "SELECT pg_terminate_backend(" + std::to_string(pid) + ")"), "");
+  // The statement that finds the connection gone fails; the next one runs on a new connection.
+  (void)other.stock.list_batches();
+  EXPECT_TRUE(other.stock.list_batches().ok());
+  // Its identity is held again, so its work is not taken for a gone daemon's.
+  EXPECT_EQ(raw_int(db_path, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND "
+                             "((classid::bigint << 32) | objid::bigint) = " + std::to_string(other.db.instance())),
+            1);
+}
+
+TEST_F(PostgresDaemonsTest, AStatementThatFailedInsideATransactionFailsItsCommit) {
+  // SQLite lets a transaction go on after a failed statement; PostgreSQL rolls it all back, and the
+  // store must say so rather than report success.
+  auto r = db->with_transaction([&]() -> Result<void> {
+    (void)db->run("INSERT INTO no_such_table VALUES (1)", "a statement that fails");
+    return {};
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("rolled it back"), std::string::npos) << r.error().message;
+}
+
+TEST(PostgresUrlTest, APasswordNeverAppearsInAMessage) {
+  const auto base = postgres_base_url();
+  ASSERT_FALSE(base.empty());
+  auto r = Database::open("postgresql://ads:s3cr3t-pw@127.0.0.1:1/ads", OpenMode::MustExist);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.find("s3cr3t-pw"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("postgresql://ads:***@127.0.0.1:1/ads"), std::string::npos) << r.error().message;
+  auto q = Database::open("postgresql://127.0.0.1:1/ads?user=ads&password=s3cr3t-pw&sslmode=disable", OpenMode::MustExist);
+  ASSERT_FALSE(q.ok());
+  EXPECT_EQ(q.error().message.find("s3cr3t-pw"), std::string::npos) << q.error().message;
+}
+
+TEST(PostgresUrlTest, AnEmptyDatabaseIsNotAnAdsAndAnAdsIsNotOverwritten) {
+  const auto base = postgres_base_url();
+  ASSERT_FALSE(base.empty());
+  PgTestDatabase empty(base);
+  auto r = Database::open(empty.url(), OpenMode::MustExist);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("adsctl init"), std::string::npos) << r.error().message;
+  { auto made = must(open_ads_database(empty.url(), OpenMode::CreateNew)); }
+  auto again = Database::open(empty.url(), OpenMode::CreateNew);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().message.find("already holds an ADS"), std::string::npos) << again.error().message;
+}
+
+}  // namespace
+}  // namespace cardperso::ads::test
