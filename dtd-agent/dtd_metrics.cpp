@@ -52,6 +52,17 @@ struct DtdMetrics::Families {
       .Help("From a customer request sent to the ADS to its outcome, by outcome").Register(registry);
   pm::Family<pm::Counter>& frames = pm::BuildCounter().Name("cardperso_dtd_frames_relayed_total")
       .Help("Channel-1 frames passed on unchanged, by direction (ste_to_ads, ads_to_ste)").Register(registry);
+  pm::Counter& failovers = pm::BuildCounter().Name("cardperso_dtd_ads_failovers_total")
+      .Help("ADS links opened on another --ads address because a more preferred one did not answer")
+      .Register(registry).Add({});
+  pm::Counter& failbacks = pm::BuildCounter().Name("cardperso_dtd_ads_failbacks_total")
+      .Help("Idle ADS links moved back to a more preferred --ads address that answered again")
+      .Register(registry).Add({});
+  // Info-style: 1 on the address in use (index 0 = the most preferred --ads address), 0 on those used before.
+  pm::Family<pm::Gauge>& ads_address = pm::BuildGauge().Name("cardperso_dtd_ads_address")
+      .Help("1 for the --ads address the link uses (index: its place in the list, 0 = most preferred)")
+      .Register(registry);
+  pm::Gauge* ads_in_use = nullptr;
 };
 
 Result<std::unique_ptr<DtdMetrics>> DtdMetrics::start(const net::Endpoint& listen) {
@@ -84,6 +95,14 @@ void DtdMetrics::request_served(RequestOutcome outcome, std::optional<std::chron
   const std::string label(to_string(outcome));
   f_->served.Add({{"outcome", label}}).Increment();
   if (took) f_->request_seconds.Add({{"outcome", label}}, kRequestBuckets).Observe(took->count());
+}
+
+void DtdMetrics::ads_linked(std::size_t index, const std::string& address, bool failover, bool failback) {
+  if (failover) f_->failovers.Increment();
+  if (failback) f_->failbacks.Increment();
+  if (f_->ads_in_use != nullptr) f_->ads_in_use->Set(0);
+  f_->ads_in_use = &f_->ads_address.Add({{"index", std::to_string(index)}, {"address", address}});
+  f_->ads_in_use->Set(1);
 }
 
 void DtdMetrics::levels(const RelayLevels& now) {

@@ -26,6 +26,7 @@ class DtdMetrics final : public RelayMetrics {
   void frame_relayed(RelayDirection direction) override;
   void request_served(RequestOutcome outcome, std::optional<std::chrono::duration<double>> took) override;
   void levels(const RelayLevels& now) override;
+  void ads_linked(std::size_t index, const std::string& address, bool failover, bool failback) override;
 
  private:
   struct Families;

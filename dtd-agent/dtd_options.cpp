@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cardperso/cli/command_line.hpp"
+#include "cardperso/dtd/ads_addresses.hpp"
 #include "cardperso/metrics/listen_address.hpp"
 
 namespace cardperso::dtd {
@@ -29,18 +30,28 @@ bool printable(const std::string& s) {
 
 std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
   DtdOptions o;
-  std::string ads, ste_listen, ste_tty, dtd_id = default_dtd_id(), echo, metrics_listen, console_listen, policy;
+  std::vector<std::string> ads;
+  std::string ste_listen, ste_tty, dtd_id = default_dtd_id(), echo, metrics_listen, console_listen, policy;
   long long reconnect_max_ms = 5000;
+  long long failback_s = 30;
   cli::CommandLine cl(
       {.name = "dtd-agent",
-       .usage = "--ads HOST:PORT (--ste-listen HOST:PORT | --ste-tty PATH) --pairing-file PATH [options]\n"
+       .usage = "--ads HOST:PORT[,HOST:PORT...] (--ste-listen HOST:PORT | --ste-tty PATH) --pairing-file PATH [options]\n"
                 "       dtd-agent --pair (CODE | -) --pairing-file PATH",
        .description = "The retailer PC's relay: keeps a link to the issuer's server (ADS), serves one secure terminal (STE)\n"
                       "on TCP (default 127.0.0.1:7701) or a tty, and relays their session unchanged. With --ste-listen\n"
                       "it prints `ste link on HOST:PORT` once it accepts.",
        .exit_codes = "0 stopped by SIGTERM/SIGINT (or done, with --exit-after-last), 1 usage error, 2 cannot start"});
   cl.options().add_options()
-      ("ads", po::value(&ads), "HOST:PORT of the ADS; required")
+      ("ads", po::value(&ads)->composing(),
+       "HOST:PORT of the ADS; required. Several addresses (the option repeated, or a comma-separated list) are "
+       "tried in that order of preference: an address that does not answer is passed over for the next one at "
+       "once (a whole round failed: back off), and a lost link starts again from the first. All must be servers "
+       "of the same issuer, sharing its database")
+      ("ads-failback-s", po::value(&failback_s)->default_value(30),
+       "with several --ads addresses: while the link is on a less preferred one and no retailer session is open, "
+       "try the more preferred ones every this many seconds and move the link to the first that answers "
+       "(a session in progress is never moved); 0: never")
       ("pairing-file", po::value(&o.pairing_file), "the key this agent shares with its terminal (mode 0600); required")
       ("pair", po::value<std::string>(), "store the pairing code the terminal shows (ste-firmware --pair) in "
        "--pairing-file, which must not exist, and exit; '-' reads the code from standard input (it then stays out "
@@ -91,10 +102,12 @@ std::variant<DtdOptions, int> parse_dtd_options(int argc, char** argv) {
     return o;
   }
   if (vm.count("ads") == 0U) return usage_error("the option '--ads' is required but missing");
-  auto ads_endpoint = net::parse_endpoint(ads);
-  if (!ads_endpoint) return usage_error("--ads: " + ads_endpoint.error().message);
-  if (ads_endpoint->port == 0) return usage_error("--ads needs a port other than 0");
-  o.relay.ads.ads = *ads_endpoint;
+  auto ads_addresses = parse_ads_addresses(ads);
+  if (!ads_addresses) return usage_error(ads_addresses.error().message);
+  o.relay.ads.ads = ads_addresses->front();
+  o.relay.ads.more_ads.assign(ads_addresses->begin() + 1, ads_addresses->end());
+  if (failback_s < 0 || failback_s > 86'400) return usage_error("--ads-failback-s must be 0 to 86400 seconds");
+  o.relay.ads.failback_every = std::chrono::seconds(failback_s);
   if (vm.count("ste-listen") != 0U && vm.count("ste-tty") != 0U)
     return usage_error("give either --ste-listen or --ste-tty, not both");
   if (vm.count("ste-tty") != 0U) {

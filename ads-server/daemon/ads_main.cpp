@@ -95,12 +95,36 @@ asio::awaitable<void> reload_on_hangup(asio::signal_set& hangup, const ads::AdsO
   }
 }
 
+// Several daemons on one PostgreSQL database: the sessions of a daemon that died are closed and its
+// cards in progress failed (not counted against them) by the others, every few seconds, so a shop
+// that fails over finds its card ready for the retry (a card asked for is also checked at once).
+asio::awaitable<void> recover_gone_daemons(ads::Database& db, const ads::MasterKey& key,
+                                           std::shared_ptr<net::StopSignal> stop) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  ads::AuditLog audit(db, key);
+  ads::CardStock stock(db, key, audit, "ads-server");
+  ads::SessionStore sessions(db);
+  while (!stop->requested()) {
+    timer.expires_after(std::chrono::seconds(3));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stop->requested()) break;
+    auto closed = sessions.close_dangling();
+    if (!closed) spdlog::error("recovering a stopped daemon's sessions: {}", closed.error().message);
+    if (closed && *closed > 0) spdlog::warn("{} sessions of an ADS daemon that stopped marked aborted", *closed);
+    auto failed = stock.fail_interrupted();
+    if (!failed) spdlog::error("recovering a stopped daemon's cards: {}", failed.error().message);
+    if (failed && *failed > 0) spdlog::warn("{} cards in progress on an ADS daemon that stopped marked failed (not counted)", *failed);
+  }
+}
+
 int run(const ads::AdsOptions& options) {
   // Until the io thread's handler takes SIGHUP over (before "listening on"): ignored rather than
   // fatal. Such an early reload is lost; the files were read at most moments before.
   std::signal(SIGHUP, SIG_IGN);
   raise_descriptor_limit();
   for (const auto& [path, what] : {std::pair{options.db_path, "database"}, std::pair{options.key_path, "master key"}}) {
+    if (ads::Database::is_postgres_url(path)) continue;  // checked when connecting
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) return refuse("the " + std::string(what) + " " + path + " does not exist; run adsctl init first");
   }
@@ -108,6 +132,9 @@ int run(const ads::AdsOptions& options) {
   if (!key) return refuse(key.error().message);
   auto db = ads::open_ads_database(options.db_path, ads::OpenMode::MustExist);
   if (!db) return refuse(db.error().message);
+  const bool shared_db = db->backend() == ads::Backend::Postgres;
+  if (shared_db)
+    spdlog::info("database {} (PostgreSQL; this daemon is {:x}; other daemons may share it)", db->path(), db->instance());
   if (auto checked = ads::check_master_key(*db, *key); !checked) return refuse(checked.error().message);
   {
     ads::SessionStore sessions(*db);
@@ -154,11 +181,18 @@ int run(const ads::AdsOptions& options) {
   asio::signal_set hangup(io, SIGHUP);
   ads::AuditLog reload_audit(*db, *key);
   asio::co_spawn(io, reload_on_hangup(hangup, options, perso ? &*perso : nullptr, *db, reload_audit), asio::detached);
-  // From here on every store write joins the group transaction of the current io turn.
-  ads::GroupCommit group(*db, io.get_executor());
-  if (metrics) group.on_flush([m = metrics.get()](std::uint64_t groups, auto took) { m->flushed(groups, took); });
+  // SQLite: from here on every store write joins the group transaction of the current io turn.
+  // PostgreSQL commits each transaction itself (and groups the flushes of concurrent commits).
+  std::optional<ads::GroupCommit> group;
+  if (!shared_db) {
+    group.emplace(*db, io.get_executor());
+    if (metrics) group->on_flush([m = metrics.get()](std::uint64_t groups, auto took) { m->flushed(groups, took); });
+  }
   auto server = std::make_shared<ads::ServerContext>(directory, directory, options.connection);
-  server->group = &group;
+  server->group = group ? &*group : nullptr;
+  if (shared_db)
+    asio::co_spawn(io, recover_gone_daemons(*db, *key, std::shared_ptr<net::StopSignal>(server, &server->stop)),
+                   asio::detached);
   server->services.penalties = &penalties;
   server->services.metrics = metrics.get();
   if (perso && metrics)
@@ -168,7 +202,7 @@ int run(const ads::AdsOptions& options) {
   std::shared_ptr<ads::hlr::Provisioner> provisioner;
   if (options.hlr) {
     provisioner = std::make_shared<ads::hlr::Provisioner>(
-        *db, *key, &group, std::make_unique<ads::hlr::OsmoCtrlClient>(options.hlr->ctrl, options.hlr->timeout),
+        *db, *key, group ? &*group : nullptr, std::make_unique<ads::hlr::OsmoCtrlClient>(options.hlr->ctrl, options.hlr->timeout),
         options.hlr->delivery, std::shared_ptr<net::StopSignal>(server, &server->stop));
     provisioner->start(io.get_executor());
     // A committed record's job goes out at once rather than at the next poll.
@@ -211,14 +245,17 @@ int run(const ads::AdsOptions& options) {
   });
   io.run();
   blocking_pool.join();
-  if (auto committed = group.finish(); !committed)
-    spdlog::error("the last records could not be made durable: {}", committed.error().message);
+  if (group) {
+    if (auto committed = group->finish(); !committed)
+      spdlog::error("the last records could not be made durable: {}", committed.error().message);
+  }
   if (provisioner) {
     const auto& c = provisioner->counters();
     spdlog::info("HLR provisioning: {} jobs delivered, {} refused by the HLR, {} link failures", c.delivered, c.refused,
                  c.link_failures);
   }
-  spdlog::info("group commit: {} commits, {} flushes, {} failed", group.commits(), group.flushes(), group.failures());
+  if (group)
+    spdlog::info("group commit: {} commits, {} flushes, {} failed", group->commits(), group->flushes(), group->failures());
   spdlog::info("ads-server stopped: {} sessions established, {} refused, {} retailer lockouts, {} address back-offs",
                server->services.sessions_established.load(), server->services.sessions_refused.load(),
                server->services.retailer_lockouts.load(), penalties.backoffs());

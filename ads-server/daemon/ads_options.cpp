@@ -36,7 +36,8 @@ std::variant<AdsOptions, int> parse_ads_options(int argc, char** argv) {
                                       "`adsctl init` first. Prints `listening on HOST:PORT` once it accepts connections.",
                        .exit_codes = "0 stopped by SIGTERM/SIGINT, 1 usage error, 2 cannot start"});
   cl.options().add_options()
-      ("db", po::value(&o.db_path)->required(), "the ADS database (from `adsctl init`)")
+      ("db", po::value(&o.db_path)->required(), "the ADS database (from `adsctl init`): a SQLite file (PATH or sqlite:PATH), or a postgresql:// URL "
+       "for several daemons on one database")
       ("master-key", po::value(&o.key_path)->required(), "the master key file (from `adsctl init`)")
       ("listen", po::value(&listen)->required(), "HOST:PORT to accept DTD connections on; port 0 picks a free port")
       ("max-connections", po::value(&o.max_connections)->default_value(1024), "DTD connections at once")

@@ -53,7 +53,7 @@ std::string batch_iccid(const std::string& prefix, std::uint64_t serial) {
 Result<Fixture> make_fixture(const FixturePlan& plan) {
   const auto started = std::chrono::steady_clock::now();
   Fixture f;
-  f.db_path = plan.dir + "/ads.db";
+  f.db_path = plan.db.empty() ? plan.dir + "/ads.db" : plan.db;
   f.key_path = plan.dir + "/ads-master.key";
   if (auto r = testing::run_to_success({plan.adsctl, "init", "--db", f.db_path, "--master-key", f.key_path}, kAdsctlTimeout); !r)
     return r.error();
@@ -108,7 +108,10 @@ Result<Fixture> make_fixture(const FixturePlan& plan) {
                                   fmt::format("{:07}", 1), "--last", fmt::format("{:07}", total + 100)});
         !e)
       return e.error();
-    ::unlink(secret_path.c_str());
+    if (plan.keep_batch_secret)
+      f.batch_secret_file = secret_path;
+    else
+      ::unlink(secret_path.c_str());
   }
   f.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return f;

@@ -16,9 +16,14 @@ namespace cardperso::bench {
 struct FixturePlan {
   std::string adsctl;
   std::string dir;                  // exists, empty
+  std::string db;                   // where the ADS database goes: empty, DIR/ads.db (SQLite); or a
+                                    // postgresql:// URL of an existing, empty database
   std::size_t retailers = 1;
   std::size_t shops = 1;            // shop i uses retailer i % retailers
   std::size_t blank_cards_per_shop = 0;  // 0: no batches or pools (handshake and idle modes)
+  // Keep the batch secret in DIR/batch.secret (mode 0600) for a later run against servers started on
+  // this database (cardperso-loadgen --setup-only, then --ads-address); otherwise it is removed.
+  bool keep_batch_secret = false;
 };
 
 struct ShopCards {
@@ -34,6 +39,7 @@ struct Fixture {
   std::string db_path;
   std::string key_path;
   SecretBytes batch_secret;  // 16 bytes; the blank SIMs' ADM1 codes derive from it
+  std::string batch_secret_file;  // where it stays, with FixturePlan::keep_batch_secret
   std::vector<ShopCards> shops;
   double setup_seconds = 0;
 };

@@ -9,6 +9,7 @@
 
 #include "cardperso/cardsim/card_builders.hpp"
 #include "cardperso/cardsim/sim_card.hpp"
+#include "cardperso/dtd/ads_failover.hpp"
 #include "cardperso/dtd/ads_link.hpp"
 #include "cardperso/net/framed_stream.hpp"
 #include "fixture.hpp"
@@ -29,14 +30,25 @@ struct Shop {
   cardsim::SimCard retailer;
   proto::DtdRelay dtd;
   std::optional<net::FramedStream> link;
+  dtd::AdsFailover failover;  // which of the plan's ADS addresses the next link goes to
+  std::optional<std::size_t> linked_ads;  // index into LoadPlan::ads of the latest link
   const ShopSetup* setup = nullptr;
   std::uint64_t next_serial = 0;
   std::uint64_t end_serial = 0;
   std::size_t sessions = 0;
-  explicit Shop(const ShopSetup& s, std::size_t i)
-      : index(i), retailer(s.retailer_card), setup(&s), next_serial(s.first_serial),
+  Shop(const ShopSetup& s, std::size_t i, dtd::AdsFailoverOptions addresses)
+      : index(i), retailer(s.retailer_card), failover(std::move(addresses)), setup(&s), next_serial(s.first_serial),
         end_serial(s.first_serial + s.blank_cards) {}
 };
+
+// Shop i's addresses in its order of preference: ads[i % n], ads[i % n + 1], ... wrapping around.
+dtd::AdsFailoverOptions shop_addresses(const LoadPlan& plan, std::size_t shop) {
+  dtd::AdsFailoverOptions o;
+  const std::size_t n = plan.ads.size();
+  for (std::size_t k = 0; k < n; ++k) o.addresses.push_back(plan.ads[(shop % n + k) % n]);
+  o.failback_every = std::chrono::milliseconds(0);  // a shop's link moves only when it drops
+  return o;
+}
 
 struct SessionResult {
   bool ok = false;
@@ -139,6 +151,25 @@ asio::awaitable<Result<net::FramedStream>> open_link(net::Endpoint ads, std::str
   co_return co_await dtd::open_ads_link(o);
 }
 
+// One round over the shop's addresses, from its preferred one: the first that answers its LinkHello.
+// Fails (naming every address's reason) when none did; the caller waits before the next round.
+asio::awaitable<Result<net::FramedStream>> open_shop_link(const LoadPlan* plan, Shop* shop, std::string name) {
+  std::string reasons;
+  for (;;) {
+    const auto& address = shop->failover.address(shop->failover.next());
+    auto opened = co_await open_link(address, name, plan->timeout);
+    if (opened) {
+      shop->failover.connected(Clock::now());
+      const std::size_t n = plan->ads.size();
+      shop->linked_ads = (shop->index % n + *shop->failover.linked()) % n;
+      co_return opened;
+    }
+    if (!reasons.empty()) reasons += "; ";
+    reasons += address.to_string() + ": " + opened.error().message;
+    if (shop->failover.attempt_failed().wait) co_return fail(reasons);
+  }
+}
+
 // One whole session on the shop's link. The link is closed on any failure (it may be out of step).
 asio::awaitable<SessionResult> run_session(const LoadPlan* plan, Shop* shop, std::string tag) {
   SessionResult r;
@@ -203,6 +234,7 @@ asio::awaitable<SessionResult> run_session(const LoadPlan* plan, Shop* shop, std
   if (!r.ok) {
     link.close();
     shop->link.reset();
+    shop->failover.link_lost();
     shop->dtd = proto::DtdRelay{};
   }
   co_return r;
@@ -258,7 +290,7 @@ asio::awaitable<void> shop_loop(std::shared_ptr<LoadState> st, std::size_t index
                                        paced ? static_cast<double>(index) / st->plan->rate : 0.0));
   while (!st->stop) {
     if (!shop.link) {
-      auto opened = co_await open_link(st->plan->ads, st->name_prefix + std::to_string(index + 1), st->plan->timeout);
+      auto opened = co_await open_shop_link(st->plan, &shop, st->name_prefix + std::to_string(index + 1));
       if (!opened) {
         st->error("connect", fmt::format("shop {}: {}", index + 1, opened.error().message));
         if (++connect_failures >= 5) break;
@@ -323,7 +355,7 @@ asio::awaitable<void> monitor(std::shared_ptr<LoadState> st) {
 // Opens the links a few at a time (10,000 simultaneous SYNs would overflow the listen backlog), then
 // starts the shops together.
 asio::awaitable<void> open_one(std::shared_ptr<LoadState> st, std::size_t index) {
-  auto opened = co_await open_link(st->plan->ads, st->name_prefix + std::to_string(index + 1), st->plan->timeout);
+  auto opened = co_await open_shop_link(st->plan, st->shops[index].get(), st->name_prefix + std::to_string(index + 1));
   if (opened)
     st->shops[index]->link.emplace(std::move(*opened));
   else
@@ -367,7 +399,7 @@ asio::awaitable<void> run_shops(std::shared_ptr<LoadState> st) {
 
 asio::awaitable<void> calibration_run(std::shared_ptr<LoadState> st, std::shared_ptr<Result<Calibration>> out) {
   Shop& shop = *st->shops[0];
-  auto opened = co_await open_link(st->plan->ads, "loadgen-calibration", st->plan->timeout);
+  auto opened = co_await open_shop_link(st->plan, &shop, "loadgen-calibration");
   if (!opened) {
     *out = fail("cannot open a link to the ADS: " + opened.error().message);
     co_return;
@@ -389,8 +421,20 @@ asio::awaitable<void> calibration_run(std::shared_ptr<LoadState> st, std::shared
 std::shared_ptr<LoadState> make_state(const LoadPlan& plan, std::size_t shops) {
   auto st = std::make_shared<LoadState>();
   st->plan = &plan;
-  for (std::size_t i = 0; i < shops; ++i) st->shops.push_back(std::make_unique<Shop>(plan.shops[i], i));
+  for (std::size_t i = 0; i < shops; ++i)
+    st->shops.push_back(std::make_unique<Shop>(plan.shops[i], i, shop_addresses(plan, i)));
   return st;
+}
+
+void report_links(LoadState& st) {
+  for (const auto& shop : st.shops) {
+    ShopLinkReport r;
+    r.ads = shop->linked_ads;
+    if (r.ads) r.address = st.plan->ads[*r.ads].to_string();
+    r.failovers = shop->failover.failovers();
+    st.report.failovers += r.failovers;
+    st.report.shop_links.push_back(std::move(r));
+  }
 }
 
 }  // namespace
@@ -423,6 +467,7 @@ LoadReport run_load(const LoadPlan& plan) {
   st->report.round_trip.reserve(expected * expected_round_trips(plan.cards_per_session).total());
   asio::co_spawn(io, run_shops(st), asio::detached);
   io.run();
+  report_links(*st);
   return std::move(st->report);
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // The I/O side of the load generator: S shops on one io_context, each one TCP link to the ADS
-// opened like dtd-agent's (LinkHello), then one ShopSession after another on it. Round trips are
+// opened like dtd-agent's (LinkHello), then one ShopSession after another on it. With several ADS
+// addresses shop i prefers address i % n and fails over to the others in order (dtd::AdsFailover,
+// as dtd-agent does) when its link drops or a connect fails. Round trips are
 // counted at the DTD: a burst of frames written to the ADS followed by a wait for its answer is one
 // round trip (the answer may be several frames: C2 on both channels, P4 + Receipt).
 #include <sys/types.h>
@@ -24,7 +26,9 @@ namespace cardperso::bench {
 
 struct LoadPlan {
   LoadMode mode = LoadMode::Handshake;
-  net::Endpoint ads;
+  // The ADS addresses (at least one). Shop i prefers ads[i % n], then the next ones in order,
+  // wrapping around; a dropped link starts again from its preferred one.
+  std::vector<net::Endpoint> ads;
   pid_t server_pid = 0;
   std::vector<ShopSetup> shops;
   SecretBytes batch_secret;
@@ -54,6 +58,13 @@ struct RoundTripCounts {
   std::size_t total() const { return handshake + customer + card + terminate + other; }
 };
 
+// Where one shop's link ended up.
+struct ShopLinkReport {
+  std::optional<std::size_t> ads;  // index into LoadPlan::ads of its last link; nullopt: never linked
+  std::string address;             // that address, "HOST:PORT"
+  std::uint64_t failovers = 0;     // links opened on another address because the preferred ones did not answer
+};
+
 struct Snapshot {
   std::optional<ProcessStats> server, client;
 };
@@ -77,6 +88,9 @@ struct LoadReport {
   RoundTripCounts round_trips;  // summed over the counted sessions
   std::uint64_t customer_apdus = 0;
   Snapshot before, after;       // at the start and end of the measured window
+  // Per shop (in shop order): the address it ended on and how often it failed over; and the sum.
+  std::vector<ShopLinkReport> shop_links;
+  std::uint64_t failovers = 0;
   // Idle mode: server memory once started and while the shops are held.
   std::optional<ProcessStats> server_idle_start, server_held;
 };

@@ -5,6 +5,8 @@
 //   cardperso-loadgen --mode handshake --shops 100 --duration-ms 10000
 //   cardperso-loadgen --mode personalise --shops 100 --sessions 5000 --cards-per-session 1
 //   cardperso-loadgen --mode idle --shops 10000 --hold-ms 10000
+//   cardperso-loadgen --setup-only --work-dir DIR --shops 10 ...; start ads-servers on DIR/ads.db; then
+//   cardperso-loadgen --work-dir DIR --shops 10 ... --ads-address HOST:PORT --ads-address HOST:PORT
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@
 #include "disk_baseline.hpp"
 #include "echo_baseline.hpp"
 #include "fixture.hpp"
+#include "fixture_manifest.hpp"
 #include "load_run.hpp"
 #include "loadgen_options.hpp"
 
@@ -132,12 +135,33 @@ int run(const LoadOptions& o) {
     const std::size_t share = (o.sessions * o.cards_per_session + o.shops - 1) / o.shops;
     fp.blank_cards_per_shop = 2 * share + 3 * o.cards_per_session;  // warm-up and calibration come out of the margin
   }
-  fmt::print(stderr, "setting up {} (adsctl: {} retailer cards, {} blank SIMs per shop)...\n", work.path,
-             fp.retailers, fp.blank_cards_per_shop);
-  auto fixture = make_fixture(fp);
+  fp.keep_batch_secret = o.setup_only;
+  const bool external = !o.ads_addresses.empty();
+  const std::string manifest = fixture_manifest_path(work.path);
+  if (!external)
+    fmt::print(stderr, "setting up {} (adsctl: {} retailer cards, {} blank SIMs per shop)...\n", work.path,
+               fp.retailers, fp.blank_cards_per_shop);
+  // Against running servers the database is theirs already: the fixture --setup-only wrote down.
+  auto fixture = external ? read_fixture_manifest(manifest) : make_fixture(fp);
   if (!fixture) {
     fmt::print(stderr, "cardperso-loadgen: setting up the database failed: {}\n", fixture.error().message);
     return 2;
+  }
+  if (o.setup_only) {
+    if (auto w = write_fixture_manifest(*fixture, manifest); !w) {
+      fmt::print(stderr, "cardperso-loadgen: {}\n", w.error().message);
+      return 2;
+    }
+    fmt::print("fixture ready: {}\nstart the servers on it, e.g. {} --db {} --master-key {} --listen 127.0.0.1:7700 "
+               "--hello-rate 0 --max-connections-per-address 0 --max-handshakes-per-link-minute 0\nthen: "
+               "cardperso-loadgen --work-dir {} (the same --mode, --shops, --sessions) --ads-address 127.0.0.1:7700\n",
+               manifest, o.ads_server, fixture->db_path, fixture->key_path, work.path);
+    return 0;
+  }
+  if (external && fixture->shops.size() != o.shops) {
+    fmt::print(stderr, "cardperso-loadgen: the fixture in {} has {} shops; give --shops {}\n", work.path,
+               fixture->shops.size(), fixture->shops.size());
+    return 1;
   }
 
   LoadPlan plan;
@@ -184,15 +208,23 @@ int run(const LoadOptions& o) {
     }
   }
   server_argv.insert(server_argv.end(), o.server_args.begin(), o.server_args.end());
-  auto server = cardperso::testing::ListeningChild::start(server_argv, std::chrono::seconds(30));
-  if (!server) {
-    fmt::print(stderr, "cardperso-loadgen: {}\n", server.error().message);
-    return 2;
+  std::optional<cardperso::testing::ListeningChild> server;
+  std::optional<ProcessStats> server_at_start;
+  if (external) {
+    // Somebody else's servers: no process of ours to measure (the summary's "server" stays empty).
+    plan.ads = o.ads_addresses;
+  } else {
+    auto started = cardperso::testing::ListeningChild::start(server_argv, std::chrono::seconds(30));
+    if (!started) {
+      fmt::print(stderr, "cardperso-loadgen: {}\n", started.error().message);
+      return 2;
+    }
+    server.emplace(std::move(*started));
+    stop_server_on_interrupt(server->pid());
+    plan.ads = {server->endpoint()};
+    plan.server_pid = server->pid();
+    if (auto stats = read_process_stats(server->pid())) server_at_start = *stats;
   }
-  stop_server_on_interrupt(server->pid());
-  plan.ads = server->endpoint();
-  plan.server_pid = server->pid();
-  const auto server_at_start = read_process_stats(server->pid());
 
   // Round trips of one session, and the exchanges the baseline replays.
   std::optional<Calibration> calibration;
@@ -251,10 +283,12 @@ int run(const LoadOptions& o) {
   }
 
   const auto r = run_load(plan);
-  auto stopped = server->stop();
-  if (!stopped) {
-    fmt::print(stderr, "cardperso-loadgen: {}\n", stopped.error().message);
-    exit_code = 1;
+  if (server) {
+    auto stopped = server->stop();
+    if (!stopped) {
+      fmt::print(stderr, "cardperso-loadgen: {}\n", stopped.error().message);
+      exit_code = 1;
+    }
   }
 
   // Figures.
@@ -284,6 +318,12 @@ int run(const LoadOptions& o) {
                          {"errors", errors},
                          {"errors_total", errors_total}};
   if (flush) summary["disk_flush_us"] = to_json(*flush);
+  // Where the shops' links ended (by ADS address) and how often they failed over.
+  nlohmann::json links_by_ads = nlohmann::json::object();
+  for (const auto& l : r.shop_links)
+    if (l.ads) links_by_ads[l.address] = links_by_ads.value(l.address, 0) + 1;
+  summary["shops_by_ads"] = links_by_ads;
+  summary["failovers"] = r.failovers;
   if (o.mode == LoadMode::Idle) {
     nlohmann::json idle = nlohmann::json::object();
     if (server_at_start && r.server_held) {

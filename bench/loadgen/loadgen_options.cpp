@@ -21,6 +21,7 @@ std::variant<LoadOptions, int> parse_load_options(int argc, char** argv) {
   o.echo_bench = CARDPERSO_LOADGEN_ECHO_BENCH;
   std::string mode = "handshake";
   long duration_ms = 10'000, warmup_ms = 1'000, hold_ms = 5'000, timeout_ms = 10'000;
+  std::vector<std::string> ads_addresses;
   cli::CommandLine cl({.name = "cardperso-loadgen",
                        .usage = "[options]",
                        .description = "Sets up a fresh ADS database, starts ads-server, runs the echo baseline, then S simulated shops\n"
@@ -49,7 +50,13 @@ std::variant<LoadOptions, int> parse_load_options(int argc, char** argv) {
       "one more ads-server argument, e.g. --server-arg=--profile=gsm-sim-default (repeatable)")(
       "ads-server", po::value(&o.ads_server)->default_value(o.ads_server), "ads-server program")(
       "adsctl", po::value(&o.adsctl)->default_value(o.adsctl), "adsctl program")(
-      "echo-bench", po::value(&o.echo_bench)->default_value(o.echo_bench), "cardperso-echo-bench program");
+      "echo-bench", po::value(&o.echo_bench)->default_value(o.echo_bench), "cardperso-echo-bench program")(
+      "setup-only", "make the database and cards in --work-dir (adsctl), write DIR/loadgen-fixture.json, print "
+      "how to start ads-server on it, and exit: for a later run with --ads-address")(
+      "ads-address", po::value(&ads_addresses)->composing(),
+      "HOST:PORT of an ads-server already running on the --work-dir fixture's database (made by --setup-only "
+      "with the same --mode, --shops and --sessions); repeatable or comma-separated. No server is started; "
+      "shop i prefers address i % n and fails over to the next ones when its link drops or a connect fails");
   po::variables_map vm;
   if (auto stop = cl.parse(argc, argv, vm)) return *stop;
   auto usage = [&cl](const std::string& message) { return cl.usage_error(message); };
@@ -73,6 +80,25 @@ std::variant<LoadOptions, int> parse_load_options(int argc, char** argv) {
   o.timeout = std::chrono::milliseconds(timeout_ms);
   o.baseline = vm.count("no-baseline") == 0 && o.mode != LoadMode::Idle;
   o.keep_work_dir = vm.count("keep-work-dir") != 0;
+  o.setup_only = vm.count("setup-only") != 0;
+  for (const auto& value : ads_addresses) {
+    std::string_view rest = value;
+    for (;;) {
+      const auto comma = rest.find(',');
+      std::string entry(rest.substr(0, comma));
+      entry.erase(0, entry.find_first_not_of(" \t"));
+      entry.erase(entry.find_last_not_of(" \t") + 1);
+      auto endpoint = net::parse_endpoint(entry);
+      if (!endpoint) return usage("--ads-address: " + endpoint.error().message);
+      if (endpoint->port == 0) return usage("--ads-address needs a port other than 0");
+      o.ads_addresses.push_back(std::move(*endpoint));
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  if (o.setup_only && !o.ads_addresses.empty()) return usage("give --setup-only or --ads-address, not both");
+  if ((o.setup_only || !o.ads_addresses.empty()) && o.work_dir.empty())
+    return usage("--setup-only and --ads-address need --work-dir (the fixture's directory)");
   return o;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cardperso/common/result.hpp"
+#include "cardperso/net/endpoint.hpp"
 
 namespace cardperso::bench {
 
@@ -34,6 +35,11 @@ struct LoadOptions {
   std::string server_log_level = "warn";
   std::size_t max_sessions_per_link = 0;     // passed to ads-server when non-zero
   std::vector<std::string> server_args;      // more ads-server arguments, as given
+  // --setup-only: make the fixture in --work-dir, write its manifest and exit (for --ads-address later).
+  bool setup_only = false;
+  // --ads-address: run against these already-running ads-servers (on the --work-dir fixture's
+  // database) instead of starting one; shop i prefers address i % n and fails over to the others.
+  std::vector<net::Endpoint> ads_addresses;
 };
 
 // Ok(nullopt) when --help was asked for (usage already printed).

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cardperso/cli/config_file.hpp"
+#include "cardperso/common/url_credentials.hpp"
 
 namespace cardperso::cli {
 
@@ -110,6 +111,7 @@ std::string print_config(const po::options_description& options, const po::varia
       }
     }
     if (is_secret_option(name, d->semantic()->max_tokens() > 0)) values = {std::string(kSecretText)};
+    for (auto& v : values) v = redact_url_credentials(v);  // e.g. --db postgresql://user:password@...
     for (const auto& v : values) out << name << " = " << v << "\n";
   }
   return out.str();

@@ -2,7 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "cardperso/net/backoff.hpp"
+#include <algorithm>
+
 #include "cardperso/net/tcp_connector.hpp"
 #include "cardperso/proto/dtd_link_core.hpp"
 
@@ -34,26 +35,47 @@ asio::awaitable<Result<net::FramedStream>> open_ads_link(AdsLinkOptions options)
   co_return stream;
 }
 
-asio::awaitable<Result<net::FramedStream>> connect_ads_link(AdsLinkOptions options,
+AdsFailoverOptions failover_options(const AdsLinkOptions& options) {
+  AdsFailoverOptions out;
+  out.addresses.push_back(options.ads);
+  out.addresses.insert(out.addresses.end(), options.more_ads.begin(), options.more_ads.end());
+  out.backoff.initial = std::min(options.reconnect_initial, options.reconnect_max);
+  out.backoff.maximum = options.reconnect_max;
+  out.failback_every = options.failback_every;
+  return out;
+}
+
+asio::awaitable<Result<net::FramedStream>> connect_ads_link(AdsLinkOptions options, AdsFailover& failover,
                                                             std::shared_ptr<net::StopSignal> stop,
                                                             std::function<void(bool connected)> on_attempt) {
-  net::BackoffOptions backoff_options;
-  backoff_options.initial = std::min(options.reconnect_initial, options.reconnect_max);
-  backoff_options.maximum = options.reconnect_max;
-  net::Backoff backoff(backoff_options);
-  const std::string where = options.ads.to_string();
   while (!stop->requested()) {
-    auto link = co_await open_ads_link(options);
+    AdsLinkOptions attempt = options;
+    attempt.ads = failover.address(failover.next());
+    const std::string where = attempt.ads.to_string();
+    auto link = co_await open_ads_link(attempt);
     if (on_attempt) on_attempt(link.ok());
     if (link) {
+      failover.connected(AdsFailover::Clock::now());
       spdlog::info("connected to ADS at {}", where);
       co_return link;
     }
-    const auto delay = backoff.next();
-    spdlog::warn("ADS unreachable at {}: {}; retrying in {} ms", where, link.error().message, delay.count());
-    co_await net::sleep_unless_stopped(delay, stop);
+    const auto after = failover.attempt_failed();
+    if (!after.wait) {
+      spdlog::warn("ADS unreachable at {}: {}; trying {}", where, link.error().message,
+                   failover.address(failover.next()).to_string());
+      continue;
+    }
+    spdlog::warn("ADS unreachable at {}: {}; retrying in {} ms", where, link.error().message, after.wait->count());
+    co_await net::sleep_unless_stopped(*after.wait, stop);
   }
-  co_return fail("stopped before the ADS at " + where + " could be reached");
+  co_return fail("stopped before the ADS at " + options.ads.to_string() + " could be reached");
+}
+
+asio::awaitable<Result<net::FramedStream>> connect_ads_link(AdsLinkOptions options,
+                                                            std::shared_ptr<net::StopSignal> stop,
+                                                            std::function<void(bool connected)> on_attempt) {
+  AdsFailover failover(failover_options(options));
+  co_return co_await connect_ads_link(std::move(options), failover, std::move(stop), std::move(on_attempt));
 }
 
 }  // namespace cardperso::dtd

@@ -44,6 +44,7 @@ constexpr std::string_view kAdsUnreachable = "ADS unreachable";
 RelaySession::RelaySession(asio::any_io_executor executor, RelayOptions options)
     : executor_(std::move(executor)),
       options_(std::move(options)),
+      failover_(failover_options(options_.ads)),
       link_(options_.keepalive_interval, options_.ads_link_timeout) {
   relay_.pair(options_.pairing_key);
   options_.pairing_key.wipe();  // the relay core holds the one copy
@@ -72,21 +73,90 @@ asio::awaitable<void> RelaySession::shutdown(std::shared_ptr<RelaySession> self,
 
 asio::awaitable<void> RelaySession::ads_loop(std::shared_ptr<RelaySession> self) {
   while (!self->stopping()) {
+    if (self->failback_link_) {
+      // A more preferred ADS answered while the link was idle: serve it instead.
+      net::FramedStream moved = std::move(*self->failback_link_);
+      self->failback_link_.reset();
+      if (self->stopping()) {
+        moved.close();
+        break;
+      }
+      spdlog::info("connected to ADS at {}", self->failover_.address(*self->failover_.linked()).to_string());
+      self->ads_linked(false, true);
+      co_await self->serve_ads(std::move(moved));
+      continue;
+    }
     std::function<void(bool)> on_attempt;
     if (auto* metrics = self->options_.metrics)
       on_attempt = [metrics](bool connected) { metrics->ads_connect_attempt(connected); };
-    auto link = co_await connect_ads_link(self->options_.ads, self->stop_, std::move(on_attempt));
+    const auto failovers_before = self->failover_.failovers();
+    auto link = co_await connect_ads_link(self->options_.ads, self->failover_, self->stop_, std::move(on_attempt));
     if (!link) break;
     if (self->stopping()) {
       link->close();
       break;
     }
+    self->ads_linked(self->failover_.failovers() != failovers_before, false);
     co_await self->serve_ads(std::move(link).value());
+  }
+}
+
+void RelaySession::ads_linked(bool failover, bool failback) {
+  const auto index = *failover_.linked();
+  if (options_.metrics != nullptr)
+    options_.metrics->ads_linked(index, failover_.address(index).to_string(), failover, failback);
+  if (failover_.failback_due())
+    asio::co_spawn(executor_, failback_loop(shared_from_this(), ads_generation_ + 1), asio::detached);
+}
+
+bool RelaySession::session_open() const {
+  return relay_.state() == proto::DtdRelay::State::Established || link_.in_flight().has_value();
+}
+
+asio::awaitable<void> RelaySession::failback_loop(std::shared_ptr<RelaySession> self, std::uint64_t generation) {
+  auto& failover = self->failover_;
+  auto same_link = [&] { return !self->stopping() && self->ads_ && self->ads_generation_ == generation; };
+  for (;;) {
+    const auto due = failover.failback_due();
+    if (!due) co_return;
+    const auto now = AdsFailover::Clock::now();
+    if (*due > now)
+      co_await net::sleep_unless_stopped(std::chrono::ceil<milliseconds>(*due - now), self->stop_);
+    if (!same_link()) co_return;
+    const auto candidates = failover.failback_candidates(AdsFailover::Clock::now(), self->session_open());
+    if (candidates.empty()) continue;  // a session is open (or not due yet): a period later
+    bool moved = false;
+    for (const auto index : candidates) {
+      AdsLinkOptions attempt = self->options_.ads;
+      attempt.ads = failover.address(index);
+      auto probe = co_await open_ads_link(attempt);
+      if (!probe) {
+        spdlog::debug("fail-back: the ADS at {} is still unreachable: {}", attempt.ads.to_string(),
+                      probe.error().message);
+        continue;
+      }
+      // The probe took a while: the link may be gone, or a session may have opened on it meanwhile.
+      if (!same_link() || self->session_open()) {
+        probe->close();
+        break;
+      }
+      spdlog::info("failing back to the ADS at {} (from {}; no session open)", attempt.ads.to_string(),
+                   failover.address(*failover.linked()).to_string());
+      failover.failed_back(index, AdsFailover::Clock::now());
+      self->failback_link_ = std::move(*probe);
+      // Closing the current link ends serve_ads's read; ads_loop then serves failback_link_.
+      self->ads_->close();
+      moved = true;
+      break;
+    }
+    if (moved || !same_link()) co_return;
+    failover.failback_failed(AdsFailover::Clock::now());
   }
 }
 
 asio::awaitable<void> RelaySession::serve_ads(net::FramedStream stream) {
   ads_ = stream;
+  ++ads_generation_;
   link_.opened(Clock::now());
   report_levels();
   std::string why;
@@ -112,6 +182,13 @@ asio::awaitable<void> RelaySession::serve_ads(net::FramedStream stream) {
   ads_.reset();
   report_levels();
   if (stopping()) co_return;
+  if (failback_link_) {
+    // Moved on purpose with no session open; a handshake the STE began in the instant of the move is
+    // ended like on a lost link (the STE is told, its request waits in the desk for the next session).
+    co_await end_session_for("ADS link moved to a preferred ADS", false);
+    co_return;
+  }
+  failover_.link_lost();
   spdlog::warn("ADS link lost: {}; reconnecting", why);
   co_await end_session_for("ADS link lost", false);
 }

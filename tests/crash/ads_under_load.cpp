@@ -51,7 +51,7 @@ void AdsUnderLoadTest::start_server(const std::vector<std::string>& extra) {
 bench::LoadPlan AdsUnderLoadTest::load_plan(std::size_t cards) {
   bench::LoadPlan plan;
   plan.mode = bench::LoadMode::Personalise;
-  plan.ads = server_->endpoint();
+  plan.ads = {server_->endpoint()};
   plan.server_pid = server_->pid();
   plan.sessions = cards;
   plan.cards_per_session = 1;

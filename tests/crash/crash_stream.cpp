@@ -35,6 +35,8 @@ struct Shop {
   proto::DtdRelay dtd;
   std::optional<net::FramedStream> link;
   std::size_t link_server = 0;  // State::server_starts when the link was opened
+  std::size_t linked_to = 0;    // which server the link goes to
+  std::size_t preferred = 0;    // index % servers
   const ShopStock* stock = nullptr;
   std::uint64_t next_serial = 0, end_serial = 0;
   std::deque<std::string> retry;  // cards a kill interrupted, to be inserted once more
@@ -50,8 +52,10 @@ struct State {
   std::vector<std::unique_ptr<Shop>> shops;
   StreamReport report;
   std::mt19937_64 kill_rng, script_rng;
-  std::optional<testing::ListeningChild> server;
+  std::optional<testing::ListeningChild> server;  // the one that is killed
   net::Endpoint ads;
+  std::vector<testing::ListeningChild> others;  // with several servers: never killed
+  std::vector<net::Endpoint> addresses;         // of every server, the killed one first
   bool kills_over = false;
   std::size_t server_starts = 0;  // a link opened before the last start goes to a dead server
   std::size_t shops_running = 0;
@@ -64,9 +68,9 @@ struct State {
   bool stopping() const { return !report.fatal.empty(); }
 };
 
-std::vector<std::string> server_argv(const StreamPlan& plan) {
+std::vector<std::string> server_argv(const StreamPlan& plan, const std::string& listen = "127.0.0.1:0") {
   auto argv = plan.server_argv;
-  argv.insert(argv.end(), {"--listen", "127.0.0.1:0"});
+  argv.insert(argv.end(), {"--listen", listen});
   return argv;
 }
 
@@ -230,14 +234,27 @@ asio::awaitable<void> shop_loop(std::shared_ptr<State> st, std::size_t index) {
     if (st->kills_over && shop.final_sessions >= plan.final_sessions) break;
     // A link to a server killed since (the shop has not read from it yet): the session after the last
     // kill must run against the server left alone, so drop it and reconnect.
-    if (shop.link && shop.link_server != st->server_starts) {
+    if (shop.link && shop.linked_to == 0 && shop.link_server != st->server_starts) {
       shop.link->close();
       shop.link.reset();
       shop.dtd = proto::DtdRelay{};
     }
     if (!shop.link) {
       shop.phase = Phase::Connect;
-      auto opened = co_await open_link(st->ads, fmt::format("crash-shop-{}", index + 1));
+      // The preferred server first, then the others in order (one server: just it).
+      const std::size_t n = st->addresses.empty() ? 1 : st->addresses.size();
+      Result<net::FramedStream> opened = fail("not tried");
+      std::size_t to = shop.preferred;
+      for (std::size_t k = 0; k < n; ++k) {
+        to = (shop.preferred + k) % n;
+        opened = co_await open_link(n == 1 ? st->ads : st->addresses[to], fmt::format("crash-shop-{}", index + 1));
+        if (opened) break;
+      }
+      if (opened && n > 1) {
+        if (to != shop.preferred) ++st->report.failovers[index];
+        if (to == shop.preferred && shop.linked_to != shop.preferred) ++st->report.failbacks[index];
+      }
+      shop.linked_to = to;
       if (!opened) {
         if (++connect_failures >= kMaxConnectFailures) {
           st->report.fatal = fmt::format("shop {} cannot reach the ADS: {}", index + 1, opened.error().message);
@@ -259,7 +276,15 @@ asio::awaitable<void> shop_loop(std::shared_ptr<State> st, std::size_t index) {
     if (final) ++shop.final_sessions;
     if (r.ok) {
       ++st->report.sessions_ok;
+      if (!st->report.sessions_by_server.empty()) ++st->report.sessions_by_server[shop.linked_to];
       if (final) ++st->report.final_sessions_ok;
+      // Between sessions a shop on another server than its preferred one goes back to it (the next
+      // connect tries the preferred one first; when it is still down the shop stays where it was).
+      if (st->addresses.size() > 1 && shop.linked_to != shop.preferred && shop.link) {
+        shop.link->close();
+        shop.link.reset();
+        shop.dtd = proto::DtdRelay{};
+      }
       co_await sleep_for(plan.session_pause);
       continue;
     }
@@ -272,23 +297,36 @@ asio::awaitable<void> shop_loop(std::shared_ptr<State> st, std::size_t index) {
   --st->shops_running;
 }
 
-// SIGKILL, reap, start again on the same database. Blocks the io_context on purpose: the shops
-// cannot do anything useful while there is no server, and their phases stay as they were.
-Result<void> kill_and_restart(State& st) {
-  const auto killed_at = Clock::now();
+// SIGKILL and reap.
+Result<void> kill_server(State& st) {
   ::kill(st.server->pid(), SIGKILL);
   auto stopped = st.server->stop();  // reaps it; reports the signal as an abnormal end
   if (stopped) return fail("ads-server survived SIGKILL");
   if (stopped.error().message.find("signal") == std::string::npos)
     return fail("ads-server ended otherwise than by the signal: " + stopped.error().message);
   st.server.reset();
-  auto started = testing::ListeningChild::start(server_argv(*st.plan), kServerReady);
+  return {};
+}
+
+// Start the killed server again on the same database.
+Result<void> restart_server(State& st, Clock::time_point killed_at) {
+  // With several servers the killed one comes back on its address (the shops know it by that).
+  auto started = testing::ListeningChild::start(
+      server_argv(*st.plan, st.addresses.empty() ? "127.0.0.1:0" : st.addresses[0].to_string()), kServerReady);
   if (!started) return fail("ads-server did not start again: " + started.error().message);
   st.ads = started->endpoint();
   st.server.emplace(std::move(*started));
   ++st.server_starts;
   st.report.restart_seconds += std::chrono::duration<double>(Clock::now() - killed_at).count();
   return {};
+}
+
+// One server: SIGKILL, reap, start again, blocking the io_context on purpose: the shops cannot do
+// anything useful while there is no server, and their phases stay as they were.
+Result<void> kill_and_restart(State& st) {
+  const auto killed_at = Clock::now();
+  if (auto killed = kill_server(st); !killed) return killed;
+  return restart_server(st, killed_at);
 }
 
 asio::awaitable<void> killer(std::shared_ptr<State> st) {
@@ -303,7 +341,18 @@ asio::awaitable<void> killer(std::shared_ptr<State> st) {
     k.at_seconds = std::chrono::duration<double>(Clock::now() - st->t0).count();
     for (const auto& shop : st->shops) k.shops.push_back(shop->phase);
     st->report.kills.push_back(std::move(k));
-    if (auto r = kill_and_restart(*st); !r) st->report.fatal = r.error().message;
+    if (st->addresses.size() <= 1) {
+      if (auto r = kill_and_restart(*st); !r) st->report.fatal = r.error().message;
+      continue;
+    }
+    // Several servers: the killed one stays down for a while, during which its shops fail over.
+    const auto killed_at = Clock::now();
+    if (auto r = kill_server(*st); !r) {
+      st->report.fatal = r.error().message;
+      break;
+    }
+    co_await sleep_for(draw(st->kill_rng, std::chrono::milliseconds(100), std::chrono::milliseconds(400)));
+    if (auto r = restart_server(*st, killed_at); !r) st->report.fatal = r.error().message;
   }
   st->kills_over = true;
   while (st->shops_running > 0) co_await sleep_for(std::chrono::milliseconds(20));
@@ -313,6 +362,14 @@ asio::awaitable<void> killer(std::shared_ptr<State> st) {
     if (!stopped) st->report.server_stop_error = stopped.error().message;
     st->server.reset();
   }
+  for (auto& other : st->others) {
+    auto stopped = other.stop();
+    if (!stopped) {
+      st->report.server_stopped_cleanly = false;
+      st->report.server_stop_error += " another server: " + stopped.error().message;
+    }
+  }
+  st->others.clear();
 }
 
 }  // namespace
@@ -348,6 +405,22 @@ StreamReport run_crash_stream(const StreamPlan& plan) {
   }
   st->ads = started->endpoint();
   st->server.emplace(std::move(*started));
+  if (plan.servers > 1) {
+    st->addresses.push_back(st->ads);
+    for (std::size_t i = 1; i < plan.servers; ++i) {
+      auto other = testing::ListeningChild::start(server_argv(plan), kServerReady);
+      if (!other) {
+        st->report.fatal = "another ads-server did not start: " + other.error().message;
+        return std::move(st->report);
+      }
+      st->addresses.push_back(other->endpoint());
+      st->others.push_back(std::move(*other));
+    }
+    st->report.failovers.assign(st->shops.size(), 0);
+    st->report.failbacks.assign(st->shops.size(), 0);
+    st->report.sessions_by_server.assign(plan.servers, 0);
+    for (auto& shop : st->shops) shop->preferred = shop->linked_to = shop->index % plan.servers;
+  }
 
   st->shops_running = st->shops.size();
   for (std::size_t i = 0; i < st->shops.size(); ++i) asio::co_spawn(io, shop_loop(st, i), asio::detached);

@@ -39,6 +39,11 @@ using ShopStock = bench::ShopSetup;
 
 struct StreamPlan {
   std::vector<std::string> server_argv;  // ads-server and its options, without --listen
+  // Several daemons on one database (PostgreSQL): `servers` processes of server_argv; only the first
+  // is killed (and restarted on the same address). Shop i prefers server i % servers, fails over to
+  // the next ones in order when its link drops or a connect fails, and fails back to its preferred
+  // one between sessions.
+  std::size_t servers = 1;
   std::vector<ShopStock> shops;
   SecretBytes batch_secret;
   std::uint64_t seed = 1;
@@ -74,6 +79,10 @@ struct StreamReport {
   std::map<std::string, cardsim::SimCard> cards;  // every card ever inserted, as it is now
   bool server_stopped_cleanly = false;
   std::string server_stop_error;
+  // With several servers: per shop, the links opened on a server other than its preferred one
+  // (failovers) and the links moved back to its preferred one (failbacks); sessions completed per server.
+  std::vector<std::size_t> failovers, failbacks;
+  std::vector<std::size_t> sessions_by_server;
 };
 
 StreamReport run_crash_stream(const StreamPlan& plan);

@@ -7,6 +7,11 @@
 //
 // CARDPERSO_CRASH_SEED=<n> replays a run's kill moments (the seed is printed); CARDPERSO_CRASH_KILLS
 // changes the number of kills (at least 50 are required to pass).
+//
+// With CARDPERSO_TEST_PG the ADS runs on PostgreSQL; with CARDPERSO_CRASH_SERVERS=2 as well, two
+// ads-server processes share that database, the shops prefer one each and fail over, and only the
+// first process is killed (at least 30 times): the same checks hold, the shops that prefer it fail
+// over to the other and come back, and both daemons complete sessions.
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
@@ -14,6 +19,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <random>
 
 #include <fmt/format.h>
@@ -23,6 +29,7 @@
 #include "crash_checks.hpp"
 #include "crash_stream.hpp"
 #include "cardperso/testing/run_program.hpp"
+#include "cardperso/testing/scratch_postgres.hpp"
 #include "fixture.hpp"
 
 namespace cardperso::crash {
@@ -31,6 +38,7 @@ namespace {
 constexpr std::size_t kShops = 4;
 constexpr std::size_t kBlankCardsPerShop = 1500;  // more than a run uses: a shop out of cards fails the test
 constexpr std::size_t kRequiredKills = 50;
+constexpr std::size_t kRequiredKillsOfOneOfSeveral = 30;
 constexpr std::size_t kRequiredPhases = 5;
 
 std::uint64_t env_number(const char* name, std::uint64_t fallback) {
@@ -49,7 +57,9 @@ bool protocol_phase(Phase p) { return p != Phase::Connect && p != Phase::Between
 
 TEST(CrashSafety, SigkillTheAdsDuringAStreamOfPersonalisations) {
   const std::uint64_t seed = env_number("CARDPERSO_CRASH_SEED", std::random_device{}());
-  const std::size_t kills = env_number("CARDPERSO_CRASH_KILLS", 55);
+  const std::size_t servers = env_number("CARDPERSO_CRASH_SERVERS", 1);
+  const std::size_t kills = env_number("CARDPERSO_CRASH_KILLS", servers > 1 ? 35 : 55);
+  const std::size_t required_kills = servers > 1 ? kRequiredKillsOfOneOfSeveral : kRequiredKills;
   std::cout << "crash test seed " << seed << " (CARDPERSO_CRASH_SEED to replay), " << kills << " kills" << std::endl;
   RecordProperty("seed", std::to_string(seed));
   spdlog::set_level(spdlog::level::warn);  // the shops' STE and DTD cores log every card at info
@@ -58,6 +68,13 @@ TEST(CrashSafety, SigkillTheAdsDuringAStreamOfPersonalisations) {
   bench::FixturePlan fp;
   fp.adsctl = CARDPERSO_CRASH_ADSCTL;
   fp.dir = dir;
+  // With CARDPERSO_TEST_PG (the cluster fixture), the same run on PostgreSQL: a database of its own.
+  std::optional<testing::ScratchPostgresDatabase> pg;
+  if (const auto base = testing::postgres_base_url(); !base.empty()) {
+    pg.emplace(base);
+    fp.db = pg->url();
+    std::cout << "on PostgreSQL" << std::endl;
+  }
   fp.retailers = kShops;
   fp.shops = kShops;
   fp.blank_cards_per_shop = kBlankCardsPerShop;
@@ -78,6 +95,7 @@ TEST(CrashSafety, SigkillTheAdsDuringAStreamOfPersonalisations) {
       help && help->find("--max-handshakes-per-link-minute") != std::string::npos)
     plan.server_argv.insert(plan.server_argv.end(), {"--max-handshakes-per-link-minute", "0"});
   plan.batch_secret = fixture->batch_secret;
+  plan.servers = servers;
   plan.seed = seed;
   plan.kills = kills;
   for (const auto& s : fixture->shops) {
@@ -110,7 +128,26 @@ TEST(CrashSafety, SigkillTheAdsDuringAStreamOfPersonalisations) {
             << std::flush;
   for (const auto& e : run.first_errors) std::cout << "  e.g. " << e << "\n";
 
-  EXPECT_GE(run.kills.size(), kRequiredKills);
+  EXPECT_GE(run.kills.size(), required_kills);
+  if (servers > 1) {
+    // Shop i prefers server i % servers; server 0 is the one killed.
+    std::size_t failovers_of_victims = 0, failbacks_of_victims = 0;
+    for (std::size_t i = 0; i < run.failovers.size(); ++i) {
+      if (i % servers != 0) continue;
+      failovers_of_victims += run.failovers[i];
+      failbacks_of_victims += run.failbacks[i];
+    }
+    std::string per_server;
+    for (std::size_t s = 0; s < run.sessions_by_server.size(); ++s)
+      per_server += fmt::format("{}server {} {}", s ? ", " : "", s + 1, run.sessions_by_server[s]);
+    std::cout << fmt::format("{} servers; sessions completed per server: {}; the shops that prefer the killed one "
+                             "failed over {} times and came back {} times\n",
+                             servers, per_server, failovers_of_victims, failbacks_of_victims);
+    EXPECT_GT(failovers_of_victims, 0U) << "the shops of the killed server never failed over";
+    EXPECT_GT(failbacks_of_victims, 0U) << "the shops of the killed server never came back to it";
+    for (std::size_t s = 0; s < run.sessions_by_server.size(); ++s)
+      EXPECT_GT(run.sessions_by_server[s], 0U) << "server " << s + 1 << " completed no session";
+  }
   EXPECT_GE(protocol_phases.size(), kRequiredPhases) << "the kills hit too few protocol phases: " << phases_text;
   for (const auto& e : run.final_errors) ADD_FAILURE() << "after the last kill: " << e;
   EXPECT_EQ(run.final_sessions_ok, kShops * plan.final_sessions);

@@ -16,7 +16,7 @@ Invocation::Invocation(const std::string& full_name, std::string usage, std::str
 
 std::optional<int> Invocation::parse(const std::vector<std::string>& args) {
   cl_.options().add_options()
-      ("db", po::value(&common_.db_path)->default_value(common_.db_path), "ADS database file")
+      ("db", po::value(&common_.db_path)->default_value(common_.db_path), "ADS database: a SQLite file (PATH or sqlite:PATH) or a postgresql:// URL")
       ("master-key", po::value(&common_.key_path)->default_value(common_.key_path), "ADS master key file (mode 0600)");
   return cl_.parse(args, vm_);
 }

@@ -16,9 +16,10 @@ bool exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 int run_init(const std::vector<std::string>& args, const std::string& command_name) {
-  Invocation command(command_name, "[--db PATH] [--master-key PATH]",
+  Invocation command(command_name, "[--db PATH|URL] [--master-key PATH]",
                         "Creates a new ADS database (schema version " + std::to_string(ads::latest_schema_version()) +
                             ") and a new random master key (mode 0600). Refuses to overwrite either.\n"
+                            "--db postgresql://... sets up the ADS in an existing, empty PostgreSQL database.\n"
                             "Back up the master key apart from the database: without it no stored key can be read.");
   if (auto stop = command.parse(args)) return *stop;
 
@@ -49,13 +50,13 @@ int run_init(const std::vector<std::string>& args, const std::string& command_na
   ads::AuditLog audit(*db, *key);
   auto bound = db->with_transaction([&]() -> Result<void> {
     if (auto r = ads::bind_master_key(*db, *key); !r) return r;
-    auto logged = audit.append(actor_name(), "ads_initialised", command.common().db_path,
+    auto logged = audit.append(actor_name(), "ads_initialised", db->path(),
                                "schema_version=" + std::to_string(ads::latest_schema_version()));
     if (!logged) return logged.error();
     return {};
   });
   if (!bound) return undo(bound.error().message);
-  std::cerr << "adsctl: created database " << command.common().db_path << " (schema version " << ads::latest_schema_version()
+  std::cerr << "adsctl: created database " << db->path() << " (schema version " << ads::latest_schema_version()
             << ") and master key " << command.common().key_path << " (mode 0600).\n"
             << "Back up the master key on separate media; keep it away from the database backups.\n";
   return kExitOk;

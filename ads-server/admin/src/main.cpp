@@ -6,6 +6,11 @@
 #include "cardperso/common/process_hardening.hpp"
 #include "command_line.hpp"
 
+namespace cardperso::adsctl {
+// migrate_command.cpp: copying a SQLite ADS into PostgreSQL.
+std::vector<cli::Subcommand> migrate_commands();
+}  // namespace cardperso::adsctl
+
 int main(int argc, char** argv) {
   // adsctl handles master keys, batch secrets and card codes; it logs nothing, so no report is shown.
   cardperso::harden_process({.secure_heap_bytes = 1024 * 1024, .secure_heap_min_block = 16});
@@ -18,7 +23,7 @@ int main(int argc, char** argv) {
       .commands = {}};
   for (auto table : {adsctl::init_commands, adsctl::retailer_commands, adsctl::terminal_commands, adsctl::audit_commands, adsctl::batch_commands,
                      adsctl::pool_commands, adsctl::card_commands, adsctl::hlr_commands,
-                     adsctl::export_commands, adsctl::maintenance_commands, adsctl::status_commands}) {
+                     adsctl::export_commands, adsctl::maintenance_commands, adsctl::migrate_commands, adsctl::status_commands}) {
     for (auto& command : table()) program.commands.push_back(std::move(command));
   }
   return cli::run_subcommands(program, std::vector<std::string>(argv + 1, argv + argc));

@@ -61,7 +61,8 @@ int run_restore(const std::vector<std::string>& args, const std::string& command
   command.positional().add("backup", 1);
   if (auto stop = command.parse(args)) return *stop;
   backup = absolute(backup);
-  const std::string target = absolute(command.common().db_path);
+  const std::string& db = command.common().db_path;
+  const std::string target = ads::Database::is_postgres_url(db) ? db : absolute(db);
   auto key = ads::MasterKey::load_file(command.common().key_path);
   if (!key) return refused(key.error().message);
   auto report = ads::restore_database(backup, target, *key, actor_name());

@@ -58,6 +58,7 @@ struct Provisioner::State {
   net::Backoff link_backoff;
   std::optional<SteadyTime> link_retry_at;  // the link failed: not before then
   bool link_was_down = false;
+  std::optional<bool> sender;  // several daemons on one database: whether this one sends (last answer)
   bool woken = false;
   asio::steady_timer timer;
   int delivered = 0;  // jobs delivered in the last pass
@@ -130,6 +131,19 @@ asio::awaitable<void> Provisioner::deliver_due() {
   auto& s = *state;
   s.delivered = 0;
   if (s.link_retry_at && *s.link_retry_at > std::chrono::steady_clock::now()) co_return;
+  // With several daemons on one database, one of them sends (the others would only deliver the same
+  // jobs twice); when it stops, the next daemon to poll takes over.
+  auto sender = s.db.hold_role("hlr-outbox");
+  if (!sender) {
+    spdlog::error("HLR provisioning: cannot tell which daemon sends: {}", sender.error().message);
+    co_return;
+  }
+  if (s.sender != *sender) {
+    if (*sender && s.sender.has_value()) spdlog::info("HLR provisioning: this daemon sends the outbox from now on");
+    if (!*sender) spdlog::info("HLR provisioning: another ADS daemon sends the outbox; this one stands by");
+    s.sender = *sender;
+  }
+  if (!*sender) co_return;
   auto jobs = s.outbox.due(kJobsPerPass);
   if (!jobs) {
     spdlog::error("HLR provisioning: cannot read the outbox: {}", jobs.error().message);

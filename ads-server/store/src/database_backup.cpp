@@ -245,6 +245,11 @@ Result<RestoreReport> stage(const std::string& backup, const std::string& stagin
 }  // namespace
 
 Result<BackupReport> backup_database(Database& source, const std::string& dest) {
+  if (source.backend() != Backend::Sqlite) {
+    return fail("adsctl backup copies a SQLite database; " + source.path() +
+                " is PostgreSQL: back it up with PostgreSQL's tools (pg_dump, or pg_basebackup with WAL archiving), "
+                "and the master key apart");
+  }
   if (source.in_transaction()) return fail("backup of " + source.path() + " asked for inside a transaction");
   if (exists(dest)) {
     return fail(Errc::AlreadyExists, "backup " + dest + " already exists; refusing to overwrite it: choose a new name");
@@ -311,6 +316,10 @@ Result<void> check_not_in_use(const std::string& path) {
 
 Result<RestoreReport> restore_database(const std::string& backup, const std::string& target, const MasterKey& key,
                                        std::string_view actor) {
+  if (Database::is_postgres_url(target)) {
+    return fail("adsctl restore puts back a SQLite database; restore a PostgreSQL database with PostgreSQL's tools "
+                "(pg_restore, or a base backup and its WAL), then check it with `adsctl status` and `adsctl audit verify`");
+  }
   if (!exists(backup)) return fail(Errc::NotFound, "backup " + backup + " not found");
   // Taken first and held to the end: no ads-server can open the target while it is being replaced.
   std::optional<Connection> lock;

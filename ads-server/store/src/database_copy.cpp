@@ -36,7 +36,9 @@ Result<TableShape> shape_of(Database& source, const std::string& table) {
       "SELECT name, upper(type), pk FROM pragma_table_info(?1) ORDER BY cid", "migrate: read the columns of " + table,
       [](const Statement& s) { return ColumnInfo{s.column_text(0), s.column_text(1), s.column_int(2)}; }, table);
   if (!columns) return columns.error();
-  if (columns->empty()) return fail("migrate: table " + table + " of the source has no columns; check the source with `adsctl status`");
+  if (columns->empty()) {
+    return fail("migrate: table " + table + " of the source has no columns; check the source with `adsctl status`");
+  }
   TableShape shape{table, {}, {}};
   int key_columns = 0;
   std::string integer_key;
@@ -88,7 +90,14 @@ Result<std::int64_t> copy_table(Database& source, Database& target, const TableS
       if (type == "integer") {
         insert_row->bind(param, rows->column_int(value_at));
       } else if (type == "text") {
-        insert_row->bind(param, rows->column_text(value_at));
+        // PostgreSQL text cannot hold NUL, and a text parameter would silently end at the first one.
+        std::string text = rows->column_text(value_at);
+        if (text.find('\0') != std::string::npos) {
+          return fail("migrate: column " + shape.columns[i] + " of table " + shape.name + " holds text with a NUL "
+                      "character, which PostgreSQL cannot store and the ADS never writes; the source was changed by "
+                      "hand: restore it from a backup");
+        }
+        insert_row->bind(param, text);
       } else if (type == "blob") {
         insert_row->bind(param, rows->column_blob(value_at));
       } else if (type == "null") {
@@ -169,7 +178,8 @@ Result<std::vector<TableRows>> count_rows(Database& db, const std::vector<std::s
   std::vector<TableRows> counts;
   for (const auto& table : tables) {
     if (!plain_identifier(table)) return fail("migrate: \"" + table + "\" is not a table name the ADS schema uses");
-    auto rows = db.read_row("SELECT count(*) FROM " + quoted(table), "migrate: count the rows of " + table + " in " + db.path(),
+    auto rows = db.read_row("SELECT count(*) FROM " + quoted(table),
+                            "migrate: count the rows of " + table + " in " + db.path(),
                             [](const Statement& s) { return s.column_int(0); });
     if (!rows) return rows.error();
     counts.push_back({table, rows->value_or(0)});

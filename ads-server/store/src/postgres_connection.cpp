@@ -28,25 +28,6 @@ bool retryable_sqlstate(std::string_view sqlstate) {
   return sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03";
 }
 
-std::string redact_postgres_url(const std::string& url) {
-  // postgresql://user:password@host/... -> postgresql://user:***@host/...
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const auto authority_end = url.find_first_of("/?", scheme + 3);
-  const auto at = url.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end);
-  std::string shown = url;
-  if (at != std::string::npos && at > scheme + 3) {
-    const auto colon = url.find(':', scheme + 3);
-    if (colon != std::string::npos && colon < at) shown = url.substr(0, colon + 1) + "***" + url.substr(at);
-  }
-  // A password may also come as a query parameter.
-  if (const auto p = shown.find("password="); p != std::string::npos) {
-    const auto end = shown.find('&', p);
-    shown = shown.substr(0, p) + "password=***" + (end == std::string::npos ? "" : shown.substr(end));
-  }
-  return shown;
-}
-
 Result<std::unique_ptr<PgConnection>> PgConnection::connect(const std::string& url, const std::string& shown) {
   PGconn* conn = PQconnectdb(url.c_str());
   if (conn == nullptr) return fail("cannot connect to PostgreSQL at " + shown + ": out of memory");

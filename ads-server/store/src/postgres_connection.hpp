@@ -117,7 +117,4 @@ class PgQuery {
   bool ran_ = false;
 };
 
-// The URL with any password replaced by "***", for messages and logs.
-std::string redact_postgres_url(const std::string& url);
-
 }  // namespace cardperso::ads::detail

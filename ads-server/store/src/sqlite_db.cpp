@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "cardperso/ads/store/private_file.hpp"
+#include "cardperso/common/url_credentials.hpp"
 #include "postgres_connection.hpp"
 
 namespace cardperso::ads {
@@ -243,7 +244,7 @@ Database::Database(std::unique_ptr<detail::PgConnection> pg, std::string shown)
     : path_(std::move(shown)), cache_(std::make_unique<Cache>()), pg_(std::move(pg)) {}
 
 Result<Database> Database::open_postgres(const std::string& url, OpenMode mode) {
-  const std::string shown = detail::redact_postgres_url(url);
+  const std::string shown = redact_url_credentials(url);
   auto conn = detail::PgConnection::connect(url, shown);
   if (!conn) return conn.error();
   Database db(std::move(conn).value(), shown);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <string>
 
 #include "cardperso/dtd/customer_desk.hpp"
 
@@ -33,6 +34,11 @@ class RelayMetrics {
   // seen, so no latency is made up for it).
   virtual void request_served(RequestOutcome outcome, std::optional<std::chrono::duration<double>> took) = 0;
   virtual void levels(const RelayLevels& now) = 0;
+  // The ADS link came up on address `index` of the --ads list (0: the most preferred), "HOST:PORT".
+  // failover: a more preferred address did not answer first; failback: the link moved back to a more
+  // preferred address while idle. (Not pure: a relay with one address needs neither.)
+  virtual void ads_linked(std::size_t /*index*/, const std::string& /*address*/, bool /*failover*/,
+                          bool /*failback*/) {}
 };
 
 }  // namespace cardperso::dtd

@@ -3,7 +3,8 @@
 //
 // Channel-1 frames pass unchanged both ways; the L1 handover gives the DTD SK_D, after which it may
 // talk to the ADS on channel 2 (with an echo text: a sealed Echo, checked when it comes back). The
-// ADS link is kept up by its own loop (reconnect with backoff; keepalives, the dead-link timeout and
+// ADS link is kept up by its own loop (reconnect with backoff over the --ads addresses in order of
+// preference, moving an idle link back to a preferred one: ads_failover.hpp; keepalives, the dead-link timeout and
 // the session slot are proto::DtdLinkCore); STE links come and go, one at a time. stop() is a
 // net::StopSignal request: it cuts a reconnect sleep short and closes both links, which ends their reads. When either side goes away mid-session the session is ended
 // towards the other side (sealed Terminate or Error) and the reason logged.
@@ -18,6 +19,7 @@
 #include <string>
 
 #include "cardperso/common/secret_bytes.hpp"
+#include "cardperso/dtd/ads_failover.hpp"
 #include "cardperso/dtd/ads_link.hpp"
 #include "cardperso/dtd/customer_desk.hpp"
 #include "cardperso/dtd/relay_metrics.hpp"
@@ -74,12 +76,21 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
   std::size_t sessions_ended() const { return sessions_ended_; }
   // The STE's latest TerminalStatus on its current link (none before the first, or once it is gone).
   const std::optional<proto::TerminalStatus>& terminal_status() const { return terminal_status_; }
+  // Which of the --ads addresses the link uses, and how often it failed over / back.
+  const AdsFailover& ads_failover() const { return failover_; }
   const net::asio::any_io_executor& executor() const { return executor_; }
 
  private:
   static net::asio::awaitable<void> ads_loop(std::shared_ptr<RelaySession> self);
   static net::asio::awaitable<void> shutdown(std::shared_ptr<RelaySession> self, std::function<void()> on_stopped);
   net::asio::awaitable<void> serve_ads(net::FramedStream stream);
+  // The link came up on failover_.linked(): metrics, and the fail-back loop when it is not the most
+  // preferred address.
+  void ads_linked(bool failover, bool failback);
+  // While the link runs on a less preferred address: every fail-back period, with no session open,
+  // probes the more preferred ones and moves the link to the first that answers (failback_link_).
+  static net::asio::awaitable<void> failback_loop(std::shared_ptr<RelaySession> self, std::uint64_t generation);
+  bool session_open() const;
   net::asio::awaitable<void> from_ste(proto::Frame frame);
   net::asio::awaitable<void> from_ads(proto::Frame frame);
   net::asio::awaitable<void> carry_out(proto::Actions actions);
@@ -105,6 +116,9 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
   RelayOptions options_;
   proto::DtdRelay relay_;
   std::optional<net::FramedStream> ads_;
+  AdsFailover failover_;
+  std::uint64_t ads_generation_ = 0;                 // one per ADS link served
+  std::optional<net::FramedStream> failback_link_;   // a more preferred ADS that answered, to serve next
   std::optional<net::FramedStream> ste_;
   std::uint64_t ste_generation_ = 0;
   bool ste_hello_done_ = false;

@@ -1,4 +1,4 @@
-#include "pg_test_database.hpp"
+#include "cardperso/testing/scratch_postgres.hpp"
 
 #include <libpq-fe.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-namespace cardperso::ads::test {
+namespace cardperso::testing {
 
 std::string postgres_base_url() {
   const char* url = std::getenv("CARDPERSO_TEST_PG");
@@ -38,7 +38,7 @@ std::string with_database(const std::string& base, const std::string& name) {
 }
 }  // namespace
 
-PgTestDatabase::PgTestDatabase(const std::string& base_url) : base_url_(base_url) {
+ScratchPostgresDatabase::ScratchPostgresDatabase(const std::string& base_url) : base_url_(base_url) {
   static std::atomic<int> counter{0};
   name_ = "t" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
   if (auto e = postgres_exec(base_url_, "CREATE DATABASE " + name_ + " TEMPLATE template0"); !e.empty())
@@ -46,6 +46,6 @@ PgTestDatabase::PgTestDatabase(const std::string& base_url) : base_url_(base_url
   url_ = with_database(base_url_, name_);
 }
 
-PgTestDatabase::~PgTestDatabase() { postgres_exec(base_url_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)"); }
+ScratchPostgresDatabase::~ScratchPostgresDatabase() { postgres_exec(base_url_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)"); }
 
-}  // namespace cardperso::ads::test
+}  // namespace cardperso::testing
