@@ -129,6 +129,7 @@ int run(const LoadOptions& o) {
   FixturePlan fp;
   fp.adsctl = o.adsctl;
   fp.dir = work.path;
+  fp.db = o.db;
   fp.shops = o.shops;
   fp.retailers = o.retailers > 0 ? o.retailers : o.mode == LoadMode::Idle ? 1 : o.shops;
   if (o.mode == LoadMode::Personalise) {

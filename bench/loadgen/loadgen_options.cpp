@@ -44,6 +44,9 @@ std::variant<LoadOptions, int> parse_load_options(int argc, char** argv) {
       "no-baseline", "skip the echo baseline")(
       "work-dir", po::value(&o.work_dir), "where the database and card images go (default: fresh, removed)")(
       "keep-work-dir", "keep the work directory afterwards")(
+      "db", po::value(&o.db),
+      "the ADS database the fixture is made in: default WORK_DIR/ads.db (SQLite); or a postgresql:// URL of an "
+      "existing, empty database")(
       "server-log-level", po::value(&o.server_log_level)->default_value(o.server_log_level), "ads-server --log-level")(
       "max-sessions-per-link", po::value(&o.max_sessions_per_link)->default_value(0), "ads-server option, if set")(
       "server-arg", po::value(&o.server_args)->composing(),

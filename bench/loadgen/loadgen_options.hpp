@@ -28,6 +28,7 @@ struct LoadOptions {
   std::size_t retailers = 0;                 // 0: one retailer card per shop
   bool baseline = true;                      // run the echo baseline first
   std::string work_dir;                      // "" = a fresh directory under /tmp, removed afterwards
+  std::string db;                            // "" = WORK_DIR/ads.db (SQLite); or a postgresql:// URL
   bool keep_work_dir = false;
   std::string ads_server;                    // paths of the programs it runs
   std::string adsctl;

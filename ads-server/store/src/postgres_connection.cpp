@@ -59,6 +59,7 @@ Result<void> PgConnection::apply_session_settings() {
 void PgConnection::reconnect_if_dropped() {
   if (PQstatus(conn_) == CONNECTION_OK || transaction_open_) return;
   PQreset(conn_);
+  prepared_.clear();
   if (PQstatus(conn_) != CONNECTION_OK) return;  // the statement fails and says so; tried again next time
   if (!apply_session_settings()) return;
   for (const auto key : session_locks_) {
@@ -167,8 +168,20 @@ Result<PGresult*> PgConnection::run(const std::string& sql, const std::vector<st
       lengths[i] = static_cast<int>(values[i]->size());
     }
   }
-  PGresult* res = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), types.data(), pointers.data(),
-                               lengths.data(), formats.data(), 0);
+  auto it = prepared_.find(&sql);
+  if (it == prepared_.end()) {
+    std::string name = "s" + std::to_string(prepared_.size() + 1);
+    PGresult* made = PQprepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(types.size()), types.data());
+    if (PQresultStatus(made) != PGRES_COMMAND_OK) {
+      Error e = error_from(made, std::string(what) + " (prepare)");
+      PQclear(made);
+      return e;
+    }
+    PQclear(made);
+    it = prepared_.emplace(&sql, std::move(name)).first;
+  }
+  PGresult* res = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), pointers.data(),
+                                 lengths.data(), formats.data(), 0);
   const auto status = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     Error e = error_from(res, what);

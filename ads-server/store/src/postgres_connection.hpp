@@ -78,6 +78,10 @@ class PgConnection {
   PGconn* conn_ = nullptr;
   std::string shown_;
   std::unordered_map<std::string, std::string> translated_;
+  // Server-side prepared statements by translated text (whose address is stable in translated_):
+  // the server parses and plans each text once per connection. Their parameter types are those of
+  // the first binding; lost with the connection, so cleared when it is re-established.
+  std::unordered_map<const std::string*, std::string> prepared_;
   int changes_ = 0;
   bool retryable_ = false;
   std::vector<std::int64_t> session_locks_;

@@ -180,6 +180,48 @@ TEST_F(PostgresDaemonsTest, AStatementThatFailedInsideATransactionFailsItsCommit
   EXPECT_NE(r.error().message.find("rolled it back"), std::string::npos) << r.error().message;
 }
 
+// A conflict with another daemon's transaction is reported by PostgreSQL with a SQLSTATE of class 40;
+// the transaction runs again, a bounded number of times. Raised here on purpose, with that SQLSTATE.
+constexpr const char* kRaiseSerializationFailure =
+    "DO $$ BEGIN RAISE EXCEPTION 'conflict (test)' USING ERRCODE = 'serialization_failure'; END $$";
+
+TEST_F(PostgresDaemonsTest, ATransactionThatConflictedRunsAgain) {
+  int runs = 0;
+  auto r = db->with_transaction([&]() -> Result<std::int64_t> {
+    ++runs;
+    if (runs == 1) {
+      if (auto raised = db->exec(kRaiseSerializationFailure, "a conflicting step"); !raised) return raised.error();
+    }
+    return audit->append("tester", "test_event", "retry", "x");
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(raw_int(db_path, "SELECT count(*) FROM audit_log WHERE subject = 'retry'"), 1);
+  EXPECT_TRUE(must(audit->verify()).intact());
+}
+
+TEST_F(PostgresDaemonsTest, ATransactionThatKeepsConflictingGivesUpAfterTheBound) {
+  int runs = 0;
+  auto r = db->with_transaction([&]() -> Result<void> {
+    ++runs;
+    return db->exec(kRaiseSerializationFailure, "a conflicting step");
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(runs, kMaxTransactionAttempts);
+  EXPECT_NE(r.error().message.find("SQLSTATE 40001"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("try again"), std::string::npos) << r.error().message;
+}
+
+TEST_F(PostgresDaemonsTest, OtherErrorsAreNotRunAgain) {
+  int runs = 0;
+  auto r = db->with_transaction([&]() -> Result<void> {
+    ++runs;
+    return db->run("INSERT INTO retailers (serial) VALUES ('1')", "an insert that breaks a constraint");
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(runs, 1);
+}
+
 TEST(PostgresUrlTest, APasswordNeverAppearsInAMessage) {
   const auto base = postgres_base_url();
   ASSERT_FALSE(base.empty());
