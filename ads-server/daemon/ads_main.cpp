@@ -181,13 +181,11 @@ int run(const ads::AdsOptions& options) {
   asio::signal_set hangup(io, SIGHUP);
   ads::AuditLog reload_audit(*db, *key);
   asio::co_spawn(io, reload_on_hangup(hangup, options, perso ? &*perso : nullptr, *db, reload_audit), asio::detached);
-  // SQLite: from here on every store write joins the group transaction of the current io turn.
-  // PostgreSQL commits each transaction itself (and groups the flushes of concurrent commits).
+  // From here on every store write joins the group transaction of the current io turn (on
+  // PostgreSQL too: one COMMIT, one taking of the writer lock per turn instead of per call).
   std::optional<ads::GroupCommit> group;
-  if (!shared_db) {
-    group.emplace(*db, io.get_executor());
-    if (metrics) group->on_flush([m = metrics.get()](std::uint64_t groups, auto took) { m->flushed(groups, took); });
-  }
+  group.emplace(*db, io.get_executor());
+  if (metrics) group->on_flush([m = metrics.get()](std::uint64_t groups, auto took) { m->flushed(groups, took); });
   auto server = std::make_shared<ads::ServerContext>(directory, directory, options.connection);
   server->group = group ? &*group : nullptr;
   if (shared_db)

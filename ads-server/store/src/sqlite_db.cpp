@@ -453,8 +453,6 @@ void Database::rollback() noexcept {
 }
 
 void Database::set_group(TransactionGroupListener* listener) {
-  if (pg_ && listener != nullptr)
-    throw std::logic_error("Database::set_group: group commit is for SQLite; PostgreSQL commits each transaction");
   if (group_open_) throw std::logic_error("Database::set_group called while a group transaction is open");
   group_ = listener;
 }
@@ -463,20 +461,25 @@ Result<void> Database::begin_savepoint() {
   if (in_savepoint_) throw std::logic_error("Database::with_transaction called inside a transaction");
   if (!group_open_) {
     if (in_transaction()) throw std::logic_error("Database::with_transaction (group mode) inside a foreign transaction");
-    if (auto begun = run_cached("BEGIN IMMEDIATE", "begin group transaction"); !begun) return begun;
+    if (auto begun = pg_ ? pg_->begin(kBeginWrite) : run_cached("BEGIN IMMEDIATE", "begin group transaction"); !begun)
+      return begun;
     group_open_ = true;
     group_->on_group_opened();
   } else if (!in_transaction()) {
     return fail("database error: the shared transaction was rolled back after an earlier error, so this operation "
                 "was not done; retry it");
   }
-  if (auto saved = run_cached("SAVEPOINT ads_call", "begin transaction (savepoint)"); !saved) return saved;
+  if (auto saved = pg_ ? pg_->exec("SAVEPOINT ads_call", "begin transaction (savepoint)")
+                       : run_cached("SAVEPOINT ads_call", "begin transaction (savepoint)");
+      !saved)
+    return saved;
   in_savepoint_ = true;
   return {};
 }
 
 Result<void> Database::release_savepoint() {
-  auto released = run_cached("RELEASE ads_call", "end transaction (release savepoint)");
+  auto released = pg_ ? pg_->exec("RELEASE ads_call", "end transaction (release savepoint)")
+                      : run_cached("RELEASE ads_call", "end transaction (release savepoint)");
   if (released) in_savepoint_ = false;
   return released;
 }
@@ -486,6 +489,10 @@ void Database::rollback_savepoint() noexcept {
   // After some errors (disk full, I/O error) SQLite has already rolled the whole transaction back;
   // commit_group() reports that to everyone waiting on the group.
   if (!in_transaction()) return;
+  if (pg_) {
+    (void)pg_->exec("ROLLBACK TO ads_call; RELEASE ads_call", "undo a call (rollback to savepoint)");
+    return;
+  }
   sqlite3_exec(db_, "ROLLBACK TO ads_call; RELEASE ads_call", nullptr, nullptr, nullptr);
 }
 
@@ -497,7 +504,7 @@ Result<void> Database::commit_group() {
     return fail("database error: SQLite rolled the shared transaction back after an error, so the writes of this "
                 "group were lost; check the disk (space, I/O errors)");
   }
-  if (auto committed = run_cached("COMMIT", "commit group transaction"); !committed) {
+  if (auto committed = commit(); !committed) {
     rollback();
     return fail(committed.error().message + "; the writes of this group were rolled back");
   }
