@@ -4,7 +4,9 @@
 # run. PostgreSQL is a throwaway cluster with its default durability (fsync on, synchronous_commit
 # on), on this machine's disk, like the SQLite file.
 #
-#   bench/scaleout/scaleout.sh BUILD_DIR [SHOPS] [SESSIONS]     (defaults: 100 shops, 2000 sessions)
+#   bench/scaleout/scaleout.sh BUILD_DIR [SHOPS] [SESSIONS] [RATE]
+#     defaults: 100 shops, 2000 sessions, closed loop (every shop back to back: throughput);
+#     RATE sessions/s: open loop (latency at that offered load, which every configuration must carry)
 #
 # For each configuration: cardperso-loadgen --setup-only makes the fixture (a fresh database), the
 # daemons are started on it, cardperso-loadgen --ads-address runs the shops against them (shop i
@@ -12,9 +14,10 @@
 # from /proc. The last lines are one JSON object per configuration.
 set -euo pipefail
 
-build=$(cd "${1:?usage: $0 BUILD_DIR [SHOPS] [SESSIONS]}" && pwd)
+build=$(cd "${1:?usage: $0 BUILD_DIR [SHOPS] [SESSIONS] [RATE]}" && pwd)
 shops=${2:-100}
 sessions=${3:-2000}
+rate=${4:-0}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 loadgen=$build/bench/loadgen/cardperso-loadgen
@@ -70,7 +73,8 @@ run() {  # NAME DB DAEMONS
   before_ads=$(cpu_ticks "${started[@]}")
   before_pg=$(cpu_ticks $pgp)
   "$loadgen" --mode personalise --shops "$shops" --sessions "$sessions" --work-dir "$dir" \
-    --ads-address "$joined" --warmup-ms 2000 --timeout-ms 60000 --no-baseline >"$dir/run.out" 2>"$dir/run.err"
+    --ads-address "$joined" --warmup-ms 2000 --timeout-ms 60000 --rate "$rate" --no-baseline \
+    >"$dir/run.out" 2>"$dir/run.err"
   after_ads=$(cpu_ticks "${started[@]}")
   after_pg=$(cpu_ticks $(postgres_pids))
   for p in "${started[@]}"; do kill "$p"; done
@@ -82,7 +86,8 @@ summary = json.loads(open(out).read().strip().splitlines()[-1])
 lat = summary["latency_us"]
 sessions_ok = summary.get("sessions_ok", 0)
 row = {
-    "config": name, "daemons": int(daemons), "shops": summary["shops"], "sessions_ok": sessions_ok,
+    "config": name, "daemons": int(daemons), "shops": summary["shops"], "offered_rate": summary.get("offered_rate", 0),
+    "sessions_ok": sessions_ok,
     "errors": summary.get("errors"), "seconds": summary["seconds"],
     "sessions_per_s": round(summary["sessions_per_s"], 1),
     "round_trip_p50_ms": lat["round_trip"]["p50_us"] / 1000, "round_trip_p99_ms": lat["round_trip"]["p99_us"] / 1000,

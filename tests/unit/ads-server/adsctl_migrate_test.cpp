@@ -20,6 +20,7 @@
 #include "cardperso/ads/store/terminal_store.hpp"
 #include "cardperso/testing/run_program.hpp"
 #include "pg_test_database.hpp"
+#include "stock_fixture.hpp"
 #include "test_support.hpp"
 
 namespace cardperso::ads {
@@ -27,10 +28,10 @@ namespace {
 
 using test::must;
 
-const std::string kRetailerA = "8949000000000000001";
-const std::string kRetailerB = "8949000000000000002";
-const Bytes kBatchSecret = hex("000102030405060708090a0b0c0d0e0f");
-const std::string kKi = "465b5ce8b199b49faa5f0a2ee238a6bc";
+using test::kBatchSecret;
+using test::kRetailerA;
+using test::kRetailerB;
+const std::string kKi = "465b5ce8b199b49faa5f0a2ee238a6bc";  // test::sample_record's
 const std::string kPassword = "s3cret-Pw-never-shown";
 
 // The tables every ADS of this version has; the copy must include each of them.
@@ -133,26 +134,7 @@ class AdsctlMigrateTest : public ::testing::Test {
   // A NewCard personalisation of `iccid` with fresh numbers and a fixed Ki/OPc.
   static PersonalisationRecord personalisation(Stores& s, const std::string& iccid, std::int64_t session) {
     must(s.stock.begin_personalisation(iccid, CardPurpose::NewCard));
-    auto numbers = must(s.records.reserve_numbers(iccid));
-    PersonalisationRecord r;
-    r.iccid = iccid;
-    r.retailer_serial = kRetailerA;
-    r.session_id = session;
-    r.content.imsi = numbers.imsi;
-    r.content.msisdn = numbers.msisdn;
-    r.content.ki = SecretBytes(hex(kKi));
-    r.content.opc = SecretBytes(hex("cd63cb71954a9f4e48a5994e37a02baf"));
-    r.content.spn = "cardperso";
-    r.content.plmnsel = "00f110ffffff";
-    r.content.profile = "gsm-basic";
-    r.content.files = {{"3F00/7F20/6F07", FileValue::Clear, "080910100000000010"},
-                       {"3F00/7F20/FF02", FileValue::Ki, ""},
-                       {"3F00/7F20/FF01", FileValue::Opc, ""},
-                       {"3F00/000A", FileValue::IssuerCode, ""},
-                       {"3F00/0000", FileValue::CustomerCode, ""}};
-    r.issuer_code = SecretBytes(hex("a1a2a3a4a5a6a7a8"));
-    r.personal_data_json = R"({"name":"Ada Lovelace","id_number":"X1234567"})";
-    return r;
+    return test::sample_record(iccid, must(s.records.reserve_numbers(iccid)), session);
   }
 
   // The target is untouched: no table at all in it.

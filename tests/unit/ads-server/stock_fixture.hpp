@@ -20,6 +20,31 @@ inline const std::string kRetailerA = "8949000000000000001";
 inline const std::string kRetailerB = "8949000000000000002";
 inline const Bytes kBatchSecret = hex("000102030405060708090a0b0c0d0e0f");
 
+// The record a script would produce for `iccid` with these numbers: retailer A, a fixed Ki/OPc,
+// issuer code and personal data.
+inline PersonalisationRecord sample_record(const std::string& iccid, const CardRecords::Numbers& numbers,
+                                           std::int64_t session_id) {
+  PersonalisationRecord r;
+  r.iccid = iccid;
+  r.retailer_serial = kRetailerA;
+  r.session_id = session_id;
+  r.content.imsi = numbers.imsi;
+  r.content.msisdn = numbers.msisdn;
+  r.content.ki = SecretBytes(hex("465b5ce8b199b49faa5f0a2ee238a6bc"));
+  r.content.opc = SecretBytes(hex("cd63cb71954a9f4e48a5994e37a02baf"));
+  r.content.spn = "cardperso";
+  r.content.plmnsel = "00f110ffffff";
+  r.content.profile = "gsm-basic";
+  r.content.files = {{"3F00/7F20/6F07", FileValue::Clear, "080910100000000010"},
+                     {"3F00/7F20/FF02", FileValue::Ki, ""},
+                     {"3F00/7F20/FF01", FileValue::Opc, ""},
+                     {"3F00/000A", FileValue::IssuerCode, ""},
+                     {"3F00/0000", FileValue::CustomerCode, ""}};
+  r.issuer_code = SecretBytes(hex("a1a2a3a4a5a6a7a8"));
+  r.personal_data_json = R"({"name":"Ada Lovelace","id_number":"X1234567"})";
+  return r;
+}
+
 class StockTest : public DatabaseTest {
  protected:
   void SetUp() override {
@@ -68,26 +93,7 @@ class StockTest : public DatabaseTest {
   // The card begun (NewCard) with fresh numbers, and the record its script would produce (fixed Ki/OPc).
   PersonalisationRecord begun(const std::string& iccid) {
     must(stock->begin_personalisation(iccid, CardPurpose::NewCard));
-    auto numbers = must(records->reserve_numbers(iccid));
-    PersonalisationRecord r;
-    r.iccid = iccid;
-    r.retailer_serial = kRetailerA;
-    r.session_id = 42;
-    r.content.imsi = numbers.imsi;
-    r.content.msisdn = numbers.msisdn;
-    r.content.ki = SecretBytes(hex("465b5ce8b199b49faa5f0a2ee238a6bc"));
-    r.content.opc = SecretBytes(hex("cd63cb71954a9f4e48a5994e37a02baf"));
-    r.content.spn = "cardperso";
-    r.content.plmnsel = "00f110ffffff";
-    r.content.profile = "gsm-basic";
-    r.content.files = {{"3F00/7F20/6F07", FileValue::Clear, "080910100000000010"},
-                       {"3F00/7F20/FF02", FileValue::Ki, ""},
-                       {"3F00/7F20/FF01", FileValue::Opc, ""},
-                       {"3F00/000A", FileValue::IssuerCode, ""},
-                       {"3F00/0000", FileValue::CustomerCode, ""}};
-    r.issuer_code = SecretBytes(hex("a1a2a3a4a5a6a7a8"));
-    r.personal_data_json = R"({"name":"Ada Lovelace","id_number":"X1234567"})";
-    return r;
+    return sample_record(iccid, must(records->reserve_numbers(iccid)), 42);
   }
   // A modification of the record's card by retailer A: the same content, keys unchanged (left empty).
   static ModificationRecord modification_of(const PersonalisationRecord& rec) {
