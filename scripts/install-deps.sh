@@ -11,7 +11,7 @@ packages=(
   libpcsclite-dev pcscd vsmartcard-vpcd pcsc-tools
   socat iproute2 util-linux procps python3 python3-cryptography
   osmo-hlr libosmocore-utils prometheus-cpp-dev prometheus
-  help2man file systemd
+  help2man file systemd mold
   libpq-dev postgresql-15 postgresql-client-15
   chromium chromium-driver python3-selenium python3-pil
 )
