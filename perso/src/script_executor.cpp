@@ -49,6 +49,15 @@ Result<void> check_keypad_entries(const Script& script, const KeypadEntries& e) 
                                      !std::equal(e.pin.data(), e.pin.data() + e.pin.size(), e.pin_again.data())))
     return fail("the two PINs typed differ; type them again");
   if (script.prompts.puk && !digits(e.puk, 8, 8)) return fail("the customer PUK must be 8 digits");
+  // Every code must fit its place before the first APDU goes out: a refusal half-way would leave the
+  // card half-written for a reason known from the start.
+  for (std::size_t i = 0; i < script.steps.size(); ++i) {
+    const ScriptStep& step = script.steps[i];
+    if (!step.placeholder) continue;
+    const SecretBytes& typed = step.placeholder->kind == PlaceholderKind::CustomerPin ? e.pin : e.puk;
+    if (typed.size() > step.placeholder->length)
+      return fail(step_name(i, step) + ": the code typed is longer than its place in the script; nothing was sent to the card");
+  }
   return {};
 }
 
@@ -70,7 +79,6 @@ ScriptResult execute_script(const Script& script, const KeypadEntries& entries, 
     if (step.placeholder) {
       const Placeholder& p = *step.placeholder;
       const SecretBytes& typed = p.kind == PlaceholderKind::CustomerPin ? entries.pin : entries.puk;
-      if (typed.size() > p.length) return refused(step_name(i, step) + ": the code typed is longer than its place");
       std::uint8_t* hole = apdu.data() + 5 + p.offset;
       std::fill(hole, hole + p.length, p.padding);
       std::copy(typed.data(), typed.data() + typed.size(), hole);

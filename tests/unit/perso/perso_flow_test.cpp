@@ -203,6 +203,31 @@ TEST_F(PersoFlow, RefusesBeforeSendingWhenThePinsDiffer) {
   EXPECT_TRUE(sent.empty());
 }
 
+// A script whose PIN place is shorter than the PIN typed is refused before the first APDU, not at
+// the step that holds the place (found by the script fuzzer: the card was left half-written).
+TEST_F(PersoFlow, RefusesBeforeSendingWhenACodeDoesNotFitItsPlace) {
+  auto built = build_personalisation_script(profile, values());
+  ASSERT_TRUE(built);
+  Script script = over_the_wire(*built);
+  std::size_t pin_step = script.steps.size();
+  for (std::size_t i = 0; i < script.steps.size(); ++i) {
+    if (script.steps[i].placeholder && script.steps[i].placeholder->kind == PlaceholderKind::CustomerPin) {
+      pin_step = i;
+      break;
+    }
+  }
+  ASSERT_LT(pin_step, script.steps.size());
+  ASSERT_GT(pin_step, 0u) << "the PIN step must not be the first, or the test proves nothing";
+  script.steps[pin_step].placeholder->length = 4;
+  ASSERT_TRUE(validate_script(script).ok());
+  const KeypadEntries eight{ascii_secret("12345678"), ascii_secret("12345678"), ascii_secret("12345678")};
+  auto result = execute_script(script, eight, transmit());
+  EXPECT_EQ(result.outcome, ScriptOutcome::Refused);
+  EXPECT_NE(result.reason.find("longer than its place"), std::string::npos) << result.reason;
+  EXPECT_TRUE(result.status_words.empty());
+  EXPECT_TRUE(sent.empty());
+}
+
 TEST_F(PersoFlow, CardPulledMidScriptReportsTheStep) {
   auto script = build_personalisation_script(profile, values());
   ASSERT_TRUE(script);
