@@ -43,15 +43,22 @@ Result<std::int64_t> AuditLog::append(std::string_view actor, std::string_view e
   for (auto field : {actor, event, subject, detail}) {
     if (field.size() > kMaxField) throw std::invalid_argument("AuditLog::append: field longer than 4096 bytes");
   }
-  auto last = db_.first_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-                             "append audit entry: read chain head");
-  if (!last) return last.error();
   AuditEntry e;
   Bytes prev_hash(kHashSize, 0);
   e.seq = 1;
-  if (*last) {
-    e.seq = (*last)->column_int(0) + 1;
-    prev_hash = (*last)->column_blob(1);
+  if (const auto& head = db_.chain_head()) {
+    e.seq = head->seq + 1;
+    prev_hash = head->hash;
+  } else {
+    auto last = db_.read_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                             "append audit entry: read chain head", [](const Statement& row) {
+                               return Database::ChainHead{row.column_int(0), row.column_blob(1)};
+                             });
+    if (!last) return last.error();
+    if (*last) {
+      e.seq = (*last)->seq + 1;
+      prev_hash = std::move((*last)->hash);
+    }
   }
   e.at = clock_();
   e.actor = actor;
@@ -65,6 +72,7 @@ Result<std::int64_t> AuditLog::append(std::string_view actor, std::string_view e
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
       "append audit entry: insert", e.seq, to_unix(e.at), actor, event, subject, detail, prev_hash, hash);
   if (!inserted) return inserted.error();
+  db_.set_chain_head({e.seq, hash});
   return e.seq;
 }
 

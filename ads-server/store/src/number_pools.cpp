@@ -132,50 +132,85 @@ Result<std::vector<NumberPool>> NumberPools::list() {
       "list number pools", read_pool);
 }
 
+namespace {
+
+// What allocating a number for a card depends on, read in one statement: whether the card exists,
+// the number of this kind already reserved for it (reserve_for_card) and the lowest released one.
+struct AllocationLookup {
+  bool card_exists = false;
+  std::optional<std::string> own;
+  std::optional<std::string> released;
+};
+
+Result<AllocationLookup> look_up_allocation(Database& db, const std::string& kind, std::string_view iccid) {
+  // `kind || ''` and `value || ''` (expressions, not columns) keep the planner on the iccid index (a
+  // card has at most a few rows): left to itself it walks the (kind, value) primary key in order to
+  // skip the sort, which reads every number of the kind and made each reservation slower as the pool
+  // filled.
+  auto row = db.read_row(
+      "SELECT (SELECT count(*) FROM cards WHERE iccid = ?2), "
+      "  (SELECT value FROM number_allocations WHERE kind || '' = ?1 AND iccid = ?2 AND state = 'reserved' "
+      "   ORDER BY value || '' LIMIT 1), "
+      "  (SELECT value FROM number_allocations WHERE kind = ?1 AND state = 'released' ORDER BY value LIMIT 1)",
+      "allocate number: look up the card and its numbers",
+      [](const Statement& r) {
+        return AllocationLookup{r.column_int(0) > 0, r.column_optional_text(1), r.column_optional_text(2)};
+      },
+      kind, iccid);
+  if (!row) return row.error();
+  if (!*row) return fail("database error during allocate number: the lookup returned no row");
+  return std::move(**row);
+}
+
+}  // namespace
+
 Result<std::string> NumberPools::allocate(NumberKind kind, std::string_view iccid) {
   require_transaction(db_, "NumberPools::allocate");
+  auto lookup = look_up_allocation(db_, std::string(to_string(kind)), iccid);
+  if (!lookup) return lookup.error();
+  return allocate_new(kind, iccid, lookup->card_exists, lookup->released);
+}
+
+Result<std::string> NumberPools::allocate_new(NumberKind kind, std::string_view iccid, bool card_exists,
+                                              const std::optional<std::string>& released) {
   const std::string k(to_string(kind));
   const std::int64_t now = to_unix(clock_());
-
-  auto card = db_.first_row("SELECT 1 FROM cards WHERE iccid = ?1", "allocate number: look up card", iccid);
-  if (!card) return card.error();
-  if (!*card) return fail("cannot allocate an " + k + " to unknown card " + std::string(iccid));
+  if (!card_exists) return fail("cannot allocate an " + k + " to unknown card " + std::string(iccid));
 
   // A released number first, so that nothing given back is lost.
-  auto reuse = db_.first_row(
-      "SELECT value FROM number_allocations WHERE kind = ?1 AND state = 'released' ORDER BY value LIMIT 1",
-      "allocate number: find a released one", k);
-  if (!reuse) return reuse.error();
-  if (*reuse) {
-    const std::string value = (*reuse)->column_text(0);
+  if (released) {
     auto taken = db_.update(
         "UPDATE number_allocations SET state = 'reserved', iccid = ?3, at = ?4 "
         "WHERE kind = ?1 AND value = ?2 AND state = 'released'",
-        "allocate number: reserve a released one", k, value, iccid, now);
+        "allocate number: reserve a released one", k, *released, iccid, now);
     if (!taken) return taken.error();
-    if (*taken != 1) return fail("allocate number: " + k + " " + value + " was taken meanwhile; try again");
-    return value;
+    if (*taken != 1) return fail("allocate number: " + k + " " + *released + " was taken meanwhile; try again");
+    return *released;
   }
 
-  auto pool = db_.first_row(
-      "SELECT id, prefix, width, next FROM number_pools WHERE kind = ?1 AND next <= last ORDER BY id LIMIT 1",
-      "allocate number: find a pool", k);
-  if (!pool) return pool.error();
-  if (!*pool) {
+  // Find the pool and take its next number in one statement. The outer `next <= last` holds the
+  // bound even when PostgreSQL re-reads a row another transaction has just advanced.
+  auto taken = db_.read_row(
+      "UPDATE number_pools SET next = next + 1 "
+      "WHERE id = (SELECT id FROM number_pools WHERE kind = ?1 AND next <= last ORDER BY id LIMIT 1) "
+      "AND next <= last RETURNING id, prefix, width, next - 1",
+      "allocate number: take the next one of a pool",
+      [](const Statement& row) {
+        NumberPool p;
+        p.id = row.column_int(0);
+        p.prefix = row.column_text(1);
+        p.width = static_cast<int>(row.column_int(2));
+        return std::pair{p, row.column_int(3)};
+      },
+      k);
+  if (!taken) return taken.error();
+  if (!*taken) {
     return fail("no " + k + " left: every " + k + " pool is used up and none was released; add a pool with "
                 "`adsctl pool add --kind " + k + " ...`");
   }
-  NumberPool p;
-  p.id = (*pool)->column_int(0);
-  p.prefix = (*pool)->column_text(1);
-  p.width = static_cast<int>((*pool)->column_int(2));
-  const std::int64_t number = (*pool)->column_int(3);
-  const std::string value = p.value_of(number);
+  const NumberPool& p = (*taken)->first;
+  const std::string value = p.value_of((*taken)->second);
 
-  auto advanced = db_.update("UPDATE number_pools SET next = next + 1 WHERE id = ?1 AND next = ?2",
-                             "allocate number: advance the pool", p.id, number);
-  if (!advanced) return advanced.error();
-  if (*advanced != 1) return fail("allocate number: pool " + std::to_string(p.id) + " moved meanwhile; try again");
   // The primary key (kind, value) refuses a number that was ever handed out before.
   auto recorded = db_.run(
       "INSERT INTO number_allocations (kind, value, pool_id, iccid, state, at) VALUES (?1, ?2, ?3, ?4, 'reserved', ?5)",
@@ -186,16 +221,10 @@ Result<std::string> NumberPools::allocate(NumberKind kind, std::string_view icci
 
 Result<std::string> NumberPools::reserve_for_card(NumberKind kind, std::string_view iccid) {
   require_transaction(db_, "NumberPools::reserve_for_card");
-  // `kind || ''` and `value || ''` (expressions, not columns) keep the planner on the iccid index (a card has at most a few rows): left to
-  // itself it walks the (kind, value) primary key in order to skip the sort, which reads every number
-  // of the kind and made each reservation slower as the pool filled.
-  auto own = db_.first_row(
-      "SELECT value FROM number_allocations WHERE kind || '' = ?1 AND iccid = ?2 AND state = 'reserved' "
-      "ORDER BY value || '' LIMIT 1",
-      "reserve number: find the card's own", to_string(kind), iccid);
-  if (!own) return own.error();
-  if (*own) return (*own)->column_text(0);
-  return allocate(kind, iccid);
+  auto lookup = look_up_allocation(db_, std::string(to_string(kind)), iccid);
+  if (!lookup) return lookup.error();
+  if (lookup->own) return *lookup->own;
+  return allocate_new(kind, iccid, lookup->card_exists, lookup->released);
 }
 
 Result<void> NumberPools::commit(NumberKind kind, std::string_view value, std::string_view iccid) {

@@ -223,6 +223,8 @@ Result<void> PgConnection::commit() {
 
 bool PgConnection::in_transaction() const { return PQtransactionStatus(conn_) != PQTRANS_IDLE; }
 
+bool PgConnection::in_failed_transaction() const { return PQtransactionStatus(conn_) == PQTRANS_INERROR; }
+
 void PgConnection::rollback() noexcept {
   transaction_open_ = false;
   if (PQtransactionStatus(conn_) == PQTRANS_INTRANS || PQtransactionStatus(conn_) == PQTRANS_INERROR) {

@@ -55,6 +55,8 @@ class PgConnection {
   // re-established, so that no later statement of the lost transaction runs on its own.
   Result<void> begin(std::string_view sql);
   bool in_transaction() const;
+  // A statement of the open transaction failed and nothing has rolled back to before it yet.
+  bool in_failed_transaction() const;
   // COMMIT; an error when the server rolled back instead (a statement of the transaction had failed).
   Result<void> commit();
   void rollback() noexcept;

@@ -309,6 +309,8 @@ Database::Database(Database&& other) noexcept
       group_(other.group_),
       group_open_(other.group_open_),
       in_savepoint_(other.in_savepoint_),
+      release_pending_(other.release_pending_),
+      chain_head_(std::move(other.chain_head_)),
       pg_(std::move(other.pg_)),
       instance_(other.instance_) {
   other.db_ = nullptr;
@@ -325,6 +327,8 @@ Database& Database::operator=(Database&& other) noexcept {
     group_ = other.group_;
     group_open_ = other.group_open_;
     in_savepoint_ = other.in_savepoint_;
+    release_pending_ = other.release_pending_;
+    chain_head_ = std::move(other.chain_head_);
     pg_ = std::move(other.pg_);
     instance_ = other.instance_;
     other.db_ = nullptr;
@@ -430,9 +434,13 @@ namespace {
 // The writer lock of an ADS database on PostgreSQL (postgres_connection.hpp): one transaction-scoped
 // advisory lock, the same number in every daemon. The value spells "cardpers" in ASCII.
 constexpr const char* kBeginWrite = "BEGIN; SELECT pg_advisory_xact_lock(7161130658203791987)";
+// A group's first call: BEGIN, the writer lock and the call's savepoint in one round trip.
+constexpr const char* kBeginWriteGroup =
+    "BEGIN; SELECT pg_advisory_xact_lock(7161130658203791987); SAVEPOINT ads_call";
 }  // namespace
 
 Result<void> Database::begin_immediate() {
+  chain_head_.reset();
   if (in_transaction()) throw std::logic_error("Database::with_transaction called inside a transaction");
   // IMMEDIATE takes the write lock now, so a read-then-write inside fn cannot fail half-way with BUSY.
   if (pg_) return pg_->begin(kBeginWrite);
@@ -440,11 +448,14 @@ Result<void> Database::begin_immediate() {
 }
 
 Result<void> Database::commit() {
+  chain_head_.reset();
   if (pg_) return pg_->commit();
   return run_cached("COMMIT", "commit transaction");
 }
 
 void Database::rollback() noexcept {
+  release_pending_ = false;
+  chain_head_.reset();
   if (pg_) {
     pg_->rollback();
     return;
@@ -461,23 +472,43 @@ Result<void> Database::begin_savepoint() {
   if (in_savepoint_) throw std::logic_error("Database::with_transaction called inside a transaction");
   if (!group_open_) {
     if (in_transaction()) throw std::logic_error("Database::with_transaction (group mode) inside a foreign transaction");
-    if (auto begun = pg_ ? pg_->begin(kBeginWrite) : run_cached("BEGIN IMMEDIATE", "begin group transaction"); !begun)
-      return begun;
+    chain_head_.reset();
+    if (pg_) {
+      if (auto begun = pg_->begin(kBeginWriteGroup); !begun) return begun;
+      group_open_ = true;
+      release_pending_ = false;
+      group_->on_group_opened();
+      in_savepoint_ = true;
+      return {};
+    }
+    if (auto begun = run_cached("BEGIN IMMEDIATE", "begin group transaction"); !begun) return begun;
     group_open_ = true;
     group_->on_group_opened();
   } else if (!in_transaction()) {
     return fail("database error: the shared transaction was rolled back after an earlier error, so this operation "
                 "was not done; retry it");
   }
-  if (auto saved = pg_ ? pg_->exec("SAVEPOINT ads_call", "begin transaction (savepoint)")
-                       : run_cached("SAVEPOINT ads_call", "begin transaction (savepoint)");
-      !saved)
-    return saved;
+  Result<void> saved;
+  if (pg_) {
+    saved = pg_->exec(release_pending_ ? "RELEASE ads_call; SAVEPOINT ads_call" : "SAVEPOINT ads_call",
+                      "begin transaction (savepoint)");
+    release_pending_ = false;
+  } else {
+    saved = run_cached("SAVEPOINT ads_call", "begin transaction (savepoint)");
+  }
+  if (!saved) return saved;
   in_savepoint_ = true;
   return {};
 }
 
 Result<void> Database::release_savepoint() {
+  if (pg_ && !pg_->in_failed_transaction()) {
+    // Nothing can make RELEASE of a live savepoint fail but an aborted transaction, checked here
+    // without a round trip; the RELEASE itself goes out with the next SAVEPOINT or as part of COMMIT.
+    release_pending_ = true;
+    in_savepoint_ = false;
+    return {};
+  }
   auto released = pg_ ? pg_->exec("RELEASE ads_call", "end transaction (release savepoint)")
                       : run_cached("RELEASE ads_call", "end transaction (release savepoint)");
   if (released) in_savepoint_ = false;
@@ -485,6 +516,7 @@ Result<void> Database::release_savepoint() {
 }
 
 void Database::rollback_savepoint() noexcept {
+  chain_head_.reset();
   in_savepoint_ = false;
   // After some errors (disk full, I/O error) SQLite has already rolled the whole transaction back;
   // commit_group() reports that to everyone waiting on the group.
@@ -500,6 +532,7 @@ Result<void> Database::commit_group() {
   if (!group_open_) return {};
   if (in_savepoint_) throw std::logic_error("Database::commit_group called inside with_transaction");
   group_open_ = false;
+  release_pending_ = false;  // COMMIT releases every savepoint
   if (!in_transaction()) {
     return fail("database error: SQLite rolled the shared transaction back after an error, so the writes of this "
                 "group were lost; check the disk (space, I/O errors)");

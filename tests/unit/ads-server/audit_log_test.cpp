@@ -128,5 +128,45 @@ TEST_F(AuditLogTest, EntryRollsBackWithItsTransaction) {
   EXPECT_TRUE(must(log->last(10)).empty());
 }
 
+
+// The chain's head is remembered within a transaction (no read-back per entry); a call that rolls
+// back must take its entries out of what is remembered too, or the next entry would chain to an
+// entry that was never written.
+TEST_F(AuditLogTest, EntriesOfOneGroupChainThroughACallThatRolledBack) {
+  struct Listener : TransactionGroupListener {
+    int opened = 0;
+    void on_group_opened() override { ++opened; }
+  } listener;
+  db->set_group(&listener);
+  auto append = [&](const std::string& event) { return log->append("tester", event, "s", "d"); };
+  must(db->with_transaction([&]() -> Result<void> {
+    if (auto a = append("first"); !a) return a.error();
+    if (auto b = append("second"); !b) return b.error();
+    return {};
+  }));
+  auto undone = db->with_transaction([&]() -> Result<void> {
+    if (auto a = append("undone"); !a) return a.error();
+    return fail("the change it recorded failed");
+  });
+  ASSERT_FALSE(undone);
+  const auto third = must(db->with_transaction([&] { return append("third"); }));
+  EXPECT_EQ(third, 3);
+  must(db->commit_group());
+  db->set_group(nullptr);
+  EXPECT_EQ(listener.opened, 1);
+  // A new transaction reads the head again: it may have moved (another daemon, another connection).
+  must(db->with_transaction([&] { return append("fourth"); }));
+  const auto entries = must(log->last(10));
+  ASSERT_EQ(entries.size(), 4u);
+  const std::vector<std::string> events{"first", "second", "third", "fourth"};
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i].seq, static_cast<std::int64_t>(i + 1));
+    EXPECT_EQ(entries[i].event, events[i]);
+  }
+  const auto v = must(log->verify());
+  EXPECT_TRUE(v.intact()) << v.problem;
+  EXPECT_EQ(v.entries_checked, 4);
+}
+
 }  // namespace
 }  // namespace cardperso::ads

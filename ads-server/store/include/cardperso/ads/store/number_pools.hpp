@@ -88,6 +88,10 @@ class NumberPools {
   Result<std::vector<NumberAllocation>> numbers_of(std::string_view iccid);
 
  private:
+  // allocate() once the card and the released numbers have been looked up.
+  Result<std::string> allocate_new(NumberKind kind, std::string_view iccid, bool card_exists,
+                                   const std::optional<std::string>& released);
+
   Database& db_;
   AuditLog& audit_;
   std::string actor_;

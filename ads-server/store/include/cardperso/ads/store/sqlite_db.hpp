@@ -204,6 +204,16 @@ class Database {
   // A role only one daemon plays at a time (e.g. "hlr-outbox"): true when this connection holds it
   // (it keeps it until it closes), false while another does. Always true on SQLite.
   Result<bool> hold_role(std::string_view role);
+  // The audit chain's head as this transaction last wrote it (AuditLog), so that the next entry of
+  // the same transaction need not read it back: one round trip less per entry on PostgreSQL. It is
+  // forgotten whenever a transaction begins or ends and when a call's savepoint rolls back. Valid
+  // because every write transaction holds the writer lock (BEGIN IMMEDIATE, the advisory lock).
+  struct ChainHead {
+    std::int64_t seq = 0;
+    Bytes hash;
+  };
+  const std::optional<ChainHead>& chain_head() const { return chain_head_; }
+  void set_chain_head(ChainHead head) { chain_head_ = std::move(head); }
   // SQLite only (backup, group commit); null on PostgreSQL.
   sqlite3* handle() { return db_; }
 
@@ -235,6 +245,10 @@ class Database {
   TransactionGroupListener* group_ = nullptr;
   bool group_open_ = false;
   bool in_savepoint_ = false;
+  // PostgreSQL: the last call's savepoint is released together with the next call's SAVEPOINT (or
+  // by COMMIT), one round trip instead of two.
+  bool release_pending_ = false;
+  std::optional<ChainHead> chain_head_;
   std::unique_ptr<detail::PgConnection> pg_;
   std::int64_t instance_ = 0;
 };
