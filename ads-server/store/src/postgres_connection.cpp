@@ -145,7 +145,11 @@ const std::string& PgConnection::translate(std::string_view sql) {
 
 Result<void> PgConnection::exec(std::string_view sql, std::string_view what) {
   reconnect_if_dropped();
-  PGresult* res = PQexec(conn_, std::string(sql).c_str());
+  std::string text;
+  for (const auto& command : deferred_) text += command + "; ";
+  deferred_.clear();
+  text += sql;
+  PGresult* res = PQexec(conn_, text.c_str());
   const auto status = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     Error e = error_from(res, what);
@@ -180,6 +184,10 @@ Result<PGresult*> PgConnection::run(const std::string& sql, const std::vector<st
     PQclear(made);
     it = prepared_.emplace(&sql, std::move(name)).first;
   }
+  if (!deferred_.empty()) {
+    return run_pipelined(it->second, static_cast<int>(values.size()), pointers.data(), lengths.data(),
+                         formats.data(), what);
+  }
   PGresult* res = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), pointers.data(),
                                  lengths.data(), formats.data(), 0);
   const auto status = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -193,7 +201,68 @@ Result<PGresult*> PgConnection::run(const std::string& sql, const std::vector<st
   return res;
 }
 
+Result<PGresult*> PgConnection::run_pipelined(const std::string& name, int count, const char* const* values,
+                                              const int* lengths, const int* formats, std::string_view what) {
+  std::vector<std::string> commands;
+  commands.swap(deferred_);
+  if (PQenterPipelineMode(conn_) != 1) {
+    // Not possible here (the connection is idle between statements); say so rather than guess.
+    return fail("database error during " + std::string(what) + ": cannot enter pipeline mode: " +
+                std::string(PQerrorMessage(conn_)));
+  }
+  bool sent = true;
+  for (const auto& command : commands) {
+    sent = sent && PQsendQueryParams(conn_, command.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  }
+  sent = sent && PQsendQueryPrepared(conn_, name.c_str(), count, values, lengths, formats, 0) == 1;
+  sent = sent && PQpipelineSync(conn_) == 1;
+
+  // Each query's results end with a null; a query after a failed one is PGRES_PIPELINE_ABORTED; the
+  // sync's own result closes the pipeline. The first failure is the one reported.
+  std::optional<Error> failure;
+  PGresult* answer = nullptr;
+  if (!sent) failure = error_from(nullptr, what);
+  for (std::size_t i = 0; sent && i <= commands.size(); ++i) {
+    PGresult* res = PQgetResult(conn_);
+    if (res == nullptr) {
+      if (!failure) failure = error_from(nullptr, what);
+      break;
+    }
+    const auto status = PQresultStatus(res);
+    const bool ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+    if (ok && i == commands.size()) {
+      answer = res;
+    } else {
+      if (!ok && status != PGRES_PIPELINE_ABORTED && !failure) {
+        failure = error_from(res, i < commands.size() ? std::string(what) + " (" + commands[i] + ")" : what);
+      }
+      PQclear(res);
+    }
+    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+  }
+  // Up to the sync (also after a failure, when results may be left), bounded: a broken connection
+  // gives nulls.
+  for (int i = 0; i < 64 && PQpipelineStatus(conn_) != PQ_PIPELINE_OFF; ++i) {
+    PGresult* res = PQgetResult(conn_);
+    if (res != nullptr) {
+      const bool sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+      PQclear(res);
+      if (sync && PQexitPipelineMode(conn_) == 1) break;
+    } else if (PQexitPipelineMode(conn_) == 1 || PQstatus(conn_) != CONNECTION_OK) {
+      break;
+    }
+  }
+  if (failure || answer == nullptr) {
+    if (answer != nullptr) PQclear(answer);
+    return failure ? *failure : error_from(nullptr, what);
+  }
+  const char* tuples = PQcmdTuples(answer);
+  changes_ = (tuples != nullptr && *tuples != '\0') ? std::atoi(tuples) : 0;
+  return answer;
+}
+
 Result<void> PgConnection::begin(std::string_view sql) {
+  deferred_.clear();
   if (auto begun = exec(sql, "begin transaction (writer lock)"); !begun) {
     rollback();
     return begun;
@@ -204,6 +273,7 @@ Result<void> PgConnection::begin(std::string_view sql) {
 
 Result<void> PgConnection::commit() {
   transaction_open_ = false;
+  deferred_.clear();  // savepoint bookkeeping only: COMMIT releases every savepoint
   const bool failed_before = PQtransactionStatus(conn_) == PQTRANS_INERROR;
   PGresult* res = PQexec(conn_, "COMMIT");
   const auto status = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -227,6 +297,7 @@ bool PgConnection::in_failed_transaction() const { return PQtransactionStatus(co
 
 void PgConnection::rollback() noexcept {
   transaction_open_ = false;
+  deferred_.clear();
   if (PQtransactionStatus(conn_) == PQTRANS_INTRANS || PQtransactionStatus(conn_) == PQTRANS_INERROR) {
     PQclear(PQexec(conn_, "ROLLBACK"));
   }

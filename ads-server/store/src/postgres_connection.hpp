@@ -41,6 +41,10 @@ class PgConnection {
   const std::string& translate(std::string_view sql);
   // Several statements without parameters (schema scripts, BEGIN/COMMIT).
   Result<void> exec(std::string_view sql, std::string_view what);
+  // Commands without parameters or rows (SAVEPOINT, RELEASE) that go out with the next statement:
+  // pipelined before it by run(), prepended to it by exec(); one round trip for both. A failure of
+  // one is that statement's failure. commit() and rollback() drop what is still deferred.
+  void defer(std::string command) { deferred_.push_back(std::move(command)); }
   // Runs one statement; the result stays owned by the caller (PQclear).
   Result<PGresult*> run(const std::string& sql, const std::vector<std::optional<std::string>>& values,
                         const std::vector<Oid>& types, const std::vector<int>& formats, std::string_view what);
@@ -76,6 +80,9 @@ class PgConnection {
   // A connection the server or the network dropped is re-established before the next statement
   // (the statement that saw it drop has failed already; an open transaction is lost with it).
   void reconnect_if_dropped();
+  // run() with the deferred commands in front, in pipeline mode.
+  Result<PGresult*> run_pipelined(const std::string& name, int count, const char* const* values, const int* lengths,
+                                  const int* formats, std::string_view what);
 
   PGconn* conn_ = nullptr;
   std::string shown_;
@@ -88,6 +95,7 @@ class PgConnection {
   bool retryable_ = false;
   std::vector<std::int64_t> session_locks_;
   bool transaction_open_ = false;
+  std::vector<std::string> deferred_;
 };
 
 // One statement's parameters and, after it ran, its rows.

@@ -488,15 +488,21 @@ Result<void> Database::begin_savepoint() {
     return fail("database error: the shared transaction was rolled back after an earlier error, so this operation "
                 "was not done; retry it");
   }
-  Result<void> saved;
   if (pg_) {
-    saved = pg_->exec(release_pending_ ? "RELEASE ads_call; SAVEPOINT ads_call" : "SAVEPOINT ads_call",
-                      "begin transaction (savepoint)");
+    // A failed statement outside any call (the transaction is aborted): a deferred RELEASE would fail
+    // and a later ROLLBACK TO would then undo the previous call, which already reported success.
+    if (pg_->in_failed_transaction()) {
+      return fail("database error: a statement of the shared transaction failed, so this operation was not "
+                  "done; retry it");
+    }
+    // Sent with the call's first statement: no round trip of its own.
+    if (release_pending_) pg_->defer("RELEASE ads_call");
+    pg_->defer("SAVEPOINT ads_call");
     release_pending_ = false;
-  } else {
-    saved = run_cached("SAVEPOINT ads_call", "begin transaction (savepoint)");
+    in_savepoint_ = true;
+    return {};
   }
-  if (!saved) return saved;
+  if (auto saved = run_cached("SAVEPOINT ads_call", "begin transaction (savepoint)"); !saved) return saved;
   in_savepoint_ = true;
   return {};
 }

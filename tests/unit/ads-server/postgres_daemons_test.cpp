@@ -222,6 +222,60 @@ TEST_F(PostgresDaemonsTest, OtherErrorsAreNotRunAgain) {
   EXPECT_EQ(runs, 1);
 }
 
+
+// Group mode on PostgreSQL: a call's SAVEPOINT (and the previous call's RELEASE) go out pipelined
+// with the call's first statement. What that must not change: a failed call undoes only itself, a
+// call that ran no statement costs nothing, and a statement that failed outside any call is never
+// followed by a ROLLBACK TO that would undo the previous call.
+struct GroupListener : TransactionGroupListener {
+  int opened = 0;
+  void on_group_opened() override { ++opened; }
+};
+
+Result<void> insert_name(Database& d, const std::string& name) {
+  return d.run("INSERT INTO group_test (name) VALUES (?1)", "insert " + name, name);
+}
+
+TEST_F(PostgresDaemonsTest, InAGroupAFailedCallUndoesOnlyItselfAndAnEmptyCallCostsNothing) {
+  must(db->exec("CREATE TABLE group_test (name TEXT NOT NULL UNIQUE)", "create a test table"));
+  GroupListener listener;
+  db->set_group(&listener);
+  must(db->with_transaction([&] { return insert_name(*db, "one"); }));
+  must(db->with_transaction([&]() -> Result<void> { return {}; }));  // no statement at all
+  auto failed = db->with_transaction([&]() -> Result<void> {
+    if (auto r = insert_name(*db, "undone"); !r) return r;
+    return insert_name(*db, "one");  // duplicate: the call fails and takes "undone" with it
+  });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().message.find("23505"), std::string::npos) << failed.error().message;
+  auto failed_first = db->with_transaction([&] { return insert_name(*db, "one"); });  // fails on its first statement
+  ASSERT_FALSE(failed_first.ok());
+  must(db->with_transaction([&]() -> Result<void> { return {}; }));
+  must(db->with_transaction([&] { return insert_name(*db, "two"); }));
+  EXPECT_EQ(raw_int(db_path, "SELECT count(*) FROM group_test"), 0);  // nothing committed yet
+  must(db->commit_group());
+  db->set_group(nullptr);
+  EXPECT_EQ(listener.opened, 1);
+  EXPECT_EQ(raw_int(db_path, "SELECT count(*) FROM group_test"), 2);
+  EXPECT_EQ(raw_int(db_path, "SELECT count(*) FROM group_test WHERE name IN ('one', 'two')"), 2);
+}
+
+TEST_F(PostgresDaemonsTest, InAGroupAStatementThatFailedOutsideACallFailsTheNextCallAndTheCommit) {
+  must(db->exec("CREATE TABLE group_test (name TEXT NOT NULL UNIQUE)", "create a test table"));
+  GroupListener listener;
+  db->set_group(&listener);
+  must(db->with_transaction([&] { return insert_name(*db, "one"); }));
+  ASSERT_FALSE(db->run("INSERT INTO no_such_table VALUES (1)", "a statement outside any call").ok());
+  auto next = db->with_transaction([&] { return insert_name(*db, "two"); });
+  ASSERT_FALSE(next.ok());
+  EXPECT_NE(next.error().message.find("retry it"), std::string::npos) << next.error().message;
+  auto committed = db->commit_group();
+  db->set_group(nullptr);
+  ASSERT_FALSE(committed.ok());  // said, not silently committed without "one"
+  EXPECT_NE(committed.error().message.find("rolled"), std::string::npos) << committed.error().message;
+  EXPECT_EQ(raw_int(db_path, "SELECT count(*) FROM group_test"), 0);
+}
+
 TEST(PostgresUrlTest, APasswordNeverAppearsInAMessage) {
   const auto base = postgres_base_url();
   ASSERT_FALSE(base.empty());

@@ -245,8 +245,8 @@ class Database {
   TransactionGroupListener* group_ = nullptr;
   bool group_open_ = false;
   bool in_savepoint_ = false;
-  // PostgreSQL: the last call's savepoint is released together with the next call's SAVEPOINT (or
-  // by COMMIT), one round trip instead of two.
+  // PostgreSQL: a call's RELEASE and the next call's SAVEPOINT go out with that call's first
+  // statement (or are done by COMMIT): no round trip of their own.
   bool release_pending_ = false;
   std::optional<ChainHead> chain_head_;
   std::unique_ptr<detail::PgConnection> pg_;
