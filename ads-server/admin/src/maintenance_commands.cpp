@@ -32,7 +32,7 @@ int run_backup(const std::vector<std::string>& args, const std::string& command_
   return command.with_store([&](Store& store) -> int {
     auto report = ads::backup_database(store.db, dest);
     if (!report) return refused(report.error().message);
-    auto logged = store.db.with_transaction([&]() -> Result<std::int64_t> {
+    auto logged = store.db.with_transaction([&]() -> Result<void> {
       return store.audit.append(actor_name(), "database_backed_up", dest,
                                 "schema=" + std::to_string(report->schema_version) +
                                     " pages=" + std::to_string(report->pages));

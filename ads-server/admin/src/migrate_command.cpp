@@ -162,7 +162,7 @@ int run_migrate(const std::vector<std::string>& args, const std::string& command
   });
   if (!migrated) return refused(migrated.error().message);
 
-  auto logged = target->with_transaction([&]() -> Result<std::int64_t> {
+  auto logged = target->with_transaction([&]() -> Result<void> {
     ads::AuditLog audit(*target, *key);
     return audit.append(actor_name(), "database_migrated", target->path().substr(0, kMaxAuditField),
                         counts_detail(migrated->tables).substr(0, kMaxAuditField));

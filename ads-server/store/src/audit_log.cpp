@@ -35,45 +35,29 @@ Bytes entry_hash(const SecretBytes& key, ByteView prev_hash, const AuditEntry& e
 }  // namespace
 
 AuditLog::AuditLog(Database& db, const MasterKey& key, Clock clock)
-    : db_(db), chain_key_(key.derive("cardperso/v1/ads-audit-chain", kHashSize)), clock_(std::move(clock)) {}
+    : db_(db),
+      chain_key_(std::make_shared<const SecretBytes>(key.derive("cardperso/v1/ads-audit-chain", kHashSize))),
+      clock_(std::move(clock)) {}
 
-Result<std::int64_t> AuditLog::append(std::string_view actor, std::string_view event, std::string_view subject,
-                                      std::string_view detail) {
+Result<void> AuditLog::append(std::string_view actor, std::string_view event, std::string_view subject,
+                              std::string_view detail) {
   if (!db_.in_transaction()) throw std::logic_error("AuditLog::append called outside a transaction");
   for (auto field : {actor, event, subject, detail}) {
     if (field.size() > kMaxField) throw std::invalid_argument("AuditLog::append: field longer than 4096 bytes");
   }
-  AuditEntry e;
-  Bytes prev_hash(kHashSize, 0);
-  e.seq = 1;
-  if (const auto& head = db_.chain_head()) {
-    e.seq = head->seq + 1;
-    prev_hash = head->hash;
-  } else {
-    auto last = db_.read_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-                             "append audit entry: read chain head", [](const Statement& row) {
-                               return Database::ChainHead{row.column_int(0), row.column_blob(1)};
-                             });
-    if (!last) return last.error();
-    if (*last) {
-      e.seq = (*last)->seq + 1;
-      prev_hash = std::move((*last)->hash);
-    }
-  }
-  e.at = clock_();
-  e.actor = actor;
-  e.event = event;
-  e.subject = subject;
-  e.detail = detail;
-  const Bytes hash = entry_hash(chain_key_, prev_hash, e);
-
-  auto inserted = db_.run(
-      "INSERT INTO audit_log (seq, at, actor, event, subject, detail, prev_hash, hash) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-      "append audit entry: insert", e.seq, to_unix(e.at), actor, event, subject, detail, prev_hash, hash);
-  if (!inserted) return inserted.error();
-  db_.set_chain_head({e.seq, hash});
-  return e.seq;
+  Database::AuditDraft draft;
+  draft.at = to_unix(clock_());
+  draft.actor = actor;
+  draft.event = event;
+  draft.subject = subject;
+  draft.detail = detail;
+  // The hash is made when the entry gets its place, just before COMMIT (sqlite_db.hpp). The key is
+  // shared with the draft, which may outlive this AuditLog (a group commits later).
+  draft.hash = [key = chain_key_](const Database::AuditDraft& d, std::int64_t seq, ByteView prev_hash) {
+    return entry_hash(*key, prev_hash, AuditEntry{seq, from_unix(d.at), d.actor, d.event, d.subject, d.detail});
+  };
+  db_.add_audit_draft(std::move(draft));
+  return {};
 }
 
 Result<std::vector<AuditEntry>> AuditLog::last(int n) {
@@ -115,7 +99,7 @@ Result<AuditVerification> AuditLog::verify() {
     if (!crypto::ct_equal(prev_hash, expected_prev)) {
       return broken("entry " + std::to_string(e.seq) + " does not link to entry " + std::to_string(e.seq - 1));
     }
-    if (!crypto::ct_equal(hash, entry_hash(chain_key_, prev_hash, e))) {
+    if (!crypto::ct_equal(hash, entry_hash(*chain_key_, prev_hash, e))) {
       return broken("entry " + std::to_string(e.seq) + " was altered after it was written (or the master key is wrong)");
     }
     expected_prev = hash;

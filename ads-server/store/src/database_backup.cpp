@@ -233,7 +233,7 @@ Result<RestoreReport> stage(const std::string& backup, const std::string& stagin
   auto cards = count_rows(db->handle(), "cards");
   if (!cards) return cards.error();
   report.cards = *cards;
-  auto logged = db->with_transaction([&]() -> Result<std::int64_t> {
+  auto logged = db->with_transaction([&]() -> Result<void> {
     return audit.append(actor, "database_restored", backup,
                         "audit_entries=" + std::to_string(report.audit_entries) +
                             " schema=" + std::to_string(report.schema_version));

@@ -134,12 +134,11 @@ Result<std::vector<NumberPool>> NumberPools::list() {
 
 namespace {
 
-// What allocating a number for a card depends on, read in one statement: whether the card exists,
-// the number of this kind already reserved for it (reserve_for_card) and the lowest released one.
+// What allocating a number for a card depends on, read in one statement: whether the card exists and
+// the number of this kind already reserved for it (reserve_for_card).
 struct AllocationLookup {
   bool card_exists = false;
   std::optional<std::string> own;
-  std::optional<std::string> released;
 };
 
 Result<AllocationLookup> look_up_allocation(Database& db, const std::string& kind, std::string_view iccid) {
@@ -150,16 +149,32 @@ Result<AllocationLookup> look_up_allocation(Database& db, const std::string& kin
   auto row = db.read_row(
       "SELECT (SELECT count(*) FROM cards WHERE iccid = ?2), "
       "  (SELECT value FROM number_allocations WHERE kind || '' = ?1 AND iccid = ?2 AND state = 'reserved' "
-      "   ORDER BY value || '' LIMIT 1), "
-      "  (SELECT value FROM number_allocations WHERE kind = ?1 AND state = 'released' ORDER BY value LIMIT 1)",
+      "   ORDER BY value || '' LIMIT 1)",
       "allocate number: look up the card and its numbers",
-      [](const Statement& r) {
-        return AllocationLookup{r.column_int(0) > 0, r.column_optional_text(1), r.column_optional_text(2)};
-      },
-      kind, iccid);
+      [](const Statement& r) { return AllocationLookup{r.column_int(0) > 0, r.column_optional_text(1)}; }, kind,
+      iccid);
   if (!row) return row.error();
   if (!*row) return fail("database error during allocate number: the lookup returned no row");
   return std::move(**row);
+}
+
+// Several daemons allocate at once on PostgreSQL, with no lock ordering their transactions
+// (postgres_connection.hpp). So that none waits for another's transaction to end:
+// - the lowest released number is taken FOR UPDATE SKIP LOCKED: one that another transaction is
+//   taking is passed over, not waited for;
+// - a pool hands its numbers out in blocks, recorded as released rows at once: its row, which every
+//   allocation would otherwise keep locked until its transaction ends, is locked once per block.
+// On SQLite (one writer) numbers go one at a time, lowest first, as always. Either way every number
+// below a pool's `next` has its allocation row.
+constexpr std::int64_t kPostgresBlock = 16;
+
+std::string multi_row_insert(std::int64_t rows) {
+  std::string sql = "INSERT INTO number_allocations (kind, value, pool_id, iccid, state, at) VALUES ";
+  for (std::int64_t r = 0; r < rows; ++r) {
+    sql += (r == 0 ? "(?1, ?" : ", (?1, ?") + std::to_string(r * 4 + 2) + ", ?" + std::to_string(r * 4 + 3) + ", ?" +
+           std::to_string(r * 4 + 4) + ", ?" + std::to_string(r * 4 + 5) + ", ?" + std::to_string(rows * 4 + 2) + ")";
+  }
+  return sql;
 }
 
 }  // namespace
@@ -168,54 +183,83 @@ Result<std::string> NumberPools::allocate(NumberKind kind, std::string_view icci
   require_transaction(db_, "NumberPools::allocate");
   auto lookup = look_up_allocation(db_, std::string(to_string(kind)), iccid);
   if (!lookup) return lookup.error();
-  return allocate_new(kind, iccid, lookup->card_exists, lookup->released);
+  return allocate_new(kind, iccid, lookup->card_exists);
 }
 
-Result<std::string> NumberPools::allocate_new(NumberKind kind, std::string_view iccid, bool card_exists,
-                                              const std::optional<std::string>& released) {
+Result<std::string> NumberPools::allocate_new(NumberKind kind, std::string_view iccid, bool card_exists) {
   const std::string k(to_string(kind));
   const std::int64_t now = to_unix(clock_());
   if (!card_exists) return fail("cannot allocate an " + k + " to unknown card " + std::string(iccid));
+  const bool concurrent = db_.backend() == Backend::Postgres;
 
   // A released number first, so that nothing given back is lost.
-  if (released) {
-    auto taken = db_.update(
-        "UPDATE number_allocations SET state = 'reserved', iccid = ?3, at = ?4 "
-        "WHERE kind = ?1 AND value = ?2 AND state = 'released'",
-        "allocate number: reserve a released one", k, *released, iccid, now);
-    if (!taken) return taken.error();
-    if (*taken != 1) return fail("allocate number: " + k + " " + *released + " was taken meanwhile; try again");
-    return *released;
-  }
+  auto released = db_.read_row(
+      std::string("UPDATE number_allocations SET state = 'reserved', iccid = ?2, at = ?3 "
+                  "WHERE kind = ?1 AND state = 'released' AND value = (SELECT value FROM number_allocations "
+                  "WHERE kind = ?1 AND state = 'released' ORDER BY value LIMIT 1") +
+          (concurrent ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING value",
+      "allocate number: reserve a released one", [](const Statement& row) { return row.column_text(0); }, k, iccid,
+      now);
+  if (!released) return released.error();
+  if (*released) return std::move(**released);
 
-  // Find the pool and take its next number in one statement. The outer `next <= last` holds the
-  // bound even when PostgreSQL re-reads a row another transaction has just advanced.
-  auto taken = db_.read_row(
-      "UPDATE number_pools SET next = next + 1 "
-      "WHERE id = (SELECT id FROM number_pools WHERE kind = ?1 AND next <= last ORDER BY id LIMIT 1) "
-      "AND next <= last RETURNING id, prefix, width, next - 1",
-      "allocate number: take the next one of a pool",
-      [](const Statement& row) {
-        NumberPool p;
-        p.id = row.column_int(0);
-        p.prefix = row.column_text(1);
-        p.width = static_cast<int>(row.column_int(2));
-        return std::pair{p, row.column_int(3)};
-      },
-      k);
-  if (!taken) return taken.error();
-  if (!*taken) {
+  // Then the next block of a pool. FOR UPDATE: a pool another transaction is taking a block of is
+  // waited for (it is not used up); re-read after that wait, it may be used up now, so the next pool
+  // is looked at once more.
+  struct Taken {
+    NumberPool pool;
+    std::int64_t next = 0;
+    std::int64_t last = 0;
+  };
+  std::optional<Taken> taken;
+  for (int look = 0; look < 2 && !taken; ++look) {
+    auto row = db_.read_row(
+        std::string("SELECT id, prefix, width, next, last FROM number_pools WHERE kind = ?1 AND next <= last "
+                    "ORDER BY id LIMIT 1") +
+            (concurrent ? " FOR UPDATE" : ""),
+        "allocate number: find a pool with numbers left",
+        [](const Statement& r) {
+          Taken t;
+          t.pool.id = r.column_int(0);
+          t.pool.prefix = r.column_text(1);
+          t.pool.width = static_cast<int>(r.column_int(2));
+          t.next = r.column_int(3);
+          t.last = r.column_int(4);
+          return t;
+        },
+        k);
+    if (!row) return row.error();
+    taken = std::move(*row);
+    if (!concurrent) break;
+  }
+  if (!taken) {
     return fail("no " + k + " left: every " + k + " pool is used up and none was released; add a pool with "
                 "`adsctl pool add --kind " + k + " ...`");
   }
-  const NumberPool& p = (*taken)->first;
-  const std::string value = p.value_of((*taken)->second);
+  const std::int64_t block = std::min(concurrent ? kPostgresBlock : 1, taken->last - taken->next + 1);
+  auto moved = db_.update("UPDATE number_pools SET next = ?2 WHERE id = ?1 AND next = ?3",
+                          "allocate number: take numbers from a pool", taken->pool.id, taken->next + block, taken->next);
+  if (!moved) return moved.error();
+  if (*moved != 1) return fail("allocate number: the " + k + " pool changed meanwhile; try again");
 
-  // The primary key (kind, value) refuses a number that was ever handed out before.
-  auto recorded = db_.run(
-      "INSERT INTO number_allocations (kind, value, pool_id, iccid, state, at) VALUES (?1, ?2, ?3, ?4, 'reserved', ?5)",
-      "allocate number: record the allocation", k, value, p.id, iccid, now);
-  if (!recorded) return recorded.error();
+  // The primary key (kind, value) refuses a number that was ever handed out before. The first of the
+  // block is this card's; the others are released, for the next allocations.
+  auto insert = db_.prepare(multi_row_insert(block), "allocate number: record the allocation");
+  if (!insert) return insert.error();
+  insert->bind(1, k).bind(static_cast<int>(block * 4 + 2), now);
+  std::string value;
+  for (std::int64_t i = 0; i < block; ++i) {
+    const int at = static_cast<int>(i * 4);
+    const std::string v = taken->pool.value_of(taken->next + i);
+    if (i == 0) value = v;
+    insert->bind(at + 2, v).bind(at + 3, taken->pool.id);
+    if (i == 0) {
+      insert->bind(at + 4, iccid).bind(at + 5, "reserved");
+    } else {
+      insert->bind_null(at + 4).bind(at + 5, "released");
+    }
+  }
+  if (auto recorded = insert->run(); !recorded) return recorded.error();
   return value;
 }
 
@@ -224,7 +268,7 @@ Result<std::string> NumberPools::reserve_for_card(NumberKind kind, std::string_v
   auto lookup = look_up_allocation(db_, std::string(to_string(kind)), iccid);
   if (!lookup) return lookup.error();
   if (lookup->own) return *lookup->own;
-  return allocate_new(kind, iccid, lookup->card_exists, lookup->released);
+  return allocate_new(kind, iccid, lookup->card_exists);
 }
 
 Result<void> NumberPools::commit(NumberKind kind, std::string_view value, std::string_view iccid) {

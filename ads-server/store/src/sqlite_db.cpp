@@ -310,7 +310,8 @@ Database::Database(Database&& other) noexcept
       group_open_(other.group_open_),
       in_savepoint_(other.in_savepoint_),
       release_pending_(other.release_pending_),
-      chain_head_(std::move(other.chain_head_)),
+      audit_drafts_(std::move(other.audit_drafts_)),
+      audit_drafts_at_call_(other.audit_drafts_at_call_),
       pg_(std::move(other.pg_)),
       instance_(other.instance_) {
   other.db_ = nullptr;
@@ -328,7 +329,8 @@ Database& Database::operator=(Database&& other) noexcept {
     group_open_ = other.group_open_;
     in_savepoint_ = other.in_savepoint_;
     release_pending_ = other.release_pending_;
-    chain_head_ = std::move(other.chain_head_);
+    audit_drafts_ = std::move(other.audit_drafts_);
+    audit_drafts_at_call_ = other.audit_drafts_at_call_;
     pg_ = std::move(other.pg_);
     instance_ = other.instance_;
     other.db_ = nullptr;
@@ -440,7 +442,7 @@ constexpr const char* kBeginWriteGroup =
 }  // namespace
 
 Result<void> Database::begin_immediate() {
-  chain_head_.reset();
+  audit_drafts_.clear();
   if (in_transaction()) throw std::logic_error("Database::with_transaction called inside a transaction");
   // IMMEDIATE takes the write lock now, so a read-then-write inside fn cannot fail half-way with BUSY.
   if (pg_) return pg_->begin(kBeginWrite);
@@ -448,14 +450,18 @@ Result<void> Database::begin_immediate() {
 }
 
 Result<void> Database::commit() {
-  chain_head_.reset();
+  if (!audit_drafts_.empty()) {
+    auto written = write_audit_drafts();
+    audit_drafts_.clear();
+    if (!written) return written;
+  }
   if (pg_) return pg_->commit();
   return run_cached("COMMIT", "commit transaction");
 }
 
 void Database::rollback() noexcept {
   release_pending_ = false;
-  chain_head_.reset();
+  audit_drafts_.clear();
   if (pg_) {
     pg_->rollback();
     return;
@@ -472,13 +478,14 @@ Result<void> Database::begin_savepoint() {
   if (in_savepoint_) throw std::logic_error("Database::with_transaction called inside a transaction");
   if (!group_open_) {
     if (in_transaction()) throw std::logic_error("Database::with_transaction (group mode) inside a foreign transaction");
-    chain_head_.reset();
+    audit_drafts_.clear();
     if (pg_) {
       if (auto begun = pg_->begin(kBeginWriteGroup); !begun) return begun;
       group_open_ = true;
       release_pending_ = false;
       group_->on_group_opened();
       in_savepoint_ = true;
+      audit_drafts_at_call_ = audit_drafts_.size();
       return {};
     }
     if (auto begun = run_cached("BEGIN IMMEDIATE", "begin group transaction"); !begun) return begun;
@@ -500,10 +507,12 @@ Result<void> Database::begin_savepoint() {
     pg_->defer("SAVEPOINT ads_call");
     release_pending_ = false;
     in_savepoint_ = true;
+      audit_drafts_at_call_ = audit_drafts_.size();
     return {};
   }
   if (auto saved = run_cached("SAVEPOINT ads_call", "begin transaction (savepoint)"); !saved) return saved;
   in_savepoint_ = true;
+      audit_drafts_at_call_ = audit_drafts_.size();
   return {};
 }
 
@@ -522,7 +531,7 @@ Result<void> Database::release_savepoint() {
 }
 
 void Database::rollback_savepoint() noexcept {
-  chain_head_.reset();
+  if (audit_drafts_.size() > audit_drafts_at_call_) audit_drafts_.resize(audit_drafts_at_call_);
   in_savepoint_ = false;
   // After some errors (disk full, I/O error) SQLite has already rolled the whole transaction back;
   // commit_group() reports that to everyone waiting on the group.

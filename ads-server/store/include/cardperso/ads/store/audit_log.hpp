@@ -6,6 +6,7 @@
 // someone who can write the database file but has not the key cannot rebuild the chain after an edit.
 // A trigger refuses UPDATE and DELETE. Entries never hold keys, PINs or codes.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,8 +37,9 @@ class AuditLog {
   AuditLog(Database& db, const MasterKey& key, Clock clock = system_now);
 
   // Must run inside the caller's transaction (Database::with_transaction), so the entry commits or
-  // rolls back with the change it records; outside one it is a programmer error (throws).
-  Result<std::int64_t> append(std::string_view actor, std::string_view event, std::string_view subject,
+  // rolls back with the change it records; outside one it is a programmer error (throws). The entry
+  // takes its place in the chain when the transaction commits (Database::AuditDraft).
+  Result<void> append(std::string_view actor, std::string_view event, std::string_view subject,
                               std::string_view detail);
   // The last n entries, oldest first.
   Result<std::vector<AuditEntry>> last(int n);
@@ -46,7 +48,7 @@ class AuditLog {
 
  private:
   Database& db_;
-  SecretBytes chain_key_;
+  std::shared_ptr<const SecretBytes> chain_key_;
   Clock clock_;
 };
 

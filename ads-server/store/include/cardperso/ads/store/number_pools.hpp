@@ -88,9 +88,8 @@ class NumberPools {
   Result<std::vector<NumberAllocation>> numbers_of(std::string_view iccid);
 
  private:
-  // allocate() once the card and the released numbers have been looked up.
-  Result<std::string> allocate_new(NumberKind kind, std::string_view iccid, bool card_exists,
-                                   const std::optional<std::string>& released);
+  // allocate() once the card has been looked up: a released number, else the next of a pool.
+  Result<std::string> allocate_new(NumberKind kind, std::string_view iccid, bool card_exists);
 
   Database& db_;
   AuditLog& audit_;

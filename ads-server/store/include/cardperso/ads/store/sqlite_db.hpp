@@ -18,6 +18,7 @@
 // connection to synchronous=NORMAL while in group mode and flushes the WAL itself, off the io thread.
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -204,16 +205,20 @@ class Database {
   // A role only one daemon plays at a time (e.g. "hlr-outbox"): true when this connection holds it
   // (it keeps it until it closes), false while another does. Always true on SQLite.
   Result<bool> hold_role(std::string_view role);
-  // The audit chain's head as this transaction last wrote it (AuditLog), so that the next entry of
-  // the same transaction need not read it back: one round trip less per entry on PostgreSQL. It is
-  // forgotten whenever a transaction begins or ends and when a call's savepoint rolls back. Valid
-  // because every write transaction holds the writer lock (BEGIN IMMEDIATE, the advisory lock).
-  struct ChainHead {
-    std::int64_t seq = 0;
-    Bytes hash;
+  // Audit entries (AuditLog::append) wait here, in order, until just before their transaction's
+  // COMMIT. Only then does each take its place in the chain (its seq and the previous entry's hash),
+  // on PostgreSQL under the chain's own lock, which is so held for the length of a COMMIT and not of
+  // the whole transaction: daemons append to one chain, without forks, and without waiting for each
+  // other's transactions. A call whose savepoint rolls back drops the entries it added; a rollback
+  // drops them all.
+  struct AuditDraft {
+    std::int64_t at = 0;  // unix seconds
+    std::string actor, event, subject, detail;
+    // The entry's chain hash at a place: its seq and the hash of the entry before it.
+    std::function<Bytes(const AuditDraft& self, std::int64_t seq, ByteView prev_hash)> hash;
   };
-  const std::optional<ChainHead>& chain_head() const { return chain_head_; }
-  void set_chain_head(ChainHead head) { chain_head_ = std::move(head); }
+  // Inside a transaction only (AuditLog checks).
+  void add_audit_draft(AuditDraft draft) { audit_drafts_.push_back(std::move(draft)); }
   // SQLite only (backup, group commit); null on PostgreSQL.
   sqlite3* handle() { return db_; }
 
@@ -238,6 +243,8 @@ class Database {
   Result<void> release_savepoint();
   void rollback_savepoint() noexcept;
   Result<void> run_cached(std::string_view sql, std::string_view what);
+  // Writes audit_drafts_ into the chain (audit_drafts.cpp); the last step before COMMIT.
+  Result<void> write_audit_drafts();
 
   sqlite3* db_ = nullptr;
   std::string path_;
@@ -248,7 +255,8 @@ class Database {
   // PostgreSQL: a call's RELEASE and the next call's SAVEPOINT go out with that call's first
   // statement (or are done by COMMIT): no round trip of their own.
   bool release_pending_ = false;
-  std::optional<ChainHead> chain_head_;
+  std::vector<AuditDraft> audit_drafts_;
+  std::size_t audit_drafts_at_call_ = 0;  // how many there were when the current call began
   std::unique_ptr<detail::PgConnection> pg_;
   std::int64_t instance_ = 0;
 };
