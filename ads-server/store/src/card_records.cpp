@@ -151,8 +151,15 @@ Result<std::int64_t> CardRecords::insert_subscriber(std::string_view personal_da
   if (personal_data_json.empty() || personal_data_json.size() > kMaxPersonalData) {
     return fail("card record: the customer details must be 1 to " + std::to_string(kMaxPersonalData) + " bytes");
   }
-  auto next = db_.read_row("SELECT coalesce(max(id), 0) + 1 FROM subscribers", "record subscriber: next id",
-                           [](const Statement& s) { return s.column_int(0); });
+  // On PostgreSQL daemons insert at once, so the id comes from the column's sequence (never handed
+  // out twice). Its id is sealed into the row, so it is taken first. A database whose ids were once
+  // taken as max + 1 may have ids past the sequence: it is moved past them first.
+  auto next = db_.read_row(db_.backend() == Backend::Postgres
+                               ? "SELECT CASE WHEN n >= m THEN n ELSE setval(pg_get_serial_sequence('subscribers', "
+                                 "'id'), m) END FROM (SELECT nextval(pg_get_serial_sequence('subscribers', 'id')) AS "
+                                 "n, (SELECT coalesce(max(id), 0) + 1 FROM subscribers) AS m) AS s"
+                               : "SELECT coalesce(max(id), 0) + 1 FROM subscribers",
+                           "record subscriber: next id", [](const Statement& s) { return s.column_int(0); });
   if (!next) return next.error();
   const std::int64_t id = next->value_or(1);  // an aggregate always has its one row
   const Bytes sealed = seal_column(key_, kPersonalDataColumn, std::to_string(id),

@@ -159,13 +159,16 @@ Result<AllocationLookup> look_up_allocation(Database& db, const std::string& kin
 }
 
 // Several daemons allocate at once on PostgreSQL, with no lock ordering their transactions
-// (postgres_connection.hpp). So that none waits for another's transaction to end:
+// (postgres_connection.hpp). So that none waits for another's transaction:
 // - the lowest released number is taken FOR UPDATE SKIP LOCKED: one that another transaction is
 //   taking is passed over, not waited for;
-// - a pool hands its numbers out in blocks, recorded as released rows at once: its row, which every
-//   allocation would otherwise keep locked until its transaction ends, is locked once per block.
-// On SQLite (one writer) numbers go one at a time, lowest first, as always. Either way every number
-// below a pool's `next` has its allocation row.
+// - a pool hands its numbers out in blocks, taken in a short transaction of their own
+//   (Database::run_apart) and recorded as released rows: the pool's row is locked only for that
+//   transaction, never for the rest of a daemon's (two daemons each holding one pool and wanting
+//   the other's would deadlock). A block taken by a transaction that later fails is not lost: its
+//   numbers stay released.
+// On SQLite (one writer) numbers go one at a time, lowest first, as always, inside the transaction.
+// Either way every number below a pool's `next` has its allocation row.
 constexpr std::int64_t kPostgresBlock = 16;
 
 std::string multi_row_insert(std::int64_t rows) {
@@ -186,26 +189,52 @@ Result<std::string> NumberPools::allocate(NumberKind kind, std::string_view icci
   return allocate_new(kind, iccid, lookup->card_exists);
 }
 
-Result<std::string> NumberPools::allocate_new(NumberKind kind, std::string_view iccid, bool card_exists) {
-  const std::string k(to_string(kind));
-  const std::int64_t now = to_unix(clock_());
-  if (!card_exists) return fail("cannot allocate an " + k + " to unknown card " + std::string(iccid));
+Result<std::optional<std::string>> NumberPools::take_released(const std::string& kind, std::string_view iccid) {
   const bool concurrent = db_.backend() == Backend::Postgres;
-
-  // A released number first, so that nothing given back is lost.
-  auto released = db_.read_row(
+  return db_.read_row(
       std::string("UPDATE number_allocations SET state = 'reserved', iccid = ?2, at = ?3 "
                   "WHERE kind = ?1 AND state = 'released' AND value = (SELECT value FROM number_allocations "
                   "WHERE kind = ?1 AND state = 'released' ORDER BY value LIMIT 1") +
           (concurrent ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING value",
-      "allocate number: reserve a released one", [](const Statement& row) { return row.column_text(0); }, k, iccid,
-      now);
-  if (!released) return released.error();
-  if (*released) return std::move(**released);
+      "allocate number: reserve a released one", [](const Statement& row) { return row.column_text(0); }, kind, iccid,
+      to_unix(clock_()));
+}
 
-  // Then the next block of a pool. FOR UPDATE: a pool another transaction is taking a block of is
-  // waited for (it is not used up); re-read after that wait, it may be used up now, so the next pool
-  // is looked at once more.
+Result<std::string> NumberPools::allocate_new(NumberKind kind, std::string_view iccid, bool card_exists) {
+  const std::string k(to_string(kind));
+  if (!card_exists) return fail("cannot allocate an " + k + " to unknown card " + std::string(iccid));
+  const bool concurrent = db_.backend() == Backend::Postgres;
+
+  // A released number first, so that nothing given back is lost; then a new block of a pool, whose
+  // numbers other daemons may take before this one does (so a few tries).
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto released = take_released(k, iccid);
+    if (!released) return released.error();
+    if (*released) return std::move(**released);
+    std::optional<std::string> first;
+    auto block = db_.run_apart([&](Database& db) -> Result<void> {
+      first.reset();
+      auto taken = take_block(db, k, concurrent ? kPostgresBlock : 1, concurrent ? "" : std::string(iccid));
+      if (!taken) return taken.error();
+      first = std::move(*taken);
+      return {};
+    });
+    if (!block) return block.error();
+    if (!first) {
+      return fail("no " + k + " left: every " + k + " pool is used up and none was released; add a pool with "
+                  "`adsctl pool add --kind " + k + " ...`");
+    }
+    if (!concurrent) return *first;  // reserved for this card by take_block
+  }
+  return fail("allocate number: every " + k + " just released was taken by another daemon; try again");
+}
+
+Result<std::optional<std::string>> NumberPools::take_block(Database& db, const std::string& kind, std::int64_t size,
+                                                            const std::string& iccid) {
+  // FOR UPDATE: a pool another daemon is taking a block of is waited for (that takes a moment: no
+  // other lock is held meanwhile). PostgreSQL re-reads it after the wait; it may be used up then, so
+  // the next pool is looked at once more.
+  const bool concurrent = db.backend() == Backend::Postgres;
   struct Taken {
     NumberPool pool;
     std::int64_t next = 0;
@@ -213,54 +242,48 @@ Result<std::string> NumberPools::allocate_new(NumberKind kind, std::string_view 
   };
   std::optional<Taken> taken;
   for (int look = 0; look < 2 && !taken; ++look) {
-    auto row = db_.read_row(
-        std::string("SELECT id, prefix, width, next, last FROM number_pools WHERE kind = ?1 AND next <= last "
-                    "ORDER BY id LIMIT 1") +
-            (concurrent ? " FOR UPDATE" : ""),
-        "allocate number: find a pool with numbers left",
-        [](const Statement& r) {
-          Taken t;
-          t.pool.id = r.column_int(0);
-          t.pool.prefix = r.column_text(1);
-          t.pool.width = static_cast<int>(r.column_int(2));
-          t.next = r.column_int(3);
-          t.last = r.column_int(4);
-          return t;
-        },
-        k);
+    auto row = db.read_row(std::string("SELECT id, prefix, width, next, last FROM number_pools WHERE kind = ?1 AND "
+                                       "next <= last ORDER BY id LIMIT 1") +
+                               (concurrent ? " FOR UPDATE" : ""),
+                           "allocate number: find a pool with numbers left",
+                           [](const Statement& r) {
+                             Taken t;
+                             t.pool.id = r.column_int(0);
+                             t.pool.prefix = r.column_text(1);
+                             t.pool.width = static_cast<int>(r.column_int(2));
+                             t.next = r.column_int(3);
+                             t.last = r.column_int(4);
+                             return t;
+                           },
+                           kind);
     if (!row) return row.error();
     taken = std::move(*row);
     if (!concurrent) break;
   }
-  if (!taken) {
-    return fail("no " + k + " left: every " + k + " pool is used up and none was released; add a pool with "
-                "`adsctl pool add --kind " + k + " ...`");
-  }
-  const std::int64_t block = std::min(concurrent ? kPostgresBlock : 1, taken->last - taken->next + 1);
-  auto moved = db_.update("UPDATE number_pools SET next = ?2 WHERE id = ?1 AND next = ?3",
-                          "allocate number: take numbers from a pool", taken->pool.id, taken->next + block, taken->next);
+  if (!taken) return std::optional<std::string>{};
+  const std::int64_t block = std::min(size, taken->last - taken->next + 1);
+  auto moved = db.update("UPDATE number_pools SET next = ?2 WHERE id = ?1 AND next = ?3",
+                         "allocate number: take numbers from a pool", taken->pool.id, taken->next + block, taken->next);
   if (!moved) return moved.error();
-  if (*moved != 1) return fail("allocate number: the " + k + " pool changed meanwhile; try again");
+  if (*moved != 1) return fail("allocate number: the " + kind + " pool changed meanwhile; try again");
 
-  // The primary key (kind, value) refuses a number that was ever handed out before. The first of the
-  // block is this card's; the others are released, for the next allocations.
-  auto insert = db_.prepare(multi_row_insert(block), "allocate number: record the allocation");
+  // The primary key (kind, value) refuses a number that was ever handed out before. With a card
+  // given, the first of the block is reserved for it; the others are released, for later ones.
+  auto insert = db.prepare(multi_row_insert(block), "allocate number: record the allocation");
   if (!insert) return insert.error();
-  insert->bind(1, k).bind(static_cast<int>(block * 4 + 2), now);
-  std::string value;
+  const std::int64_t now = to_unix(clock_());
+  insert->bind(1, kind).bind(static_cast<int>(block * 4 + 2), now);
   for (std::int64_t i = 0; i < block; ++i) {
     const int at = static_cast<int>(i * 4);
-    const std::string v = taken->pool.value_of(taken->next + i);
-    if (i == 0) value = v;
-    insert->bind(at + 2, v).bind(at + 3, taken->pool.id);
-    if (i == 0) {
+    insert->bind(at + 2, taken->pool.value_of(taken->next + i)).bind(at + 3, taken->pool.id);
+    if (i == 0 && !iccid.empty()) {
       insert->bind(at + 4, iccid).bind(at + 5, "reserved");
     } else {
       insert->bind_null(at + 4).bind(at + 5, "released");
     }
   }
   if (auto recorded = insert->run(); !recorded) return recorded.error();
-  return value;
+  return std::optional<std::string>{taken->pool.value_of(taken->next)};
 }
 
 Result<std::string> NumberPools::reserve_for_card(NumberKind kind, std::string_view iccid) {

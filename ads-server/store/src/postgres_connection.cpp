@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <openssl/crypto.h>
+
 namespace cardperso::ads::detail {
 
 namespace {
@@ -41,6 +43,35 @@ Result<std::unique_ptr<PgConnection>> PgConnection::connect(const std::string& u
   if (PQserverVersion(conn) < 150000) {
     return fail("PostgreSQL at " + shown + " is version " + std::to_string(PQserverVersion(conn)) +
                 "; the ADS needs 15 or later");
+  }
+  if (auto set = c->apply_session_settings(); !set) return set.error();
+  return c;
+}
+
+Result<std::unique_ptr<PgConnection>> PgConnection::connect_like(const PgConnection& other) {
+  PQconninfoOption* options = PQconninfo(other.conn_);
+  if (options == nullptr) return fail("cannot open a second connection to PostgreSQL at " + other.shown_ + ": out of memory");
+  std::vector<const char*> keywords;
+  std::vector<const char*> values;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr || *o->val == '\0') continue;
+    keywords.push_back(o->keyword);
+    values.push_back(o->val);
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* conn = PQconnectdbParams(keywords.data(), values.data(), 0);
+  // The options hold the password, if any: wiped before they are freed.
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val != nullptr) OPENSSL_cleanse(o->val, std::strlen(o->val));
+  }
+  PQconninfoFree(options);
+  if (conn == nullptr) return fail("cannot open a second connection to PostgreSQL at " + other.shown_ + ": out of memory");
+  std::unique_ptr<PgConnection> c(new PgConnection(conn, other.shown_));
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(conn);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    return fail("cannot open a second connection to PostgreSQL at " + other.shown_ + ": " + message);
   }
   if (auto set = c->apply_session_settings(); !set) return set.error();
   return c;

@@ -33,6 +33,9 @@ class PgConnection {
  public:
   // `url` is a libpq connection URI (postgresql://...). `shown` is what messages call it (no password).
   static Result<std::unique_ptr<PgConnection>> connect(const std::string& url, const std::string& shown);
+  // A second connection to the same server, database and role (libpq's own record of this one's
+  // parameters: no URL kept around), with the same session settings.
+  static Result<std::unique_ptr<PgConnection>> connect_like(const PgConnection& other);
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;

@@ -313,6 +313,8 @@ Database::Database(Database&& other) noexcept
       audit_drafts_(std::move(other.audit_drafts_)),
       audit_drafts_at_call_(other.audit_drafts_at_call_),
       pg_(std::move(other.pg_)),
+      apart_(std::move(other.apart_)),
+      apart_connection_(other.apart_connection_),
       instance_(other.instance_) {
   other.db_ = nullptr;
   other.group_ = nullptr;
@@ -332,6 +334,8 @@ Database& Database::operator=(Database&& other) noexcept {
     audit_drafts_ = std::move(other.audit_drafts_);
     audit_drafts_at_call_ = other.audit_drafts_at_call_;
     pg_ = std::move(other.pg_);
+    apart_ = std::move(other.apart_);
+    apart_connection_ = other.apart_connection_;
     instance_ = other.instance_;
     other.db_ = nullptr;
     other.group_ = nullptr;
@@ -343,6 +347,7 @@ Database& Database::operator=(Database&& other) noexcept {
 Database::~Database() { close(); }
 
 void Database::close() noexcept {
+  apart_.reset();
   pg_.reset();
   if (cache_) {
     for (auto& [sql, cached] : *cache_) {
@@ -438,15 +443,26 @@ namespace {
 constexpr const char* kBeginWrite = "BEGIN; SELECT pg_advisory_xact_lock(7161130658203791987)";
 // A group's first call: BEGIN, the writer lock and the call's savepoint in one round trip.
 constexpr const char* kBeginWriteGroup =
-    "BEGIN; SELECT pg_advisory_xact_lock(7161130658203791987); SAVEPOINT ads_call";
+    "BEGIN; SELECT pg_advisory_xact_lock_shared(7161130658203791987); SAVEPOINT ads_call";
 }  // namespace
 
 Result<void> Database::begin_immediate() {
   audit_drafts_.clear();
   if (in_transaction()) throw std::logic_error("Database::with_transaction called inside a transaction");
   // IMMEDIATE takes the write lock now, so a read-then-write inside fn cannot fail half-way with BUSY.
-  if (pg_) return pg_->begin(kBeginWrite);
+  if (pg_) return pg_->begin(apart_connection_ ? "BEGIN" : kBeginWrite);
   return run_cached("BEGIN IMMEDIATE", "begin transaction");
+}
+
+Result<void> Database::run_apart(const std::function<Result<void>(Database&)>& fn) {
+  if (!pg_) return fn(*this);
+  if (!apart_) {
+    auto second = detail::PgConnection::connect_like(*pg_);
+    if (!second) return second.error();
+    apart_.reset(new Database(std::move(second).value(), path_));
+    apart_->apart_connection_ = true;
+  }
+  return apart_->with_transaction([&] { return fn(*apart_); });
 }
 
 Result<void> Database::commit() {

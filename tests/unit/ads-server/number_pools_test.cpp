@@ -75,7 +75,8 @@ TEST_F(NumberPoolsTest, ARolledBackAllocationLosesNoNumber) {
   });
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(taken, "44770090001");
-  EXPECT_EQ(test::raw_int(db_path, "SELECT count(*) FROM number_allocations"), 0);
+  // No number is left on the card (on PostgreSQL the pool's block stays, released).
+  EXPECT_EQ(test::raw_int(db_path, "SELECT count(*) FROM number_allocations WHERE state <> 'released'"), 0);
   EXPECT_EQ(must(allocate(NumberKind::Msisdn, iccids[0])), "44770090001");  // still available
 }
 

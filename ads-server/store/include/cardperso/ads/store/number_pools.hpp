@@ -90,6 +90,13 @@ class NumberPools {
  private:
   // allocate() once the card has been looked up: a released number, else the next of a pool.
   Result<std::string> allocate_new(NumberKind kind, std::string_view iccid, bool card_exists);
+  // The lowest released number of `kind`, reserved for the card; nothing when none is free.
+  Result<std::optional<std::string>> take_released(const std::string& kind, std::string_view iccid);
+  // Moves the first pool of `kind` with numbers left on by up to `size` numbers and records them
+  // (in `db`'s transaction): the first reserved for `iccid` when one is given, the rest released.
+  // Its first number, or nothing when every pool is used up.
+  Result<std::optional<std::string>> take_block(Database& db, const std::string& kind, std::int64_t size,
+                                                const std::string& iccid);
 
   Database& db_;
   AuditLog& audit_;

@@ -205,6 +205,12 @@ class Database {
   // A role only one daemon plays at a time (e.g. "hlr-outbox"): true when this connection holds it
   // (it keeps it until it closes), false while another does. Always true on SQLite.
   Result<bool> hold_role(std::string_view role);
+  // Runs fn in a transaction of its own, committed when fn succeeds whatever becomes of the current
+  // one: on PostgreSQL on a second connection of this daemon (opened when first needed), with no
+  // writer lock, so fn must keep its writes safe against other daemons' with row locks; it must not
+  // wait for a row the current transaction holds. On SQLite (one writer, whose lock the current
+  // transaction holds) fn runs right here, inside the current transaction.
+  Result<void> run_apart(const std::function<Result<void>(Database&)>& fn);
   // Audit entries (AuditLog::append) wait here, in order, until just before their transaction's
   // COMMIT. Only then does each take its place in the chain (its seq and the previous entry's hash),
   // on PostgreSQL under the chain's own lock, which is so held for the length of a COMMIT and not of
@@ -258,6 +264,8 @@ class Database {
   std::vector<AuditDraft> audit_drafts_;
   std::size_t audit_drafts_at_call_ = 0;  // how many there were when the current call began
   std::unique_ptr<detail::PgConnection> pg_;
+  std::unique_ptr<Database> apart_;  // run_apart's connection (PostgreSQL)
+  bool apart_connection_ = false;    // this is one: its transactions take no writer lock
   std::int64_t instance_ = 0;
 };
 
