@@ -274,7 +274,8 @@ Result<void> CardRecords::retire(std::string_view iccid, std::string_view reason
   }
   const std::string id(iccid);
   return db_.with_transaction([&]() -> Result<void> {
-    auto card = db_.first_row("SELECT state FROM cards WHERE iccid = ?1", "retire card: look up the card", iccid);
+    auto card = db_.first_row(std::string("SELECT state FROM cards WHERE iccid = ?1") + db_.row_lock_sql(),
+                              "retire card: look up the card", iccid);
     if (!card) return card.error();
     if (!*card) return fail("card " + id + " is not in any imported batch");
     const std::string state = (*card)->column_text(0);

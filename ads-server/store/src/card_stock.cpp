@@ -108,17 +108,20 @@ Error unknown_card(std::string_view iccid) {
 }
 
 // The card's row of `sql`, whose one parameter ?1 is the ICCID; unknown_card when there is none.
+// Inside a transaction the row is locked against other daemons' (Database::row_lock_sql).
 Result<Statement> card_query(Database& db, std::string_view sql, std::string_view what, std::string_view iccid) {
-  auto row = db.first_row(sql, what, iccid);
+  auto row = db.first_row(std::string(sql) + db.row_lock_sql(), what, iccid);
   if (!row) return row.error();
   if (!*row) return unknown_card(iccid);
   return std::move(**row);
 }
 
 Result<CardRow> read_card_row(Database& db, std::string_view iccid, std::string_view what) {
+  // What the state changes are decided on: locked against other daemons (Database::row_lock_sql).
   auto row = db.read_row(
-      "SELECT state, attempts, EXISTS (SELECT 1 FROM card_records r WHERE r.iccid = c.iccid), "
-      "  sealed_pending_code IS NOT NULL, failures FROM cards c WHERE iccid = ?1",
+      std::string("SELECT state, attempts, EXISTS (SELECT 1 FROM card_records r WHERE r.iccid = c.iccid), "
+                  "  sealed_pending_code IS NOT NULL, failures FROM cards c WHERE iccid = ?1") +
+          db.row_lock_sql(),
       what,
       [](const Statement& s) {
         CardRow r;
@@ -558,8 +561,11 @@ Result<CardState> CardStock::mark_failed(std::string_view iccid, const CardFailu
 
 Result<int> CardStock::fail_interrupted() {
   return db_.with_transaction([&]() -> Result<int> {
+    // Locked as they are read; on PostgreSQL those another daemon is taking back just now are passed
+    // over (SKIP LOCKED), so two daemons taking back the same gone daemon's cards do not collide.
+    const std::string lock = *db_.row_lock_sql() != '\0' ? std::string(db_.row_lock_sql()) + " SKIP LOCKED" : "";
     auto iccids = db_.read_rows("SELECT iccid FROM cards WHERE state = 'in_progress' AND " +
-                                    db_.owner_gone_sql("in_progress_by"),
+                                    db_.owner_gone_sql("in_progress_by") + lock,
                                 "fail interrupted cards", [](const Statement& s) { return s.column_text(0); });
     if (!iccids) return iccids.error();
     for (const auto& iccid : *iccids) {

@@ -71,8 +71,9 @@ RetailerStore::RetailerStore(Database& db, const MasterKey& key, AuditLog& audit
     : db_(db), key_(key), audit_(audit), actor_(std::move(actor)), policy_(policy), clock_(std::move(clock)) {}
 
 Result<std::optional<RetailerSummary>> RetailerStore::summary_of(std::string_view serial, std::string_view what) {
-  return db_.read_row(std::string("SELECT ") + kSummaryColumns + " FROM retailers WHERE serial = ?1", what, read_summary,
-                      serial);
+  // Inside a transaction (failure counts, lockouts) the row is locked against other daemons'.
+  return db_.read_row(std::string("SELECT ") + kSummaryColumns + " FROM retailers WHERE serial = ?1" + db_.row_lock_sql(),
+                      what, read_summary, serial);
 }
 
 Result<void> RetailerStore::enrol(std::string_view serial, const RetailerKeys& keys, ByteView issuer_code) {

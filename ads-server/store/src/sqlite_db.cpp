@@ -454,6 +454,10 @@ Result<void> Database::begin_immediate() {
   return run_cached("BEGIN IMMEDIATE", "begin transaction");
 }
 
+const char* Database::row_lock_sql() const {
+  return pg_ && pg_->in_transaction() ? " FOR NO KEY UPDATE" : "";
+}
+
 Result<void> Database::run_apart(const std::function<Result<void>(Database&)>& fn) {
   if (!pg_) return fn(*this);
   if (!apart_) {
@@ -523,12 +527,12 @@ Result<void> Database::begin_savepoint() {
     pg_->defer("SAVEPOINT ads_call");
     release_pending_ = false;
     in_savepoint_ = true;
-      audit_drafts_at_call_ = audit_drafts_.size();
+    audit_drafts_at_call_ = audit_drafts_.size();
     return {};
   }
   if (auto saved = run_cached("SAVEPOINT ads_call", "begin transaction (savepoint)"); !saved) return saved;
   in_savepoint_ = true;
-      audit_drafts_at_call_ = audit_drafts_.size();
+  audit_drafts_at_call_ = audit_drafts_.size();
   return {};
 }
 

@@ -46,7 +46,8 @@ Result<void> TerminalStore::enrol(const DevicePublicKey& key, std::string_view r
   if (label.size() > kMaxTerminalLabel || !printable(label))
     return fail(Errc::InvalidInput, "a terminal label is at most 64 printable characters");
   return db_.with_transaction([&]() -> Result<void> {
-    auto retailer = db_.read_row("SELECT status FROM retailers WHERE serial = ?1", "enrol terminal: look up retailer",
+    auto retailer = db_.read_row(std::string("SELECT status FROM retailers WHERE serial = ?1") + db_.row_lock_sql(),
+                                 "enrol terminal: look up retailer",
                                  [](const Statement& s) { return s.column_text(0); }, retailer_serial);
     if (!retailer) return retailer.error();
     if (!*retailer)

@@ -28,6 +28,33 @@ struct OtherDaemon {
   CardRecords records;
 };
 
+// Writes as a daemon makes them: in group mode, where the writer lock is shared, so two daemons'
+// groups run at once, ordered only by row locks and the audit chain's lock. A group is committed
+// after every `per_group` calls (a daemon's groups hold several sessions' calls).
+class Grouped : public TransactionGroupListener {
+ public:
+  Grouped(Database& db, int per_group) : db_(db), per_group_(per_group) { db_.set_group(this); }
+  ~Grouped() {
+    if (!db_.commit_group()) ++failed_commits;
+    db_.set_group(nullptr);
+  }
+  Grouped(const Grouped&) = delete;
+  Grouped& operator=(const Grouped&) = delete;
+  void on_group_opened() override {}
+  template <class F>
+  auto call(F&& f) {
+    auto r = f();
+    if (++calls_ % per_group_ == 0 && !db_.commit_group()) ++failed_commits;
+    return r;
+  }
+  int failed_commits = 0;
+
+ private:
+  Database& db_;
+  int per_group_;
+  int calls_ = 0;
+};
+
 // A closed connection's backend releases its locks a moment after the client has gone, as a killed
 // daemon's does: what follows a daemon's end is asked again for up to 5 s.
 template <class Check>
@@ -59,10 +86,17 @@ TEST_F(PostgresDaemonsTest, TwoDaemonsAppendingAtOnceMakeOneChainWithoutForks) {
   constexpr int kEach = 150;
   std::atomic<int> failures{0};
   auto append = [&](Database& d, AuditLog& log, const std::string& who) {
-    for (int i = 0; i < kEach; ++i) {
-      auto r = d.with_transaction([&] { return log.append(who, "test_event", std::to_string(i), "x"); });
-      if (!r) ++failures;
+    int failed_commits = 0;
+    {
+      Grouped group(d, 3);
+      for (int i = 0; i < kEach; ++i) {
+        auto r = group.call(
+            [&] { return d.with_transaction([&] { return log.append(who, "test_event", std::to_string(i), "x"); }); });
+        if (!r) ++failures;
+      }
+      failed_commits = group.failed_commits;
     }
+    failures += failed_commits;
   };
   const auto before = must(audit->verify()).entries_checked;
   OtherDaemon other(db_path, key);
@@ -83,11 +117,11 @@ TEST_F(PostgresDaemonsTest, NumbersAllocatedByTwoDaemonsAtOnceAreNeverOnTwoCards
   OtherDaemon other(db_path, key);
   std::atomic<int> failures{0};
   auto reserve = [&](Database& d, CardStock& s, CardRecords& r, std::size_t from) {
+    Grouped group(d, 4);
     for (std::size_t i = from; i < iccids.size(); i += 2) {
-      if (!s.begin_personalisation(iccids[i], CardPurpose::NewCard)) ++failures;
-      if (!r.reserve_numbers(iccids[i])) ++failures;
+      if (!group.call([&] { return s.begin_personalisation(iccids[i], CardPurpose::NewCard); })) ++failures;
+      if (!group.call([&] { return r.reserve_numbers(iccids[i]); })) ++failures;
     }
-    (void)d;
   };
   std::thread a([&] { reserve(*db, *stock, *records, 0); });
   std::thread b([&] { reserve(other.db, other.stock, other.records, 1); });
@@ -102,6 +136,44 @@ TEST_F(PostgresDaemonsTest, NumbersAllocatedByTwoDaemonsAtOnceAreNeverOnTwoCards
   EXPECT_EQ(raw_int(db_path, "SELECT sum(next - first) FROM number_pools"),
             raw_int(db_path, "SELECT count(*) FROM number_allocations"));
   EXPECT_LT(raw_int(db_path, "SELECT count(*) FROM number_allocations WHERE state = 'released'"), 2 * 2 * 16);
+  EXPECT_TRUE(must(audit->verify()).intact());
+}
+
+// Both daemons try to start every card at once: each card is started once, by one of them (its row
+// is locked while its state is read and changed: Database::row_lock_sql).
+TEST_F(PostgresDaemonsTest, ACardStartedByTwoDaemonsAtOnceIsStartedOnce) {
+  const auto iccids = secret_batch_for_a(60);
+  OtherDaemon other(db_path, key);
+  std::atomic<int> started{0};
+  std::atomic<int> refused{0};
+  std::atomic<int> failed_commits{0};
+  auto start = [&](Database& d, CardStock& s) {
+    int failed = 0;
+    {
+      Grouped group(d, 3);
+      for (const auto& iccid : iccids) {
+        auto r = group.call([&] { return s.begin_personalisation(iccid, CardPurpose::NewCard); });
+        if (r) {
+          ++started;
+        } else if (r.error().message.find("only a blank or failed card") != std::string::npos) {
+          ++refused;
+        } else {
+          ADD_FAILURE() << r.error().message;
+        }
+      }
+      failed = group.failed_commits;
+    }
+    failed_commits += failed;
+  };
+  std::thread a([&] { start(*db, *stock); });
+  std::thread b([&] { start(other.db, other.stock); });
+  a.join();
+  b.join();
+  EXPECT_EQ(failed_commits.load(), 0);
+  EXPECT_EQ(started.load(), 60);
+  EXPECT_EQ(refused.load(), 60);
+  EXPECT_EQ(raw_int(db_path, "SELECT count(*) FROM cards WHERE state = 'in_progress' AND attempts = 1"), 60);
+  EXPECT_EQ(raw_int(db_path, "SELECT count(*) FROM audit_log WHERE event = 'card_personalisation_started'"), 60);
   EXPECT_TRUE(must(audit->verify()).intact());
 }
 

@@ -205,6 +205,12 @@ class Database {
   // A role only one daemon plays at a time (e.g. "hlr-outbox"): true when this connection holds it
   // (it keeps it until it closes), false while another does. Always true on SQLite.
   Result<bool> hold_role(std::string_view role);
+  // Appended to a SELECT that reads rows the transaction then changes on what it read (a card's
+  // state, a retailer's failure count): " FOR NO KEY UPDATE" on PostgreSQL inside a transaction, so
+  // another daemon's transaction that wants the same rows waits until this one has ended (and then
+  // reads what it wrote); "" otherwise (SQLite's single writer already orders them). NO KEY: the
+  // foreign-key checks of other transactions (on the row's key) need not wait.
+  const char* row_lock_sql() const;
   // Runs fn in a transaction of its own, committed when fn succeeds whatever becomes of the current
   // one: on PostgreSQL on a second connection of this daemon (opened when first needed), with no
   // writer lock, so fn must keep its writes safe against other daemons' with row locks; it must not
