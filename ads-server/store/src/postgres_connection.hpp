@@ -6,10 +6,10 @@
 // libpqxx would add a second C++ row/transaction model to translate from. Results are read in text
 // form; blobs are sent in binary form (bytea) so no key ever passes through an escaping routine.
 //
-// Writes are serialised across every daemon on the database by one transaction-scoped advisory lock,
-// taken right after BEGIN (the same single-writer rule as SQLite's BEGIN IMMEDIATE), so the store's
-// read-then-write logic (number allocation, card states, lockouts, the audit chain's head) keeps the
-// guarantees it has on SQLite, at READ COMMITTED. Reads outside a transaction take no lock.
+// Daemons write at once, at READ COMMITTED: their group transactions share the writer lock (an
+// advisory lock taken right after BEGIN, exclusively by adsctl); the store's read-then-write logic is
+// ordered by row locks (Database::row_lock_sql), numbers by SKIP LOCKED and blocks taken apart, the
+// audit chain by its own lock taken just before COMMIT (docs/ads-storage.md, "PostgreSQL").
 #include <libpq-fe.h>
 
 #include <cstdint>
