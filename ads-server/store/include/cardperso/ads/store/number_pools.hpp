@@ -7,14 +7,16 @@
 //   reserved  - allocated to a card whose personalisation is running,
 //   committed - written to a personalised card (its record says so),
 //   released  - given back (a personalisation that failed before the card could take it, a number
-//               changed by a modification); it is reused: allocate() hands out the lowest released
-//               number before any fresh one;
+//               changed by a modification), or on PostgreSQL taken from its pool in a block and not
+//               yet on a card; it is reused: allocate() hands out the lowest released number before
+//               any fresh one;
 //   retired   - it may be on a spoiled card, which is never personalised again: never handed out, so
 //               no number is ever on two cards. `adsctl pool` counts them; release_retired() gives them
 //               back once the card is known destroyed.
 // A failed card keeps its reserved numbers (it may carry them): its retry gets the same ones back.
 // So no number is lost: each is fresh, reserved, committed, retired or released-and-reusable. Allocation runs in
-// the caller's transaction, so a transaction that rolls back returns its numbers to the pool too.
+// the caller's transaction, so a transaction that rolls back returns its numbers too: to the pool on
+// SQLite; on PostgreSQL a block taken apart stays, its numbers released (number_pools.cpp says why).
 #include <cstdint>
 #include <optional>
 #include <string>
